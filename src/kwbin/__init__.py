@@ -1,0 +1,26 @@
+"""kwbin: one self-describing binary file for neural-network weights.
+
+>>> import kwbin
+>>> kwbin.save_file({"w": np.ones((2, 3), np.float32)}, "model.kwb")
+>>> with kwbin.open("model.kwb") as f:
+...     f["w"]            # read-only view over a memory map
+"""
+
+from ._version import __version__
+from .errors import *  # noqa: F403 - the exception tree is part of the API
+from .errors import KwbinError
+from .reader import KwbinFile, load_file, open
+from .records import Layer, TensorInfo
+from .writer import Writer, save_file
+
+__all__ = [
+    "__version__",
+    "KwbinError",
+    "KwbinFile",
+    "Layer",
+    "TensorInfo",
+    "Writer",
+    "load_file",
+    "open",
+    "save_file",
+]

@@ -1,0 +1,116 @@
+"""Replace a file only on success: temp file beside it, fsync, rename, fsync dir.
+
+An interrupted write (exception, full disk, SIGKILL, power loss) leaves the
+destination as it was.  After an ordinary error the temporary file is removed;
+after SIGKILL it may stay behind, recognisable by its name
+``.<destination>.<random>.kwbin-tmp``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import BinaryIO
+
+TEMP_SUFFIX = ".kwbin-tmp"
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no way to read it without setting it
+    os.umask(mask)
+    return mask
+
+
+def temp_file_beside(path: str, kind: str = "") -> tuple[BinaryIO, str]:
+    """A new, empty, exclusively created temporary file in ``path``'s folder."""
+    folder, base = os.path.split(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{base}.{kind}", suffix=TEMP_SUFFIX, dir=folder or ".")
+    return os.fdopen(fd, "w+b"), temp
+
+
+def remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class AtomicFile:
+    """A writable temporary file that ``commit()`` renames onto ``path``."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = os.path.abspath(os.fspath(path))
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(f"{self.path} is a directory")
+        self.file, self.temp = temp_file_beside(self.path)
+
+    def commit(self) -> None:
+        try:
+            self.file.flush()
+            try:
+                mode = os.stat(self.path).st_mode & 0o7777
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            os.fchmod(self.file.fileno(), mode)
+            os.fsync(self.file.fileno())
+            self.file.close()
+            os.replace(self.temp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        _fsync_folder(os.path.dirname(self.path))
+
+    def discard(self) -> None:
+        try:
+            self.file.close()
+        finally:
+            remove_quietly(self.temp)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); not possible everywhere."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def copy_range(src: BinaryIO, dst: BinaryIO, count: int) -> None:
+    """Append ``count`` bytes from ``src``'s start to ``dst``, in the kernel where possible."""
+    src.flush()
+    dst.flush()
+    src.seek(0)
+    sfd, dfd = src.fileno(), dst.fileno()
+    left = count
+    copier = getattr(os, "copy_file_range", None)
+    while left and copier is not None:
+        try:
+            done = copier(sfd, dfd, left)
+        except OSError:
+            break  # e.g. across file systems on old kernels: fall back below
+        if done == 0:
+            raise OSError(f"copy ended {left} bytes early")
+        left -= done
+    if left:
+        src.seek(count - left)
+        dst.seek(0, os.SEEK_END)
+        while left:
+            chunk = src.read(min(left, 1 << 24))
+            if not chunk:
+                raise OSError(f"copy ended {left} bytes early")
+            dst.write(chunk)
+            left -= len(chunk)
+    dst.seek(0, os.SEEK_END)

@@ -1,0 +1,556 @@
+"""Every structural rule of spec/FORMAT.md, checked in the spec's order.
+
+``parse(buf)`` either returns the decoded tables or raises the ``KwbinError``
+named by the first rule that fails.  The order matters: the C reader makes
+the same checks in the same order, so both give the same verdict for any
+input.  Table checks are vectorised with numpy so that opening a file with
+10,000 tensors costs about a millisecond; per-record rules are evaluated as
+masks and the first failing record (then the first failing rule of that
+record) decides the error, exactly as a record-by-record loop would.
+
+Python integers never overflow, but the spec's overflow rules are kept
+explicit (``U64_MAX``) so the verdicts match a reader using 64-bit integers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from . import errors as e
+from . import format as fmt
+from .jsontext import JsonTextError, parse_object
+
+U64_MAX = (1 << 64) - 1
+
+
+@dataclass
+class Parsed:
+    """The checked tables of one file, ready for ``KwbinFile``."""
+
+    header: dict[str, int]
+    strings: bytes
+    layers: np.ndarray
+    tensors: np.ndarray
+    metadata: dict[str, Any]
+    layer_configs: list[dict[str, Any] | None]
+    layer_names: list[bytes]
+    tensor_names: list[bytes]
+    tensor_index: dict[bytes, int]
+
+
+def align_up(value: int, alignment: int) -> int:
+    return (value + alignment - 1) & ~(alignment - 1)
+
+
+# ---------------------------------------------------------------------------
+# Header
+# ---------------------------------------------------------------------------
+
+
+def _magic_problem(first: bytes) -> str:
+    """Say what the first bytes look like, to explain a wrong magic."""
+    if first.startswith(b"\x89KWB\n\x1a\n") or first.startswith(b"\x89KWB\r\r\n"):
+        return "the kwbin magic with its line endings changed: the file was copied in text mode"
+    if first.startswith(b"\x09KWB\r\n"):
+        return "the kwbin magic with its top bit cleared: the file went through a 7-bit channel"
+    if first.startswith(b"\x89HDF"):
+        return "an HDF5 file (a Keras .h5?): pack it with `kwbin pack` first"
+    if first.startswith(b"PK\x03\x04"):
+        return "a zip archive (a Keras .keras?): pack it with `kwbin pack` first"
+    return f"bytes {first.hex(' ')}"
+
+
+def _check_header(buf: memoryview) -> dict[str, int]:
+    n = len(buf)
+    first = bytes(buf[: len(fmt.MAGIC)])
+    if first != fmt.MAGIC[: len(first)]:
+        raise e.NotKwbinFile(
+            f"not a kwbin file: expected magic {fmt.MAGIC.hex(' ')}, found {_magic_problem(first)}"
+        )
+    if n < fmt.HEADER_SIZE:
+        raise e.TruncatedFile(f"file is {n} bytes, shorter than the {fmt.HEADER_SIZE}-byte header")
+    raw = fmt.Header.parse(bytes(buf[: fmt.HEADER_SIZE]))
+    h = {k: v for k, v in raw.items() if not k.startswith("_")}
+
+    bom = buf[8:12].tobytes()
+    if bom == fmt.BYTE_ORDER_MARK_BE:
+        raise e.UnsupportedByteOrder(
+            "file is big-endian (byte-order mark 01 02 03 04); kwbin v1 files are little-endian"
+        )
+    if bom != fmt.BYTE_ORDER_MARK_LE:
+        raise e.UnsupportedByteOrder(f"byte-order mark is {bom.hex(' ')}, expected 04 03 02 01")
+    if h["version_major"] != fmt.VERSION_MAJOR:
+        raise e.UnsupportedVersion(
+            f"file is format version {h['version_major']}.{h['version_minor']}; "
+            f"this reader reads major version {fmt.VERSION_MAJOR}"
+        )
+    known = h["version_minor"] <= fmt.VERSION_MINOR
+    h["known_minor"] = int(known)
+
+    for field, size in (
+        ("header_size", fmt.HEADER_SIZE),
+        ("layer_record_size", fmt.LAYER_RECORD_SIZE),
+        ("tensor_record_size", fmt.TENSOR_RECORD_SIZE),
+    ):
+        value = h[field]
+        if known and value != size:
+            raise e.BadHeader(f"{field} is {value}, expected {size}")
+        if not known and (value < size or value % fmt.SECTION_ALIGNMENT):
+            raise e.BadHeader(f"{field} is {value}, expected a multiple of 8 of at least {size}")
+    unknown = h["flags"] & fmt.REQUIRED_FLAGS_MASK & ~fmt.KNOWN_FLAGS
+    if unknown:
+        raise e.BadHeader(f"flags 0x{h['flags']:08x} set required feature bits 0x{unknown:04x} this reader does not know")
+    if known and any(raw.reserved):
+        raise e.BadHeader("reserved header bytes 112-123 are not zero")
+
+    a = h["alignment"]
+    if a < fmt.MIN_ALIGNMENT or a > fmt.MAX_ALIGNMENT or a & (a - 1):
+        raise e.BadAlignment(
+            f"alignment is {a}, expected a power of two from {fmt.MIN_ALIGNMENT} to {fmt.MAX_ALIGNMENT}"
+        )
+    return h
+
+
+def _check_sections(h: dict[str, int]) -> list[tuple[int, int]]:
+    """Placement of the sections; returns the gaps that must hold zeros."""
+    known = h["known_minor"]
+    gaps = []
+    pos = h["header_size"]
+    for name in fmt.SECTIONS:
+        off, size = h[f"{name}_offset"], h[f"{name}_size"]
+        want = align_up(pos, fmt.SECTION_ALIGNMENT)
+        if known and off != want:
+            raise e.BadSection(f"{name} section starts at {off}, expected {want}")
+        if not known and (off < pos or off % fmt.SECTION_ALIGNMENT):
+            raise e.BadSection(f"{name} section starts at {off}, expected a multiple of 8 from {pos}")
+        if off + size > U64_MAX:
+            raise e.BadSection(f"{name} section offset {off} + size {size} overflows 64 bits")
+        gaps.append((pos, off))
+        pos = off + size
+    for name, record in (("layers", "layer_record_size"), ("tensors", "tensor_record_size")):
+        size, rec = h[f"{name}_size"], h[record]
+        if size % rec:
+            raise e.BadSection(f"{name} section is {size} bytes, not a multiple of its {rec}-byte records")
+        if size // rec >= fmt.NO_INDEX:
+            raise e.BadSection(f"{name} section holds {size // rec} records, more than {fmt.NO_INDEX - 1}")
+    a, payload = h["alignment"], h["payload_offset"]
+    want = align_up(pos, a)
+    if want > U64_MAX:
+        raise e.BadSection(f"payload offset {pos} rounded up to {a} overflows 64 bits")
+    if known and payload != want:
+        raise e.BadSection(f"payload starts at {payload}, expected {want}")
+    if not known and (payload < pos or payload % a):
+        raise e.BadSection(f"payload starts at {payload}, expected a multiple of {a} from {pos}")
+    if payload + h["payload_size"] > U64_MAX:
+        raise e.BadSection(f"payload offset {payload} + size {h['payload_size']} overflows 64 bits")
+    gaps.append((pos, payload))
+    return gaps
+
+
+def _check_extent(h: dict[str, int], n: int) -> None:
+    end = h["payload_offset"] + h["payload_size"]
+    if end > n:
+        raise e.TruncatedFile(f"file is {n} bytes, but its payload ends at byte {end}")
+    if end < n:
+        raise e.TrailingBytes(f"file is {n} bytes, but its payload ends at byte {end}")
+
+
+def header_crc32(buf: memoryview, payload_offset: int) -> int:
+    """CRC-32 of every byte before the payload except the CRC field itself."""
+    crc = zlib.crc32(buf[: fmt.HEADER_CRC_OFFSET])
+    return zlib.crc32(buf[fmt.HEADER_CRC_OFFSET + 4 : payload_offset], crc)
+
+
+def _check_crc(buf: memoryview, h: dict[str, int]) -> None:
+    crc = header_crc32(buf, h["payload_offset"])
+    if crc != h["header_crc32"]:
+        raise e.HeaderChecksumMismatch(
+            f"header CRC-32 is {h['header_crc32']:08x}, the bytes give {crc:08x}"
+        )
+
+
+def _all_zero(view: memoryview) -> bool:
+    data = bytes(view)
+    return data.count(0) == len(data)
+
+
+def _check_gaps(buf: memoryview, gaps: list[tuple[int, int]]) -> None:
+    for start, end in gaps:
+        if not _all_zero(buf[start:end]):
+            raise e.BadSection(f"padding bytes {start}-{end - 1} between sections are not zero")
+
+
+# ---------------------------------------------------------------------------
+# Strings and metadata
+# ---------------------------------------------------------------------------
+
+
+class _StringTable:
+    """Vectorised checks of (offset, length) references into the table."""
+
+    def __init__(self, table: bytes):
+        try:
+            table.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise e.BadString(f"string table is not UTF-8 at byte {exc.start}: {exc.reason}") from None
+        self.table = table
+        self.size = len(table)
+        raw = np.frombuffer(table, np.uint8)
+        self.nul_before = np.concatenate(([0], np.cumsum(raw == 0)))
+        self.continuation = (raw & 0xC0) == 0x80
+
+    def bad(self, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Mask of references that break a string rule."""
+        off = offsets.astype(np.int64)
+        end = off + lengths.astype(np.int64)
+        inside = end < self.size  # room for the terminating NUL
+        safe_off = np.where(inside, off, 0)
+        safe_end = np.where(inside, end, 0)
+        ok = inside.copy()
+        if self.size:
+            terminated = self.nul_before[safe_end + 1] - self.nul_before[safe_end] == 1
+            no_inner_nul = self.nul_before[safe_end] == self.nul_before[safe_off]
+            starts_char = (safe_end == safe_off) | ~self.continuation[safe_off]
+            ok &= terminated & no_inner_nul & starts_char
+        return ~ok
+
+    def get(self, offset: int, length: int) -> bytes:
+        return self.table[offset : offset + length]
+
+    def all(self, offsets: np.ndarray, lengths: np.ndarray) -> list[bytes]:
+        t = self.table
+        return [t[o:end] for o, end in zip(offsets.tolist(), (offsets + lengths).tolist())]
+
+
+def _string_problem(what: str, strings: _StringTable, off: int, length: int) -> str:
+    if off + length >= strings.size:
+        return f"{what} string at {off}+{length} runs past the {strings.size}-byte string table"
+    if strings.table[off + length] != 0:
+        return f"{what} string at {off}+{length} is not followed by a NUL byte"
+    if 0 in strings.table[off : off + length]:
+        return f"{what} string at {off}+{length} contains a NUL byte"
+    return f"{what} string at {off}+{length} starts inside a UTF-8 character"
+
+
+def _parse_metadata(buf: memoryview, h: dict[str, int]) -> dict[str, Any]:
+    raw = bytes(buf[h["metadata_offset"] : h["metadata_offset"] + h["metadata_size"]])
+    try:
+        return parse_object(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise e.BadMetadata(f"metadata is not UTF-8 at byte {exc.start}") from None
+    except JsonTextError as exc:
+        raise e.BadMetadata(f"metadata is not a JSON object: {exc}") from None
+
+
+# ---------------------------------------------------------------------------
+# Record tables
+# ---------------------------------------------------------------------------
+
+Rule = tuple[np.ndarray, Callable[[int], e.KwbinError]]
+
+
+def _first_failure(rules: list[Rule]) -> tuple[int, e.KwbinError] | None:
+    """The first record breaking any rule, with the first rule it breaks."""
+    first = None
+    for mask, _ in rules:
+        hits = np.flatnonzero(mask[:first])
+        if hits.size:
+            first = int(hits[0])
+    if first is None:
+        return None
+    for mask, make in rules:
+        if mask[first]:
+            return first, make(first)
+    raise AssertionError("unreachable")
+
+
+def _check_layers(
+    layers: np.ndarray, strings: _StringTable, tensor_count: int, known: bool
+) -> list[dict[str, Any] | None]:
+    count = len(layers)
+    index = np.arange(count, dtype=np.int64)
+    parent = layers["parent"].astype(np.int64)
+    first = layers["first_tensor"].astype(np.int64)
+    n = layers["tensor_count"].astype(np.int64)
+
+    def ref(what: str, field: str) -> Rule:
+        off, length = layers[f"{field}_offset"], layers[f"{field}_length"]
+        return (
+            strings.bad(off, length),
+            lambda i: e.BadString(
+                f"layer {i}: " + _string_problem(what, strings, int(off[i]), int(length[i]))
+            ),
+        )
+
+    reserved = layers["reserved"] != 0 if known else np.zeros(count, bool)
+    rules: list[Rule] = [
+        (reserved, lambda i: e.BadLayer(f"layer {i}: reserved field is not zero")),
+        ref("name", "name"),
+        ref("class", "class"),
+        ref("config", "config"),
+        (layers["name_length"] == 0, lambda i: e.BadLayer(f"layer {i}: name is empty")),
+        (
+            (parent != fmt.NO_INDEX) & (parent >= index),
+            lambda i: e.BadLayer(
+                f"layer {i}: parent is {int(parent[i])}, expected a layer before it or 0xFFFFFFFF"
+            ),
+        ),
+        (
+            first + n > tensor_count,
+            lambda i: e.BadLayer(
+                f"layer {i}: tensors {int(first[i])}..{int(first[i] + n[i]) - 1} "
+                f"run past the {tensor_count} tensors"
+            ),
+        ),
+    ]
+    failure = _first_failure(rules)
+    limit = failure[0] if failure else count
+    configs: list[dict[str, Any] | None] = []
+    offs, lens = layers["config_offset"][:limit].tolist(), layers["config_length"][:limit].tolist()
+    for i, (off, length) in enumerate(zip(offs, lens)):
+        if not length:
+            configs.append(None)
+            continue
+        try:
+            configs.append(parse_object(strings.get(off, length).decode("utf-8")))
+        except JsonTextError as exc:
+            raise e.BadLayer(f"layer {i}: config is not a JSON object: {exc}") from None
+    if failure:
+        raise failure[1]
+    return configs
+
+
+def _shape_bytes(tensors: np.ndarray, itemsize: np.ndarray, ndim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact shape product x itemsize, and a mask of those above 2**64 - 1."""
+    used = np.arange(fmt.MAX_NDIM) < ndim[:, None]
+    dims = np.where(used, tensors["shape"], np.uint64(1))
+    has_zero = (dims == 0).any(axis=1)
+    estimate = np.prod(dims.astype(np.float64), axis=1) * itemsize
+    # Below 2**62 the float estimate cannot hide a 64-bit overflow, so the
+    # uint64 product is exact; the rare larger ones are redone exactly.
+    exact = np.prod(dims, axis=1, dtype=np.uint64) * itemsize.astype(np.uint64)
+    overflow = np.zeros(len(tensors), bool)
+    for i in np.flatnonzero(~has_zero & (estimate >= 2.0**62)).tolist():
+        total = int(itemsize[i])
+        for d in dims[i].tolist():
+            total *= d
+        if total > U64_MAX:
+            overflow[i] = True
+        else:
+            exact[i] = total
+    return np.where(has_zero, np.uint64(0), exact), overflow
+
+
+def _check_tensors(
+    tensors: np.ndarray,
+    layers: np.ndarray,
+    strings: _StringTable,
+    h: dict[str, int],
+) -> None:
+    count = len(tensors)
+    known = bool(h["known_minor"])
+    a = np.uint64(h["alignment"])
+    payload_end = h["payload_offset"] + h["payload_size"]
+    layer = tensors["layer"].astype(np.int64)
+    has_layer = layer != fmt.NO_INDEX
+    dtype = tensors["dtype"]
+    ndim = tensors["ndim"].astype(np.int64)
+    offset = tensors["data_offset"]
+    nbytes = tensors["nbytes"]
+
+    itemsizes = np.zeros(256, np.int64)
+    for d in fmt.DTYPES:
+        itemsizes[d.code] = d.itemsize
+    itemsize = itemsizes[dtype]
+    clipped_ndim = np.minimum(ndim, fmt.MAX_NDIM)
+    unused_nonzero = ((np.arange(fmt.MAX_NDIM) >= clipped_ndim[:, None]) & (tensors["shape"] != 0)).any(axis=1)
+    expected_bytes, overflow = _shape_bytes(tensors, np.maximum(itemsize, 1), clipped_ndim)
+
+    ends = offset + nbytes  # wraps only after a record that already failed
+    expected_offset = np.empty(count, np.uint64)
+    if count:
+        expected_offset[0] = h["payload_offset"]
+        expected_offset[1:] = (ends[:-1] + (a - np.uint64(1))) & ~(a - np.uint64(1))
+    room = np.where(offset <= payload_end, np.uint64(payload_end) - np.minimum(offset, np.uint64(payload_end)), 0)
+
+    safe_layer = np.where(has_layer & (layer < len(layers)), layer, 0)
+    own_first = layers["first_tensor"].astype(np.int64)[safe_layer] if len(layers) else np.zeros(count, np.int64)
+    own_count = layers["tensor_count"].astype(np.int64)[safe_layer] if len(layers) else np.zeros(count, np.int64)
+    index = np.arange(count, dtype=np.int64)
+
+    def ref(what: str, field: str) -> Rule:
+        off, length = tensors[f"{field}_offset"], tensors[f"{field}_length"]
+        return (
+            strings.bad(off, length),
+            lambda i: e.BadString(
+                f"tensor {i}: " + _string_problem(what, strings, int(off[i]), int(length[i]))
+            ),
+        )
+
+    reserved = (tensors["reserved0"] != 0) | (tensors["reserved1"] != 0) if known else np.zeros(count, bool)
+    rules: list[Rule] = [
+        (reserved, lambda i: e.BadTensor(f"tensor {i}: reserved fields are not zero")),
+        ref("name", "name"),
+        ref("weight", "weight"),
+        ref("source", "source"),
+        (tensors["name_length"] == 0, lambda i: e.BadTensor(f"tensor {i}: name is empty")),
+        (
+            has_layer & (layer >= len(layers)),
+            lambda i: e.BadTensor(f"tensor {i}: layer is {int(layer[i])}, but the file has {len(layers)} layers"),
+        ),
+        (
+            (tensors["weight_length"] == 0) == has_layer,
+            lambda i: e.BadTensor(
+                f"tensor {i}: a tensor in a layer needs a weight name, one outside any layer must have none"
+            ),
+        ),
+        (itemsize == 0, lambda i: e.BadTensor(f"tensor {i}: dtype code {int(dtype[i])} is not defined")),
+        (ndim > fmt.MAX_NDIM, lambda i: e.BadTensor(f"tensor {i}: ndim is {int(ndim[i])}, at most {fmt.MAX_NDIM}")),
+        (unused_nonzero, lambda i: e.BadTensor(f"tensor {i}: shape entries past ndim are not zero")),
+        (overflow, lambda i: e.SizeOverflow(f"tensor {i}: byte size of shape {_shape(tensors, i)} exceeds 2**64 - 1")),
+        (
+            nbytes != expected_bytes,
+            lambda i: e.BadTensor(
+                f"tensor {i}: nbytes is {int(nbytes[i])}, shape {_shape(tensors, i)} "
+                f"x {int(itemsize[i])} bytes gives {int(expected_bytes[i])}"
+            ),
+        ),
+        (
+            offset % a != 0,
+            lambda i: e.BadAlignment(f"tensor {i}: data offset {int(offset[i])} is not a multiple of {int(a)}"),
+        ),
+        (
+            offset < expected_offset,
+            lambda i: e.TensorOverlap(
+                f"tensor {i}: data starts at {int(offset[i])}, before the previous tensor's padded end {int(expected_offset[i])}"
+            ),
+        ),
+        (
+            offset > expected_offset,
+            lambda i: e.TensorGap(
+                f"tensor {i}: data starts at {int(offset[i])}, leaving a hole after {int(expected_offset[i])}"
+            ),
+        ),
+        (
+            nbytes > room,
+            lambda i: e.BadPayload(f"tensor {i}: data {int(offset[i])}+{int(nbytes[i])} runs past the payload end {payload_end}"),
+        ),
+        (
+            has_layer & ((index < own_first) | (index >= own_first + own_count)),
+            lambda i: e.BadTensor(
+                f"tensor {i}: belongs to layer {int(layer[i])}, whose range is "
+                f"{int(own_first[i])}+{int(own_count[i])}"
+            ),
+        ),
+    ]
+    failure = _first_failure(rules)
+    if failure:
+        raise failure[1]
+
+
+def _shape(tensors: np.ndarray, i: int) -> tuple[int, ...]:
+    ndim = min(int(tensors["ndim"][i]), fmt.MAX_NDIM)
+    return tuple(tensors["shape"][i][:ndim].tolist())
+
+
+def _first_duplicate(names: list[Any]) -> int | None:
+    seen: set[Any] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            return i
+        seen.add(name)
+    return None
+
+
+def _check_names(
+    layer_names: list[bytes],
+    tensor_names: list[bytes],
+    tensors: np.ndarray,
+    strings: _StringTable,
+) -> dict[bytes, int]:
+    if len(set(layer_names)) != len(layer_names):
+        i = _first_duplicate(layer_names)
+        raise e.DuplicateName(f"layer {i}: name {layer_names[i].decode()!r} is used twice")
+    index = dict(zip(tensor_names, range(len(tensor_names))))
+    if len(index) != len(tensor_names):
+        i = _first_duplicate(tensor_names)
+        raise e.DuplicateName(f"tensor {i}: name {tensor_names[i].decode()!r} is used twice")
+    in_layer = np.flatnonzero(tensors["layer"] != fmt.NO_INDEX)
+    if in_layer.size:
+        weights = strings.all(tensors["weight_offset"][in_layer], tensors["weight_length"][in_layer])
+        keys = list(zip(tensors["layer"][in_layer].tolist(), weights))
+        if len(set(keys)) != len(keys):
+            j = _first_duplicate(keys)
+            raise e.DuplicateName(
+                f"tensor {int(in_layer[j])}: weight {weights[j].decode()!r} is used twice in layer {keys[j][0]}"
+            )
+    return index
+
+
+def _check_ownership(layers: np.ndarray, tensors: np.ndarray) -> None:
+    layer = tensors["layer"]
+    owned = np.bincount(layer[layer != fmt.NO_INDEX].astype(np.int64), minlength=len(layers))
+    wrong = np.flatnonzero(owned != layers["tensor_count"].astype(np.int64))
+    if wrong.size:
+        i = int(wrong[0])
+        first, n = int(layers["first_tensor"][i]), int(layers["tensor_count"][i])
+        raise e.BadLayer(f"layer {i}: claims tensors {first}..{first + n - 1}, but not all of them name it")
+
+
+def _check_payload_size(tensors: np.ndarray, h: dict[str, int]) -> None:
+    if len(tensors):
+        last_end = int(tensors["data_offset"][-1]) + int(tensors["nbytes"][-1])
+        want = align_up(last_end, h["alignment"]) - h["payload_offset"]
+    else:
+        want = 0
+    if h["payload_size"] != want:
+        raise e.BadPayload(f"payload_size is {h['payload_size']}, the tensors' padded extent is {want}")
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
+def parse(buf: memoryview) -> Parsed:
+    """Check every open-time rule of the spec, in order; return the tables."""
+    h = _check_header(buf)
+    gaps = _check_sections(h)
+    _check_extent(h, len(buf))
+    _check_crc(buf, h)
+    if h["known_minor"]:
+        _check_gaps(buf, gaps)
+
+    strings = _StringTable(bytes(buf[h["strings_offset"] : h["strings_offset"] + h["strings_size"]]))
+    metadata = _parse_metadata(buf, h)
+
+    layer_dtype = fmt.numpy_dtype(fmt.LayerRecord, h["layer_record_size"])
+    tensor_dtype = fmt.numpy_dtype(fmt.TensorRecord, h["tensor_record_size"])
+    layers = np.frombuffer(buf, layer_dtype, h["layers_size"] // h["layer_record_size"], h["layers_offset"])
+    tensors = np.frombuffer(buf, tensor_dtype, h["tensors_size"] // h["tensor_record_size"], h["tensors_offset"])
+
+    configs = _check_layers(layers, strings, len(tensors), bool(h["known_minor"]))
+    _check_tensors(tensors, layers, strings, h)
+    layer_names = strings.all(layers["name_offset"], layers["name_length"])
+    tensor_names = strings.all(tensors["name_offset"], tensors["name_length"])
+    tensor_index = _check_names(layer_names, tensor_names, tensors, strings)
+    _check_ownership(layers, tensors)
+    _check_payload_size(tensors, h)
+    return Parsed(h, strings.table, layers, tensors, metadata, configs, layer_names, tensor_names, tensor_index)
+
+
+def verify(buf: memoryview, tensors: np.ndarray, alignment: int) -> None:
+    """The on-demand checks: every tensor's CRC-32, then its padding."""
+    for i, (off, nbytes, crc) in enumerate(
+        zip(tensors["data_offset"].tolist(), tensors["nbytes"].tolist(), tensors["crc32"].tolist())
+    ):
+        actual = zlib.crc32(buf[off : off + nbytes])
+        if actual != crc:
+            raise e.TensorChecksumMismatch(f"tensor {i}: CRC-32 is {crc:08x}, its bytes give {actual:08x}")
+        end = off + nbytes
+        if not _all_zero(buf[end : align_up(end, alignment)]):
+            raise e.BadPadding(f"tensor {i}: padding bytes after its data are not zero")

@@ -1,0 +1,70 @@
+"""Strict JSON for metadata and layer configs, the same rules in both readers.
+
+RFC 8259 text whose top level is an object, nested at most ``MAX_JSON_DEPTH``
+arrays/objects deep; no NaN/Infinity literals.  Python's ``json`` alone is
+more permissive (NaN literals) and can fail with exceptions other than
+``ValueError`` (recursion, huge integers), so every path ends here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_JSON_DEPTH = 64
+
+
+class JsonTextError(ValueError):
+    """Text that is not a JSON object within the limits."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonTextError(f"{name} is not JSON")
+
+
+def _parse_int(text: str) -> int | float:
+    # Python refuses to convert integers of more than 4300 digits; JSON's
+    # grammar allows them, so keep them as (infinite) floats instead.
+    return int(text) if len(text) <= 4000 else float(text)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of arrays/objects, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_object(text: str) -> dict[str, Any]:
+    """Parse ``text`` as a JSON object; raise ``JsonTextError`` otherwise."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except RecursionError:
+        raise JsonTextError(f"nested deeper than {MAX_JSON_DEPTH}") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise JsonTextError(str(exc)) from None
+    if not isinstance(value, dict):
+        raise JsonTextError(f"expected a JSON object, found {type(value).__name__}")
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise JsonTextError(f"nested deeper than {MAX_JSON_DEPTH}")
+    return value
+
+
+def dump_object(value: dict[str, Any]) -> str:
+    """Compact JSON text for ``value``; ``ValueError``/``TypeError`` if impossible."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a dict, found {type(value).__name__}")
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH}")
+    return text

@@ -1,0 +1,231 @@
+"""Reading kwbin files: ``open`` (zero-copy views) and ``load_file`` (copies)."""
+
+from __future__ import annotations
+
+import builtins
+import mmap
+import os
+import stat
+from typing import Any, Iterator, Union
+
+import numpy as np
+
+from . import checks
+from . import format as fmt
+from .errors import NotKwbinFile
+from .records import Layer, TensorInfo
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+TensorKey = Union[str, "tuple[str, str]"]
+
+
+class KwbinFile:
+    """An open, fully checked kwbin file.
+
+    Tensors come back as read-only numpy arrays viewing the file's memory map
+    (or the caller's buffer): nothing is copied.  A view keeps the mapping
+    alive, so it stays valid after ``close()``.
+    """
+
+    def __init__(self, buf: Any, keepalive: Any = None, name: str = "<memory>"):
+        self._buf = buf
+        self._keepalive = keepalive
+        self.name = name
+        self._parsed = checks.parse(memoryview(buf))
+        h = self._parsed.header
+        self.version = (h["version_major"], h["version_minor"])
+        self.alignment = h["alignment"]
+        self.metadata: dict[str, Any] = self._parsed.metadata
+        self._layers: tuple[Layer, ...] | None = None
+        self._tensors: tuple[TensorInfo, ...] | None = None
+        self._by_weight: dict[tuple[str, str], int] | None = None
+
+    # --- context manager -----------------------------------------------------
+
+    def __enter__(self) -> KwbinFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the file.  Arrays still viewing it keep the mapping alive."""
+        mapping, self._keepalive = self._keepalive, None
+        if isinstance(mapping, mmap.mmap):
+            try:
+                mapping.close()
+            except BufferError:
+                pass  # views exist; the mapping goes when the last one does
+
+    # --- listing ---------------------------------------------------------------
+
+    @property
+    def header(self) -> dict[str, int]:
+        return dict(self._parsed.header)
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        if self._layers is None:
+            self._layers = tuple(self._make_layer(i) for i in range(len(self._parsed.layers)))
+        return self._layers
+
+    @property
+    def tensors(self) -> tuple[TensorInfo, ...]:
+        if self._tensors is None:
+            self._tensors = tuple(self._make_info(i) for i in range(len(self._parsed.tensors)))
+        return self._tensors
+
+    @property
+    def user_metadata(self) -> dict[str, Any]:
+        """The caller's own keys (``metadata=`` of ``save_file``)."""
+        user = self.metadata.get("user", {})
+        return user if isinstance(user, dict) else {}
+
+    def keys(self) -> list[str]:
+        return [n.decode("utf-8") for n in self._parsed.tensor_names]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._parsed.tensor_names)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self._index(key)  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return (
+            f"<kwbin.KwbinFile {self.name!r} v{self.version[0]}.{self.version[1]}: "
+            f"{len(self._parsed.layers)} layers, {len(self)} tensors>"
+        )
+
+    # --- tensors ---------------------------------------------------------------
+
+    def __getitem__(self, key: TensorKey) -> np.ndarray:
+        """A tensor by full name, or by ``(layer name, weight name)``."""
+        return self._view(self._index(key))
+
+    def get(self, key: TensorKey, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def info(self, key: TensorKey) -> TensorInfo:
+        return self.tensors[self._index(key)]
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i, name in enumerate(self.keys()):
+            yield name, self._view(i)
+
+    def verify(self) -> None:
+        """Check every tensor's CRC-32 and padding; raise on the first bad one."""
+        checks.verify(memoryview(self._buf), self._parsed.tensors, self.alignment)
+
+    # --- internals -------------------------------------------------------------
+
+    def _index(self, key: TensorKey) -> int:
+        if isinstance(key, str):
+            try:
+                return self._parsed.tensor_index[key.encode("utf-8", "surrogatepass")]
+            except KeyError:
+                raise KeyError(key) from None
+        if isinstance(key, tuple) and len(key) == 2:
+            if self._by_weight is None:
+                self._by_weight = {(t.layer, t.weight): t.index for t in self.tensors if t.layer is not None}
+            try:
+                return self._by_weight[key]
+            except KeyError:
+                raise KeyError(key) from None
+        raise TypeError(f"tensor key must be a name or a (layer, weight) pair, not {key!r}")
+
+    def _view(self, i: int) -> np.ndarray:
+        rec = self._parsed.tensors[i]
+        dtype = fmt.DTYPE_BY_CODE[int(rec["dtype"])]
+        ndim = int(rec["ndim"])
+        shape = tuple(rec["shape"][:ndim].tolist())
+        count = int(rec["nbytes"]) // dtype.itemsize
+        array = np.frombuffer(self._buf, dtype.numpy, count, int(rec["data_offset"])).reshape(shape)
+        array.flags.writeable = False
+        return array
+
+    def _string(self, offset: int, length: int) -> str:
+        return self._parsed.strings[offset : offset + length].decode("utf-8")
+
+    def _make_info(self, i: int) -> TensorInfo:
+        rec = self._parsed.tensors[i]
+        layer = int(rec["layer"])
+        ndim = int(rec["ndim"])
+        return TensorInfo(
+            index=i,
+            name=self._parsed.tensor_names[i].decode("utf-8"),
+            layer=None if layer == fmt.NO_INDEX else self._parsed.layer_names[layer].decode("utf-8"),
+            weight=self._string(int(rec["weight_offset"]), int(rec["weight_length"])),
+            dtype=fmt.DTYPE_BY_CODE[int(rec["dtype"])].name,
+            shape=tuple(rec["shape"][:ndim].tolist()),
+            offset=int(rec["data_offset"]),
+            nbytes=int(rec["nbytes"]),
+            crc32=int(rec["crc32"]),
+            source=self._string(int(rec["source_offset"]), int(rec["source_length"])),
+        )
+
+    def _make_layer(self, i: int) -> Layer:
+        rec = self._parsed.layers[i]
+        parent = int(rec["parent"])
+        first, count = int(rec["first_tensor"]), int(rec["tensor_count"])
+        names = self._parsed.tensor_names[first : first + count]
+        return Layer(
+            index=i,
+            name=self._parsed.layer_names[i].decode("utf-8"),
+            class_name=self._string(int(rec["class_offset"]), int(rec["class_length"])),
+            parent=None if parent == fmt.NO_INDEX else self._parsed.layer_names[parent].decode("utf-8"),
+            config=self._parsed.layer_configs[i],
+            tensors=tuple(n.decode("utf-8") for n in names),
+        )
+
+
+def _map_path(path: str | os.PathLike[str]) -> tuple[Any, Any]:
+    """The file's bytes: a read-only memory map, or a plain read where mmap fails."""
+    # Refuse FIFOs and devices before opening them: opening a FIFO blocks.
+    if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+        raise NotKwbinFile(f"{os.fspath(path)} is not a regular file")
+    with builtins.open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise NotKwbinFile(f"{os.fspath(path)} is not a regular file")
+        if st.st_size == 0:
+            return b"", None
+        try:
+            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            data = f.read()
+            return data, None
+        return mapping, mapping
+
+
+def open(source: Source) -> KwbinFile:  # noqa: A001 - the verb users expect
+    """Open a kwbin file (a path, or bytes in memory) and check its structure.
+
+    Raises a ``KwbinError`` subclass naming the first rule the bytes break,
+    and ``OSError`` if the path cannot be read.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        view = memoryview(source).cast("B") if isinstance(source, memoryview) else source
+        return KwbinFile(view)
+    buf, mapping = _map_path(source)
+    try:
+        return KwbinFile(buf, mapping, name=os.fspath(source))
+    except BaseException:
+        if mapping is not None:
+            mapping.close()
+        raise
+
+
+def load_file(source: Source) -> dict[str, np.ndarray]:
+    """All tensors as a dict of independent (copied, writable) arrays."""
+    with open(source) as f:
+        return {name: np.array(array) for name, array in f.items()}

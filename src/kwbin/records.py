@@ -1,0 +1,31 @@
+"""Plain records handed to callers: what a layer and a tensor are."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class TensorInfo(NamedTuple):
+    """One tensor record, decoded.  ``offset`` is absolute in the file."""
+
+    index: int
+    name: str
+    layer: str | None
+    weight: str
+    dtype: str
+    shape: tuple[int, ...]
+    offset: int
+    nbytes: int
+    crc32: int
+    source: str
+
+
+class Layer(NamedTuple):
+    """One layer record, decoded.  ``tensors`` are full tensor names."""
+
+    index: int
+    name: str
+    class_name: str
+    parent: str | None
+    config: dict[str, Any] | None
+    tensors: tuple[str, ...]
