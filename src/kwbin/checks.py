@@ -325,24 +325,24 @@ def _check_layers(
 
 
 def _shape_bytes(tensors: np.ndarray, itemsize: np.ndarray, ndim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact shape product x itemsize, and a mask of those above 2**64 - 1."""
-    used = np.arange(fmt.MAX_NDIM) < ndim[:, None]
-    dims = np.where(used, tensors["shape"], np.uint64(1))
-    has_zero = (dims == 0).any(axis=1)
-    estimate = np.prod(dims.astype(np.float64), axis=1) * itemsize
-    # Below 2**62 the float estimate cannot hide a 64-bit overflow, so the
-    # uint64 product is exact; the rare larger ones are redone exactly.
-    exact = np.prod(dims, axis=1, dtype=np.uint64) * itemsize.astype(np.uint64)
+    """Exact shape product x itemsize, and a mask of those above 2**64 - 1.
+
+    Multiplies one dimension at a time in uint64 and detects wrap-around by
+    dividing back; only as many columns as the largest ndim are visited.
+    """
+    product = itemsize.astype(np.uint64)
     overflow = np.zeros(len(tensors), bool)
-    for i in np.flatnonzero(~has_zero & (estimate >= 2.0**62)).tolist():
-        total = int(itemsize[i])
-        for d in dims[i].tolist():
-            total *= d
-        if total > U64_MAX:
-            overflow[i] = True
-        else:
-            exact[i] = total
-    return np.where(has_zero, np.uint64(0), exact), overflow
+    has_zero = np.zeros(len(tensors), bool)
+    shape = tensors["shape"]
+    for j in range(int(ndim.max(initial=0))):
+        dim = np.where(j < ndim, shape[:, j], np.uint64(1))
+        zero = dim == 0
+        has_zero |= zero
+        safe = np.where(zero, np.uint64(1), dim)
+        bigger = product * safe
+        overflow |= bigger // safe != product
+        product = bigger
+    return np.where(has_zero, np.uint64(0), product), overflow & ~has_zero
 
 
 def _check_tensors(

@@ -51,11 +51,10 @@ class KwbinFile:
     def close(self) -> None:
         """Release the file.  Arrays still viewing it keep the mapping alive."""
         mapping, self._keepalive = self._keepalive, None
+        # Drop our own views of the map first, or it could not be unmapped.
+        self._buf = self._parsed = None  # type: ignore[assignment]
         if isinstance(mapping, mmap.mmap):
-            try:
-                mapping.close()
-            except BufferError:
-                pass  # views exist; the mapping goes when the last one does
+            _close_quietly(mapping)
 
     # --- listing ---------------------------------------------------------------
 
@@ -64,13 +63,24 @@ class KwbinFile:
         return dict(self._parsed.header)
 
     @property
+    def closed(self) -> bool:
+        return self._parsed is None
+
+    def _live(self) -> checks.Parsed:
+        if self._parsed is None:
+            raise ValueError(f"kwbin file {self.name!r} is closed")
+        return self._parsed
+
+    @property
     def layers(self) -> tuple[Layer, ...]:
+        self._live()
         if self._layers is None:
             self._layers = tuple(self._make_layer(i) for i in range(len(self._parsed.layers)))
         return self._layers
 
     @property
     def tensors(self) -> tuple[TensorInfo, ...]:
+        self._live()
         if self._tensors is None:
             self._tensors = tuple(self._make_info(i) for i in range(len(self._parsed.tensors)))
         return self._tensors
@@ -82,13 +92,13 @@ class KwbinFile:
         return user if isinstance(user, dict) else {}
 
     def keys(self) -> list[str]:
-        return [n.decode("utf-8") for n in self._parsed.tensor_names]
+        return [n.decode("utf-8") for n in self._live().tensor_names]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
     def __len__(self) -> int:
-        return len(self._parsed.tensor_names)
+        return len(self._live().tensor_names)
 
     def __contains__(self, key: object) -> bool:
         try:
@@ -98,6 +108,8 @@ class KwbinFile:
         return True
 
     def __repr__(self) -> str:
+        if self.closed:
+            return f"<kwbin.KwbinFile {self.name!r} (closed)>"
         return (
             f"<kwbin.KwbinFile {self.name!r} v{self.version[0]}.{self.version[1]}: "
             f"{len(self._parsed.layers)} layers, {len(self)} tensors>"
@@ -124,14 +136,15 @@ class KwbinFile:
 
     def verify(self) -> None:
         """Check every tensor's CRC-32 and padding; raise on the first bad one."""
-        checks.verify(memoryview(self._buf), self._parsed.tensors, self.alignment)
+        checks.verify(memoryview(self._buf), self._live().tensors, self.alignment)
 
     # --- internals -------------------------------------------------------------
 
     def _index(self, key: TensorKey) -> int:
+        parsed = self._live()
         if isinstance(key, str):
             try:
-                return self._parsed.tensor_index[key.encode("utf-8", "surrogatepass")]
+                return parsed.tensor_index[key.encode("utf-8", "surrogatepass")]
             except KeyError:
                 raise KeyError(key) from None
         if isinstance(key, tuple) and len(key) == 2:
@@ -188,6 +201,13 @@ class KwbinFile:
         )
 
 
+def _close_quietly(mapping: mmap.mmap) -> None:
+    try:
+        mapping.close()
+    except BufferError:
+        pass  # arrays still view it; the mapping goes when the last one does
+
+
 def _map_path(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     """The file's bytes: a read-only memory map, or a plain read where mmap fails."""
     # Refuse FIFOs and devices before opening them: opening a FIFO blocks.
@@ -221,7 +241,7 @@ def open(source: Source) -> KwbinFile:  # noqa: A001 - the verb users expect
         return KwbinFile(buf, mapping, name=os.fspath(source))
     except BaseException:
         if mapping is not None:
-            mapping.close()
+            _close_quietly(mapping)
         raise
 
 

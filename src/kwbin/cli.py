@@ -1,0 +1,188 @@
+"""The ``kwbin`` command: argument parsing and printing only.
+
+Exit codes (also in ``kwbin --help``):
+  0  success
+  1  the file is not a valid kwbin file, or verify found damage
+  2  bad command line
+  3  a file could not be read or written (missing, a directory, no permission, disk full)
+  4  the named tensor is not in the file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import __version__
+from .errors import KwbinError
+from .listing import listing
+from .reader import KwbinFile
+from .reader import open as open_kwbin
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+EPILOG = """exit codes: 0 success; 1 invalid or damaged kwbin file; 2 bad command line;
+3 a file could not be read or written; 4 no such tensor"""
+
+
+class CliError(Exception):
+    """A one-line failure with its exit code."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _human(nbytes: int) -> str:
+    size = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _print_info(f: KwbinFile) -> None:
+    tensors = f.tensors
+    total = sum(t.nbytes for t in tensors)
+    major, minor = f.version
+    print(f"{f.name}: kwbin {major}.{minor}, alignment {f.alignment}, "
+          f"{len(f.layers)} layers, {len(tensors)} tensors, {_human(total)} of data")
+    meta = {k: v for k, v in f.metadata.items() if k != "model_config"}
+    if meta:
+        print("metadata:")
+        for key, value in meta.items():
+            print(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
+    if "model_config" in f.metadata:
+        print("  model_config: (present; see --json)")
+    if f.layers:
+        print("layers:")
+        for layer in f.layers:
+            parent = f"  in {layer.parent}" if layer.parent else ""
+            print(f"  {layer.index:>4}  {layer.name}  [{layer.class_name or '-'}]{parent}")
+            for name in layer.tensors:
+                t = f.info(name)
+                print(f"          {t.weight:<20} {t.dtype:<8} {_shape(t.shape):<14} {_human(t.nbytes)}")
+    loose = [t for t in tensors if t.layer is None]
+    if loose:
+        print("tensors:")
+        width = min(60, max(len(t.name) for t in loose))
+        for t in loose:
+            print(f"  {t.name:<{width}}  {t.dtype:<8} {_shape(t.shape):<14} {_human(t.nbytes)}")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with _open(args.file) as f:
+        if args.json:
+            json.dump(listing(f), sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+        else:
+            _print_info(f)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with _open(args.file) as f:
+        try:
+            f.verify()
+        except KwbinError as exc:
+            raise CliError(f"{args.file}: {exc.code}: {exc}", EXIT_INVALID) from None
+        print(f"{args.file}: OK ({len(f)} tensors, every CRC-32 and padding byte checked)")
+    return EXIT_OK
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    with _open(args.file) as f:
+        if args.name not in f:
+            raise CliError(f"{args.file}: no tensor named {args.name!r} (see `kwbin info`)", EXIT_NOT_FOUND)
+        info = f.info(args.name)
+        values = f[args.name]
+        if info.dtype == "bfloat16":
+            values = (values.astype(np.uint32) << 16).view(np.float32)
+        print(f"{info.name}: {info.dtype} {_shape(info.shape)}")
+        threshold = sys.maxsize if args.all else 1000
+        with np.printoptions(threshold=threshold, floatmode="unique"):
+            print(np.array2string(np.asarray(values), separator=", "))
+    return EXIT_OK
+
+
+def _open(path: str) -> KwbinFile:
+    try:
+        return open_kwbin(path)
+    except KwbinError as exc:
+        raise CliError(f"{path}: {exc.code}: {exc}", EXIT_INVALID) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kwbin",
+        description="Inspect and check kwbin files (one self-describing file of network weights).",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"kwbin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print the stable JSON listing (see README)")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("verify", help="check every rule and every CRC-32; exit 0 only if all hold", epilog=EPILOG)
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("dump", help="print the values of one tensor", epilog=EPILOG)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("name", metavar="NAME", help="full tensor name, as `kwbin info` shows it")
+    p.add_argument("--all", action="store_true", help="print every value, not a summary")
+    p.set_defaults(run=cmd_dump)
+    return parser
+
+
+def _describe_os_error(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}" if where else reason
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except CliError as exc:
+        _fail(str(exc))
+        return exc.code
+    except KwbinError as exc:
+        _fail(f"{exc.code}: {exc}")
+        return EXIT_INVALID
+    except OSError as exc:
+        _fail(_describe_os_error(exc))
+        return EXIT_IO
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str) -> None:
+    print(f"kwbin: error: {message}", file=sys.stderr)
+
+
+def entry() -> Any:
+    """Console-script entry: exit quietly when stdout is closed (``| head``)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)
