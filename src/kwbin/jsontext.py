@@ -45,6 +45,21 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _non_str_key(value: Any) -> tuple[Any] | None:
+    """The first object key (wrapped in a 1-tuple) that is not a str, if any."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str):
+                    return (key,)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return None
+
+
 def parse_object(text: str) -> dict[str, Any]:
     """Parse ``text`` as a JSON object; raise ``JsonTextError`` otherwise."""
     try:
@@ -65,6 +80,12 @@ def dump_object(value: dict[str, Any]) -> str:
     if not isinstance(value, dict):
         raise TypeError(f"expected a dict, found {type(value).__name__}")
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # Checked after dumps, which has already refused cycles: json.dumps turns
+    # 1, 1.5, True and None keys into strings, silently changing the data
+    # (and {1: a, "1": b} into an object with a duplicate key).
+    key = _non_str_key(value)
+    if key is not None:
+        raise TypeError(f"object keys must be str, found {key[0]!r}")
     if _depth(value) > MAX_JSON_DEPTH:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH}")
     return text

@@ -115,8 +115,10 @@ def _normalise(array: Any, dtype: str | None, name: str) -> tuple[np.ndarray, fm
     if array.ndim > fmt.MAX_NDIM:
         raise WriteError(f"tensor {name!r} has {array.ndim} dimensions, at most {fmt.MAX_NDIM}")
     if kind.name == "bfloat16":
-        if array.dtype.name == "bfloat16" or array.dtype == np.uint16:
-            array = array.view("<u2") if array.dtype.itemsize == 2 else array
+        if array.dtype.name == "bfloat16" or (array.dtype.kind == "u" and array.dtype.itemsize == 2):
+            # ml_dtypes' bfloat16 is native-endian bits; a uint16 array of
+            # either byte order holds the bits as values, converted by asarray.
+            array = array.view("<u2") if array.dtype.name == "bfloat16" else array
             data = np.asarray(array, dtype="<u2", order="C")
         elif array.dtype.kind == "f":
             data = _bfloat16_bits(array)
@@ -147,15 +149,19 @@ class _Plan:
                 f"{fmt.MIN_ALIGNMENT} to {fmt.MAX_ALIGNMENT}"
             )
         self.alignment = alignment
-        meta = {"producer": "kwbin", "producer_version": __version__}
-        meta.update(metadata or {})
-        self.metadata = _json(meta, "metadata")
+        self.meta: dict[str, Any] = {"producer": "kwbin", "producer_version": __version__}
+        self.update_metadata(metadata or {})
         self.layers: list[_LayerSpec] = []
         self.tensors: list[_TensorSpec] = []
         self.layer_index: dict[bytes, int] = {}
         self.tensor_names: set[bytes] = set()
         self.weights: set[tuple[int, bytes]] = set()
         self.payload_size = 0  # relative end of the last tensor, padded
+
+    def update_metadata(self, metadata: Mapping[str, Any]) -> None:
+        merged = {**self.meta, **metadata}
+        self.metadata = _json(merged, "metadata")
+        self.meta = merged
 
     def add_layer(self, name: str, class_name: str, config: Any, parent: Any) -> int:
         raw = _text(name, "layer name")
@@ -373,6 +379,11 @@ class Writer:
             self.close()
         else:
             self.abort()
+
+    def update_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Add or replace metadata keys; possible until the file is closed."""
+        self._check_open()
+        self._plan.update_metadata(metadata)
 
     def add_layer(
         self, name: str, class_name: str = "", *, config: Mapping[str, Any] | None = None, parent: Any = None
