@@ -115,6 +115,42 @@ def cmd_dump(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    from .keras.pack import pack
+    from .progress import progress_bar
+
+    src = args.src
+    if not os.path.exists(src):
+        raise FileNotFoundError(2, "No such file or directory", src)
+    size = os.path.getsize(src) if os.path.isfile(src) else 0
+    with progress_bar(size, enabled=not args.quiet) as advance:
+        out = pack(
+            src, args.output, arch=args.arch, include_optimizer=args.include_optimizer,
+            progress=advance, warn=lambda message: print(f"kwbin: warning: {message}", file=sys.stderr),
+        )  # fmt: skip
+    if not args.quiet:
+        with open_kwbin(out) as f:
+            total = sum(t.nbytes for t in f.tensors)
+            print(f"{out}: {len(f.layers)} layers, {len(f)} tensors, {_human(total)} "
+                  f"({f.metadata.get('source_format', 'unknown source')})")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    text, raw = args.txt, args.bin
+    if not text and not raw:
+        text = raw = True
+    with _open(args.file) as f:
+        try:
+            index = export(f, args.dir, text=text, raw=raw)
+        except FileExistsError as exc:
+            raise CliError(str(exc), EXIT_IO) from None
+    print(f"{args.dir}: {len(index)} tensors exported (index.json, index.tsv)")
+    return EXIT_OK
+
+
 def _open(path: str) -> KwbinFile:
     try:
         return open_kwbin(path)
@@ -130,6 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kwbin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("pack", help="pack a Keras model or weights file (any generation) into one .kwb", epilog=EPILOG)
+    p.add_argument("src", metavar="SRC", help=".keras, .h5, .weights.h5 or .weights.json")
+    p.add_argument("--arch", metavar="ARCH.json", help="architecture (model.to_json(), config.json or a .keras) for weights-only files")
+    p.add_argument("-o", "--output", metavar="OUT.kwb", help="default: SRC with the extension .kwb")
+    p.add_argument("--include-optimizer", action="store_true", help="keep the optimizer state too")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    p.set_defaults(run=cmd_pack)
+
+    p = sub.add_parser("export", help="one .bin and/or .txt per tensor, plus an index", epilog=EPILOG)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("dir", metavar="DIR", help="created; must not exist or be empty")
+    p.add_argument("--txt", action="store_true", help="lossless text, one file per tensor")
+    p.add_argument("--bin", action="store_true", help="raw little-endian bytes, one file per tensor")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
     p.add_argument("file", metavar="FILE")

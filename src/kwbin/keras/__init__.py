@@ -1,0 +1,10 @@
+"""Keras -> kwbin, without TensorFlow or Keras: ``pack`` reads files with h5py alone.
+
+``save_model`` and ``load_weights`` work on live Keras models and so need Keras.
+"""
+
+from .errors import PackError
+from .live import load_weights, save_model
+from .pack import pack, read_model
+
+__all__ = ["PackError", "load_weights", "pack", "read_model", "save_model"]

@@ -1,0 +1,139 @@
+"""Model configs of every Keras generation, flattened into layers in model order.
+
+Accepted shapes of a model config (what ``model.to_json()``, the legacy
+``model_config`` attribute or a ``.keras`` archive's ``config.json`` hold):
+
+- Keras 3 / tf.keras: ``{"class_name": "Sequential" | "Functional" | "Model",
+  "config": {"name": ..., "layers": [...]}}``;
+- Keras 1 and Keras <= 2.1: ``{"class_name": "Sequential", "config": [...]}``
+  (a bare list of layers).
+
+A nested model (a layer whose class is itself a model) contributes its own
+layers right after it, with qualified names ``outer/inner`` so that names stay
+unique in the file.  Functional layers are put in a topological order of the
+graph, keeping the config's order wherever it already is one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import PackError
+
+MODEL_CLASSES = {"Sequential", "Functional", "Model"}
+
+
+@dataclass
+class ConfigLayer:
+    name: str  # qualified: "outer/inner" for a layer of a nested model
+    local_name: str  # the name Keras gave it
+    class_name: str
+    config: dict[str, Any]
+    parent: str | None
+    children: list[ConfigLayer] = field(default_factory=list)
+
+    @property
+    def is_model(self) -> bool:
+        return self.class_name in MODEL_CLASSES
+
+
+def snake_case(class_name: str) -> str:
+    """Keras 3's group name for a class (``BatchNormalization`` -> ``batch_normalization``)."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+def model_layers(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """(class name, list of layer entries) of a model config."""
+    if not isinstance(model, dict) or "class_name" not in model:
+        raise PackError("model config is not an object with a 'class_name'")
+    inner = model.get("config")
+    if isinstance(inner, list):  # Keras 1, Keras <= 2.1 Sequential
+        return model["class_name"], inner
+    if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
+        return model["class_name"], inner["layers"]
+    raise PackError(f"model config of class {model['class_name']!r} has no list of layers")
+
+
+def _entry(entry: Any) -> tuple[str, str, dict[str, Any]]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise PackError("a layer entry of the model config has no 'class_name'")
+    config = entry.get("config")
+    if not isinstance(config, (dict, list)):
+        raise PackError(f"layer entry of class {entry['class_name']!r} has no config")
+    name = entry.get("name") or (config.get("name") if isinstance(config, dict) else None)
+    if not isinstance(name, str) or not name:
+        raise PackError(f"a layer of class {entry['class_name']!r} has no name in the model config")
+    return name, entry["class_name"], config if isinstance(config, dict) else {"layers": config}
+
+
+def _dependencies(node: Any, known: set[str]) -> set[str]:
+    """Layer names an ``inbound_nodes`` structure refers to (Keras 2 and 3 forms)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            history = item.get("keras_history")
+            if isinstance(history, list) and history and isinstance(history[0], str):
+                found.add(history[0])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            if len(item) >= 3 and isinstance(item[0], str) and item[0] in known and isinstance(item[1], int):
+                found.add(item[0])
+            stack.extend(item)
+    return found
+
+
+def _topological(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kahn's algorithm, always taking the earliest ready layer in config order."""
+    names = [_entry(e)[0] for e in entries]
+    known = set(names)
+    deps = [_dependencies(e.get("inbound_nodes", []), known) - {n} for e, n in zip(entries, names)]
+    done: set[str] = set()
+    order: list[int] = []
+    remaining = list(range(len(entries)))
+    while remaining:
+        for pos, i in enumerate(remaining):
+            if deps[i] <= done:
+                break
+        else:
+            raise PackError("the model config's layer graph has a cycle")
+        order.append(i)
+        done.add(names[i])
+        del remaining[pos]
+    return [entries[i] for i in order]
+
+
+def flatten(model: dict[str, Any], parent: ConfigLayer | None = None) -> list[ConfigLayer]:
+    """Every layer of ``model`` (nested models included) in model order."""
+    class_name, entries = model_layers(model)
+    if class_name != "Sequential":
+        entries = _topological(entries)
+    out: list[ConfigLayer] = []
+    seen: set[str] = set()
+    for entry in entries:
+        local, cls, config = _entry(entry)
+        if local in seen:
+            raise PackError(f"the model config names two layers {local!r}")
+        seen.add(local)
+        layer = ConfigLayer(
+            name=f"{parent.name}/{local}" if parent else local,
+            local_name=local,
+            class_name=cls,
+            config=config,
+            parent=parent.name if parent else None,
+        )
+        out.append(layer)
+        if layer.is_model:
+            layer.children = flatten({"class_name": cls, "config": entry["config"]}, layer)
+            out.extend(layer.children)
+    return out
+
+
+def top_level(layers: list[ConfigLayer], parent: str | None = None) -> list[ConfigLayer]:
+    return [layer for layer in layers if layer.parent == parent]

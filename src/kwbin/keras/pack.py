@@ -1,0 +1,243 @@
+"""``pack``: any Keras weights or model file -> one kwbin file.
+
+Reading happens in two passes: first every name, class, config and shape is
+mapped and checked (nothing written yet); then the tensors stream into a
+``kwbin.Writer`` one dataset at a time, so memory stays at about the largest
+tensor.  Any error leaves the destination untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from typing import Any, Callable, Iterator
+
+import h5py
+
+from .. import __version__
+from ..writer import Writer
+from .config import MODEL_CLASSES, flatten
+from .errors import PackError
+from .h5attrs import has_list, read_list, read_text
+from .keras3 import Keras3Reader, Tree
+from .legacy import LegacyReader
+from .model import Layer, Model, Weight
+from .sources import KerasArchive, ShardedWeights, open_h5, parse_json, read_json_file, sniff
+
+Progress = Callable[[int], None]
+
+
+class _Sha256:
+    """SHA-256 of a file, computed in a thread while packing (hashlib frees the GIL)."""
+
+    def __init__(self, path: str):
+        self._digest = hashlib.sha256()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: str) -> None:
+        try:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 22), b""):
+                    self._digest.update(chunk)
+        except OSError as exc:
+            self._error = exc
+
+    def hexdigest(self) -> str:
+        self._thread.join()
+        if self._error:
+            raise PackError(f"cannot read the source to hash it: {self._error}")
+        return self._digest.hexdigest()
+
+
+def _load_arch(arch: str) -> dict[str, Any]:
+    """A model config from ``model.to_json()`` output, a config.json, or a .keras archive."""
+    if sniff(arch) == "zip":
+        archive = KerasArchive(arch)
+        try:
+            return archive.read_json("config.json")
+        finally:
+            archive.close()
+    config = read_json_file(arch, "architecture JSON")
+    if "class_name" not in config:
+        raise PackError(f"{arch}: architecture JSON has no 'class_name' (expected model.to_json() output)")
+    return config
+
+
+def _config_attr(attrs: Any, name: str, source: str) -> dict[str, Any] | None:
+    text = read_text(attrs, name)
+    return None if text is None else parse_json(text.encode("utf-8"), f"{source}: attribute {name}")
+
+
+def _keras3(tree: Tree, config: dict[str, Any] | None, include_optimizer: bool, meta: dict[str, Any]) -> Model:
+    reader = Keras3Reader(tree, config)
+    layers = reader.read()
+    return Model(layers, meta, reader.extras(include_optimizer), reader.warnings)
+
+
+def _legacy(f: h5py.File, source: str, arch: dict[str, Any] | None, include_optimizer: bool) -> Model:
+    full = "model_weights" in f
+    root = f["model_weights"] if full else f
+    config = arch or (_config_attr(f.attrs, "model_config", source) if full else None)
+    version = read_text(f.attrs, "keras_version") or read_text(root.attrs, "keras_version")
+    backend = read_text(f.attrs, "backend") or read_text(root.attrs, "backend")
+    reader = LegacyReader(root, source, config)
+    layers = reader.read()
+    keras1 = reader.keras1 or (version or "").startswith("1.")
+    meta: dict[str, Any] = {
+        "source_format": ("keras1" if keras1 else "keras2") + ("-h5" if full else "-weights-h5"),
+        "generation": "keras1" if keras1 else "keras2",
+    }
+    if version:
+        meta["keras_version"] = version
+    if backend:
+        meta["backend"] = backend
+    elif config and config.get("backend"):
+        meta["backend"] = config["backend"]
+    if config is not None:
+        meta["model_config"] = config
+    training = _config_attr(f.attrs, "training_config", source) if full else None
+    if training is not None:
+        meta["training_config"] = training
+    meta.update(_semantic_notes(layers, keras1, meta.get("backend")))
+    extra: list[Weight] = []
+    if include_optimizer and "optimizer_weights" in f:
+        group = f["optimizer_weights"]
+        for name in read_list(group.attrs, "weight_names"):
+            ds = group[name]
+            extra.append(Weight(f"optimizer/{name.split(':')[0]}", ds, ds.name))
+    return Model(layers, meta, extra, reader.warnings)
+
+
+def _semantic_notes(layers: list[Layer], keras1: bool, backend: str | None) -> dict[str, Any]:
+    """Facts a C program must know to use the weights right, recorded so nobody guesses."""
+    notes: dict[str, Any] = {}
+    if keras1 and any(w.source.endswith("_running_std") for layer in layers for w in layer.weights):
+        notes["batchnorm_running_std"] = (
+            "Keras 1 (>= 1.0.7) stored the moving variance under the name running_std; "
+            "it is packed as moving_variance unchanged"
+        )
+    orderings = sorted({str(l.config["dim_ordering"]) for l in layers if l.config and "dim_ordering" in l.config})
+    if orderings:
+        notes["dim_ordering"] = orderings[0] if len(orderings) == 1 else orderings
+    has_conv = any(l.class_name.startswith(("Conv", "Convolution", "Deconvolution", "Atrous", "Separable"))
+                   for l in layers)
+    if backend == "theano" and has_conv:
+        notes["conv_kernels"] = "theano: kernels are stored flipped (true convolution), as Theano uses them"
+    return notes
+
+
+@contextlib.contextmanager
+def read_model(src: str, *, arch: str | None = None, include_optimizer: bool = False) -> Iterator[Model]:
+    """Map a Keras file into the canonical schema; datasets stay readable inside the block."""
+    arch_config = _load_arch(arch) if arch else None
+    kind = sniff(src)
+    closers: list[Any] = []
+    try:
+        if kind == "zip":
+            archive = KerasArchive(src)
+            closers.append(archive)
+            config = arch_config or archive.read_json("config.json")
+            info = archive.read_json("metadata.json") if archive.has("metadata.json") else {}
+            h5 = archive.weights()
+            closers.append(h5)
+            meta = {"source_format": "keras3-archive", "generation": "keras3"}
+            if isinstance(info.get("keras_version"), str):
+                meta["keras_version"] = info["keras_version"]
+            meta["model_config"] = config
+            yield _keras3(Tree([h5], f"{src}: model.weights.h5"), config, include_optimizer, meta)
+            return
+        if kind == "json":
+            shards = ShardedWeights(src)
+            closers.append(shards)
+            meta = {"source_format": "keras3-sharded", "generation": "keras3"}
+            if arch_config:
+                meta["model_config"] = arch_config
+            yield _keras3(Tree(shards.files, src), arch_config, include_optimizer, meta)
+            return
+        f = open_h5(src, src)
+        closers.append(f)
+        if "nb_layers" in f.attrs:
+            raise PackError(
+                f"{src}: a Keras 0.x weights file (nb_layers, layer_k/param_n): not supported; "
+                f"load it with Keras 0.x or 1.x and save it again"
+            )
+        if "layers" in f or ("vars" in f and not has_list(f.attrs, "layer_names")):
+            meta = {"source_format": "keras3-weights", "generation": "keras3"}
+            if arch_config:
+                meta["model_config"] = arch_config
+            yield _keras3(Tree([f], src), arch_config, include_optimizer, meta)
+            return
+        if "model_weights" in f or has_list(f.attrs, "layer_names"):
+            yield _legacy(f, src, arch_config, include_optimizer)
+            return
+        raise PackError(f"{src}: an HDF5 file without Keras weights (no layers, model_weights or layer_names)")
+    except (OSError, KeyError, ValueError) as exc:
+        if isinstance(exc, PackError):
+            raise
+        raise PackError(f"{src}: cannot read: {exc}") from None
+    finally:
+        for thing in reversed(closers):
+            thing.close()
+
+
+def pack(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    arch: str | os.PathLike[str] | None = None,
+    include_optimizer: bool = False,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> str:
+    """Pack a Keras weights or model file into a kwbin file; return its path.
+
+    ``arch`` is the architecture JSON (``model.to_json()``, a ``config.json``
+    or a ``.keras`` file) for weights-only files.  ``progress`` is called
+    with the number of bytes of each tensor written; ``warn`` with each warning.
+    """
+    src = os.fspath(src)
+    out = os.fspath(out) if out is not None else os.path.splitext(src)[0] + ".kwb"
+    if os.path.exists(out) and os.path.samefile(out, src):
+        raise PackError(f"{out}: the output would overwrite the source")
+    digest = _Sha256(src) if os.path.isfile(src) else None
+    with read_model(src, arch=os.fspath(arch) if arch else None, include_optimizer=include_optimizer) as model:
+        for message in model.warnings:
+            (warn or (lambda m: None))(message)
+        metadata = {
+            "producer": "kwbin.keras",
+            "producer_version": __version__,
+            **model.metadata,
+            "source_file": os.path.basename(src),
+        }
+        if model.warnings:
+            metadata["warnings"] = model.warnings
+        with Writer(out, metadata=metadata) as writer:
+            for layer in model.layers:
+                writer.add_layer(layer.name, layer.class_name, config=layer.config, parent=layer.parent)
+                for weight in layer.weights:
+                    _add(writer, f"{layer.name}/{weight.name}", weight, progress, layer=layer.name)
+            for weight in model.extra:
+                _add(writer, weight.name, weight, progress)
+            if digest is not None:  # hashed in a thread while the tensors were copied
+                writer.update_metadata({"source_sha256": digest.hexdigest()})
+    return out
+
+
+def _add(writer: Writer, name: str, weight: Weight, progress: Progress | None, layer: str | None = None) -> None:
+    try:
+        data = weight.read()
+    except (OSError, ValueError, TypeError) as exc:
+        raise PackError(f"cannot read dataset {weight.source}: {exc}") from None
+    if layer is None:
+        writer.add_tensor(name, data, source=weight.source)
+    else:
+        writer.add_tensor(name, data, layer=layer, weight=weight.name, source=weight.source)
+    if progress:
+        progress(weight.nbytes)
+
+
+__all__ = ["pack", "read_model", "MODEL_CLASSES", "flatten"]
