@@ -898,6 +898,16 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
         tensor(0, ndim=8, shape=[256] * 8),
     )
     add(
+        "size_overflow__2pow63_bytes",
+        "tensor 0 (float32) has shape [2**30, 2**31]: 2**63 bytes, one more than allowed",
+        tensor(0, shape=[2**30, 2**31] + [0] * 6),
+    )
+    add(
+        "size_overflow__zero_size_with_huge_dims",
+        "tensor 0 (float32) has shape [0, 2**62]: empty, but its other dims make 2**64 bytes",
+        tensor(0, shape=[0, 2**62] + [0] * 6),
+    )
+    add(
         "bad_alignment__tensor_offset_not_aligned",
         "tensor 1 starts 16 bytes late (not a multiple of 64)",
         tensor(1, data_offset=raw.tensors[1]["data_offset"] + 16),

@@ -25,6 +25,7 @@ from . import format as fmt
 from .jsontext import JsonTextError, parse_object
 
 U64_MAX = (1 << 64) - 1
+I64_MAX = (1 << 63) - 1
 
 
 @dataclass
@@ -223,7 +224,8 @@ class _StringTable:
 
     def all(self, offsets: np.ndarray, lengths: np.ndarray) -> list[bytes]:
         t = self.table
-        return [t[o:end] for o, end in zip(offsets.tolist(), (offsets + lengths).tolist())]
+        starts = offsets.astype(np.int64)
+        return [t[o:end] for o, end in zip(starts.tolist(), (starts + lengths).tolist())]
 
 
 def _string_problem(what: str, strings: _StringTable, off: int, length: int) -> str:
@@ -325,10 +327,13 @@ def _check_layers(
 
 
 def _shape_bytes(tensors: np.ndarray, itemsize: np.ndarray, ndim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact shape product x itemsize, and a mask of those above 2**64 - 1.
+    """Byte size of each shape, and a mask of the shapes the spec calls overflowing.
 
-    Multiplies one dimension at a time in uint64 and detects wrap-around by
-    dividing back; only as many columns as the largest ndim are visited.
+    Overflowing: the non-zero dimensions times the item size exceed 2**63 - 1
+    (so that every shape, even an empty one, has a size a signed 64-bit
+    integer holds).  Multiplies one dimension at a time in uint64, detects
+    wrap-around by dividing back, and visits only as many columns as the
+    largest ndim.
     """
     product = itemsize.astype(np.uint64)
     overflow = np.zeros(len(tensors), bool)
@@ -342,7 +347,8 @@ def _shape_bytes(tensors: np.ndarray, itemsize: np.ndarray, ndim: np.ndarray) ->
         bigger = product * safe
         overflow |= bigger // safe != product
         product = bigger
-    return np.where(has_zero, np.uint64(0), product), overflow & ~has_zero
+    overflow |= product > np.uint64(I64_MAX)
+    return np.where(has_zero, np.uint64(0), product), overflow
 
 
 def _check_tensors(
@@ -411,7 +417,7 @@ def _check_tensors(
         (itemsize == 0, lambda i: e.BadTensor(f"tensor {i}: dtype code {int(dtype[i])} is not defined")),
         (ndim > fmt.MAX_NDIM, lambda i: e.BadTensor(f"tensor {i}: ndim is {int(ndim[i])}, at most {fmt.MAX_NDIM}")),
         (unused_nonzero, lambda i: e.BadTensor(f"tensor {i}: shape entries past ndim are not zero")),
-        (overflow, lambda i: e.SizeOverflow(f"tensor {i}: byte size of shape {_shape(tensors, i)} exceeds 2**64 - 1")),
+        (overflow, lambda i: e.SizeOverflow(f"tensor {i}: byte size of shape {_shape(tensors, i)} exceeds 2**63 - 1")),
         (
             nbytes != expected_bytes,
             lambda i: e.BadTensor(
