@@ -724,3 +724,16 @@ def test_an_empty_tensor_with_huge_other_dimensions_round_trips(tmp_path):
     with kwbin.open(path) as f:
         assert f["e"].shape == (0, 2**61 - 1)
         assert f.info("e").nbytes == 0
+
+
+def test_open_accepts_any_buffer_such_as_an_mmap(tmp_path):
+    import mmap
+
+    path = tmp_path / "m.kwb"
+    kwbin.save_file({"x": np.arange(5, dtype=np.int16)}, path)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        with kwbin.open(mapped) as f:
+            assert f["x"].tolist() == [0, 1, 2, 3, 4]
+            del f
+    with pytest.raises(TypeError, match="path or a bytes-like object"):
+        kwbin.open(12345)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
 
 from . import errors as e
 from . import format as fmt
+from .crc import crc32
 from .jsontext import JsonTextError, parse_object
 
 U64_MAX = (1 << 64) - 1
@@ -65,6 +67,9 @@ def _magic_problem(first: bytes) -> str:
     return f"bytes {first.hex(' ')}"
 
 
+_HEADER_INTS = [name for name in fmt.HEADER_DTYPE.names if name not in ("magic", "reserved")]
+
+
 def _check_header(buf: memoryview) -> dict[str, int]:
     n = len(buf)
     first = bytes(buf[: len(fmt.MAGIC)])
@@ -74,8 +79,9 @@ def _check_header(buf: memoryview) -> dict[str, int]:
         )
     if n < fmt.HEADER_SIZE:
         raise e.TruncatedFile(f"file is {n} bytes, shorter than the {fmt.HEADER_SIZE}-byte header")
-    raw = fmt.Header.parse(bytes(buf[: fmt.HEADER_SIZE]))
-    h = {k: v for k, v in raw.items() if not k.startswith("_")}
+    values = dict(zip(fmt.HEADER_DTYPE.names, np.frombuffer(buf, fmt.HEADER_DTYPE, 1)[0].item()))
+    h = {name: int(values[name]) for name in _HEADER_INTS}
+    reserved = bytes(values["reserved"])
 
     bom = buf[8:12].tobytes()
     if bom == fmt.BYTE_ORDER_MARK_BE:
@@ -105,7 +111,7 @@ def _check_header(buf: memoryview) -> dict[str, int]:
     unknown = h["flags"] & fmt.REQUIRED_FLAGS_MASK & ~fmt.KNOWN_FLAGS
     if unknown:
         raise e.BadHeader(f"flags 0x{h['flags']:08x} set required feature bits 0x{unknown:04x} this reader does not know")
-    if known and any(raw.reserved):
+    if known and any(reserved):
         raise e.BadHeader("reserved header bytes 112-123 are not zero")
 
     a = h["alignment"]
@@ -200,24 +206,33 @@ class _StringTable:
             raise e.BadString(f"string table is not UTF-8 at byte {exc.start}: {exc.reason}") from None
         self.table = table
         self.size = len(table)
-        raw = np.frombuffer(table, np.uint8)
-        self.nul_before = np.concatenate(([0], np.cumsum(raw == 0)))
-        self.continuation = (raw & 0xC0) == 0x80
+        self.raw = np.frombuffer(table, np.uint8)
+        self.nuls = np.flatnonzero(self.raw == 0)
 
-    def bad(self, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Mask of references that break a string rule."""
-        off = offsets.astype(np.int64)
-        end = off + lengths.astype(np.int64)
-        inside = end < self.size  # room for the terminating NUL
-        safe_off = np.where(inside, off, 0)
-        safe_end = np.where(inside, end, 0)
-        ok = inside.copy()
-        if self.size:
-            terminated = self.nul_before[safe_end + 1] - self.nul_before[safe_end] == 1
-            no_inner_nul = self.nul_before[safe_end] == self.nul_before[safe_off]
-            starts_char = (safe_end == safe_off) | ~self.continuation[safe_off]
-            ok &= terminated & no_inner_nul & starts_char
-        return ~ok
+    def bad(self, refs: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        """For each (offsets, lengths) pair, the mask of references that break a rule.
+
+        A reference is good when the first NUL at or after its start is right
+        at its end, and it does not start inside a UTF-8 character.
+        """
+        sizes = [len(off) for off, _ in refs]
+        off = np.concatenate([o for o, _ in refs]).astype(np.int64)
+        end = off + np.concatenate([n for _, n in refs]).astype(np.int64)
+        ok = end < self.size  # room for the terminating NUL
+        if self.nuls.size:
+            first_nul = np.searchsorted(self.nuls, off)
+            found = self.nuls[np.minimum(first_nul, self.nuls.size - 1)]
+            safe_off = np.where(ok, off, 0)
+            starts_char = (end == off) | ((self.raw[safe_off] & 0xC0) != 0x80)
+            ok &= (first_nul < self.nuls.size) & (found == end) & starts_char
+        else:
+            ok[:] = False
+        bad = ~ok
+        out, start = [], 0
+        for size in sizes:
+            out.append(bad[start : start + size])
+            start += size
+        return out
 
     def get(self, offset: int, length: int) -> bytes:
         return self.table[offset : offset + length]
@@ -257,17 +272,30 @@ Rule = tuple[np.ndarray, Callable[[int], e.KwbinError]]
 
 def _first_failure(rules: list[Rule]) -> tuple[int, e.KwbinError] | None:
     """The first record breaking any rule, with the first rule it breaks."""
-    first = None
-    for mask, _ in rules:
-        hits = np.flatnonzero(mask[:first])
-        if hits.size:
-            first = int(hits[0])
-    if first is None:
+    if not rules or not len(rules[0][0]):
         return None
+    combined = rules[0][0].copy()
+    for mask, _ in rules[1:]:
+        combined |= mask
+    hits = np.flatnonzero(combined)
+    if not hits.size:
+        return None
+    first = int(hits[0])
     for mask, make in rules:
         if mask[first]:
             return first, make(first)
     raise AssertionError("unreachable")
+
+
+def _ref_rules(kind: str, table: np.ndarray, fields: tuple[str, ...], strings: _StringTable) -> list[Rule]:
+    """One rule per string reference field, all checked in one pass over the table."""
+    pairs = [(table[f"{f}_offset"], table[f"{f}_length"]) for f in fields]
+    masks = strings.bad(pairs) if len(table) else [np.zeros(0, bool) for _ in fields]
+
+    def problem(what: str, off: np.ndarray, length: np.ndarray) -> Callable[[int], e.KwbinError]:
+        return lambda i: e.BadString(f"{kind} {i}: " + _string_problem(what, strings, int(off[i]), int(length[i])))
+
+    return [(mask, problem(what, off, n)) for mask, what, (off, n) in zip(masks, fields, pairs)]
 
 
 def _check_layers(
@@ -279,21 +307,12 @@ def _check_layers(
     first = layers["first_tensor"].astype(np.int64)
     n = layers["tensor_count"].astype(np.int64)
 
-    def ref(what: str, field: str) -> Rule:
-        off, length = layers[f"{field}_offset"], layers[f"{field}_length"]
-        return (
-            strings.bad(off, length),
-            lambda i: e.BadString(
-                f"layer {i}: " + _string_problem(what, strings, int(off[i]), int(length[i]))
-            ),
-        )
+    ref = _ref_rules("layer", layers, ("name", "class", "config"), strings)
 
     reserved = layers["reserved"] != 0 if known else np.zeros(count, bool)
     rules: list[Rule] = [
         (reserved, lambda i: e.BadLayer(f"layer {i}: reserved field is not zero")),
-        ref("name", "name"),
-        ref("class", "class"),
-        ref("config", "config"),
+        *ref,
         (layers["name_length"] == 0, lambda i: e.BadLayer(f"layer {i}: name is empty")),
         (
             (parent != fmt.NO_INDEX) & (parent >= index),
@@ -324,6 +343,12 @@ def _check_layers(
     if failure:
         raise failure[1]
     return configs
+
+
+#: Item size by dtype code; 0 marks an undefined code.
+_ITEMSIZES = np.zeros(256, np.int64)
+for _d in fmt.DTYPES:
+    _ITEMSIZES[_d.code] = _d.itemsize
 
 
 def _shape_bytes(tensors: np.ndarray, itemsize: np.ndarray, ndim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -368,10 +393,7 @@ def _check_tensors(
     offset = tensors["data_offset"]
     nbytes = tensors["nbytes"]
 
-    itemsizes = np.zeros(256, np.int64)
-    for d in fmt.DTYPES:
-        itemsizes[d.code] = d.itemsize
-    itemsize = itemsizes[dtype]
+    itemsize = _ITEMSIZES[dtype]
     clipped_ndim = np.minimum(ndim, fmt.MAX_NDIM)
     unused_nonzero = ((np.arange(fmt.MAX_NDIM) >= clipped_ndim[:, None]) & (tensors["shape"] != 0)).any(axis=1)
     expected_bytes, overflow = _shape_bytes(tensors, np.maximum(itemsize, 1), clipped_ndim)
@@ -388,21 +410,12 @@ def _check_tensors(
     own_count = layers["tensor_count"].astype(np.int64)[safe_layer] if len(layers) else np.zeros(count, np.int64)
     index = np.arange(count, dtype=np.int64)
 
-    def ref(what: str, field: str) -> Rule:
-        off, length = tensors[f"{field}_offset"], tensors[f"{field}_length"]
-        return (
-            strings.bad(off, length),
-            lambda i: e.BadString(
-                f"tensor {i}: " + _string_problem(what, strings, int(off[i]), int(length[i]))
-            ),
-        )
+    ref = _ref_rules("tensor", tensors, ("name", "weight", "source"), strings)
 
     reserved = (tensors["reserved0"] != 0) | (tensors["reserved1"] != 0) if known else np.zeros(count, bool)
     rules: list[Rule] = [
         (reserved, lambda i: e.BadTensor(f"tensor {i}: reserved fields are not zero")),
-        ref("name", "name"),
-        ref("weight", "weight"),
-        ref("source", "source"),
+        *ref,
         (tensors["name_length"] == 0, lambda i: e.BadTensor(f"tensor {i}: name is empty")),
         (
             has_layer & (layer >= len(layers)),
@@ -522,6 +535,13 @@ def _check_payload_size(tensors: np.ndarray, h: dict[str, int]) -> None:
 # ---------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16)
+def _record_dtype(kind: str, size: int) -> np.dtype:
+    if kind == "layer":
+        return fmt.LAYER_DTYPE if size == fmt.LAYER_RECORD_SIZE else fmt.numpy_dtype(fmt.LayerRecord, size)
+    return fmt.TENSOR_DTYPE if size == fmt.TENSOR_RECORD_SIZE else fmt.numpy_dtype(fmt.TensorRecord, size)
+
+
 def parse(buf: memoryview) -> Parsed:
     """Check every open-time rule of the spec, in order; return the tables."""
     h = _check_header(buf)
@@ -531,11 +551,11 @@ def parse(buf: memoryview) -> Parsed:
     if h["known_minor"]:
         _check_gaps(buf, gaps)
 
-    strings = _StringTable(bytes(buf[h["strings_offset"] : h["strings_offset"] + h["strings_size"]]))
+    strings = _StringTable(buf[h["strings_offset"] : h["strings_offset"] + h["strings_size"]].tobytes())
     metadata = _parse_metadata(buf, h)
 
-    layer_dtype = fmt.numpy_dtype(fmt.LayerRecord, h["layer_record_size"])
-    tensor_dtype = fmt.numpy_dtype(fmt.TensorRecord, h["tensor_record_size"])
+    layer_dtype = _record_dtype("layer", h["layer_record_size"])
+    tensor_dtype = _record_dtype("tensor", h["tensor_record_size"])
     layers = np.frombuffer(buf, layer_dtype, h["layers_size"] // h["layer_record_size"], h["layers_offset"])
     tensors = np.frombuffer(buf, tensor_dtype, h["tensors_size"] // h["tensor_record_size"], h["tensors_offset"])
 
@@ -554,7 +574,7 @@ def verify(buf: memoryview, tensors: np.ndarray, alignment: int) -> None:
     for i, (off, nbytes, crc) in enumerate(
         zip(tensors["data_offset"].tolist(), tensors["nbytes"].tolist(), tensors["crc32"].tolist())
     ):
-        actual = zlib.crc32(buf[off : off + nbytes])
+        actual = crc32(buf[off : off + nbytes])
         if actual != crc:
             raise e.TensorChecksumMismatch(f"tensor {i}: CRC-32 is {crc:08x}, its bytes give {actual:08x}")
         end = off + nbytes

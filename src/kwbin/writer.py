@@ -7,9 +7,8 @@ both replace the destination atomically (see ``atomic.py``).
 from __future__ import annotations
 
 import os
-import zlib
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from . import format as fmt
 from ._version import __version__
 from .atomic import AtomicFile, copy_range, remove_quietly, temp_file_beside
 from .checks import align_up, header_crc32
+from .crc import Pending
 from .errors import WriteError
 from .jsontext import dump_object
 
@@ -86,7 +86,7 @@ def _bfloat16_bits(array: np.ndarray) -> np.ndarray:
     return np.where(nan, (bits >> 16) | 0x40, rounded).astype("<u2")
 
 
-def _kwbin_dtype(array: np.ndarray) -> fmt.DType:
+def kwbin_dtype(array: np.ndarray) -> fmt.DType:
     dt = array.dtype
     if dt.name == "bfloat16":  # ml_dtypes
         return fmt.DTYPE_BY_NAME["bfloat16"]
@@ -100,14 +100,14 @@ def _kwbin_dtype(array: np.ndarray) -> fmt.DType:
     raise WriteError(f"dtype {dt} cannot be stored; kwbin stores {', '.join(d.name for d in fmt.DTYPES)}")
 
 
-def _normalise(array: Any, dtype: str | None, name: str) -> tuple[np.ndarray, fmt.DType]:
+def normalise(array: Any, dtype: str | None, name: str) -> tuple[np.ndarray, fmt.DType]:
     """The array as contiguous little-endian bytes of a kwbin dtype."""
     try:
         array = np.asarray(array)
     except Exception as exc:  # noqa: BLE001 - any failure means "not an array"
         raise WriteError(f"tensor {name!r} is not an array: {exc}") from None
     if dtype is None:
-        kind = _kwbin_dtype(array)
+        kind = kwbin_dtype(array)
     elif dtype in fmt.DTYPE_BY_NAME:
         kind = fmt.DTYPE_BY_NAME[dtype]
     else:
@@ -134,7 +134,7 @@ def _byte_view(array: np.ndarray) -> memoryview:
     return memoryview(array.reshape(-1).view(np.uint8))
 
 
-class _Plan:
+class Plan:
     """Names, shapes and layers collected and checked before any byte is written."""
 
     def __init__(self, metadata: Mapping[str, Any] | None, alignment: int):
@@ -193,11 +193,21 @@ class _Plan:
     def add_tensor(
         self, name: str, array: Any, layer: Any, weight: str | None, dtype: str | None, source: str
     ) -> tuple[_TensorSpec, np.ndarray]:
+        """Check and record a tensor given with its data; returns the data to write."""
+        data, kind = normalise(array, dtype, name)
+        return self.declare(name, data.shape, kind, layer, weight, source), data
+
+    def declare(
+        self, name: str, shape: tuple[int, ...], kind: fmt.DType, layer: Any, weight: str | None, source: str
+    ) -> _TensorSpec:
+        """Check and record a tensor's name, place, dtype and shape (its data comes later)."""
         raw = _text(name, "tensor name")
         if raw in self.tensor_names:
             raise WriteError(f"tensor name {name!r} is used twice")
         if len(self.tensors) >= _U32_LIMIT - 1:
             raise WriteError("too many tensors")
+        if len(shape) > fmt.MAX_NDIM:
+            raise WriteError(f"tensor {name!r} has {len(shape)} dimensions, at most {fmt.MAX_NDIM}")
         index = fmt.NO_INDEX if layer is None else self.resolve_layer(layer)
         if index == fmt.NO_INDEX:
             if weight:
@@ -212,15 +222,15 @@ class _Plan:
                 raise WriteError(
                     f"tensor {name!r}: the tensors of layer {owner.name.decode()!r} must be added one after another"
                 )
-        data, kind = _normalise(array, dtype, name)
+        shape = tuple(int(d) for d in shape)
         spec = _TensorSpec(
             name=raw,
             weight=weight_raw,
             source=_text(source, "source", empty_ok=True),
             layer=index,
             dtype=kind,
-            shape=tuple(int(d) for d in data.shape),
-            nbytes=data.nbytes,
+            shape=shape,
+            nbytes=int(np.prod(shape, dtype=object)) * kind.itemsize,
         )
         # Commit the bookkeeping only once everything above has passed.
         if index != fmt.NO_INDEX:
@@ -233,7 +243,7 @@ class _Plan:
         spec.offset = self.payload_size
         self.payload_size = align_up(spec.offset + spec.nbytes, self.alignment)
         self.tensors.append(spec)
-        return spec, data
+        return spec
 
     def layout(self) -> _Layout:
         pool: dict[bytes, int] = {}
@@ -268,6 +278,8 @@ class _Plan:
 
     def structure(self, layout: _Layout) -> bytes:
         """Header, tables and metadata: every byte before the payload."""
+        if layout.payload_offset != self.layout().payload_offset:
+            raise WriteError("metadata changed size after the payload was placed")
         pool = self._pool
         layers = np.zeros(len(self.layers), fmt.LAYER_DTYPE)
         for i, spec in enumerate(self.layers):
@@ -337,13 +349,56 @@ class _Plan:
 
 
 def _write_tensor(out: BinaryIO, spec: _TensorSpec, data: np.ndarray, position: int) -> int:
-    """Write padding up to the tensor, then its bytes; return the new position."""
+    """Write padding up to the tensor, then its bytes; return the new position.
+
+    The CRC-32 of a large tensor is computed by other threads while this one
+    writes it, so checksumming costs little extra time on a multi-core machine.
+    """
+    if tuple(data.shape) != spec.shape or data.nbytes != spec.nbytes:
+        raise WriteError(f"tensor {spec.name.decode()!r}: data of shape {data.shape}, declared {spec.shape}")
     if spec.offset > position:
         out.write(bytes(spec.offset - position))
     view = _byte_view(data)
-    spec.crc32 = zlib.crc32(view)
+    checksum = Pending(view)
     out.write(view)
+    spec.crc32 = checksum.result()
     return spec.offset + spec.nbytes
+
+
+def write_in_place(
+    path: str | os.PathLike[str],
+    plan: Plan,
+    arrays: Iterable[np.ndarray],
+    *,
+    before_structure: Callable[[], None] | None = None,
+) -> None:
+    """Write a fully declared plan: the payload first, at its final place, then the structure.
+
+    ``arrays`` yields each declared tensor's data in order (it may load them
+    one at a time).  ``before_structure`` may still change metadata values
+    as long as the metadata keeps its length (a digest known only at the end).
+    """
+    layout = plan.layout()
+    target = AtomicFile(path)
+    try:
+        out = target.file
+        out.seek(layout.payload_offset)
+        position = 0
+        count = 0
+        for spec, data in zip(plan.tensors, arrays):
+            position = _write_tensor(out, spec, data, position)
+            count += 1
+        if count != len(plan.tensors):
+            raise WriteError(f"{len(plan.tensors)} tensors were declared, {count} were given")
+        out.write(bytes(plan.payload_size - position))
+        if before_structure is not None:
+            before_structure()
+        out.seek(0)
+        out.write(plan.structure(layout))
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
 
 
 class Writer:
@@ -363,7 +418,7 @@ class Writer:
         metadata: Mapping[str, Any] | None = None,
         alignment: int = fmt.DEFAULT_ALIGNMENT,
     ):
-        self._plan = _Plan(metadata, alignment)
+        self._plan = Plan(metadata, alignment)
         self._path = os.path.abspath(os.fspath(path))
         if os.path.isdir(self._path):
             raise IsADirectoryError(f"{self._path} is a directory")
@@ -465,20 +520,6 @@ def save_file(
     """
     if not isinstance(tensors, Mapping):
         raise WriteError(f"tensors must be a mapping of names to arrays, not {type(tensors).__name__}")
-    plan = _Plan({"user": dict(metadata)} if metadata else None, alignment)
-    queued = [plan.add_tensor(name, array, None, None, None, "") for name, array in tensors.items()]
-    layout = plan.layout()
-    target = AtomicFile(path)
-    try:
-        out = target.file
-        out.seek(layout.payload_offset)
-        position = 0
-        for spec, data in queued:
-            position = _write_tensor(out, spec, data, position)
-        out.write(bytes(plan.payload_size - position))
-        out.seek(0)
-        out.write(plan.structure(layout))
-        target.commit()
-    except BaseException:
-        target.discard()
-        raise
+    plan = Plan({"user": dict(metadata)} if metadata else None, alignment)
+    queued = [plan.add_tensor(name, array, None, None, None, "")[1] for name, array in tensors.items()]
+    write_in_place(path, plan, queued)

@@ -15,9 +15,13 @@ import threading
 from typing import Any, Callable, Iterator
 
 import h5py
+import numpy as np
 
 from .. import __version__
-from ..writer import Writer
+from .. import format as fmt
+from ..errors import WriteError
+from ..format import DEFAULT_ALIGNMENT
+from ..writer import Plan, kwbin_dtype, normalise, write_in_place
 from .config import MODEL_CLASSES, flatten
 from .errors import PackError
 from .h5attrs import has_list, read_list, read_text
@@ -212,32 +216,50 @@ def pack(
             "producer_version": __version__,
             **model.metadata,
             "source_file": os.path.basename(src),
+            # Hashed in a thread while the tensors are copied; the placeholder
+            # has the digest's length so the layout does not move.
+            "source_sha256": "0" * 64,
         }
         if model.warnings:
             metadata["warnings"] = model.warnings
-        with Writer(out, metadata=metadata) as writer:
-            for layer in model.layers:
-                writer.add_layer(layer.name, layer.class_name, config=layer.config, parent=layer.parent)
-                for weight in layer.weights:
-                    _add(writer, f"{layer.name}/{weight.name}", weight, progress, layer=layer.name)
-            for weight in model.extra:
-                _add(writer, weight.name, weight, progress)
-            if digest is not None:  # hashed in a thread while the tensors were copied
-                writer.update_metadata({"source_sha256": digest.hexdigest()})
+        plan = Plan(metadata, DEFAULT_ALIGNMENT)
+        order: list[Weight] = []
+        for layer in model.layers:
+            plan.add_layer(layer.name, layer.class_name, layer.config, layer.parent)
+            for weight in layer.weights:
+                plan.declare(
+                    f"{layer.name}/{weight.name}", weight.dataset.shape, _kind(weight),
+                    layer.name, weight.name, weight.source,
+                )  # fmt: skip
+                order.append(weight)
+        for weight in model.extra:
+            plan.declare(weight.name, weight.dataset.shape, _kind(weight), None, None, weight.source)
+            order.append(weight)
+
+        def finish() -> None:
+            plan.update_metadata({"source_sha256": digest.hexdigest() if digest else "unknown".ljust(64)})
+
+        write_in_place(out, plan, _arrays(order, progress), before_structure=finish)
     return out
 
 
-def _add(writer: Writer, name: str, weight: Weight, progress: Progress | None, layer: str | None = None) -> None:
+def _kind(weight: Weight) -> fmt.DType:
     try:
-        data = weight.read()
-    except (OSError, ValueError, TypeError) as exc:
-        raise PackError(f"cannot read dataset {weight.source}: {exc}") from None
-    if layer is None:
-        writer.add_tensor(name, data, source=weight.source)
-    else:
-        writer.add_tensor(name, data, layer=layer, weight=weight.name, source=weight.source)
-    if progress:
-        progress(weight.nbytes)
+        return kwbin_dtype(np.empty(0, weight.dataset.dtype))
+    except WriteError as exc:
+        raise PackError(f"dataset {weight.source}: {exc}") from None
+
+
+def _arrays(order: list[Weight], progress: Progress | None) -> Iterator[np.ndarray]:
+    """Each dataset's data in order, read only when its turn comes."""
+    for weight in order:
+        try:
+            data = weight.read()
+        except (OSError, ValueError, TypeError) as exc:
+            raise PackError(f"cannot read dataset {weight.source}: {exc}") from None
+        yield normalise(data, None, weight.source)[0]
+        if progress:
+            progress(weight.nbytes)
 
 
 __all__ = ["pack", "read_model", "MODEL_CLASSES", "flatten"]

@@ -1,0 +1,95 @@
+"""CRC-32 (zlib's) of large buffers on every core, for writing and verifying.
+
+``zlib.crc32`` runs at about 2.4 GB/s on one core and releases the GIL, so a
+large buffer is cut into chunks checksummed in threads, and the chunk CRCs
+are joined with the standard combination rule:
+``crc(A + B) = crc(A) * x^(8 |B|) + crc(B)`` over GF(2) modulo the CRC
+polynomial.  Polynomials are held in zlib's reflected form (bit 31 is x^0).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from functools import lru_cache
+
+_POLY = 0xEDB88320
+_ONE = 1 << 31  # the polynomial 1 (x^0) in reflected form
+
+#: Below this, one zlib call is faster than any splitting.
+PARALLEL_MIN = 8 << 20
+CHUNK = 4 << 20
+
+
+def _mulmod(a: int, b: int) -> int:
+    """a * b modulo the CRC polynomial (reflected form)."""
+    product = 0
+    bit = _ONE
+    while a:
+        if a & bit:
+            product ^= b
+            a ^= bit
+        bit >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1  # b *= x
+    return product
+
+
+@lru_cache(maxsize=None)
+def _x_pow_2k(k: int) -> int:
+    """x^(2^k) modulo the polynomial."""
+    return _ONE >> 1 if k == 0 else _mulmod(_x_pow_2k(k - 1), _x_pow_2k(k - 1))
+
+
+@lru_cache(maxsize=256)
+def _x_pow_bytes(nbytes: int) -> int:
+    """x^(8 * nbytes) modulo the polynomial."""
+    result, k, exponent = _ONE, 0, nbytes * 8
+    while exponent:
+        if exponent & 1:
+            result = _mulmod(_x_pow_2k(k), result)
+        exponent >>= 1
+        k += 1
+    return result
+
+
+def combine(crc_a: int, crc_b: int, len_b: int) -> int:
+    """CRC-32 of A followed by B, from CRC(A), CRC(B) and B's length."""
+    return _mulmod(_x_pow_bytes(len_b), crc_a) ^ crc_b
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def pool() -> Executor:
+    """One shared pool sized to the machine (created on first use)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="kwbin-crc")
+    return _pool
+
+
+class Pending:
+    """A CRC-32 being computed in the background; ``result()`` waits for it."""
+
+    def __init__(self, view: memoryview):
+        n = len(view)
+        self._parts: list[tuple[Future[int], int]] | None = None
+        if n < PARALLEL_MIN:
+            self._value = zlib.crc32(view)
+            return
+        executor = pool()
+        self._parts = [(executor.submit(zlib.crc32, view[i : i + CHUNK]), min(CHUNK, n - i)) for i in range(0, n, CHUNK)]
+
+    def result(self) -> int:
+        if self._parts is None:
+            return self._value
+        crc = 0
+        for future, length in self._parts:
+            crc = combine(crc, future.result(), length)
+        return crc
+
+
+def crc32(view: memoryview) -> int:
+    """CRC-32 of ``view``, equal to ``zlib.crc32(view)``, using every core when large."""
+    return Pending(view).result()
