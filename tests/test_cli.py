@@ -122,3 +122,34 @@ def test_bad_arguments_exit_2_without_traceback():
     result = run("info")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_pack_then_info_then_export_from_the_command_line(tmp_path, keras_data):
+    out = tmp_path / "seed.kwb"
+    result = run("pack", str(keras_data / "keras1_model54321_weights.h5"),
+                 "--arch", str(keras_data / "keras1_model54321_architecture.json"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "15 layers, 30 tensors" in result.stdout and "keras1-weights-h5" in result.stdout
+    quiet = run("pack", str(keras_data / "seed_tfk.h5"), "-o", str(tmp_path / "q.kwb"), "-q")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+    exported = tmp_path / "export"
+    result = run("export", str(out), str(exported), "--txt", "--bin")
+    assert result.returncode == 0, result.stderr
+    index = json.loads((exported / "index.json").read_text())
+    entry = next(e for e in index["tensors"] if e["name"] == "batchnormalization_1/moving_variance")
+    with kwbin.open(out) as f:
+        expected = np.array(f["batchnormalization_1/moving_variance"])
+    raw = np.fromfile(exported / entry["bin"], dtype="<f4").reshape(entry["shape"])
+    text = np.loadtxt(exported / entry["txt"], dtype=np.float32).reshape(entry["shape"])
+    assert raw.tobytes() == expected.tobytes()
+    assert text.tobytes() == expected.tobytes()  # 9 significant digits read back exactly
+    assert (exported / "index.tsv").read_text().count("\n") == 31
+
+
+def test_export_refuses_a_folder_that_is_not_empty(model, tmp_path):
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    assert_one_line_error(run("export", str(model), str(folder)), 3)
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]

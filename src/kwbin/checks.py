@@ -455,7 +455,7 @@ def _check_tensors(
             ),
         ),
         (
-            nbytes > room,
+            (offset > np.uint64(payload_end)) | (nbytes > room),
             lambda i: e.BadPayload(f"tensor {i}: data {int(offset[i])}+{int(nbytes[i])} runs past the payload end {payload_end}"),
         ),
         (

@@ -6,6 +6,7 @@ Exit codes (also in ``kwbin --help``):
   2  bad command line
   3  a file could not be read or written (missing, a directory, no permission, disk full)
   4  the named tensor is not in the file
+  70 an internal error (a bug: please report it)
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from .listing import listing
 from .reader import KwbinFile
 from .reader import open as open_kwbin
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
-EPILOG = """exit codes: 0 success; 1 invalid or damaged kwbin file; 2 bad command line;
-3 a file could not be read or written; 4 no such tensor"""
+EPILOG = """exit codes: 0 success; 1 invalid or damaged input (kwbin or Keras file); 2 bad command
+line; 3 a file could not be read or written; 4 no such tensor; 70 internal error"""
 
 
 class CliError(Exception):
@@ -221,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_IO
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug must still end in one line, not a traceback
+        if os.environ.get("KWBIN_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with KWBIN_DEBUG=1 and report it")
+        return EXIT_INTERNAL
 
 
 def _fail(message: str) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from typing import Any, Iterator
 
 import h5py
@@ -33,15 +34,12 @@ def sniff(path: str) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(8)
-            # HDF5 may sit after a user block of 512, 1024, 2048, ... bytes.
-            if head != HDF5_MAGIC and h5py.is_hdf5(path):
-                return "hdf5"
     except IsADirectoryError:
         raise PackError(f"{path}: is a directory, not a Keras file") from None
-    if head == HDF5_MAGIC:
-        return "hdf5"
-    if head.startswith(ZIP_MAGIC):
+    if head.startswith(ZIP_MAGIC):  # before the HDF5 search: a .keras may hold one at 512 * 2**k
         return "zip"
+    if head == HDF5_MAGIC or h5py.is_hdf5(path):  # HDF5 may follow a user block
+        return "hdf5"
     if head.lstrip()[:1] == b"{":
         return "json"
     if head.startswith(b"\x89KWB"):
@@ -162,8 +160,8 @@ class KerasArchive:
         info = self._info(member)
         if info.file_size > MAX_JSON_BYTES:
             raise PackError(f"{self.path}: {member} is {info.file_size} bytes, more than {MAX_JSON_BYTES >> 20} MiB")
-        with self.zip.open(info) as f:
-            raw = f.read(MAX_JSON_BYTES + 1)
+        with self._member(info) as f:
+            raw = self._read(f, info, MAX_JSON_BYTES + 1)
         if len(raw) > info.file_size:
             raise PackError(f"{self.path}: {member} inflates past its declared size (a zip bomb?)")
         return parse_json(raw, f"{self.path}: {member}")
@@ -191,9 +189,9 @@ class KerasArchive:
             )
         fd, self._temp = tempfile.mkstemp(suffix=".weights.h5")
         left = info.file_size
-        with os.fdopen(fd, "wb") as out, self.zip.open(info) as member:
+        with os.fdopen(fd, "wb") as out, self._member(info) as member:
             while True:
-                chunk = member.read(min(1 << 24, left + 1))
+                chunk = self._read(member, info, min(1 << 24, left + 1))
                 if not chunk:
                     break
                 if len(chunk) > left:
@@ -201,6 +199,23 @@ class KerasArchive:
                 out.write(chunk)
                 left -= len(chunk)
         return self._temp
+
+    def _member(self, info: zipfile.ZipInfo) -> Any:
+        try:
+            return self.zip.open(info)
+        except (zipfile.BadZipFile, NotImplementedError, OSError) as exc:
+            raise PackError(f"{self.path}: cannot open {info.filename}: {exc}") from None
+
+    def _read(self, member: Any, info: zipfile.ZipInfo, size: int) -> bytes:
+        # zipfile stops at the declared size and then checks the CRC: a member
+        # that inflates further (a zip bomb) or is damaged fails here.
+        try:
+            return member.read(size)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise PackError(
+                f"{self.path}: {info.filename} does not match its declared size and CRC-32 "
+                f"(a damaged archive or a zip bomb): {exc}"
+            ) from None
 
 
 class ShardedWeights:
