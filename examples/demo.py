@@ -1,65 +1,66 @@
-"""`make demo`: put the shipped example model's weights into one kwbin file and look inside.
+"""`make demo`: the job kwbin exists for, on the shipped example model.
 
-The example is a real Keras 3 model (examples/seed_k3.keras; provenance in
-tests/data/keras/MANIFEST.md).  Until the Keras importer lands, this demo
-copies its HDF5 datasets as they are (positional names), then shows what the
-file holds and checks every byte against the source.
+1. pack a real Keras 3 model (examples/seed_k3.keras; provenance in
+   tests/data/keras/MANIFEST.md) into one .kwb file, without TensorFlow;
+2. show what is in the file and check every checksum;
+3. read it back from C (when the C tools are built) and compare with Python.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 import kwbin
 
-HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "seed_k3.keras"
-OUT = HERE.parent / "out" / "seed_k3_arrays.kwb"
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "examples" / "seed_k3.keras"
+OUT = ROOT / "out" / "seed_k3.kwb"
+DUMP = ROOT / "build" / "kwbin-dump"
 
 
-def read_datasets(archive: Path) -> dict[str, np.ndarray]:
-    """Every dataset of the archive's model.weights.h5, in file order."""
-    with zipfile.ZipFile(archive) as zf:
-        blob = zf.read("model.weights.h5")
-    arrays: dict[str, np.ndarray] = {}
-
-    def keep(name: str, obj: object) -> None:
-        if isinstance(obj, h5py.Dataset):
-            arrays[name] = obj[()]
-
-    with h5py.File(io.BytesIO(blob), "r") as h5:
-        h5.visititems(keep)
-    return arrays
+def step(title: str) -> None:
+    print(f"\n== {title}")
+    sys.stdout.flush()
 
 
-def run(*args: str) -> None:
-    print(f"\n$ kwbin {' '.join(args)}")
+def kwbin_cli(*args: str) -> None:
+    print(f"$ kwbin {' '.join(args)}")
     sys.stdout.flush()
     subprocess.run([sys.executable, "-m", "kwbin", *args], check=True)
 
 
 def main() -> None:
-    arrays = read_datasets(SOURCE)
     OUT.parent.mkdir(exist_ok=True)
-    kwbin.save_file(arrays, OUT, metadata={"source": SOURCE.name})
-    print(f"wrote {OUT.relative_to(HERE.parent)}: {len(arrays)} tensors, {OUT.stat().st_size} bytes")
+    rel_src, rel_out = SOURCE.relative_to(ROOT), OUT.relative_to(ROOT)
 
-    run("info", str(OUT))
-    run("verify", str(OUT))
-    first = next(iter(arrays))
-    run("dump", str(OUT), first)
+    step("1. pack the Keras model (h5py + zipfile only, no TensorFlow, no Keras)")
+    kwbin_cli("pack", str(rel_src), "-o", str(rel_out))
+
+    step("2. what is in the file")
+    kwbin_cli("info", str(rel_out))
+    kwbin_cli("verify", str(rel_out))
+    kwbin_cli("dump", str(rel_out), "dense_4/bias")
+
+    step("3. read it back from C")
+    if not DUMP.exists():
+        print(f"({DUMP.relative_to(ROOT)} is not built: run `make c`)")
+        return
+    print(f"$ {DUMP.relative_to(ROOT)} {rel_out}")
+    from_c = json.loads(subprocess.run([str(DUMP), str(OUT)], check=True, capture_output=True, text=True).stdout)
+    from kwbin.listing import listing
 
     with kwbin.open(OUT) as f:
-        same = all(np.array_equal(f[name].view(np.uint8), np.ascontiguousarray(a).view(np.uint8))
-                   for name, a in arrays.items())
-    print(f"\nevery tensor equals its HDF5 dataset bit for bit: {same}")
+        from_python = listing(f)
+        kernel = f["dense", "kernel"]
+        print(f"C read {len(from_c['layers'])} layers and {len(from_c['tensors'])} tensors; "
+              f"dense/kernel is {tuple(kernel.shape)}, starting {np.array2string(kernel[0, :3], separator=', ')}")
+    same = from_c == from_python
+    print(f"C and Python listings (names, classes, shapes, dtypes, CRC-32s computed in C) identical: {same}")
     if not same:
         sys.exit(1)
 
