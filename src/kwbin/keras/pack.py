@@ -134,55 +134,56 @@ def _semantic_notes(layers: list[Layer], keras1: bool, backend: str | None) -> d
     return notes
 
 
+def _map(src: str, arch_config: dict[str, Any] | None, include_optimizer: bool, closers: list[Any]) -> Model:
+    """Open ``src`` (registering what must be closed) and map it into the schema."""
+    kind = sniff(src)
+    if kind == "zip":
+        archive = KerasArchive(src)
+        closers.append(archive)
+        config = arch_config or archive.read_json("config.json")
+        info = archive.read_json("metadata.json") if archive.has("metadata.json") else {}
+        h5 = archive.weights()
+        closers.append(h5)
+        meta = {"source_format": "keras3-archive", "generation": "keras3", "model_config": config}
+        if isinstance(info.get("keras_version"), str):
+            meta["keras_version"] = info["keras_version"]
+        return _keras3(Tree([h5], f"{src}: model.weights.h5"), config, include_optimizer, meta)
+    if kind == "json":
+        shards = ShardedWeights(src)
+        closers.append(shards)
+        meta = {"source_format": "keras3-sharded", "generation": "keras3"}
+        if arch_config:
+            meta["model_config"] = arch_config
+        return _keras3(Tree(shards.files, src), arch_config, include_optimizer, meta)
+    f = open_h5(src, src)
+    closers.append(f)
+    if "nb_layers" in f.attrs:
+        raise PackError(
+            f"{src}: a Keras 0.x weights file (nb_layers, layer_k/param_n): not supported; "
+            f"load it with Keras 0.x or 1.x and save it again"
+        )
+    if "layers" in f or ("vars" in f and not has_list(f.attrs, "layer_names")):
+        meta = {"source_format": "keras3-weights", "generation": "keras3"}
+        if arch_config:
+            meta["model_config"] = arch_config
+        return _keras3(Tree([f], src), arch_config, include_optimizer, meta)
+    if "model_weights" in f or has_list(f.attrs, "layer_names"):
+        return _legacy(f, src, arch_config, include_optimizer)
+    raise PackError(f"{src}: an HDF5 file without Keras weights (no layers, model_weights or layer_names)")
+
+
 @contextlib.contextmanager
 def read_model(src: str, *, arch: str | None = None, include_optimizer: bool = False) -> Iterator[Model]:
     """Map a Keras file into the canonical schema; datasets stay readable inside the block."""
-    arch_config = _load_arch(arch) if arch else None
-    kind = sniff(src)
     closers: list[Any] = []
     try:
-        if kind == "zip":
-            archive = KerasArchive(src)
-            closers.append(archive)
-            config = arch_config or archive.read_json("config.json")
-            info = archive.read_json("metadata.json") if archive.has("metadata.json") else {}
-            h5 = archive.weights()
-            closers.append(h5)
-            meta = {"source_format": "keras3-archive", "generation": "keras3"}
-            if isinstance(info.get("keras_version"), str):
-                meta["keras_version"] = info["keras_version"]
-            meta["model_config"] = config
-            yield _keras3(Tree([h5], f"{src}: model.weights.h5"), config, include_optimizer, meta)
-            return
-        if kind == "json":
-            shards = ShardedWeights(src)
-            closers.append(shards)
-            meta = {"source_format": "keras3-sharded", "generation": "keras3"}
-            if arch_config:
-                meta["model_config"] = arch_config
-            yield _keras3(Tree(shards.files, src), arch_config, include_optimizer, meta)
-            return
-        f = open_h5(src, src)
-        closers.append(f)
-        if "nb_layers" in f.attrs:
-            raise PackError(
-                f"{src}: a Keras 0.x weights file (nb_layers, layer_k/param_n): not supported; "
-                f"load it with Keras 0.x or 1.x and save it again"
-            )
-        if "layers" in f or ("vars" in f and not has_list(f.attrs, "layer_names")):
-            meta = {"source_format": "keras3-weights", "generation": "keras3"}
-            if arch_config:
-                meta["model_config"] = arch_config
-            yield _keras3(Tree([f], src), arch_config, include_optimizer, meta)
-            return
-        if "model_weights" in f or has_list(f.attrs, "layer_names"):
-            yield _legacy(f, src, arch_config, include_optimizer)
-            return
-        raise PackError(f"{src}: an HDF5 file without Keras weights (no layers, model_weights or layer_names)")
-    except (OSError, KeyError, ValueError) as exc:
-        if isinstance(exc, PackError):
+        try:
+            model = _map(src, _load_arch(arch) if arch else None, include_optimizer, closers)
+        except PackError:
             raise
-        raise PackError(f"{src}: cannot read: {exc}") from None
+        except (OSError, KeyError, ValueError) as exc:  # h5py reports damage in these
+            raise PackError(f"{src}: cannot read: {exc}") from None
+        yield model  # errors of the caller's block (e.g. a full disk) pass through unchanged
     finally:
         for thing in reversed(closers):
             thing.close()
