@@ -7,7 +7,7 @@ both replace the destination atomically (see ``atomic.py``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 import numpy as np

@@ -21,7 +21,7 @@ from .config import ConfigLayer, flatten, model_layers, snake_case, top_level
 from .errors import PackError
 from .h5attrs import to_str
 from .legacy import check_shapes
-from .model import Layer, Model, Weight, canonical_names
+from .model import Layer, Weight, canonical_names
 
 
 class Tree:
