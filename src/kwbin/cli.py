@@ -152,6 +152,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_c_array(args: argparse.Namespace) -> int:
+    from .carray import check_symbol, default_symbol, write_header
+
+    symbol = args.name or default_symbol(args.file)
+    try:
+        check_symbol(symbol)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    out = args.output or os.path.splitext(args.file)[0] + ".h"
+    with open(args.file, "rb") as fh:
+        data = fh.read()
+    try:
+        with open_kwbin(data) as f:  # check the very bytes that get embedded
+            f.verify()  # never build a damaged file into firmware
+            alignment = f.alignment
+    except KwbinError as exc:
+        raise CliError(f"{args.file}: {exc.code}: {exc}", EXIT_INVALID) from None
+    write_header(data, alignment, args.file, out, symbol)
+    print(f"{out}: {symbol}[{len(data)}], aligned to {alignment}; open it with kwb_open_memory")
+    return EXIT_OK
+
+
 def _open(path: str) -> KwbinFile:
     try:
         return open_kwbin(path)
@@ -182,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--txt", action="store_true", help="lossless text, one file per tensor")
     p.add_argument("--bin", action="store_true", help="raw little-endian bytes, one file per tensor")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("c-array", help="the file as an aligned const byte array in a C header", epilog=EPILOG)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="model_data.h", help="default: FILE with the extension .h")
+    p.add_argument("--name", metavar="SYMBOL", help="C name of the array (default: from the file name)")
+    p.set_defaults(run=cmd_c_array)
 
     p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
     p.add_argument("file", metavar="FILE")
