@@ -57,3 +57,39 @@ build/test_kwbin: c_reader/tests/test_kwbin.c c_reader/kwbin.h
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis
+
+# --- Hardening (see README, "Fuzzing") ----------------------------------------
+# libFuzzer on kwbin.h (clang); atheris on the Python reader.
+FUZZ_SEEDS := fuzz/c/corpus fuzz/c/regressions spec/vectors/valid spec/vectors/invalid
+FUZZ_FLAGS := -dict=fuzz/c/kwbin.dict -max_len=65536 -print_final_stats=1
+
+.PHONY: fuzz fuzz-smoke fuzz-replay fuzz-python matrix
+
+build/fuzz_kwbin: fuzz/c/fuzz_kwbin.c c_reader/kwbin.h
+	mkdir -p build
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ic_reader -o $@ fuzz/c/fuzz_kwbin.c
+
+# Every committed input once (corpus, named regressions, golden vectors).
+fuzz-replay: build/fuzz_kwbin
+	build/fuzz_kwbin -runs=0 $(FUZZ_SEEDS) 2>&1 | tail -n 3
+
+# CI: the replay, then about a minute of new fuzzing in a scratch corpus.
+fuzz-smoke: fuzz-replay
+	rm -rf build/fuzz-scratch && mkdir -p build/fuzz-scratch
+	build/fuzz_kwbin $(FUZZ_FLAGS) -max_total_time=60 -artifact_prefix=build/ build/fuzz-scratch $(FUZZ_SEEDS) 2>&1 | grep -E "^(stat::number_of_executed_units|#[0-9]+ +DONE)|ERROR|SUMMARY" || true
+	@if ls build/crash-* build/leak-* build/timeout-* >/dev/null 2>&1; then echo "fuzzing found a crash: see build/"; exit 1; fi
+
+# The long campaign (10^8 executions on both cores); new corpus entries go to fuzz/c/corpus.
+FUZZ_RUNS ?= 100000000
+fuzz: build/fuzz_kwbin
+	build/fuzz_kwbin $(FUZZ_FLAGS) -runs=$(FUZZ_RUNS) -artifact_prefix=fuzz/c/regressions/ fuzz/c/corpus $(FUZZ_SEEDS)
+
+PY_FUZZ_RUNS ?= 1000000
+fuzz-python: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check atheris==3.0.0
+	mkdir -p build/fuzz-python
+	$(BIN)/python fuzz/python/fuzz_reader.py -runs=$(PY_FUZZ_RUNS) -max_len=8192 -print_final_stats=1 build/fuzz-python spec/vectors/valid spec/vectors/invalid
+
+# gcc/clang x C99/C11/C++17 x 64/32-bit, and the big-endian hosts under qemu.
+matrix: $(STAMP) c
+	KWBIN_REQUIRE_CROSS=1 $(BIN)/python -m pytest -q tests/test_c_builds.py tests/test_c_reader.py -k "builds or other_hosts"

@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import zlib
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections import deque
 from functools import lru_cache
+from typing import Callable
 
 _POLY = 0xEDB88320
 _ONE = 1 << 31  # the polynomial 1 (x^0) in reflected form
 
-#: Below this, one zlib call is faster than any splitting.
+#: Below this, a thread costs more than it saves.
+ASYNC_MIN = 256 << 10
+#: From this size a buffer is split across every core.
 PARALLEL_MIN = 8 << 20
 CHUNK = 4 << 20
 
@@ -70,16 +74,21 @@ def pool() -> Executor:
 
 
 class Pending:
-    """A CRC-32 being computed in the background; ``result()`` waits for it."""
+    """A CRC-32 being computed in the background; ``result()`` waits for it.
 
-    def __init__(self, view: memoryview):
+    Small buffers are checksummed at once; from ``ASYNC_MIN`` bytes in
+    another thread; from ``PARALLEL_MIN`` bytes in chunks on every core.
+    """
+
+    def __init__(self, view: memoryview, *, background: bool = True):
         n = len(view)
         self._parts: list[tuple[Future[int], int]] | None = None
-        if n < PARALLEL_MIN:
+        if n < ASYNC_MIN or (n < PARALLEL_MIN and not background):
             self._value = zlib.crc32(view)
             return
         executor = pool()
-        self._parts = [(executor.submit(zlib.crc32, view[i : i + CHUNK]), min(CHUNK, n - i)) for i in range(0, n, CHUNK)]
+        step = CHUNK if n >= PARALLEL_MIN else n
+        self._parts = [(executor.submit(zlib.crc32, view[i : i + step]), min(step, n - i)) for i in range(0, n, step)]
 
     def result(self) -> int:
         if self._parts is None:
@@ -90,6 +99,35 @@ class Pending:
         return crc
 
 
+class ChecksumQueue:
+    """CRC-32s of consecutive tensors computed while the caller goes on writing.
+
+    At most about ``max_bytes`` of tensors wait for their checksum at once
+    (each holds its array alive until then), so memory stays bounded.
+    """
+
+    def __init__(self, max_bytes: int = 32 << 20):
+        self._waiting: deque[tuple[Pending, Callable[[int], None], int]] = deque()
+        self._bytes = 0
+        self._max = max_bytes
+
+    def add(self, view: memoryview, done: Callable[[int], None]) -> None:
+        checksum = Pending(view)
+        self._waiting.append((checksum, done, len(view)))
+        self._bytes += len(view)
+        while self._bytes > self._max and len(self._waiting) > 1:
+            self._pop()
+
+    def finish(self) -> None:
+        while self._waiting:
+            self._pop()
+
+    def _pop(self) -> None:
+        checksum, done, size = self._waiting.popleft()
+        done(checksum.result())
+        self._bytes -= size
+
+
 def crc32(view: memoryview) -> int:
     """CRC-32 of ``view``, equal to ``zlib.crc32(view)``, using every core when large."""
-    return Pending(view).result()
+    return Pending(view, background=False).result()

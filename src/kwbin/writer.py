@@ -16,7 +16,7 @@ from . import format as fmt
 from ._version import __version__
 from .atomic import AtomicFile, copy_range, remove_quietly, temp_file_beside
 from .checks import align_up, header_crc32
-from .crc import Pending
+from .crc import ChecksumQueue
 from .errors import WriteError
 from .jsontext import dump_object
 
@@ -348,20 +348,19 @@ class Plan:
         return bytes(out)
 
 
-def _write_tensor(out: BinaryIO, spec: _TensorSpec, data: np.ndarray, position: int) -> int:
+def _write_tensor(out: BinaryIO, spec: _TensorSpec, data: np.ndarray, position: int, checksums: ChecksumQueue) -> int:
     """Write padding up to the tensor, then its bytes; return the new position.
 
-    The CRC-32 of a large tensor is computed by other threads while this one
-    writes it, so checksumming costs little extra time on a multi-core machine.
+    The tensor's CRC-32 is computed by other threads while this one writes
+    (``checksums.finish()`` collects them), so checksumming overlaps the I/O.
     """
     if tuple(data.shape) != spec.shape or data.nbytes != spec.nbytes:
         raise WriteError(f"tensor {spec.name.decode()!r}: data of shape {data.shape}, declared {spec.shape}")
     if spec.offset > position:
         out.write(bytes(spec.offset - position))
     view = _byte_view(data)
-    checksum = Pending(view)
+    checksums.add(view, lambda crc: setattr(spec, "crc32", crc))
     out.write(view)
-    spec.crc32 = checksum.result()
     return spec.offset + spec.nbytes
 
 
@@ -376,7 +375,9 @@ def write_in_place(
 
     ``arrays`` yields each declared tensor's data in order (it may load them
     one at a time).  ``before_structure`` may still change metadata values
-    as long as the metadata keeps its length (a digest known only at the end).
+    as long as the metadata keeps its length (a digest known only at the end);
+    the payload is flushed to disk first, so that whatever it waits for runs
+    while the disk works.
     """
     layout = plan.layout()
     target = AtomicFile(path)
@@ -385,13 +386,17 @@ def write_in_place(
         out.seek(layout.payload_offset)
         position = 0
         count = 0
+        checksums = ChecksumQueue()
         for spec, data in zip(plan.tensors, arrays):
-            position = _write_tensor(out, spec, data, position)
+            position = _write_tensor(out, spec, data, position, checksums)
             count += 1
         if count != len(plan.tensors):
             raise WriteError(f"{len(plan.tensors)} tensors were declared, {count} were given")
         out.write(bytes(plan.payload_size - position))
+        checksums.finish()
         if before_structure is not None:
+            out.flush()
+            os.fsync(out.fileno())
             before_structure()
         out.seek(0)
         out.write(plan.structure(layout))
@@ -424,6 +429,7 @@ class Writer:
             raise IsADirectoryError(f"{self._path} is a directory")
         self._payload, self._payload_path = temp_file_beside(self._path, "payload.")
         self._position = 0
+        self._checksums = ChecksumQueue()
         self._closed = False
 
     def __enter__(self) -> Writer:
@@ -467,7 +473,7 @@ class Writer:
         self._check_open()
         spec, data = self._plan.add_tensor(name, array, layer, weight, dtype, source)
         try:
-            self._position = _write_tensor(self._payload, spec, data, self._position)
+            self._position = _write_tensor(self._payload, spec, data, self._position, self._checksums)
         except BaseException:
             self.abort()
             raise
@@ -478,6 +484,7 @@ class Writer:
             return
         try:
             plan = self._plan
+            self._checksums.finish()
             layout = plan.layout()
             self._payload.write(bytes(plan.payload_size - self._position))
             target = AtomicFile(self._path)

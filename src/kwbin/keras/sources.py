@@ -108,10 +108,10 @@ class _MemberView(io.RawIOBase):
         want = min(len(buffer), max(0, self._size - self._pos))
         if want == 0:
             return 0
-        self._file.seek(self._start + self._pos)
-        got = self._file.readinto(memoryview(buffer)[:want])
-        self._pos += got or 0
-        return got or 0
+        # One positioned read straight into h5py's buffer: no seek, no copy.
+        got = os.preadv(self._file.fileno(), [memoryview(buffer).cast("B")[:want]], self._start + self._pos)
+        self._pos += got
+        return got
 
     def close(self) -> None:
         self._file.close()
