@@ -1,12 +1,15 @@
 # kwbin: the two commands a fresh clone needs are `make demo` and `make test`.
 # Each creates .venv with the pinned dependencies on first use.
 
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test venv bench bench-quick bench-pack bench-pack-quick clean c
+.PHONY: demo test venv bench bench-quick bench-smoke bench-pack bench-pack-quick bench-c clean c
 
 venv: $(STAMP)
 
@@ -26,14 +29,38 @@ $(VENV)/.installed-bench: $(STAMP) requirements/bench.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/bench.txt
 	touch $@
 
-# `bench` and `bench-quick` run both benchmarks: the format and Keras packing.
+# `bench` runs every benchmark (Python format, Keras packing, the C reader, and
+# the C inference one when present), then writes bench/results/SUMMARY.md.
+# The C side needs a C compiler and libhdf5-dev (Debian: HDF5 1.10).
+# `bench-quick`: the smaller workloads.  `bench-smoke`: every script on its
+# smallest workload with 1 repetition (CI; about a minute), results in
+# build/bench-smoke, never in bench/results.
+INFERENCE_BENCH := $(wildcard bench/bench_inference.py)
+SMOKE_OUT := build/bench-smoke
+
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_format.py
 	$(BIN)/python bench/bench_pack.py
+	$(BIN)/python bench/bench_c.py
+	$(if $(INFERENCE_BENCH),$(BIN)/python $(INFERENCE_BENCH))
+	$(BIN)/python bench/summary.py
 
 bench-quick: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_format.py --quick
 	$(BIN)/python bench/bench_pack.py --quick
+	$(BIN)/python bench/bench_c.py
+	$(if $(INFERENCE_BENCH),$(BIN)/python $(INFERENCE_BENCH) --quick)
+	$(BIN)/python bench/summary.py
+
+bench-smoke: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_format.py --smoke --out $(SMOKE_OUT)
+	$(BIN)/python bench/bench_pack.py --quick --reps 1 --no-keras-check --no-profile --out $(SMOKE_OUT)
+	$(BIN)/python bench/bench_c.py --smoke --out $(SMOKE_OUT)
+	$(if $(INFERENCE_BENCH),$(BIN)/python $(INFERENCE_BENCH) --quick --out $(SMOKE_OUT))
+	$(BIN)/python bench/summary.py --dir $(SMOKE_OUT)
+
+bench-c: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_c.py
 
 bench-pack: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_pack.py
@@ -45,7 +72,7 @@ bench-pack-quick: $(VENV)/.installed-bench
 CC ?= cc
 C_READER_CFLAGS := -std=c99 -O2 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror
 
-c: build/kwbin-dump build/test_kwbin
+c: build/kwbin-dump build/test_kwbin build/kwbin-run build/hello_kwbin
 
 build/kwbin-dump: c_reader/tools/kwbin_dump.c c_reader/kwbin.h
 	mkdir -p build
@@ -54,6 +81,14 @@ build/kwbin-dump: c_reader/tools/kwbin_dump.c c_reader/kwbin.h
 build/test_kwbin: c_reader/tests/test_kwbin.c c_reader/kwbin.h
 	mkdir -p build
 	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/tests/test_kwbin.c
+
+build/kwbin-run: c_reader/tools/kwbin_run.c c_reader/kwbin_nn.h c_reader/kwbin.h
+	mkdir -p build
+	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/tools/kwbin_run.c -lm
+
+build/hello_kwbin: c_reader/examples/hello_kwbin.c c_reader/kwbin.h
+	mkdir -p build
+	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/examples/hello_kwbin.c
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis
@@ -71,13 +106,14 @@ build/fuzz_kwbin: fuzz/c/fuzz_kwbin.c c_reader/kwbin.h
 
 # Every committed input once (corpus, named regressions, golden vectors).
 fuzz-replay: build/fuzz_kwbin
-	build/fuzz_kwbin -runs=0 $(FUZZ_SEEDS) 2>&1 | tail -n 3
+	build/fuzz_kwbin -runs=0 $(FUZZ_SEEDS) > build/fuzz-replay.log 2>&1 || { tail -n 30 build/fuzz-replay.log; exit 1; }
+	grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)" build/fuzz-replay.log | tail -n 1
 
 # CI: the replay, then about a minute of new fuzzing in a scratch corpus.
 fuzz-smoke: fuzz-replay
 	rm -rf build/fuzz-scratch && mkdir -p build/fuzz-scratch
-	build/fuzz_kwbin $(FUZZ_FLAGS) -max_total_time=60 -artifact_prefix=build/ build/fuzz-scratch $(FUZZ_SEEDS) 2>&1 | grep -E "^(stat::number_of_executed_units|#[0-9]+ +DONE)|ERROR|SUMMARY" || true
-	@if ls build/crash-* build/leak-* build/timeout-* >/dev/null 2>&1; then echo "fuzzing found a crash: see build/"; exit 1; fi
+	build/fuzz_kwbin $(FUZZ_FLAGS) -max_total_time=60 -artifact_prefix=build/ build/fuzz-scratch $(FUZZ_SEEDS) > build/fuzz-smoke.log 2>&1 || { tail -n 40 build/fuzz-smoke.log; exit 1; }
+	grep -E "^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" build/fuzz-smoke.log
 
 # The long campaign (10^8 executions on both cores); new corpus entries go to fuzz/c/corpus.
 FUZZ_RUNS ?= 100000000

@@ -3,7 +3,9 @@
 1. pack a real Keras 3 model (examples/seed_k3.keras; provenance in
    tests/data/keras/MANIFEST.md) into one .kwb file, without TensorFlow;
 2. show what is in the file and check every checksum;
-3. read it back from C (when the C tools are built) and compare with Python.
+3. read it back from C: the example program, the full listing compared with
+   Python's, then the network run by the reference C inference on the example
+   input, compared with Keras's own predictions.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import kwbin
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "seed_k3.keras"
 OUT = ROOT / "out" / "seed_k3.kwb"
-DUMP = ROOT / "build" / "kwbin-dump"
+BUILD = ROOT / "build"
+DUMP = BUILD / "kwbin-dump"
+INPUT = ROOT / "examples" / "seed_k3.input.npy"
+KERAS_OUTPUT = ROOT / "examples" / "seed_k3.output.npy"
 
 
 def step(title: str) -> None:
@@ -48,21 +53,32 @@ def main() -> None:
 
     step("3. read it back from C")
     if not DUMP.exists():
-        print(f"({DUMP.relative_to(ROOT)} is not built: run `make c`)")
+        print(f"(the C tools are not built: run `make c`)")
         return
-    print(f"$ {DUMP.relative_to(ROOT)} {rel_out}")
+    shell(BUILD / "hello_kwbin", rel_out, "dense")
     from_c = json.loads(subprocess.run([str(DUMP), str(OUT)], check=True, capture_output=True, text=True).stdout)
     from kwbin.listing import listing
 
     with kwbin.open(OUT) as f:
-        from_python = listing(f)
-        kernel = f["dense", "kernel"]
-        print(f"C read {len(from_c['layers'])} layers and {len(from_c['tensors'])} tensors; "
-              f"dense/kernel is {tuple(kernel.shape)}, starting {np.array2string(kernel[0, :3], separator=', ')}")
-    same = from_c == from_python
-    print(f"C and Python listings (names, classes, shapes, dtypes, CRC-32s computed in C) identical: {same}")
-    if not same:
+        same = from_c == listing(f)
+    print(f"$ build/kwbin-dump {rel_out}   # the whole listing as JSON, CRC-32s computed in C")
+    print(f"C and Python listings identical ({len(from_c['layers'])} layers, {len(from_c['tensors'])} tensors): {same}")
+
+    step("4. run the network in C from the file alone, and compare with Keras")
+    outputs = ROOT / "out" / "seed_k3.c_output.npy"
+    shell(BUILD / "kwbin-run", rel_out, INPUT.relative_to(ROOT), outputs.relative_to(ROOT))
+    got, want = np.load(outputs), np.load(KERAS_OUTPUT)
+    diff = float(np.max(np.abs(got - want)))
+    print(f"batch {got.shape[0]}, {got.shape[1]} outputs each; largest difference from Keras's own "
+          f"predictions: {diff:.2e} (the tests require <= 1e-5)")
+    if not same or diff > 1e-5:
         sys.exit(1)
+
+
+def shell(program: Path, *args: object) -> None:
+    print(f"$ {program.relative_to(ROOT)} {' '.join(map(str, args))}")
+    sys.stdout.flush()
+    subprocess.run([str(program), *map(str, args)], check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
         if info.dtype == "bfloat16":
             values = (values.astype(np.uint32) << 16).view(np.float32)
         print(f"{info.name}: {info.dtype} {_shape(info.shape)}")
-        threshold = sys.maxsize if args.all else 1000
+        threshold = sys.maxsize if args.all else 64
         with np.printoptions(threshold=threshold, floatmode="unique"):
             print(np.array2string(np.asarray(values), separator=", "))
     return EXIT_OK

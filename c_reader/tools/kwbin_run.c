@@ -1,0 +1,451 @@
+/* kwbin-run [--no-verify] MODEL.kwb INPUT.npy OUTPUT.npy: run a Keras network
+   from its kwbin file alone (c_reader/kwbin_nn.h) on a batch.
+
+   INPUT.npy: float32 little-endian, C order ('<f4', fortran_order False),
+   shape (batch, *input shape); .npy format versions 1.0, 2.0 and 3.0.  The
+   header dict is parsed strictly: exactly the keys descr, fortran_order and
+   shape, a tuple of non-negative integers; the data must be exactly
+   batch x input floats, no more, no less.  OUTPUT.npy: float32, shape
+   (batch, *output shape), version 1.0.
+
+   The model file is opened (every check of the spec), then its tensors'
+   CRC-32s are verified (--no-verify skips that), then the network is built.
+
+   Errors: one line on stderr, "kwbin-run: error: FILE: what", and exit
+       1  the model cannot be run: invalid or damaged kwbin file, no layer
+          table, a layer without config, an unsupported layer or option
+       2  bad command line
+       3  a file cannot be read or written
+       4  bad input: not a .npy file, a malformed header, a dtype other than
+          '<f4', Fortran order, a shape that is not (batch, *input shape),
+          truncated or trailing data
+   Never a crash: every size is checked before it is used. */
+#define KWBIN_IMPLEMENTATION
+#define KWBIN_NN_IMPLEMENTATION
+#include "kwbin_nn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_MODEL 1
+#define EXIT_USAGE 2
+#define EXIT_IO 3
+#define EXIT_INPUT 4
+
+/* Part of the error line: control characters (a newline in a file name or
+   in a .npy key) become '?', so the message stays one line. */
+static void put_clean(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, stderr);
+    }
+}
+
+static int fail(int code, const char *file, const char *what, const char *detail)
+{
+    fputs("kwbin-run: error: ", stderr);
+    if (file != NULL) {
+        put_clean(file);
+        fputs(": ", stderr);
+    }
+    put_clean(what);
+    if (detail != NULL) {
+        fputs(": ", stderr);
+        put_clean(detail);
+    }
+    fputc('\n', stderr);
+    return code;
+}
+
+/* ---- reading a whole file ------------------------------------------------ */
+
+static int read_file(const char *path, unsigned char **data, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    *data = NULL;
+    *size = 0;
+    if (fp == NULL) return 0;
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            unsigned char *nbuf;
+            if (ncap < cap) break;
+            nbuf = (unsigned char *)realloc(buf, ncap);
+            if (nbuf == NULL) break;
+            buf = nbuf;
+            cap = ncap;
+        }
+        got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0) {
+            if (ferror(fp)) break;
+            fclose(fp);
+            *data = buf;
+            *size = len;
+            return 1;
+        }
+    }
+    fclose(fp);
+    free(buf);
+    return 0;
+}
+
+/* ---- .npy ---------------------------------------------------------------- */
+
+#define NPY_MAX_DIMS 32
+
+typedef struct npy {
+    size_t ndim;
+    size_t shape[NPY_MAX_DIMS];
+    size_t count;              /* elements */
+    const unsigned char *data; /* count * 4 bytes, little-endian float32 */
+} npy;
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* A Python string literal in ' or " quotes, without escapes: [*s, *s + *n). */
+static int py_string(const char **pp, const char *e, const char **s, size_t *n)
+{
+    const char *p = *pp, *q;
+    char quote;
+    if (p >= e || (*p != '\'' && *p != '"')) return 0;
+    quote = *p++;
+    for (q = p; q < e && *q != quote; q++)
+        if (*q == '\\' || *q == '\n') return 0;
+    if (q >= e) return 0;
+    *s = p;
+    *n = (size_t)(q - p);
+    *pp = q + 1;
+    return 1;
+}
+
+static int lit(const char **pp, const char *e, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(e - *pp) < n || memcmp(*pp, word, n) != 0) return 0;
+    *pp += n;
+    return 1;
+}
+
+static int py_int(const char **pp, const char *e, size_t *out)
+{
+    const char *p = *pp;
+    size_t v = 0;
+    if (p >= e || *p < '0' || *p > '9') return 0;
+    while (p < e && *p >= '0' && *p <= '9') {
+        size_t d = (size_t)(*p - '0');
+        if (v > ((size_t)-1 - d) / 10) return 0;
+        v = v * 10 + d;
+        p++;
+    }
+    *pp = p;
+    *out = v;
+    return 1;
+}
+
+/* Parse the .npy bytes; on error *why says what is wrong. */
+static int parse_npy(const unsigned char *buf, size_t size, npy *out, char *why, size_t why_size)
+{
+    size_t hlen, start, i, nbytes;
+    unsigned major;
+    const char *p, *e, *key, *val;
+    size_t klen, vlen;
+    int have_descr = 0, have_order = 0, have_shape = 0;
+    static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+#define NPY_FAIL(msg) do { snprintf(why, why_size, "%s", msg); return 0; } while (0)
+    memset(out, 0, sizeof *out);
+    if (size < 10 || memcmp(buf, magic, 6) != 0) NPY_FAIL("not a .npy file (bad magic)");
+    major = buf[6];
+    if ((major != 1 && major != 2 && major != 3) || buf[7] != 0) {
+        snprintf(why, why_size, ".npy format version %u.%u is not supported (1.0, 2.0, 3.0)", major,
+                 (unsigned)buf[7]);
+        return 0;
+    }
+    if (major == 1) {
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+        start = 10;
+    } else {
+        if (size < 12) NPY_FAIL("truncated .npy header");
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        start = 12;
+    }
+    if (hlen > size - start) NPY_FAIL("truncated .npy header");
+    p = (const char *)buf + start;
+    e = p + hlen;
+    for (i = 0; i < hlen; i++) { /* ASCII only (v3 allows UTF-8, but no key or value needs it) */
+        unsigned char ch = (unsigned char)p[i];
+        if (ch >= 0x80 || (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r'))
+            NPY_FAIL("malformed .npy header (non-ASCII or control bytes)");
+    }
+    p = skip_ws(p, e);
+    if (p >= e || *p != '{') NPY_FAIL("malformed .npy header (not a dict)");
+    p++;
+    for (;;) {
+        p = skip_ws(p, e);
+        if (p < e && *p == '}') break;
+        if (!py_string(&p, e, &key, &klen)) NPY_FAIL("malformed .npy header (expected a key)");
+        p = skip_ws(p, e);
+        if (p >= e || *p != ':') NPY_FAIL("malformed .npy header (expected ':')");
+        p = skip_ws(p + 1, e);
+        if (klen == 5 && memcmp(key, "descr", 5) == 0) {
+            if (have_descr++) NPY_FAIL("malformed .npy header (descr twice)");
+            if (!py_string(&p, e, &val, &vlen)) NPY_FAIL("malformed .npy header (descr is not a string)");
+            if (vlen != 3 || memcmp(val, "<f4", 3) != 0) {
+                snprintf(why, why_size, "dtype '%.*s' is not supported: kwbin-run reads float32 ('<f4')",
+                         (int)(vlen > 40 ? 40 : vlen), val);
+                return 0;
+            }
+        } else if (klen == 13 && memcmp(key, "fortran_order", 13) == 0) {
+            if (have_order++) NPY_FAIL("malformed .npy header (fortran_order twice)");
+            if (lit(&p, e, "True")) NPY_FAIL("fortran_order True is not supported: C order only");
+            if (!lit(&p, e, "False")) NPY_FAIL("malformed .npy header (fortran_order is not a bool)");
+        } else if (klen == 5 && memcmp(key, "shape", 5) == 0) {
+            if (have_shape++) NPY_FAIL("malformed .npy header (shape twice)");
+            if (p >= e || *p != '(') NPY_FAIL("malformed .npy header (shape is not a tuple)");
+            p = skip_ws(p + 1, e);
+            {
+                int comma = 0; /* after the last number: (8,) is a tuple, (8) is not */
+                while (p < e && *p != ')') {
+                    size_t d;
+                    if (!py_int(&p, e, &d)) NPY_FAIL("malformed .npy header (bad shape)");
+                    if (out->ndim == NPY_MAX_DIMS) NPY_FAIL("too many dimensions");
+                    out->shape[out->ndim++] = d;
+                    p = skip_ws(p, e);
+                    comma = p < e && *p == ',';
+                    if (comma) p = skip_ws(p + 1, e);
+                    else if (p < e && *p != ')') NPY_FAIL("malformed .npy header (bad shape)");
+                }
+                if (p >= e || (out->ndim == 1 && !comma))
+                    NPY_FAIL("malformed .npy header (shape is not a tuple)");
+            }
+            p++;
+        } else {
+            snprintf(why, why_size, "malformed .npy header (unknown key '%.*s')", (int)(klen > 40 ? 40 : klen),
+                     key);
+            return 0;
+        }
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        p = skip_ws(p, e);
+        if (p < e && *p == '}') break;
+        NPY_FAIL("malformed .npy header (expected ',' or '}')");
+    }
+    p = skip_ws(p + 1, e);
+    if (p != e) NPY_FAIL("malformed .npy header (bytes after the dict)");
+    if (!have_descr || !have_order || !have_shape)
+        NPY_FAIL("malformed .npy header (descr, fortran_order and shape are required)");
+    out->count = 1;
+    for (i = 0; i < out->ndim; i++) {
+        if (out->shape[i] != 0 && out->count > (size_t)-1 / out->shape[i]) NPY_FAIL("shape too large");
+        out->count *= out->shape[i];
+    }
+    if (out->count > (size_t)-1 / 4) NPY_FAIL("shape too large");
+    nbytes = out->count * 4;
+    if (size - start - hlen < nbytes) {
+        snprintf(why, why_size, "truncated .npy data: %zu bytes for shape with %zu floats (%zu bytes)",
+                 size - start - hlen, out->count, nbytes);
+        return 0;
+    }
+    if (size - start - hlen > nbytes) NPY_FAIL("trailing bytes after the .npy data");
+    out->data = buf + start + hlen;
+    return 1;
+#undef NPY_FAIL
+}
+
+static float le_f32(const unsigned char *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void put_le_f32(unsigned char *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    p[0] = (unsigned char)u;
+    p[1] = (unsigned char)(u >> 8);
+    p[2] = (unsigned char)(u >> 16);
+    p[3] = (unsigned char)(u >> 24);
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *s)
+{
+    while (*s != '\0' && *len + 1 < cap) buf[(*len)++] = *s++;
+    buf[*len] = '\0';
+}
+
+static void append_size(char *buf, size_t cap, size_t *len, size_t v)
+{
+    char digits[24];
+    size_t n = sizeof digits - 1;
+    digits[n] = '\0';
+    do {
+        digits[--n] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0 && n > 0);
+    append(buf, cap, len, digits + n);
+}
+
+/* A .npy version 1.0 file (the header of at most 9 dimensions is short). */
+static int write_npy(const char *path, const size_t *shape, size_t ndim, const float *data, size_t count)
+{
+    char dict[1024];
+    unsigned char head[12];
+    size_t len = 0, i, pad, start;
+    FILE *fp;
+    unsigned char chunk[4096];
+    int ok;
+    append(dict, sizeof dict, &len, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (i = 0; i < ndim; i++) {
+        append_size(dict, sizeof dict, &len, shape[i]);
+        append(dict, sizeof dict, &len, ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+    }
+    append(dict, sizeof dict, &len, "), }");
+    if (len + 64 + 1 >= sizeof dict) return 0;
+    start = 10;
+    pad = (64 - (start + len + 1) % 64) % 64;
+    memset(dict + len, ' ', pad);
+    len += pad;
+    dict[len++] = '\n';
+    memcpy(head, "\x93NUMPY", 6);
+    head[6] = 1;
+    head[7] = 0;
+    head[8] = (unsigned char)len;
+    head[9] = (unsigned char)(len >> 8);
+    fp = fopen(path, "wb");
+    if (fp == NULL) return 0;
+    ok = fwrite(head, 1, start, fp) == start && fwrite(dict, 1, len, fp) == len;
+    for (i = 0; ok && i < count; i += sizeof chunk / 4) {
+        size_t k, n = count - i < sizeof chunk / 4 ? count - i : sizeof chunk / 4;
+        for (k = 0; k < n; k++) put_le_f32(chunk + 4 * k, data[i + k]);
+        ok = fwrite(chunk, 4, n, fp) == n;
+    }
+    if (fclose(fp) != 0) ok = 0;
+    return ok;
+}
+
+static void shape_text(char *buf, size_t size, const size_t *shape, size_t ndim)
+{
+    size_t i, len = (size_t)snprintf(buf, size, "(");
+    for (i = 0; i < ndim && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%zu%s", shape[i],
+                                ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+    if (len < size) snprintf(buf + len, size - len, ")");
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_path, *in_path, *out_path;
+    int verify = 1, argi = 1, code = 0, batch;
+    kwb_file f;
+    kwb_result kr;
+    kwnn_net net;
+    kwnn_result nr;
+    unsigned char *raw = NULL;
+    size_t raw_size = 0, i, out_count, scratch_size, out_shape[KWNN_MAX_DIMS + 1];
+    npy in;
+    char why[512], a[160], b[160];
+    float *x = NULL, *y = NULL;
+    void *scratch = NULL;
+
+    if (argc > 1 && strcmp(argv[1], "--no-verify") == 0) {
+        verify = 0;
+        argi = 2;
+    }
+    if (argc - argi != 3 || argv[argi][0] == '-') {
+        fprintf(stderr, "usage: kwbin-run [--no-verify] MODEL.kwb INPUT.npy OUTPUT.npy\n");
+        return EXIT_USAGE;
+    }
+    model_path = argv[argi];
+    in_path = argv[argi + 1];
+    out_path = argv[argi + 2];
+
+    kr = kwb_open_path(&f, model_path, NULL);
+    if (kr != KWB_OK)
+        return fail(kr == KWB_ERR_IO || kr == KWB_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path,
+                    kwb_result_string(kr), NULL);
+    if (verify && (kr = kwb_verify(&f)) != KWB_OK) {
+        kwb_close(&f);
+        return fail(EXIT_MODEL, model_path, kwb_result_string(kr), NULL);
+    }
+    nr = kwnn_load(&net, &f, NULL);
+    if (nr != KWNN_OK) {
+        code = fail(nr == KWNN_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path, kwnn_result_string(nr),
+                    net.message);
+        kwb_close(&f);
+        return code;
+    }
+
+    if (!read_file(in_path, &raw, &raw_size)) {
+        code = fail(EXIT_IO, in_path, "cannot read the file", NULL);
+        goto done;
+    }
+    if (!parse_npy(raw, raw_size, &in, why, sizeof why)) {
+        code = fail(EXIT_INPUT, in_path, why, NULL);
+        goto done;
+    }
+    {
+        int ok = in.ndim == (size_t)net.input_ndim + 1;
+        for (i = 0; ok && i < net.input_ndim; i++) ok = in.shape[i + 1] == net.input_shape[i];
+        if (!ok) {
+            shape_text(a, sizeof a, in.shape, in.ndim);
+            shape_text(b, sizeof b, net.input_shape, net.input_ndim);
+            snprintf(why, sizeof why, "input of shape %s does not fit the network: expected (batch, *%s)", a, b);
+            code = fail(EXIT_INPUT, in_path, why, NULL);
+            goto done;
+        }
+    }
+    if (in.shape[0] > 0x7fffffff) {
+        code = fail(EXIT_INPUT, in_path, "batch too large", NULL);
+        goto done;
+    }
+    batch = (int)in.shape[0];
+    out_shape[0] = in.shape[0];
+    for (i = 0; i < net.output_ndim; i++) out_shape[i + 1] = net.output_shape[i];
+    if (net.output_count != 0 && in.shape[0] > ((size_t)-1 / 4) / net.output_count) {
+        code = fail(EXIT_INPUT, in_path, "batch too large", NULL);
+        goto done;
+    }
+    out_count = in.shape[0] * net.output_count;
+    if (batch > 0) {
+        x = (float *)malloc(in.count * sizeof *x);
+        y = (float *)malloc(out_count * sizeof *y);
+        scratch_size = kwnn_scratch_size(&net, batch);
+        if (scratch_size == (size_t)-1 || x == NULL || y == NULL ||
+            (scratch_size > 0 && (scratch = malloc(scratch_size)) == NULL)) {
+            code = fail(EXIT_IO, in_path, "out of memory for this batch", NULL);
+            goto done;
+        }
+        for (i = 0; i < in.count; i++) x[i] = le_f32(in.data + 4 * i);
+        nr = kwnn_run(&net, x, in.count, y, out_count, scratch, scratch_size, batch);
+        if (nr != KWNN_OK) {
+            code = fail(EXIT_INPUT, in_path, kwnn_result_string(nr), "the network refused the input");
+            goto done;
+        }
+    }
+    if (!write_npy(out_path, out_shape, (size_t)net.output_ndim + 1, y, out_count))
+        code = fail(EXIT_IO, out_path, "cannot write the file", NULL);
+
+done:
+    free(scratch);
+    free(x);
+    free(y);
+    free(raw);
+    kwnn_free(&net);
+    kwb_close(&f);
+    return code;
+}
