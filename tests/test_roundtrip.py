@@ -737,3 +737,13 @@ def test_open_accepts_any_buffer_such_as_an_mmap(tmp_path):
             del f
     with pytest.raises(TypeError, match="path or a bytes-like object"):
         kwbin.open(12345)
+
+
+def test_save_returns_the_same_bytes_save_file_writes(tmp_path):
+    tensors = {"a": np.arange(7, dtype=np.float32), "b/c": np.ones((2, 3), np.int16), "s": np.float64(2.5)}
+    kwbin.save_file(tensors, tmp_path / "f.kwb", metadata={"k": 1}, alignment=32)
+    data = kwbin.save(tensors, metadata={"k": 1}, alignment=32)
+    assert data == (tmp_path / "f.kwb").read_bytes()
+    with kwbin.open(data) as f:
+        f.verify()
+        assert f["s"].shape == ()

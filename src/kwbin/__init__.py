@@ -11,7 +11,7 @@ from .errors import *  # noqa: F403 - the exception tree is part of the API
 from .errors import KwbinError
 from .reader import KwbinFile, load_file, open
 from .records import Layer, TensorInfo
-from .writer import Writer, save_file
+from .writer import Writer, save, save_file
 
 __all__ = [
     "__version__",
@@ -22,5 +22,22 @@ __all__ = [
     "Writer",
     "load_file",
     "open",
+    "save",
     "save_file",
 ]
+
+
+def _warm_up() -> None:
+    """Open one tiny file at import.
+
+    numpy spends tens of microseconds the first time each operation meets
+    each dtype; paying that here (about a millisecond, counted in the import
+    time) makes a program's first ``kwbin.open`` as fast as the later ones.
+    """
+    import numpy as np
+
+    with open(save({"w": np.zeros(2, np.float32)}, metadata={"w": 1})) as f:
+        f["w"]
+
+
+_warm_up()

@@ -302,6 +302,8 @@ def _check_layers(
     layers: np.ndarray, strings: _StringTable, tensor_count: int, known: bool
 ) -> list[dict[str, Any] | None]:
     count = len(layers)
+    if not count:
+        return []
     index = np.arange(count, dtype=np.int64)
     parent = layers["parent"].astype(np.int64)
     first = layers["first_tensor"].astype(np.int64)
@@ -511,6 +513,8 @@ def _check_names(
 
 
 def _check_ownership(layers: np.ndarray, tensors: np.ndarray) -> None:
+    if not len(layers):
+        return  # no tensor can name a layer: rule 14.4 has checked that
     layer = tensors["layer"]
     owned = np.bincount(layer[layer != fmt.NO_INDEX].astype(np.int64), minlength=len(layers))
     wrong = np.flatnonzero(owned != layers["tensor_count"].astype(np.int64))

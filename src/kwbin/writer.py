@@ -7,6 +7,7 @@ both replace the destination atomically (see ``atomic.py``).
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
@@ -530,3 +531,23 @@ def save_file(
     plan = Plan({"user": dict(metadata)} if metadata else None, alignment)
     queued = [plan.add_tensor(name, array, None, None, None, "")[1] for name, array in tensors.items()]
     write_in_place(path, plan, queued)
+
+
+def save(
+    tensors: Mapping[str, Any],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    alignment: int = fmt.DEFAULT_ALIGNMENT,
+) -> bytes:
+    """Like ``save_file``, but return the file's bytes (for small files held in memory)."""
+    if not isinstance(tensors, Mapping):
+        raise WriteError(f"tensors must be a mapping of names to arrays, not {type(tensors).__name__}")
+    plan = Plan({"user": dict(metadata)} if metadata else None, alignment)
+    queued = [plan.add_tensor(name, array, None, None, None, "") for name, array in tensors.items()]
+    layout = plan.layout()
+    payload = bytearray(plan.payload_size)
+    for spec, data in queued:
+        view = _byte_view(data)
+        payload[spec.offset : spec.offset + spec.nbytes] = view
+        spec.crc32 = zlib.crc32(view)
+    return plan.structure(layout) + bytes(payload)
