@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -86,12 +85,11 @@ def test_sigkill_at_random_moments_leaves_the_old_or_the_new_file(tmp_path, stre
     assert len(seen_versions) >= 3, seen_versions
 
 
-def _limit_file_size(limit: int):
-    def apply():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return apply
+def _with_file_size_limit(args: list[str], limit: int) -> list[str]:
+    # prlimit (util-linux) rather than a preexec_fn: forking a process that
+    # has started JAX's threads (other tests do) is unsafe.  Python ignores
+    # SIGXFSZ, so a write past the limit fails with EFBIG, like a full disk.
+    return ["prlimit", f"--fsize={limit}", *args]
 
 
 @pytest.mark.parametrize("command", ["pack", "export", "save_file"])
@@ -107,7 +105,7 @@ def test_a_disk_that_fills_up_gives_one_line_and_leaves_nothing(tmp_path, keras_
         code = "import numpy as np, kwbin, sys; kwbin.save_file({'x': np.ones(10**6, np.float32)}, sys.argv[1])"
         args = [sys.executable, "-c", code, str(dest)]
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = subprocess.run(args, capture_output=True, text=True, preexec_fn=_limit_file_size(500_000), timeout=120)
+    result = subprocess.run(_with_file_size_limit(args, 500_000), capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert not dest.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary file left

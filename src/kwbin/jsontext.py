@@ -9,7 +9,6 @@ more permissive (NaN literals) and can fail with exceptions other than
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import numpy as np
@@ -63,30 +62,42 @@ def _non_str_key(value: Any) -> tuple[Any] | None:
     return None
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
 def _text_depth(text: str) -> int:
     """Nesting depth of valid JSON text, from its brackets outside strings.
 
-    Faster than walking the parsed value for large configs; texts with few
-    brackets cannot be deep and skip the scan.
+    Faster than walking the parsed value for large configs: a quote counts
+    unless an odd run of backslashes precedes it; brackets between an odd
+    and the next even quote are inside a string.  Texts with few brackets
+    cannot be deep and skip the scan.
     """
     if text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
         return 0
-    skeleton = np.frombuffer(_STRING.sub("", text).encode("utf-8"), np.uint8)
-    steps = np.isin(skeleton, _OPENERS).astype(np.int64) - np.isin(skeleton, _CLOSERS)
-    return int(np.cumsum(steps).max(initial=0))
+    raw = np.frombuffer(text.encode("utf-8"), np.uint8)
+    position = np.arange(raw.size)
+    backslash = raw == 0x5C
+    last_other = np.maximum.accumulate(np.where(backslash, -1, position))
+    run_before = position - 1 - np.concatenate(([-1], last_other[:-1]))  # backslashes just before
+    quote = (raw == 0x22) & (run_before % 2 == 0)
+    outside = np.cumsum(quote) % 2 == 0  # a closing quote itself counts as outside, harmlessly
+    opens = outside & ((raw == 0x7B) | (raw == 0x5B))
+    closes = outside & ((raw == 0x7D) | (raw == 0x5D))
+    return int(np.cumsum(opens.astype(np.int64) - closes).max(initial=0))
 
 
-_OPENERS = np.frombuffer(b"{[", np.uint8)
-_CLOSERS = np.frombuffer(b"}]", np.uint8)
+#: Integers of more than 4300 digits make Python's int() raise; JSON allows them.
+_FAST = json.JSONDecoder(parse_constant=_reject_constant)
+_TOLERANT = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 def parse_object(text: str) -> dict[str, Any]:
     """Parse ``text`` as a JSON object; raise ``JsonTextError`` otherwise."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        try:
+            value = _FAST.decode(text)
+        except JsonTextError:
+            raise
+        except ValueError:  # maybe only a huge integer: parse again, slowly
+            value = _TOLERANT.decode(text)
     except RecursionError:
         raise JsonTextError(f"nested deeper than {MAX_JSON_DEPTH}") from None
     except ValueError as exc:  # JSONDecodeError is a ValueError
