@@ -30,6 +30,7 @@ FILES = {
     "safetensors": "model.safetensors",
     "h5py": "model.h5",
     "npz": "model.npz",
+    "gguf": "model.gguf",
     "raw": "raw.bin",
 }
 STREAM_FILE = "stream.kwb"
@@ -140,6 +141,59 @@ class Raw:
         os.close(self._fd)
 
 
+class H5Keras:
+    """h5py on a legacy Keras .h5 (``model_weights/<layer>/<layer>/<w>:0``):
+    the weights are found as Keras' loader finds them, through the
+    ``layer_names`` and ``weight_names`` attributes, and named
+    ``<layer>/<weight>`` like the other containers' tensors."""
+
+    def __init__(self, f):
+        self.f = f
+        prefix = "model_weights/" if "model_weights" in f else ""
+        root = f[prefix] if prefix else f
+        self._index = {}
+        for layer in root.attrs["layer_names"]:
+            layer = layer.decode() if isinstance(layer, bytes) else str(layer)
+            for weight in root[layer].attrs["weight_names"]:
+                weight = weight.decode() if isinstance(weight, bytes) else str(weight)
+                name = weight[:-2] if weight.endswith(":0") else weight
+                self._index[name] = f"{prefix}{layer}/{weight}"
+
+    @staticmethod
+    def applies(f) -> bool:
+        root = f["model_weights"] if "model_weights" in f else f
+        return "layer_names" in root.attrs
+
+    def names(self):
+        return list(self._index)
+
+    def get(self, name: str) -> np.ndarray:
+        return self.f[self._index[name]][()]  # copy
+
+    def close(self):
+        self.f.close()
+
+
+class GGUF:
+    """gguf-py's GGUFReader (np.memmap of the whole file, every key/value and
+    tensor info parsed at open) plus a name -> tensor dict for lookups; tensor
+    data are zero-copy views of the map."""
+
+    def __init__(self, mod, path: str):
+        self._reader = mod.GGUFReader(path, "r")
+        self._index = {t.name: t for t in self._reader.tensors}
+
+    def names(self):
+        return list(self._index)
+
+    def get(self, name: str) -> np.ndarray:
+        return self._index[name].data  # view, numpy shape order (GGUF stores it reversed)
+
+    def close(self):
+        # np.memmap has no close(); the map goes when the last view does.
+        self._index = self._reader = None
+
+
 def import_tool(tool: str):
     """Import the tool's module(s); returns the modules needed below."""
     if tool.startswith("kwbin"):
@@ -155,6 +209,10 @@ def import_tool(tool: str):
         import h5py
 
         return h5py
+    if tool == "gguf":
+        import gguf
+
+        return gguf
     return np  # npz and raw need only numpy
 
 
@@ -170,6 +228,11 @@ def open_handle(tool: str, mod, path: str, manifest):
         return f, lambda: ctx.__exit__(None, None, None)
     if tool == "h5py":
         f = mod.File(path, "r")
+        if H5Keras.applies(f):  # a real Keras file: walk it as Keras does
+            f = H5Keras(f)
+        return f, f.close
+    if tool == "gguf":
+        f = GGUF(mod, path)
         return f, f.close
     if tool == "npz":
         f = np.load(path)
@@ -191,11 +254,11 @@ def names_of(tool: str, f) -> list[str]:
         return list(f)
     if tool == "safetensors":
         return list(f.keys())
-    if tool == "h5py":
+    if tool == "h5py" and not isinstance(f, H5Keras):
         return h5_dataset_names(f)
     if tool == "npz":
         return list(f.files)
-    return f.names()
+    return f.names()  # raw, gguf, H5Keras
 
 
 def get_tensor(tool: str, f, name: str) -> np.ndarray:
@@ -203,11 +266,11 @@ def get_tensor(tool: str, f, name: str) -> np.ndarray:
         return f[name]  # zero-copy view
     if tool == "safetensors":
         return f.get_tensor(name)  # copy
-    if tool == "h5py":
+    if tool == "h5py" and not isinstance(f, H5Keras):
         return f[name][()]  # copy
     if tool == "npz":
         return f[name]  # copy (reads the zip member)
-    return f.get(name)  # zero-copy view
+    return f.get(name)  # raw, gguf: zero-copy view; H5Keras: copy
 
 
 def reduce(arr: np.ndarray) -> float:
@@ -324,6 +387,15 @@ def save_with(tool: str, mod, tensors: dict, out: str) -> None:
             for name, arr in tensors.items():
                 f.create_dataset(name, data=arr)
         fsync_path(out)
+    elif tool == "gguf":
+        w = mod.GGUFWriter(out, arch="kwbin-bench")
+        for name, arr in tensors.items():
+            w.add_tensor(name, arr)  # float32 stays F32; shape stored reversed, read back as is
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        fsync_path(out)
     else:
         raise ValueError(tool)
 
@@ -377,6 +449,24 @@ def measure_dd(job: dict) -> dict:
     return {"seconds": seconds, "bytes": nbytes, "resident_before": None}
 
 
+def measure_cp(job: dict) -> dict:
+    """``cp raw.bin DEST`` on the same file system: page cache to page cache
+    (the source is warm; the copy is not fsynced).  Timed around the cp
+    process, so its start-up (about a millisecond) is included."""
+    src = os.path.join(job["dir"], FILES["raw"])
+    dest = os.path.join(job["dir"], "cp_out.bin")
+    if os.path.exists(dest):
+        os.unlink(dest)
+    resident = resident_bytes(src)
+    t0 = time.perf_counter()
+    # --reflink=never: a copy of the bytes even where the file system could clone
+    subprocess.run(["cp", "--reflink=never", src, dest], check=True)
+    seconds = time.perf_counter() - t0
+    nbytes = os.path.getsize(dest)
+    os.unlink(dest)
+    return {"seconds": seconds, "bytes": nbytes, "resident_before": resident}
+
+
 def measure_memcpy(job: dict) -> dict:
     """numpy copy bandwidth of a 256 MB array (best of 3 after a warm-up copy)."""
     src = np.ones(64 * 2**20, dtype=np.float32)
@@ -406,6 +496,7 @@ def prepare(job: dict) -> dict:
     workdir, workload = job["dir"], job["workload"]
     os.makedirs(workdir, exist_ok=True)
     tensors = dict(_workloads.iter_tensors(workload))
+    keras_file = _workloads.KERAS_FILES.get(workload)
     manifest, offset = [], 0
     with open(os.path.join(workdir, FILES["raw"]), "wb") as f:
         for name, arr in tensors.items():
@@ -417,9 +508,18 @@ def prepare(job: dict) -> dict:
         os.fsync(f.fileno())
     with open(os.path.join(workdir, MANIFEST), "w") as f:
         json.dump({"workload": workload, "tensors": manifest}, f)
-    for tool in ("kwbin", "safetensors", "npz", "h5py"):
-        mod = {"kwbin": kwbin, "safetensors": safetensors, "h5py": h5py}.get(tool, np)
+    import gguf
+
+    for tool in ("kwbin", "safetensors", "npz", "h5py", "gguf"):
+        mod = {"kwbin": kwbin, "safetensors": safetensors, "h5py": h5py, "gguf": gguf}.get(tool, np)
         out = os.path.join(workdir, FILES[tool])
+        if keras_file and tool == "kwbin":
+            # `kwbin pack` of the Keras file (layers, configs, metadata, sources)
+            subprocess.run([sys.executable, "-m", "kwbin", "pack", keras_file, "-o", out, "-q"], check=True)
+            continue
+        if keras_file and tool == "h5py":
+            os.symlink(keras_file, out)  # h5py reads the Keras file itself
+            continue
         save_with(tool, mod, tensors, out)
         if tool == "npz" and not os.path.exists(out):
             raise RuntimeError("np.savez did not write " + out)
@@ -449,7 +549,7 @@ def verify(job: dict) -> dict:
     workdir, workload = job["dir"], job["workload"]
     manifest = load_manifest(workdir)
     handles, closers = {}, []
-    for tool in ("kwbin", "safetensors", "h5py", "npz", "raw"):
+    for tool in ("kwbin", "safetensors", "h5py", "npz", "gguf", "raw"):
         f, close = open_handle(tool, import_tool(tool), os.path.join(workdir, FILES[tool]), manifest)
         handles[tool] = f
         closers.append(close)
@@ -494,6 +594,7 @@ OPS = {
     "stream": measure_stream,
     "dd": measure_dd,
     "memcpy": measure_memcpy,
+    "cp": measure_cp,
     "prepare": prepare,
     "verify": verify,
 }

@@ -1,14 +1,20 @@
 #!/usr/bin/env python
-"""Benchmark kwbin's Python reader/writer against safetensors, h5py, .npz and
-a raw mmap floor.
+"""Benchmark kwbin's Python reader/writer against safetensors, h5py, .npz,
+GGUF (gguf-py) and a raw mmap floor, next to the physical floors (dd, cp,
+memcpy).
 
 Every measurement runs in a fresh child process (``_workers.py``) and prints
 JSON; repetitions are interleaved round-robin across tools (with the order
 rotated each repetition) so slow drifts of a shared, noisy machine hit every
 tool alike.  Results are meant to be read as ratios within one run.
 
-    PYTHONPATH=src python bench/bench_format.py --quick     # tiny10k + mid100m
+    PYTHONPATH=src python bench/bench_format.py --smoke     # seed_tfk, 1 rep (CI, seconds)
+    PYTHONPATH=src python bench/bench_format.py --quick     # tiny10k + mid100m + seed_tfk
     PYTHONPATH=src python bench/bench_format.py             # + big1g (~1 GB)
+
+``seed_tfk`` is the real Keras model of the tests (tests/data/keras/seed_tfk.h5):
+kwbin reads it as packed by ``kwbin pack``, h5py reads the .h5 itself (walking
+``layer_names``/``weight_names`` as Keras does), the others hold the same arrays.
 
 Writes ``<out>/format.json`` then ``<out>/format.md`` and plots (report.py).
 """
@@ -36,11 +42,11 @@ import _workloads  # noqa: E402
 WORKER = str(HERE / "_workers.py")
 
 # Which tools each metric compares (kwbin first; it is the reference).
-OPEN_TOOLS = ("kwbin", "safetensors", "h5py", "npz")
-TOUCH_TOOLS = ("kwbin", "raw", "safetensors_load_file", "h5py", "npz")
-FLOOR_OPS = ("dd", "memcpy")
-MIDDLE_TOOLS = ("kwbin", "safetensors", "h5py", "npz")
-SAVE_TOOLS = ("kwbin", "kwbin_writer", "safetensors", "npz", "h5py")
+OPEN_TOOLS = ("kwbin", "safetensors", "h5py", "npz", "gguf")
+TOUCH_TOOLS = ("kwbin", "raw", "safetensors_load_file", "h5py", "npz", "gguf")
+FLOOR_OPS = ("dd", "cp", "memcpy")
+MIDDLE_TOOLS = ("kwbin", "safetensors", "h5py", "npz", "gguf")
+SAVE_TOOLS = ("kwbin", "kwbin_writer", "safetensors", "npz", "h5py", "gguf")
 
 
 def log(msg: str) -> None:
@@ -74,9 +80,14 @@ def rotated(items: tuple, rep: int) -> tuple:
 
 
 def warm(workdir: Path) -> None:
-    """Read every input file once so the warm rows really start warm."""
+    """Evict every input file, then read it back once, so the warm rows really
+    start warm and every file's page cache comes from the same sequential read
+    (readahead), not from however its writer happened to write it."""
+    from _workers import drop_cache
+
     for path in workdir.iterdir():
         if path.is_file() and path.suffix != ".json":
+            drop_cache(str(path))
             with open(path, "rb") as f:
                 while f.read(8 << 20):
                     pass
@@ -124,7 +135,7 @@ def run_workload(name: str, args, workroot: Path) -> dict:
         log(f"{name}: cold rep {rep + 1}/{args.reps}")
         measure_round(results, "touch_cold", TOUCH_TOOLS, rep, {**base, "cold": True}, "touch")
 
-    if name in _workloads.SAVE_WORKLOADS:
+    if name in _workloads.SAVE_WORKLOADS or args.smoke:  # the smoke test covers the save path too
         for rep in range(args.reps):
             log(f"{name}: save rep {rep + 1}/{args.reps}")
             measure_round(results, "save", SAVE_TOOLS, rep, base, "save")
@@ -167,12 +178,27 @@ def machine_info() -> dict:
         "numpy": version("numpy"),
         "safetensors": version("safetensors"),
         "h5py": version("h5py"),
+        "gguf": version("gguf"),
         "kwbin": kw[0] if kw else "?",
         "kwbin_path": kw[1] if len(kw) > 1 else "?",
         "git": _git_state(),
         "kwbin_src_sha256": _source_digest(),
         "loadavg_start": os.getloadavg(),
+        "busy_start": busy_processes(),
     }
+
+
+def busy_processes(threshold: float = 5.0) -> list[str]:
+    """Other processes using CPU right now (a shared machine: say who else ran)."""
+    out = subprocess.run(["ps", "-eo", "pid=,pcpu=,etime=,args=", "--sort=-pcpu"],
+                         capture_output=True, text=True).stdout.splitlines()
+    me = {os.getpid(), os.getppid()}
+    busy = []
+    for line in out[:12]:
+        parts = line.split(None, 3)
+        if len(parts) == 4 and float(parts[1]) >= threshold and int(parts[0]) not in me:
+            busy.append(f"pid {parts[0]} {parts[1]}% cpu (lifetime avg), up {parts[2]}: {parts[3][:100]}")
+    return busy
 
 
 def _source_digest() -> str:
@@ -194,18 +220,27 @@ def _git_state() -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="tiny10k + mid100m only")
-    p.add_argument("--reps", type=int, default=5, help="repetitions per measurement (default 5)")
-    p.add_argument("--out", default=str(HERE / "results"), help="results directory")
+    p.add_argument("--quick", action="store_true", help="tiny10k + mid100m + seed_tfk only")
+    p.add_argument("--smoke", action="store_true",
+                   help="CI smoke test: the smallest workload (seed_tfk), 1 rep unless --reps, saves "
+                        "included, results to build/bench-smoke unless --out")
+    p.add_argument("--reps", type=int, default=None, help="repetitions per measurement (default 5)")
+    p.add_argument("--out", default=None, help="results directory (default bench/results)")
     p.add_argument("--work", default=str(HERE / ".work"), help="scratch dir for generated files")
     p.add_argument("--workloads", nargs="+", choices=list(_workloads.WORKLOADS),
                    help="explicit workload list (overrides --quick)")
     p.add_argument("--keep", action="store_true", help="keep generated files")
+    p.add_argument("--note", default="", help="free text stored with the machine info (e.g. other load)")
     args = p.parse_args(argv)
+    if args.reps is None:
+        args.reps = 1 if args.smoke else 5
+    if args.out is None:
+        args.out = str(REPO / "build" / "bench-smoke") if args.smoke else str(HERE / "results")
     if args.reps < 5:
         log(f"warning: --reps {args.reps} < 5; fine for a smoke test, not for reporting")
 
-    names = args.workloads or (_workloads.QUICK if args.quick else tuple(_workloads.WORKLOADS))
+    names = args.workloads or (_workloads.SMOKE if args.smoke else
+                               _workloads.QUICK if args.quick else tuple(_workloads.WORKLOADS))
     workroot = Path(args.work)
     workroot.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
@@ -217,7 +252,8 @@ def main(argv=None) -> int:
             "reps": args.reps,
             "workloads": list(names),
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "cache": "warm rows: every input read once before the reps and kept in page cache "
+            "cache": "warm rows: every input evicted, then read back once before the reps (the same "
+                     "readahead-built page cache for every file, whatever wrote it) and kept in page cache "
                      "(resident_before records it); cold rows: posix_fadvise(DONTNEED) on the "
                      "file in the child right before timing (fincore shows 0% resident; on a VM the host "
                      "may still cache the disk, so cold rows are a guest-cache-miss bound)",
@@ -228,6 +264,8 @@ def main(argv=None) -> int:
     for name in names:
         doc["workloads"][name] = run_workload(name, args, workroot)
     doc["machine"]["loadavg_end"] = os.getloadavg()
+    doc["machine"]["busy_end"] = busy_processes()
+    doc["machine"]["note"] = args.note
 
     json_path = out / "format.json"
     json_path.write_text(json.dumps(doc, indent=1))

@@ -33,6 +33,8 @@ TOOL_NOTES = {
     "safetensors_load_file": "safetensors.numpy.load_file (copies)",
     "h5py": "h5py.File, dataset[()] (copies)",
     "npz": "np.load (lazy NpzFile), member reads copy",
+    "gguf": "gguf.GGUFReader (np.memmap of the file, header parsed in Python) + a name dict, "
+            "tensor.data views",
     "kwbin_writer": "kwbin.Writer fed the same in-memory arrays",
 }
 
@@ -133,6 +135,8 @@ def _resident(res: list, size) -> str:
 def floor_table(data: dict) -> str:
     rows = []
     for op, label in (("dd", "dd if=raw.bin of=/dev/null bs=1M (page cache)"),
+                      ("cp", "cp --reflink=never raw.bin DEST, same file system (page cache → page "
+                             "cache, no fsync; timed around the process, start-up included)"),
                       ("memcpy", "numpy copy of a 256 MB float32 array (best of 3)")):
         if op in data:
             bw = [s["bytes"] / s["seconds"] / 1e9 for s in data[op]]
@@ -173,10 +177,18 @@ def targets(doc: dict) -> list[list[str]]:
     rows = []
 
     def add(check, workload, measured, target, ok):
-        rows.append([check, workload, measured, target, "PASS" if ok else "**MISS**"])
+        # ok None: the target does not apply to this workload; the row is context
+        rows.append([check, workload, measured, target, "info" if ok is None else "PASS" if ok else "**MISS**"])
 
     for name, w in doc["workloads"].items():
         m = w["metrics"]
+        opened = m.get("open", {})
+        if "kwbin" in opened and "safetensors" in opened:
+            r = ratio(opened["kwbin"], opened["safetensors"])
+            limit = {"tiny10k": 0.5, "big1g": 1.0}.get(name)
+            add("open: kwbin.open / safetensors safe_open", name, fmt_ratio(r),
+                f"≤ {limit}" if limit else "≤ 0.5 on 10k tensors, ≤ 1.0 on 1 GB (info here)",
+                r[0] <= limit if limit else None)
         touch = m.get("touch", {})
         if "kwbin" in touch and "raw" in touch:
             r = ratio(touch["kwbin"], touch["raw"])
@@ -185,17 +197,17 @@ def targets(doc: dict) -> list[list[str]]:
             r = ratio(touch["safetensors_load_file"], touch["kwbin"])
             add("touch: safetensors load_file / kwbin", name, fmt_ratio(r),
                 "≥ 5 (1 GB)" if name == "big1g" else "≥ 5 on 1 GB only (info)",
-                r[0] >= 5 or name != "big1g")
+                r[0] >= 5 if name == "big1g" else None)
         if "kwbin" in touch:
             priv = mem_median(touch["kwbin"], "mem_after", "private")
             anon = mem_median(touch["kwbin"], "mem_after", "anonymous")
             strict = name == "big1g"
             add("touch memory: kwbin Private_Clean+Private_Dirty", name, f"{mb(priv)} MB",
                 "< 64 MB (1 GB)" if strict else "< 64 MB on 1 GB only (info)",
-                priv < 64 * MiB or not strict)
+                priv < 64 * MiB if strict else None)
             add("touch memory: kwbin anonymous (heap/copies)", name, f"{mb(anon)} MB",
                 "< 64 MB (1 GB)" if strict else "< 64 MB on 1 GB only (info)",
-                anon < 64 * MiB or not strict)
+                anon < 64 * MiB if strict else None)
         save = m.get("save", {})
         if "kwbin" in save and "safetensors" in save:
             r = ratio(save["kwbin"], save["safetensors"])
@@ -223,11 +235,13 @@ def render(doc: dict, plots: frozenset = frozenset()) -> str:
         ["RAM", f"{mach['ram_bytes'] / 2**30:.1f} GiB"],
         ["kernel", mach["kernel"]],
         ["python / numpy", f"{mach['python']} / {mach['numpy']}"],
-        ["safetensors / h5py", f"{mach['safetensors']} / {mach['h5py']}"],
+        ["safetensors / h5py / gguf", f"{mach['safetensors']} / {mach['h5py']} / {mach.get('gguf', '?')}"],
         ["kwbin", f"{mach['kwbin']} ({mach['kwbin_path']}), git {mach['git']}, "
                   f"sources sha256 {mach.get('kwbin_src_sha256', '?')}"],
         ["load average start → end",
          f"{_load(mach.get('loadavg_start'))} → {_load(mach.get('loadavg_end'))}"],
+        ["other busy processes start / end", busy_text(mach)],
+        *([["note", mach["note"]]] if mach.get("note") else []),
     ]))
     out += ["", f"Cache: {cfg['cache']}.", "", f"Timing: {cfg['timing']}. Import time is "
             "excluded from every row; numpy is already imported by the worker.", ""]
@@ -246,6 +260,11 @@ def render(doc: dict, plots: frozenset = frozenset()) -> str:
         wl = w["workload"]
         out += [f"## {name}: {wl['tensors']} tensors, {mb(wl['payload_bytes'])} MB payload, "
                 f"largest tensor {mb(wl['largest_tensor_bytes'])} MB", ""]
+        if wl.get("source"):
+            out += [f"The model weights of the real Keras file `{wl['source']}`: `kwbin` reads it as "
+                    "packed by `kwbin pack`, `h5py` reads the .h5 itself (weights found through the "
+                    "`layer_names`/`weight_names` attributes, as Keras does), the other containers "
+                    "hold the same arrays.", ""]
         out.append("File sizes (MB): " + ", ".join(
             f"{t} {mb(b)}" for t, b in w["files"].items()) + ". "
             f"Correctness pre-pass: every container bit-for-bit equal to the sources "
@@ -272,6 +291,15 @@ def render(doc: dict, plots: frozenset = frozenset()) -> str:
 
 def _load(x) -> str:
     return "n/a" if not x else " ".join(f"{v:.2f}" for v in x)
+
+
+def busy_text(mach: dict) -> str:
+    """Who else used the CPU (ps, lifetime average %), at the start and the end."""
+    if "busy_start" not in mach:
+        return "not recorded"
+    def one(xs):
+        return "<br>".join(x.replace("|", "\\|") for x in xs) or "none"
+    return f"start: {one(mach['busy_start'])}<br>end: {one(mach.get('busy_end') or [])}"
 
 
 # ---------------------------------------------------------------------------
