@@ -192,7 +192,10 @@ def targets(doc: dict) -> list[list[str]]:
         touch = m.get("touch", {})
         if "kwbin" in touch and "raw" in touch:
             r = ratio(touch["kwbin"], touch["raw"])
-            add("touch: kwbin / raw mmap", name, fmt_ratio(r), "≤ 1.15", r[0] <= 1.15)
+            strict = name == "big1g"  # the target is for the 1 GB file
+            add("touch: kwbin / raw mmap", name, fmt_ratio(r),
+                "≤ 1.15 (1 GB)" if strict else "≤ 1.15 on 1 GB only (info)",
+                r[0] <= 1.15 if strict else None)
         if "kwbin" in touch and "safetensors_load_file" in touch:
             r = ratio(touch["safetensors_load_file"], touch["kwbin"])
             add("touch: safetensors load_file / kwbin", name, fmt_ratio(r),
@@ -202,10 +205,12 @@ def targets(doc: dict) -> list[list[str]]:
             priv = mem_median(touch["kwbin"], "mem_after", "private")
             anon = mem_median(touch["kwbin"], "mem_after", "anonymous")
             strict = name == "big1g"
-            add("touch memory: kwbin Private_Clean+Private_Dirty", name, f"{mb(priv)} MB",
-                "< 64 MB (1 GB)" if strict else "< 64 MB on 1 GB only (info)",
-                priv < 64 * MiB if strict else None)
-            add("touch memory: kwbin anonymous (heap/copies)", name, f"{mb(anon)} MB",
+            # The target is memory "beyond the shared page cache": anonymous memory.
+            # Private_Clean also counts the file's own page-cache pages, which the
+            # kernel calls private while only one process maps them (raw mmap too).
+            add("touch memory: kwbin Private_Clean+Private_Dirty (incl. the mapped file's page cache)",
+                name, f"{mb(priv)} MB", "info (see the note on private memory)", None)
+            add("touch memory beyond the page cache: kwbin anonymous (heap/copies)", name, f"{mb(anon)} MB",
                 "< 64 MB (1 GB)" if strict else "< 64 MB on 1 GB only (info)",
                 anon < 64 * MiB if strict else None)
         save = m.get("save", {})
