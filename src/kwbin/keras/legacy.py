@@ -32,7 +32,7 @@ KERAS1_NAMES = {
 _SUFFIX = re.compile(r":\d+$")
 
 
-def _relative(weight_name: str, layer_local: str) -> str:
+def relative_weight_name(weight_name: str, layer_local: str) -> str:
     """``dense/kernel:0`` -> ``kernel``; ``model/dense/kernel:0`` -> ``dense/kernel``."""
     parts = _SUFFIX.sub("", weight_name).split("/")
     if layer_local in parts[:-1]:
@@ -121,7 +121,7 @@ class LegacyReader:
             self.keras1 = True
             canon = [keras1_name(n, member.local_name, member.class_name) for n in names]
         else:
-            canon = canonical_names([_relative(n, member.local_name) for n in names])
+            canon = canonical_names([relative_weight_name(n, member.local_name) for n in names])
         return [Weight(c, ds, ds.name) for c, ds in zip(canon, datasets)]
 
     def _nested(self, model: ConfigLayer, flat: list[ConfigLayer], model_layer: Layer) -> list[Layer]:
@@ -140,7 +140,7 @@ class LegacyReader:
             layer = Layer(member.name, member.class_name, member.config or None, member.parent)
             own = by_local.get(member.local_name, [])
             datasets = [self._dataset(model.local_name, n) for n in own]
-            canon = canonical_names([_relative(n, member.local_name) for n in own])
+            canon = canonical_names([relative_weight_name(n, member.local_name) for n in own])
             layer.weights = [Weight(c, ds, ds.name) for c, ds in zip(canon, datasets)]
             self._check_against_config(member, layer)
             out.append(layer)

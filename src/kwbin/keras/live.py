@@ -16,11 +16,9 @@ import numpy as np
 
 from ..reader import open as open_kwbin
 from .errors import PackError
+from .legacy import relative_weight_name
 from .model import canonical_names
 from .pack import pack
-
-_SUFFIX_CHARS = ":0123456789"
-
 
 def _is_tf_keras(model: Any) -> bool:
     return type(model).__module__.startswith(("tf_keras", "keras.src.engine", "tensorflow"))
@@ -55,16 +53,13 @@ def _own_weights(layer: Any) -> list[Any]:
 
 
 def _weight_names(layer: Any, weights: list[Any]) -> list[str]:
-    """Canonical names of a layer's variables, as the packer gives them."""
-    paths = []
-    for v in weights:
-        path = getattr(v, "path", None) or v.name.rstrip(_SUFFIX_CHARS).rstrip(":")
-        path = path.rsplit(":", 1)[0] if ":" in path else path
-        parts = path.split("/")
-        if layer.name in parts[:-1]:
-            parts = parts[len(parts) - parts[::-1].index(layer.name) :]
-        paths.append("/".join(parts))
-    return canonical_names(paths)
+    """Canonical names of a layer's variables, as the packer gives them.
+
+    Keras 3 variables have a ``path`` (``dense/kernel``); tf.keras ones only a
+    TensorFlow ``name`` (``dense/kernel:0``): both go through the same rule
+    as the HDF5 weight names of legacy files.
+    """
+    return canonical_names([relative_weight_name(getattr(v, "path", None) or v.name, layer.name) for v in weights])
 
 
 def load_weights(model: Any, kwb_path: str | os.PathLike[str], *, by_name: bool = True) -> None:
