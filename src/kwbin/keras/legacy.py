@@ -83,7 +83,7 @@ class LegacyReader:
         if self.config is None:
             self.warnings.append("no model config (pass --arch): layer classes and configs are unknown")
             members = [ConfigLayer(n, n, "", {}, None) for n in self.layer_names]
-            return [self._layer(m, []) for m in members]
+            return [self._layer(m) for m in members]
         flat = flatten(self.config)
         tops = top_level(flat)
         known = {m.local_name for m in tops}
@@ -95,13 +95,12 @@ class LegacyReader:
             )
         out: list[Layer] = []
         for member in tops:
-            children = [c for c in flat if c.parent == member.name] if member.is_model else []
-            out.append(self._layer(member, children, flat))
+            out.append(self._layer(member))
             if member.is_model:
-                out.extend(self._nested(member, flat, out[-1]))
+                out.extend(self._nested(member, flat))
         return out
 
-    def _layer(self, member: ConfigLayer, children: list[ConfigLayer], flat: list[ConfigLayer] | None = None) -> Layer:
+    def _layer(self, member: ConfigLayer) -> Layer:
         layer = Layer(member.name, member.class_name, member.config or None, member.parent)
         if member.local_name not in self.layer_names:
             expected = variables.layout(member.class_name, member.config)
@@ -124,7 +123,7 @@ class LegacyReader:
             canon = canonical_names([relative_weight_name(n, member.local_name) for n in names])
         return [Weight(c, ds, ds.name) for c, ds in zip(canon, datasets)]
 
-    def _nested(self, model: ConfigLayer, flat: list[ConfigLayer], model_layer: Layer) -> list[Layer]:
+    def _nested(self, model: ConfigLayer, flat: list[ConfigLayer]) -> list[Layer]:
         """A nested model's weights are all listed under its group; give each to its layer."""
         names = self._weight_names(model.local_name) if model.local_name in self.layer_names else []
         members = [c for c in flat if c.name.startswith(model.name + "/")]
