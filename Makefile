@@ -129,3 +129,13 @@ fuzz-python: $(STAMP)
 # gcc/clang x C99/C11/C++17 x 64/32-bit, and the big-endian hosts under qemu.
 matrix: $(STAMP) c
 	KWBIN_REQUIRE_CROSS=1 $(BIN)/python -m pytest -q tests/test_c_builds.py tests/test_c_reader.py -k "builds or other_hosts"
+
+# Static checks: pyflakes/bugbear errors everywhere, types in src/.
+.PHONY: lint
+$(VENV)/.installed-lint: $(STAMP) requirements/lint.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lint.txt
+	touch $@
+
+lint: $(VENV)/.installed-lint
+	$(BIN)/ruff check src tests examples fuzz bench spec
+	$(BIN)/mypy src/kwbin

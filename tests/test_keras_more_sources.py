@@ -14,7 +14,7 @@ layers = keras.layers
 
 import kwbin  # noqa: E402
 from kwbin import progress  # noqa: E402
-from kwbin.keras import load_weights, pack  # noqa: E402
+from kwbin.keras import pack  # noqa: E402
 
 
 def test_sharded_keras3_weights_pack_like_a_single_file(tmp_path):

@@ -67,7 +67,8 @@ def _magic_problem(first: bytes) -> str:
     return f"bytes {first.hex(' ')}"
 
 
-_HEADER_INTS = [name for name in fmt.HEADER_DTYPE.names if name not in ("magic", "reserved")]
+_HEADER_NAMES: tuple[str, ...] = fmt.HEADER_DTYPE.names or ()
+_HEADER_INTS = [name for name in _HEADER_NAMES if name not in ("magic", "reserved")]
 
 
 def _check_header(buf: memoryview) -> dict[str, int]:
@@ -79,7 +80,7 @@ def _check_header(buf: memoryview) -> dict[str, int]:
         )
     if n < fmt.HEADER_SIZE:
         raise e.TruncatedFile(f"file is {n} bytes, shorter than the {fmt.HEADER_SIZE}-byte header")
-    values = dict(zip(fmt.HEADER_DTYPE.names, np.frombuffer(buf, fmt.HEADER_DTYPE, 1)[0].item()))
+    values = dict(zip(_HEADER_NAMES, np.frombuffer(buf, fmt.HEADER_DTYPE, 1)[0].item()))
     h = {name: int(values[name]) for name in _HEADER_INTS}
     reserved = bytes(values["reserved"])
 
@@ -478,13 +479,14 @@ def _shape(tensors: np.ndarray, i: int) -> tuple[int, ...]:
     return tuple(tensors["shape"][i][:ndim].tolist())
 
 
-def _first_duplicate(names: list[Any]) -> int | None:
+def _first_duplicate(names: list[Any]) -> int:
+    """Index of the first name seen before (the caller knows there is one)."""
     seen: set[Any] = set()
     for i, name in enumerate(names):
         if name in seen:
             return i
         seen.add(name)
-    return None
+    raise AssertionError("no duplicate")
 
 
 def _check_names(

@@ -37,7 +37,7 @@ def _depth(value: Any) -> int:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
-            children = item.values()
+            children: Any = item.values()
         elif isinstance(item, list):
             children = item
         else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 
-class TensorInfo(NamedTuple):
+@dataclass(frozen=True)
+class TensorInfo:
     """One tensor record, decoded.  ``offset`` is absolute in the file."""
 
     index: int
@@ -20,7 +22,8 @@ class TensorInfo(NamedTuple):
     source: str
 
 
-class Layer(NamedTuple):
+@dataclass(frozen=True)
+class Layer:
     """One layer record, decoded.  ``tensors`` are full tensor names."""
 
     index: int

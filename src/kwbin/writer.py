@@ -132,7 +132,7 @@ def normalise(array: Any, dtype: str | None, name: str) -> tuple[np.ndarray, fmt
 
 
 def _byte_view(array: np.ndarray) -> memoryview:
-    return memoryview(array.reshape(-1).view(np.uint8))
+    return memoryview(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # numpy arrays are buffers
 
 
 class Plan:
