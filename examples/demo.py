@@ -53,7 +53,7 @@ def main() -> None:
 
     step("3. read it back from C")
     if not DUMP.exists():
-        print(f"(the C tools are not built: run `make c`)")
+        print("(the C tools are not built: run `make c`)")
         return
     shell(BUILD / "hello_kwbin", rel_out, "dense")
     from_c = json.loads(subprocess.run([str(DUMP), str(OUT)], check=True, capture_output=True, text=True).stdout)
