@@ -184,7 +184,8 @@ def _open(path: str) -> KwbinFile:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kwbin",
-        description="Inspect and check kwbin files (one self-describing file of network weights).",
+        description="Pack Keras weights into kwbin files (one self-describing file of network weights); "
+        "inspect, check and export them.",
         epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"kwbin {__version__}")
