@@ -139,3 +139,11 @@ $(VENV)/.installed-lint: $(STAMP) requirements/lint.txt
 lint: $(VENV)/.installed-lint
 	$(BIN)/ruff check src tests examples fuzz bench spec
 	$(BIN)/mypy src/kwbin
+
+# save_model/load_weights against a live tf.keras model (installs TensorFlow, ~600 MB: not in CI).
+.PHONY: check-tfkeras
+check-tfkeras:
+	$(PYTHON) -m venv .venv-tf
+	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt tensorflow-cpu==2.21.0 tf-keras==2.21.0
+	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	.venv-tf/bin/python -m pytest -q -p no:cacheprovider tests/test_tf_keras.py

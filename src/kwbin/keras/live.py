@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,10 @@ def save_model(model: Any, out: str | os.PathLike[str]) -> str:
     with tempfile.TemporaryDirectory(prefix="kwbin-") as tmp:
         if _is_tf_keras(model):
             path = os.path.join(tmp, "model.h5")
-            model.save(path)
+            with warnings.catch_warnings():
+                # tf.keras calls HDF5 "legacy"; it is the format kwbin reads for it.
+                warnings.filterwarnings("ignore", message=".*saving your model as an HDF5 file")
+                model.save(path)
         else:
             path = os.path.join(tmp, "model.keras")
             model.save(path)
