@@ -514,6 +514,16 @@ class Writer:
             raise ValueError("this Writer is closed")
 
 
+def _plan_mapping(
+    tensors: Mapping[str, Any], metadata: Mapping[str, Any] | None, alignment: int
+) -> tuple[Plan, list[tuple[_TensorSpec, np.ndarray]]]:
+    """The plan of a dict of loose tensors (``save_file``, ``save``), checked before any write."""
+    if not isinstance(tensors, Mapping):
+        raise WriteError(f"tensors must be a mapping of names to arrays, not {type(tensors).__name__}")
+    plan = Plan({"user": dict(metadata)} if metadata else None, alignment)
+    return plan, [plan.add_tensor(name, array, None, None, None, "") for name, array in tensors.items()]
+
+
 def save_file(
     tensors: Mapping[str, Any],
     path: str | os.PathLike[str],
@@ -526,11 +536,8 @@ def save_file(
     ``metadata`` (a JSON-able dict) is kept under the ``"user"`` key.  Every
     name, dtype and shape is checked before the destination is touched.
     """
-    if not isinstance(tensors, Mapping):
-        raise WriteError(f"tensors must be a mapping of names to arrays, not {type(tensors).__name__}")
-    plan = Plan({"user": dict(metadata)} if metadata else None, alignment)
-    queued = [plan.add_tensor(name, array, None, None, None, "")[1] for name, array in tensors.items()]
-    write_in_place(path, plan, queued)
+    plan, queued = _plan_mapping(tensors, metadata, alignment)
+    write_in_place(path, plan, [data for _, data in queued])
 
 
 def save(
@@ -540,10 +547,7 @@ def save(
     alignment: int = fmt.DEFAULT_ALIGNMENT,
 ) -> bytes:
     """Like ``save_file``, but return the file's bytes (for small files held in memory)."""
-    if not isinstance(tensors, Mapping):
-        raise WriteError(f"tensors must be a mapping of names to arrays, not {type(tensors).__name__}")
-    plan = Plan({"user": dict(metadata)} if metadata else None, alignment)
-    queued = [plan.add_tensor(name, array, None, None, None, "") for name, array in tensors.items()]
+    plan, queued = _plan_mapping(tensors, metadata, alignment)
     layout = plan.layout()
     payload = bytearray(plan.payload_size)
     for spec, data in queued:

@@ -22,7 +22,6 @@ from .. import format as fmt
 from ..errors import WriteError
 from ..format import DEFAULT_ALIGNMENT
 from ..writer import Plan, kwbin_dtype, normalise, write_in_place
-from .config import MODEL_CLASSES, flatten
 from .errors import PackError
 from .h5attrs import has_list, read_list, read_text
 from .keras3 import Keras3Reader, Tree
@@ -263,4 +262,4 @@ def _arrays(order: list[Weight], progress: Progress | None) -> Iterator[np.ndarr
             progress(weight.nbytes)
 
 
-__all__ = ["pack", "read_model", "MODEL_CLASSES", "flatten"]
+__all__ = ["pack", "read_model"]
