@@ -15,7 +15,7 @@ import numpy as np
 
 from . import format as fmt
 from ._version import __version__
-from .atomic import AtomicFile, copy_range, remove_quietly, temp_file_beside
+from .atomic import AtomicFile, Writeback, copy_range, remove_quietly, temp_file_beside
 from .checks import align_up, header_crc32
 from .crc import ChecksumQueue
 from .errors import WriteError
@@ -388,8 +388,10 @@ def write_in_place(
         position = 0
         count = 0
         checksums = ChecksumQueue()
+        writeback = Writeback(out, layout.payload_offset)
         for spec, data in zip(plan.tensors, arrays):
             position = _write_tensor(out, spec, data, position, checksums)
+            writeback.written_to(layout.payload_offset + position)
             count += 1
         if count != len(plan.tensors):
             raise WriteError(f"{len(plan.tensors)} tensors were declared, {count} were given")
