@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import errno
 import mmap
 import os
 import stat
@@ -221,21 +222,24 @@ def _close_quietly(mapping: mmap.mmap) -> None:
 
 def _map_path(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     """The file's bytes: a read-only memory map, or a plain read where mmap fails."""
-    # Refuse FIFOs and devices before opening them: opening a FIFO blocks.
-    if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
-        raise NotKwbinFile(f"{os.fspath(path)} is not a regular file")
-    with builtins.open(path, "rb") as f:
-        st = os.fstat(f.fileno())
+    # O_NONBLOCK: opening a FIFO must not block before fstat refuses it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
         if not stat.S_ISREG(st.st_mode):
             raise NotKwbinFile(f"{os.fspath(path)} is not a regular file")
         if st.st_size == 0:
             return b"", None
         try:
-            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError):
-            data = f.read()
-            return data, None
+            with builtins.open(os.dup(fd), "rb") as f:
+                return f.read(), None
         return mapping, mapping
+    finally:
+        os.close(fd)
 
 
 def open(source: Source) -> KwbinFile:  # noqa: A001 - the verb users expect

@@ -1,0 +1,180 @@
+"""A fast acceptance test for the tensor table, used before the full rule check.
+
+``checks._check_tensors`` evaluates every rule of the spec as its own mask so
+that the first failing record and rule can be named.  A valid file does not
+need that bookkeeping: this module answers the single question "does every
+rule hold?" in a couple of dozen whole-table operations on the raw 32- and
+64-bit words of the records.  It returns True only if every rule holds;
+False sends the table through the rule-by-rule check, which raises the error
+the spec names.  So a wrong False costs time, never a verdict, and
+``tests/test_quickcheck.py`` checks that no True is ever given to a table the
+full check rejects.
+
+The table's byte positions come from ``format.TENSOR_DTYPE`` (derived from
+the construct declaration), not from constants of this module.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from . import format as fmt
+
+_FIELDS: dict[str, tuple] = dict(fmt.TENSOR_DTYPE.fields or {})
+
+
+def _word(name: str, size: int) -> int:
+    """Index of field ``name`` in the record viewed as words of ``size`` bytes."""
+    offset = _FIELDS[name][1]
+    assert offset % size == 0, name
+    return offset // size
+
+
+_W32 = fmt.TENSOR_RECORD_SIZE // 4
+_W64 = fmt.TENSOR_RECORD_SIZE // 8
+_REF_OFFSETS = [_word(f"{ref}_offset", 4) for ref in ("name", "weight", "source")]
+_REF_LENGTHS = [_word(f"{ref}_length", 4) for ref in ("name", "weight", "source")]
+_NAME_LENGTH = _word("name_length", 4)
+_WEIGHT_LENGTH = _word("weight_length", 4)
+_LAYER = _word("layer", 4)
+# dtype (byte 0), ndim (byte 1) and reserved0 (bytes 2-3) share one 32-bit word.
+_KIND = _word("dtype", 4)
+assert _FIELDS["ndim"][1] == _FIELDS["dtype"][1] + 1 and _FIELDS["reserved0"][1] == _FIELDS["dtype"][1] + 2
+_RESERVED1 = _word("reserved1", 4)
+_DATA_OFFSET = _word("data_offset", 8)
+_NBYTES = _word("nbytes", 8)
+_SHAPE = _word("shape", 8)
+
+#: Item size by dtype code; 0 marks an undefined code.
+_ITEMSIZES = np.zeros(256, np.uint64)
+for _d in fmt.DTYPES:
+    _ITEMSIZES[_d.code] = _d.itemsize
+
+#: _USED[ndim][j] is True when shape entry j is a dimension of an ndim-d tensor.
+_USED = np.arange(fmt.MAX_NDIM)[None, :] < np.arange(fmt.MAX_NDIM + 1)[:, None]
+
+#: Byte sizes below this are computed exactly in float64 as well as uint64,
+#: so a float product under it proves that the uint64 product did not wrap.
+_SAFE_BYTES = float(1 << 62)
+
+
+class Strings(Protocol):
+    """The string table: its bytes, as uint8, and the positions of its NULs."""
+
+    table: bytes
+    raw: np.ndarray
+    nuls: np.ndarray
+
+
+def tensor_table_ok(
+    buf: memoryview, h: dict[str, int], count: int, layers: np.ndarray, strings: Strings
+) -> np.ndarray | None:
+    """When every tensor-record rule holds, the NUL rank of each name; else None.
+
+    None when any rule may fail (or the table is not of the known
+    record size); the caller then runs the full check.  The ranks (index of
+    each name's terminating NUL among all NULs) let the caller pick the names
+    out of ``table.split(b"\\0")`` without slicing each one.
+    """
+    if not h["known_minor"] or h["tensor_record_size"] != fmt.TENSOR_RECORD_SIZE:
+        return None
+    if count == 0:
+        return np.zeros(0, np.int64)
+    start = h["tensors_offset"]
+    words = np.frombuffer(buf, np.uint32, count * _W32, start).reshape(count, _W32)
+    longs = np.frombuffer(buf, np.uint64, count * _W64, start).reshape(count, _W64)
+
+    kind = words[:, _KIND]
+    if (kind >> 16).any() or words[:, _RESERVED1].any():
+        return None
+
+    ranks = _string_refs_ok(words, strings)
+    if ranks is None or not words[:, _NAME_LENGTH].all():
+        return None
+
+    layer = words[:, _LAYER]
+    has_layer = layer != fmt.NO_INDEX
+    if ((words[:, _WEIGHT_LENGTH] == 0) == has_layer).any():
+        return None
+    if has_layer.any() and not _layer_ranges_ok(layer, has_layer, layers):
+        return None
+
+    itemsize = _ITEMSIZES[kind & 0xFF]
+    ndim = (kind >> 8) & 0xFF
+    if not itemsize.all() or int(ndim.max()) > fmt.MAX_NDIM:
+        return None
+    if not _sizes_ok(longs, ndim, itemsize):
+        return None
+    if not _placement_ok(longs, h):
+        return None
+    return ranks[0]
+
+
+def _string_refs_ok(words: np.ndarray, strings: Strings) -> np.ndarray | None:
+    """Each reference ends at the first NUL after its start, and starts a character."""
+    size = len(strings.table)
+    nuls = strings.nuls
+    if not nuls.size:
+        return None
+    # One row per field: writers lay each field's strings out in table order,
+    # and searchsorted is several times faster on sorted keys.
+    offsets = words[:, _REF_OFFSETS].T.astype(np.int64)
+    ends = offsets + words[:, _REF_LENGTHS].T
+    if int(ends.max()) >= size:
+        return None
+    ranks = np.minimum(np.searchsorted(nuls, offsets), nuls.size - 1)  # the first NUL at or after each start
+    if not (nuls[ranks] == ends).all():
+        return None
+    if ((strings.raw[offsets] & 0xC0 == 0x80) & (ends != offsets)).any():
+        return None
+    return ranks
+
+
+def _layer_ranges_ok(layer: np.ndarray, has_layer: np.ndarray, layers: np.ndarray) -> bool:
+    """Every layer index exists, and the tensor lies in its layer's tensor range."""
+    if not len(layers) or int(layer[has_layer].max()) >= len(layers):
+        return False
+    safe = np.where(has_layer, layer, 0)
+    first = layers["first_tensor"].astype(np.int64)[safe]
+    end = first + layers["tensor_count"][safe]
+    index = np.arange(len(layer))
+    return not (has_layer & ((index < first) | (index >= end))).any()
+
+
+def _sizes_ok(longs: np.ndarray, ndim: np.ndarray, itemsize: np.ndarray) -> bool:
+    """Unused shape entries are zero, no size overflows, and nbytes matches the shape."""
+    widest = int(ndim.max())
+    shape = longs[:, _SHAPE : _SHAPE + fmt.MAX_NDIM]
+    if shape[:, widest:].any():
+        return False
+    shape = shape[:, :widest]
+    used = _USED[ndim, :widest]
+    if (shape[~used]).any():
+        return False
+    zero = shape == 0
+    dims = np.where(zero, np.uint64(1), shape)  # the product of the non-zero dimensions
+    if (np.prod(dims.astype(np.float64), axis=1) * itemsize).max(initial=0.0) >= _SAFE_BYTES:
+        return False
+    empty = (zero & used).any(axis=1)
+    expected = np.where(empty, np.uint64(0), np.prod(dims, axis=1) * itemsize)
+    return bool((longs[:, _NBYTES] == expected).all())
+
+
+def _placement_ok(longs: np.ndarray, h: dict[str, int]) -> bool:
+    """Tensors lie back to back from the payload start, aligned, inside the payload.
+
+    The bounds are checked first so that no sum below can wrap: every offset
+    and length is at most the payload's end, itself at most the file size.
+    """
+    offsets = longs[:, _DATA_OFFSET]
+    nbytes = longs[:, _NBYTES]
+    payload_end = np.uint64(h["payload_offset"] + h["payload_size"])
+    if (offsets > payload_end).any() or (nbytes > payload_end).any():
+        return False
+    ends = offsets + nbytes
+    if (ends > payload_end).any() or int(offsets[0]) != h["payload_offset"]:
+        return False
+    mask = ~np.uint64(h["alignment"] - 1)
+    return bool((offsets[1:] == (ends[:-1] + np.uint64(h["alignment"] - 1)) & mask).all())
