@@ -47,6 +47,8 @@ TOUCH_TOOLS = ("kwbin", "raw", "safetensors_load_file", "h5py", "npz", "gguf")
 FLOOR_OPS = ("dd", "cp", "memcpy")
 MIDDLE_TOOLS = ("kwbin", "safetensors", "h5py", "npz", "gguf")
 SAVE_TOOLS = ("kwbin", "kwbin_writer", "safetensors", "npz", "h5py", "gguf")
+#: Operations reading an existing file: the runner sets up its cache state first.
+READ_OPS = ("open", "touch", "middle")
 
 
 def log(msg: str) -> None:
@@ -100,8 +102,13 @@ def measure_round(results: dict, key: str, tools: tuple, rep: int, base: dict,
     ``op`` is the worker operation; None means each "tool" is itself an op
     (the dd and memcpy floors).
     """
+    from _workers import prepare_cache
+
     for tool in rotated(tools, rep):
-        sample = run_job({**base, "op": op or tool, "tool": tool})
+        job = {**base, "op": op or tool, "tool": tool}
+        if op in READ_OPS:
+            job["resident_before"] = prepare_cache(job)
+        sample = run_job(job)
         results.setdefault(key, {}).setdefault(tool, []).append(sample)
 
 
@@ -255,8 +262,10 @@ def main(argv=None) -> int:
             "cache": "warm rows: every input evicted, then read back once before the reps (the same "
                      "readahead-built page cache for every file, whatever wrote it) and kept in page cache "
                      "(resident_before records it); cold rows: posix_fadvise(DONTNEED) on the "
-                     "file in the child right before timing (fincore shows 0% resident; on a VM the host "
-                     "may still cache the disk, so cold rows are a guest-cache-miss bound)",
+                     "file by the runner right before it starts the child (fincore shows 0% resident; on a "
+                     "VM the host may still cache the disk, so cold rows are a guest-cache-miss bound). "
+                     "The runner, not the child, probes the cache: a fork in the child just before the "
+                     "timed call would make its heap copy-on-write and add page faults to the timing",
             "timing": "perf_counter inside a fresh child, after imports; median of reps",
         },
         "workloads": {},
