@@ -46,12 +46,23 @@ def paths(workdir: str) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def kwbin_pack(mod, p: dict, out: str, source: str) -> None:
-    """What ``kwbin pack SRC -o OUT -q`` does (the CLI adds only argument parsing)."""
+def kwbin_pack(mod, p: dict, out: str, source: str, source_hash: bool = True) -> None:
+    """What ``kwbin pack SRC -o OUT -q [--no-source-hash]`` does (the CLI adds only argument parsing)."""
     if source == "weights":
-        mod.pack(p["weights"], out, arch=p["config"])
+        mod.pack(p["weights"], out, arch=p["config"], source_hash=source_hash)
     else:
-        mod.pack(p["archive"], out)
+        mod.pack(p["archive"], out, source_hash=source_hash)
+
+
+def sha256_only(src: str) -> str:
+    """Context: SHA-256 of the source file alone, read as kwbin reads it (a lower bound of a default pack)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    with open(src, "rb", buffering=0) as f:
+        while n := f.readinto(buffer):
+            digest.update(view[:n])
+    return digest.hexdigest()
 
 
 def h5_datasets(h5py, f) -> list[str]:
@@ -113,7 +124,10 @@ def h5py_copy_like_kwbin(h5py, src: str, out: str) -> list[str]:
 class _NoSha:
     """Ablation: no SHA-256 of the source (the metadata gets a dummy digest)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, mapped=None):
+        pass
+
+    def wait(self) -> None:
         pass
 
     def hexdigest(self) -> str:
@@ -145,11 +159,11 @@ def ablate(off: tuple[str, ...]) -> None:
 
     # importlib, not attribute access: kwbin.keras.pack is also the name of the function.
     pack_module = importlib.import_module("kwbin.keras.pack")
-    writer_module = importlib.import_module("kwbin.writer")
+    crc_module = importlib.import_module("kwbin.crc")
     if "sha" in off:
         pack_module._Sha256 = _NoSha
     if "crc" in off:
-        writer_module.Pending = _NoCrc
+        crc_module.Pending = _NoCrc  # what ChecksumQueue (the writer's CRC-32s) calls
     if "fsync" in off:
         os.fsync = lambda fd: None  # kwbin.atomic calls os.fsync for the file and the folder
 
@@ -169,6 +183,12 @@ def run_tool(tool: str, mod, p: dict, out: str):
         return kwbin_pack(mod, p, out, "weights")
     if tool == "kwbin_keras":
         return kwbin_pack(mod, p, out, "archive")
+    if tool == "kwbin_weights_nohash":
+        return kwbin_pack(mod, p, out, "weights", source_hash=False)
+    if tool == "kwbin_keras_nohash":
+        return kwbin_pack(mod, p, out, "archive", source_hash=False)
+    if tool == "sha256_source":
+        return sha256_only(p["weights"])
     if tool in ABLATIONS:
         return kwbin_pack(mod, p, out, "weights")
     if tool == "h5py_copy":

@@ -127,7 +127,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     with progress_bar(size, enabled=not args.quiet) as advance:
         out = pack(
             src, args.output, arch=args.arch, include_optimizer=args.include_optimizer,
-            progress=advance, warn=lambda message: print(f"kwbin: warning: {message}", file=sys.stderr),
+            source_hash=not args.no_source_hash, progress=advance, warn=lambda message: print(f"kwbin: warning: {message}", file=sys.stderr),
         )  # fmt: skip
     if not args.quiet:
         with open_kwbin(out) as f:
@@ -196,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", metavar="ARCH.json", help="architecture (model.to_json(), config.json or a .keras) for weights-only files")
     p.add_argument("-o", "--output", metavar="OUT.kwb", help="default: SRC with the extension .kwb")
     p.add_argument("--include-optimizer", action="store_true", help="keep the optimizer state too")
+    p.add_argument("--no-source-hash", action="store_true",
+                   help="leave the source's SHA-256 out of the metadata (hashing is the slowest part of packing)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(run=cmd_pack)
 

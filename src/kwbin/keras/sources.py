@@ -168,15 +168,17 @@ class KerasArchive:
     def has(self, member: str) -> bool:
         return member in self.zip.namelist()
 
-    def weights(self) -> h5py.File:
+    def weights(self) -> tuple[h5py.File, str, int]:
+        """model.weights.h5 opened, and the file and offset its bytes start at."""
         info = self._info("model.weights.h5")
         name = f"{self.path}: model.weights.h5"
         if info.compress_type == zipfile.ZIP_STORED:
             start = _stored_member_start(self.path, info)
             if start + info.file_size > os.path.getsize(self.path):
                 raise PackError(f"{name}: the archive is truncated")
-            return open_h5(_MemberView(self.path, start, info.file_size), name)
-        return open_h5(self._extract(info), name)
+            return open_h5(_MemberView(self.path, start, info.file_size), name), self.path, start
+        temp = self._extract(info)
+        return open_h5(temp, name), temp, 0
 
     def _extract(self, info: zipfile.ZipInfo) -> str:
         folder = tempfile.gettempdir()
