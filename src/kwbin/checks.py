@@ -14,7 +14,6 @@ explicit (``U64_MAX``) so the verdicts match a reader using 64-bit integers.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -24,7 +23,7 @@ import numpy as np
 from . import errors as e
 from . import format as fmt
 from . import quickcheck
-from .crc import crc32
+from .crc import crc32, raw_crc32
 from .jsontext import JsonTextError, parse_object
 
 U64_MAX = (1 << 64) - 1
@@ -168,8 +167,8 @@ def _check_extent(h: dict[str, int], n: int) -> None:
 
 def header_crc32(buf: memoryview, payload_offset: int) -> int:
     """CRC-32 of every byte before the payload except the CRC field itself."""
-    crc = zlib.crc32(buf[: fmt.HEADER_CRC_OFFSET])
-    return zlib.crc32(buf[fmt.HEADER_CRC_OFFSET + 4 : payload_offset], crc)
+    crc = raw_crc32(buf[: fmt.HEADER_CRC_OFFSET])
+    return raw_crc32(buf[fmt.HEADER_CRC_OFFSET + 4 : payload_offset], crc)
 
 
 def _check_crc(buf: memoryview, h: dict[str, int]) -> None:

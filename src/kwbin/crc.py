@@ -1,8 +1,12 @@
 """CRC-32 (zlib's) of large buffers on every core, for writing and verifying.
 
-``zlib.crc32`` runs at about 2.4 GB/s on one core and releases the GIL, so a
-large buffer is cut into chunks checksummed in threads, and the chunk CRCs
-are joined with the standard combination rule:
+The checksum function is zlib's, or ISA-L's when the optional ``isal``
+package is installed (``pip install kwbin[fast]``): the same CRC-32, bit for
+bit, computed with carry-less multiplication at about 15 GB/s per core here
+against zlib's 2.3 GB/s.  ``KWBIN_CRC=zlib`` in the environment forces zlib.
+
+Both release the GIL, so a large buffer is cut into chunks checksummed in
+threads, and the chunk CRCs are joined with the standard combination rule:
 ``crc(A + B) = crc(A) * x^(8 |B|) + crc(B)`` over GF(2) modulo the CRC
 polynomial.  Polynomials are held in zlib's reflected form (bit 31 is x^0).
 """
@@ -15,6 +19,21 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from collections import deque
 from functools import lru_cache
 from typing import Callable
+
+
+def _choose_backend() -> tuple[Callable[..., int], str]:
+    if os.environ.get("KWBIN_CRC", "").lower() != "zlib":
+        try:
+            from isal import isal_zlib
+        except ImportError:
+            pass
+        else:
+            return isal_zlib.crc32, "isal"
+    return zlib.crc32, "zlib"
+
+
+#: ``raw_crc32(data, start=0)``: one buffer, one thread; and which library computes it.
+raw_crc32, BACKEND = _choose_backend()
 
 _POLY = 0xEDB88320
 _ONE = 1 << 31  # the polynomial 1 (x^0) in reflected form
@@ -84,11 +103,11 @@ class Pending:
         n = len(view)
         self._parts: list[tuple[Future[int], int]] | None = None
         if n < ASYNC_MIN or (n < PARALLEL_MIN and not background):
-            self._value = zlib.crc32(view)
+            self._value = raw_crc32(view)
             return
         executor = pool()
         step = CHUNK if n >= PARALLEL_MIN else n
-        self._parts = [(executor.submit(zlib.crc32, view[i : i + step]), min(step, n - i)) for i in range(0, n, step)]
+        self._parts = [(executor.submit(raw_crc32, view[i : i + step]), min(step, n - i)) for i in range(0, n, step)]
 
     def result(self) -> int:
         if self._parts is None:

@@ -7,7 +7,6 @@ both replace the destination atomically (see ``atomic.py``).
 from __future__ import annotations
 
 import os
-import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
@@ -17,7 +16,7 @@ from . import format as fmt
 from ._version import __version__
 from .atomic import AtomicFile, Writeback, copy_range, remove_quietly, temp_file_beside
 from .checks import align_up, header_crc32
-from .crc import ChecksumQueue
+from .crc import ChecksumQueue, raw_crc32
 from .errors import WriteError
 from .jsontext import dump_object
 
@@ -555,5 +554,5 @@ def save(
     for spec, data in queued:
         view = _byte_view(data)
         payload[spec.offset : spec.offset + spec.nbytes] = view
-        spec.crc32 = zlib.crc32(view)
+        spec.crc32 = raw_crc32(view)
     return plan.structure(layout) + bytes(payload)
