@@ -30,28 +30,41 @@ class Tree:
     def __init__(self, files: list[h5py.File], name: str):
         self.files = files
         self.name = name
+        # Every path is looked up several times (is it a group? its keys? its
+        # datasets?); each h5py lookup opens the object anew, so keep them.
+        self._objects: dict[tuple[int, str], Any] = {}
+        self._keys: dict[str, list[str]] = {}
+
+    def _get(self, index: int, path: str) -> Any:
+        key = (index, path)
+        if key not in self._objects:
+            self._objects[key] = self.files[index].get(path)
+        return self._objects[key]
+
+    def _each(self, path: str) -> list[Any]:
+        """The object at ``path`` in each file (None where absent)."""
+        return [self._get(i, path) for i in range(len(self.files))]
 
     def _find(self, path: str) -> Any:
-        for f in self.files:
-            obj = f.get(path)
+        for obj in self._each(path):
             if obj is not None:
                 return obj
         return None
 
     def is_group(self, path: str) -> bool:
-        return any(isinstance(f.get(path), h5py.Group) for f in self.files)
+        return any(isinstance(obj, h5py.Group) for obj in self._each(path))
 
     def keys(self, path: str) -> list[str]:
-        out: list[str] = []
-        for f in self.files:
-            group = f.get(path)
-            if isinstance(group, h5py.Group):
-                out.extend(k for k in group.keys() if k not in out)
-        return out
+        if path not in self._keys:
+            out: list[str] = []
+            for group in self._each(path):
+                if isinstance(group, h5py.Group):
+                    out.extend(k for k in group.keys() if k not in out)
+            self._keys[path] = out
+        return list(self._keys[path])
 
     def name_attr(self, vars_path: str) -> str | None:
-        for f in self.files:
-            group = f.get(vars_path)
+        for group in self._each(vars_path):
             if isinstance(group, h5py.Group) and "name" in group.attrs:
                 return to_str(group.attrs["name"])
         return None
