@@ -65,7 +65,12 @@ def child_env() -> dict:
 
 
 def run_job(job: dict, timeout: float = 1800) -> dict:
-    """Run one measurement in a fresh interpreter; abort loudly on failure."""
+    """Run one measurement in a fresh interpreter; abort loudly on failure.
+
+    ``os.sync()`` first, so no measurement starts while the disk still writes
+    back what an earlier tool left dirty without fsync.
+    """
+    os.sync()
     res = subprocess.run(
         [sys.executable, WORKER, json.dumps(job)],
         capture_output=True, text=True, env=child_env(), timeout=timeout,

@@ -83,7 +83,13 @@ log = bench_format.log
 
 
 def run_job(job: dict, env: dict | None = None, timeout: float = 1800) -> dict:
-    """One fresh interpreter; returns its JSON with the parent-side wall time added."""
+    """One fresh interpreter; returns its JSON with the parent-side wall time added.
+
+    ``os.sync()`` first: a tool that wrote without fsync (the baseline, the
+    no-fsync ablation) leaves the disk busy writing back, which slowed the
+    next tool in the rotation by up to 3x.
+    """
+    os.sync()
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, WORKER, json.dumps(job)], capture_output=True, text=True,
                          env=env or bench_format.child_env(), timeout=timeout)
