@@ -207,6 +207,9 @@ class _StringTable:
         self.size = len(table)
         self.raw = np.frombuffer(table, np.uint8)
         self.nuls = np.flatnonzero(self.raw == 0)
+        # starts[k]: where the k-th NUL-terminated string of the table starts
+        self.starts = np.zeros(self.nuls.size + 1, np.int64)
+        self.starts[1:] = self.nuls + 1
 
     def bad(self, refs: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         """For each (offsets, lengths) pair, the mask of references that break a rule.
@@ -247,9 +250,7 @@ class _StringTable:
         When every reference is a whole string of the table (as writers
         make them), the strings come from one ``split`` instead of a slice each.
         """
-        starts = np.zeros(len(ranks), np.int64)
-        np.add(self.nuls[ranks - 1], 1, out=starts, where=ranks > 0)
-        if not (starts == offsets).all():
+        if not (self.starts[ranks] == offsets).all():
             return self.all(offsets, lengths)
         return list(map(self.table.split(b"\0").__getitem__, ranks.tolist()))
 
@@ -512,6 +513,8 @@ def _check_names(
     if len(index) != len(tensor_names):
         i = _first_duplicate(tensor_names)
         raise e.DuplicateName(f"tensor {i}: name {tensor_names[i].decode()!r} is used twice")
+    if not layer_names:
+        return index  # no tensor can name a layer: the tensor rules have checked that
     in_layer = np.flatnonzero(tensors["layer"] != fmt.NO_INDEX)
     if in_layer.size:
         weights = strings.all(tensors["weight_offset"][in_layer], tensors["weight_length"][in_layer])

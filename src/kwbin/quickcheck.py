@@ -34,14 +34,17 @@ def _word(name: str, size: int) -> int:
 
 _W32 = fmt.TENSOR_RECORD_SIZE // 4
 _W64 = fmt.TENSOR_RECORD_SIZE // 8
-_REF_OFFSETS = [_word(f"{ref}_offset", 4) for ref in ("name", "weight", "source")]
-_REF_LENGTHS = [_word(f"{ref}_length", 4) for ref in ("name", "weight", "source")]
+# The three string references lie first, as (offset, length) pairs of words.
+assert [_word(f"{ref}_{part}", 4) for ref in ("name", "weight", "source") for part in ("offset", "length")] == [
+    0, 1, 2, 3, 4, 5
+]
+_REFS = 6
 _NAME_LENGTH = _word("name_length", 4)
 _WEIGHT_LENGTH = _word("weight_length", 4)
 _LAYER = _word("layer", 4)
-# dtype (byte 0), ndim (byte 1) and reserved0 (bytes 2-3) share one 32-bit word.
-_KIND = _word("dtype", 4)
-assert _FIELDS["ndim"][1] == _FIELDS["dtype"][1] + 1 and _FIELDS["reserved0"][1] == _FIELDS["dtype"][1] + 2
+_DTYPE = _FIELDS["dtype"][1]  # byte columns
+_NDIM = _FIELDS["ndim"][1]
+_RESERVED0 = _FIELDS["reserved0"][1]
 _RESERVED1 = _word("reserved1", 4)
 _DATA_OFFSET = _word("data_offset", 8)
 _NBYTES = _word("nbytes", 8)
@@ -79,11 +82,11 @@ def tensor_table_ok(
     if count == 0:
         return np.zeros(0, np.int64)
     start = h["tensors_offset"]
-    words = np.frombuffer(buf, np.uint32, count * _W32, start).reshape(count, _W32)
-    longs = np.frombuffer(buf, np.uint64, count * _W64, start).reshape(count, _W64)
+    records = np.frombuffer(buf, np.uint8, count * fmt.TENSOR_RECORD_SIZE, start).reshape(count, -1)
+    words = records.view(np.uint32)
+    longs = records.view(np.uint64)
 
-    kind = words[:, _KIND]
-    if (kind >> 16).any() or words[:, _RESERVED1].any():
+    if records[:, _RESERVED0 : _RESERVED0 + 2].any() or words[:, _RESERVED1].any():
         return None
 
     ranks = _string_refs_ok(words, strings)
@@ -91,14 +94,18 @@ def tensor_table_ok(
         return None
 
     layer = words[:, _LAYER]
-    has_layer = layer != fmt.NO_INDEX
-    if ((words[:, _WEIGHT_LENGTH] == 0) == has_layer).any():
-        return None
-    if has_layer.any() and not _layer_ranges_ok(layer, has_layer, layers):
-        return None
+    if not len(layers):  # then no tensor may name a layer or a weight
+        if ((layer ^ np.uint32(fmt.NO_INDEX)) | words[:, _WEIGHT_LENGTH]).any():
+            return None
+    else:
+        has_layer = layer != fmt.NO_INDEX
+        if ((words[:, _WEIGHT_LENGTH] == 0) == has_layer).any():
+            return None
+        if has_layer.any() and not _layer_ranges_ok(layer, has_layer, layers):
+            return None
 
-    itemsize = _ITEMSIZES[kind & 0xFF]
-    ndim = (kind >> 8) & 0xFF
+    itemsize = _ITEMSIZES[records[:, _DTYPE]]
+    ndim = records[:, _NDIM]
     if not itemsize.all() or int(ndim.max()) > fmt.MAX_NDIM:
         return None
     if not _sizes_ok(longs, ndim, itemsize):
@@ -109,21 +116,26 @@ def tensor_table_ok(
 
 
 def _string_refs_ok(words: np.ndarray, strings: Strings) -> np.ndarray | None:
-    """Each reference ends at the first NUL after its start, and starts a character."""
-    size = len(strings.table)
+    """Each reference ends at the first NUL after its start, and starts a character.
+
+    Returns the rank of each reference's NUL, one row per field.  An empty
+    string needs no separate case: its first byte is its NUL, never a
+    UTF-8 continuation byte.
+    """
     nuls = strings.nuls
     if not nuls.size:
         return None
     # One row per field: writers lay each field's strings out in table order,
     # and searchsorted is several times faster on sorted keys.
-    offsets = words[:, _REF_OFFSETS].T.astype(np.int64)
-    ends = offsets + words[:, _REF_LENGTHS].T
-    if int(ends.max()) >= size:
+    refs = words[:, :_REFS].T
+    offsets = refs[0::2].astype(np.int64)
+    ends = offsets + refs[1::2]
+    if int(ends.max()) >= len(strings.table):
         return None
     ranks = np.minimum(np.searchsorted(nuls, offsets), nuls.size - 1)  # the first NUL at or after each start
     if not (nuls[ranks] == ends).all():
         return None
-    if ((strings.raw[offsets] & 0xC0 == 0x80) & (ends != offsets)).any():
+    if ((strings.raw[offsets] & 0xC0) == 0x80).any():
         return None
     return ranks
 
@@ -168,16 +180,14 @@ def _sizes_ok(longs: np.ndarray, ndim: np.ndarray, itemsize: np.ndarray) -> bool
 def _placement_ok(longs: np.ndarray, h: dict[str, int]) -> bool:
     """Tensors lie back to back from the payload start, aligned, inside the payload.
 
-    The bounds are checked first so that no sum below can wrap: every offset
-    and length is at most the payload's end, itself at most the file size.
+    No sum here can wrap: ``_sizes_ok`` has bounded every length below 2**53,
+    the first offset is the payload's start and each next one must equal the
+    previous end rounded up, and every end is checked against the payload's
+    end (at most the file size).
     """
     offsets = longs[:, _DATA_OFFSET]
-    nbytes = longs[:, _NBYTES]
-    payload_end = np.uint64(h["payload_offset"] + h["payload_size"])
-    if (offsets > payload_end).any() or (nbytes > payload_end).any():
+    ends = offsets + longs[:, _NBYTES]
+    if int(offsets[0]) != h["payload_offset"] or int(ends.max()) > h["payload_offset"] + h["payload_size"]:
         return False
-    ends = offsets + nbytes
-    if (ends > payload_end).any() or int(offsets[0]) != h["payload_offset"]:
-        return False
-    mask = ~np.uint64(h["alignment"] - 1)
-    return bool((offsets[1:] == (ends[:-1] + np.uint64(h["alignment"] - 1)) & mask).all())
+    a = np.uint64(h["alignment"] - 1)
+    return bool((offsets[1:] == (ends[:-1] + a) & ~a).all())
