@@ -28,7 +28,7 @@ from .h5attrs import has_list, read_list, read_text
 from .keras3 import Keras3Reader, Tree
 from .legacy import LegacyReader
 from .model import Layer, Model, Weight
-from .rawdata import SourceMaps, populate
+from .rawdata import SourceMaps
 from .sources import KerasArchive, ShardedWeights, open_h5, parse_json, read_json_file, sniff
 
 Progress = Callable[[int], None]
@@ -51,7 +51,6 @@ class _Sha256:
         step = 8 * self.CHUNK
         with memoryview(mapping) as view:
             for start in range(0, len(view), step):
-                populate(mapping, start, step)
                 self._digest.update(view[start : start + step])
 
     def _read(self, path: str) -> None:
