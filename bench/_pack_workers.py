@@ -55,9 +55,9 @@ def kwbin_pack(mod, p: dict, out: str, source: str, source_hash: bool = True) ->
 
 
 def sha256_only(src: str) -> str:
-    """Context: SHA-256 of the source file alone, read as kwbin reads it (a lower bound of a default pack)."""
+    """Context: SHA-256 of the source file alone, read as kwbin reads it (4 MiB pieces; a lower bound of a default pack)."""
     digest = hashlib.sha256()
-    buffer = bytearray(1 << 20)
+    buffer = bytearray(4 << 20)
     view = memoryview(buffer)
     with open(src, "rb", buffering=0) as f:
         while n := f.readinto(buffer):
@@ -124,7 +124,7 @@ def h5py_copy_like_kwbin(h5py, src: str, out: str) -> list[str]:
 class _NoSha:
     """Ablation: no SHA-256 of the source (the metadata gets a dummy digest)."""
 
-    def __init__(self, path: str, mapped=None):
+    def __init__(self, path: str):
         pass
 
     def wait(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import mmap
 import os
 import threading
 from typing import Any, Callable, Iterator
@@ -35,25 +34,23 @@ Progress = Callable[[int], None]
 
 
 class _Sha256:
-    """SHA-256 of a file, computed in a thread while packing (hashlib frees the GIL)."""
+    """SHA-256 of a file, computed in a thread while packing (hashlib frees the GIL).
 
-    CHUNK = 1 << 20  # reused, so it stays in the CPU cache and is never page-faulted again
+    Read in 4 MiB pieces into one reused buffer: it stays in the CPU cache
+    and is never page-faulted again.  (Hashing a memory map of the file
+    instead ran between 0.23 and 0.44 s for 400 MB, depending on how the
+    page cache held the file; reading ran at a steady 0.25 s.)
+    """
 
-    def __init__(self, path: str, mapped: mmap.mmap | None = None):
+    CHUNK = 4 << 20
+
+    def __init__(self, path: str):
         self._digest = hashlib.sha256()
         self._error: BaseException | None = None
-        target = (self._hash_view, mapped) if mapped is not None else (self._read, path)
-        self._thread = threading.Thread(target=target[0], args=(target[1],), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
 
-    def _hash_view(self, mapping: mmap.mmap) -> None:
-        """Hash the mapped file in place: no copy (the packer's tensors read the same pages)."""
-        step = 8 * self.CHUNK
-        with memoryview(mapping) as view:
-            for start in range(0, len(view), step):
-                self._digest.update(view[start : start + step])
-
-    def _read(self, path: str) -> None:
+    def _run(self, path: str) -> None:
         buffer = bytearray(self.CHUNK)
         view = memoryview(buffer)
         try:
@@ -246,11 +243,11 @@ def pack(
     maps = SourceMaps()
     digest: _Sha256 | None = None
     try:
-        digest = _Sha256(src, maps.whole(src)) if source_hash and os.path.isfile(src) else None
+        digest = _Sha256(src) if source_hash and os.path.isfile(src) else None
         _pack(src, out, arch, include_optimizer, digest, maps, progress, warn)
     finally:
         if digest:
-            digest.wait()  # never unmap under the hashing thread
+            digest.wait()  # the hashing thread ends before pack returns, even on error
         maps.close()
     return out
 

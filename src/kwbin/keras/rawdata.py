@@ -35,10 +35,6 @@ class SourceMaps:
         """The HDF5 file ``h5`` lies in ``path`` from byte ``start`` on (a zip member)."""
         self._places[h5.id.fileno] = (path, start)
 
-    def whole(self, path: str) -> mmap.mmap | None:
-        """The whole file, mapped; None where it cannot be mapped."""
-        return self._map(path)
-
     def array(self, dataset: h5py.Dataset) -> np.ndarray | None:
         """The dataset's values viewed in the map, or None to read them through h5py."""
         place = self._places.get(dataset.id.fileno)
