@@ -176,7 +176,8 @@ def machine_info() -> dict:
             return "not installed"
 
     kw = subprocess.run(
-        [sys.executable, "-c", "import kwbin; print(getattr(kwbin, '__version__', '?'), kwbin.__file__)"],
+        [sys.executable, "-c",
+         "import kwbin, kwbin.crc; print(getattr(kwbin, '__version__', '?'), kwbin.__file__, kwbin.crc.BACKEND)"],
         capture_output=True, text=True, env=child_env(),
     ).stdout.split()
     return {
@@ -193,6 +194,7 @@ def machine_info() -> dict:
         "gguf": version("gguf"),
         "kwbin": kw[0] if kw else "?",
         "kwbin_path": kw[1] if len(kw) > 1 else "?",
+        "kwbin_crc32": f"{kw[2]} {version('isal')}" if len(kw) > 2 and kw[2] == "isal" else "zlib",
         "git": _git_state(),
         "kwbin_src_sha256": _source_digest(),
         "loadavg_start": os.getloadavg(),

@@ -322,7 +322,8 @@ def render(doc: dict, plot_name: str | None) -> str:
         ["h5py / HDF5", f"{mach['h5py']} / {mach['hdf5']}"],
         ["keras / jax (pre-pass only)", f"{mach['keras']} / {mach['jax']}"],
         ["kwbin", f"{mach['kwbin']} ({mach['kwbin_path']}), git {mach['git']}, "
-                  f"sources sha256 {mach['kwbin_src_sha256']} (src/kwbin/**/*.py)"],
+                  f"sources sha256 {mach['kwbin_src_sha256']} (src/kwbin/**/*.py), "
+                  f"CRC-32 by {mach.get('kwbin_crc32', 'not recorded')}"],
         ["load average start → end",
          f"{report._load(mach.get('loadavg_start'))} → {report._load(mach.get('loadavg_end'))}"],
     ]))
@@ -333,7 +334,10 @@ def render(doc: dict, plot_name: str | None) -> str:
     out += ["## Targets", "", table(["check", "workload", "measured (paired min–max)", "target", "status"],
                                     targets(doc)), ""]
     out += ["\"info\" rows are context, not the target: the issue's baseline writes without fsync, "
-            "while `kwbin pack` always fsyncs (file and folder) before its atomic rename.", ""]
+            "while `kwbin pack` always fsyncs (file and folder) before its atomic rename. The default "
+            "pack also records the source's SHA-256, and SHA-256 alone (one core; it cannot be split) "
+            "takes longer than 1.3x the baseline here: the floor row shows it. `--no-source-hash` "
+            "packs do everything else (atomic write, fsyncs, CRC-32 of every tensor).", ""]
 
     for name, w in doc["workloads"].items():
         wl = w["workload"]

@@ -242,7 +242,8 @@ def render(doc: dict, plots: frozenset = frozenset()) -> str:
         ["python / numpy", f"{mach['python']} / {mach['numpy']}"],
         ["safetensors / h5py / gguf", f"{mach['safetensors']} / {mach['h5py']} / {mach.get('gguf', '?')}"],
         ["kwbin", f"{mach['kwbin']} ({mach['kwbin_path']}), git {mach['git']}, "
-                  f"sources sha256 {mach.get('kwbin_src_sha256', '?')}"],
+                  f"sources sha256 {mach.get('kwbin_src_sha256', '?')}, "
+                  f"CRC-32 by {mach.get('kwbin_crc32', 'not recorded')}"],
         ["load average start → end",
          f"{_load(mach.get('loadavg_start'))} → {_load(mach.get('loadavg_end'))}"],
         ["other busy processes start / end", busy_text(mach)],
