@@ -77,6 +77,8 @@ TOOL_NOTES = {
                 "(`bare`) switched off by monkeypatching in the child; not in the correctness pre-pass",
 }
 WORKLOADS = tuple(_pack_workloads.WORKLOADS)
+#: The issue's time target is for "a large .weights.h5 or .keras (hundreds of MB)".
+LARGE_BYTES = 200 * MB_
 QUICK = ("quick",)
 
 log = bench_format.log
@@ -278,18 +280,24 @@ def targets(doc: dict) -> list[list[str]]:
     for name, w in doc["workloads"].items():
         m = w["metrics"]
         budget = w["workload"]["largest_tensor_bytes"] + 64 * MiB
+        large = w["workload"]["payload_bytes"] >= LARGE_BYTES  # the time target is for "hundreds of MB"
         for tool, label in (("kwbin_weights", ".weights.h5"), ("kwbin_keras", ".keras"),
                             ("kwbin_weights_nohash", ".weights.h5 --no-source-hash"),
                             ("kwbin_keras_nohash", ".keras --no-source-hash")):
             if tool in m and REFERENCE in m:
                 r = ratio(m[tool], m[REFERENCE])
-                add(f"time: pack {label} / h5py read + raw write", name, fmt_ratio(r), "≤ 1.3", r[0] <= 1.3)
+                if large:
+                    add(f"time: pack {label} / h5py read + raw write", name, fmt_ratio(r), "≤ 1.3", r[0] <= 1.3)
+                else:
+                    add(f"time: pack {label} / h5py read + raw write", name, fmt_ratio(r),
+                        f"≤ 1.3 for hundreds of MB (info at {mb(w['workload']['payload_bytes'])} MB)", None)
             if tool.endswith("_nohash"):
                 continue
             if tool == "kwbin_weights" and "sha256_source" in m and REFERENCE in m:
                 r = ratio(m["sha256_source"], m[REFERENCE])
+                note = "above 1.3: no default pack can meet 1.3 here" if r[0] > 1.3 else "the default pack's floor"
                 add("floor of the row above: SHA-256 of the source alone / h5py read + raw write", name,
-                    fmt_ratio(r), "info: above 1.3, the default pack cannot meet 1.3", None)
+                    fmt_ratio(r), f"info: {note}", None)
             if tool in m and "h5py_copy_fsync" in m:
                 r = ratio(m[tool], m["h5py_copy_fsync"])
                 add(f"time: pack {label} / h5py read + raw write + fsync", name, fmt_ratio(r),
