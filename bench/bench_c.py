@@ -468,7 +468,7 @@ def main(argv=None) -> int:
     p.add_argument("--smoke", action="store_true",
                    help="CI smoke test: seed_tfk only, 1 rep unless --reps, results to build/bench-smoke "
                         "unless --out")
-    p.add_argument("--reps", type=int, default=None, help="repetitions per tool (default 5)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions per tool (default 7)")
     p.add_argument("--out", default=None, help="results directory (default bench/results)")
     p.add_argument("--work", default=str(HERE / ".work"), help="scratch dir for generated files")
     p.add_argument("--workloads", nargs="+", choices=WORKLOADS + OPTIONAL, help="explicit list")
@@ -480,7 +480,7 @@ def main(argv=None) -> int:
         write_report(Path(args.report_only))
         return 0
     if args.reps is None:
-        args.reps = 1 if args.smoke else 5
+        args.reps = 1 if args.smoke else 7
     if args.out is None:
         args.out = str(REPO / "build" / "bench-smoke") if args.smoke else str(HERE / "results")
     if args.reps < 5:

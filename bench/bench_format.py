@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     p.add_argument("--smoke", action="store_true",
                    help="CI smoke test: the smallest workload (seed_tfk), 1 rep unless --reps, saves "
                         "included, results to build/bench-smoke unless --out")
-    p.add_argument("--reps", type=int, default=None, help="repetitions per measurement (default 5)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions per measurement (default 7)")
     p.add_argument("--out", default=None, help="results directory (default bench/results)")
     p.add_argument("--work", default=str(HERE / ".work"), help="scratch dir for generated files")
     p.add_argument("--workloads", nargs="+", choices=list(_workloads.WORKLOADS),
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
     p.add_argument("--note", default="", help="free text stored with the machine info (e.g. other load)")
     args = p.parse_args(argv)
     if args.reps is None:
-        args.reps = 1 if args.smoke else 5
+        args.reps = 1 if args.smoke else 7
     if args.out is None:
         args.out = str(REPO / "build" / "bench-smoke") if args.smoke else str(HERE / "results")
     if args.reps < 5:

@@ -457,7 +457,7 @@ def write_report(json_path: Path) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="the ~100 MB workload only")
-    p.add_argument("--reps", type=int, default=5, help="repetitions per tool (default 5)")
+    p.add_argument("--reps", type=int, default=7, help="repetitions per tool (default 7)")
     p.add_argument("--out", default=str(HERE / "results"), help="results directory")
     p.add_argument("--work", default=str(HERE / ".work"), help="scratch dir for generated files")
     p.add_argument("--workloads", nargs="+", choices=WORKLOADS, help="explicit list (overrides --quick)")

@@ -223,7 +223,8 @@ def _close_quietly(mapping: mmap.mmap) -> None:
 def _map_path(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     """The file's bytes: a read-only memory map, or a plain read where mmap fails."""
     # O_NONBLOCK: opening a FIFO must not block before fstat refuses it.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
