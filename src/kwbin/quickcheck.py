@@ -3,12 +3,13 @@
 ``checks._check_tensors`` evaluates every rule of the spec as its own mask so
 that the first failing record and rule can be named.  A valid file does not
 need that bookkeeping: this module answers the single question "does every
-rule hold?" in a couple of dozen whole-table operations on the raw 32- and
-64-bit words of the records.  It returns True only if every rule holds;
-False sends the table through the rule-by-rule check, which raises the error
-the spec names.  So a wrong False costs time, never a verdict, and
-``tests/test_quickcheck.py`` checks that no True is ever given to a table the
-full check rejects.
+rule hold?" in a few dozen whole-table operations on the raw bytes, 32- and
+64-bit words of the records.  It accepts a table only if every rule holds;
+a refusal sends the table through the rule-by-rule check, which raises the
+error the spec names.  So a wrong refusal costs time, never a verdict, and
+``tests/test_quickcheck.py`` checks that no table the full check rejects is
+ever accepted.  Each distinct numpy operation costs microseconds the first
+time a process meets it, so the checks are written with as few as possible.
 
 The table's byte positions come from ``format.TENSOR_DTYPE`` (derived from
 the construct declaration), not from constants of this module.
@@ -32,8 +33,6 @@ def _word(name: str, size: int) -> int:
     return offset // size
 
 
-_W32 = fmt.TENSOR_RECORD_SIZE // 4
-_W64 = fmt.TENSOR_RECORD_SIZE // 8
 # The three string references lie first, as (offset, length) pairs of words.
 assert [_word(f"{ref}_{part}", 4) for ref in ("name", "weight", "source") for part in ("offset", "length")] == [
     0, 1, 2, 3, 4, 5

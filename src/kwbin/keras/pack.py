@@ -232,7 +232,7 @@ def pack(
     ``arch`` is the architecture JSON (``model.to_json()``, a ``config.json``
     or a ``.keras`` file) for weights-only files.  ``source_hash=False``
     leaves the source's SHA-256 out of the metadata: hashing runs at about
-    1.2 GB/s per core, the slowest part of packing a large file.
+    1.6 GB/s on one core, the slowest part of packing a large file.
     ``progress`` is called with the number of bytes of each tensor written;
     ``warn`` with each warning.
     """
