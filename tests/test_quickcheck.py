@@ -151,3 +151,17 @@ def test_sizes_near_two_to_the_63_are_left_to_the_full_check(monkeypatch):
             blob[shape_at + 8 * j : shape_at + 8 * j + 8] = d.to_bytes(8, "little")
         result = same_verdict(with_header_crc(blob), monkeypatch)
         assert isinstance(result, tuple) and result[0] in ("SizeOverflow", "BadTensor"), (dims, result)
+
+
+def test_a_name_inside_another_string_is_read_right(monkeypatch):
+    """References need not start a table string (suffix sharing is legal); names stay exact."""
+    data = bytearray(kwbin.save({"xkernel": np.zeros(2, "<f4"), "other": np.ones(2, "<f4")}, alignment=16))
+    parsed = checks.parse(memoryview(bytes(data)))
+    offset_at = parsed.header["tensors_offset"] + fmt.TENSOR_RECORD_SIZE + field_offset(fmt.TensorRecord, "name_offset")
+    start = parsed.strings.index(b"xkernel\0") + 1  # "kernel", the tail of "xkernel"
+    assert parsed.strings[start : start + 7] == b"kernel\0"
+    data[offset_at : offset_at + 8] = start.to_bytes(4, "little") + (6).to_bytes(4, "little")
+    names, index, _ = same_verdict(with_header_crc(data), monkeypatch)
+    assert names == [b"xkernel", b"kernel"] and index == {b"xkernel": 0, b"kernel": 1}
+    with kwbin.open(with_header_crc(data)) as f:
+        assert list(f) == ["xkernel", "kernel"] and f["kernel"].tolist() == [1.0, 1.0]

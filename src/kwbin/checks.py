@@ -67,8 +67,6 @@ def _magic_problem(first: bytes) -> str:
     return f"bytes {first.hex(' ')}"
 
 
-
-
 def _check_header(buf: memoryview) -> dict[str, int]:
     n = len(buf)
     first = bytes(buf[: len(fmt.MAGIC)])

@@ -11,8 +11,8 @@ Nothing here reads files or checks rules; see ``reader.py`` and ``writer.py``.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
+from struct import Struct
 
 import construct as cs
 import numpy as np
@@ -202,10 +202,10 @@ def numpy_dtype(struct: cs.Struct, itemsize: int | None = None) -> np.dtype:
     )
 
 
-def struct_format(struct: cs.Struct) -> str:
-    """The ``struct`` module format with exactly ``struct``'s bytes (fixed fields only)."""
+def struct_format(declaration: cs.Struct) -> str:
+    """The ``struct`` module format with exactly the declaration's bytes (fixed fields only)."""
     codes = []
-    for sub in struct.subcons:
+    for sub in declaration.subcons:
         field = sub.subcon
         if isinstance(field, cs.FormatField):
             codes.append(field.fmtstr[1:])
@@ -218,7 +218,7 @@ def struct_format(struct: cs.Struct) -> str:
 
 HEADER_DTYPE = numpy_dtype(Header)
 #: The header for ``struct.unpack_from``: a few times faster than numpy for one record.
-HEADER_STRUCT = struct.Struct(struct_format(Header))
+HEADER_STRUCT = Struct(struct_format(Header))
 HEADER_FIELDS = tuple(sub.name for sub in Header.subcons)
 LAYER_RECORD_SIZE = LayerRecord.sizeof()
 TENSOR_RECORD_SIZE = TensorRecord.sizeof()
