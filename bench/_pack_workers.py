@@ -55,14 +55,8 @@ def kwbin_pack(mod, p: dict, out: str, source: str, source_hash: bool = True) ->
 
 
 def sha256_only(src: str) -> str:
-    """Context: SHA-256 of the source file alone, read as kwbin reads it (4 MiB pieces; a lower bound of a default pack)."""
-    digest = hashlib.sha256()
-    buffer = bytearray(4 << 20)
-    view = memoryview(buffer)
-    with open(src, "rb", buffering=0) as f:
-        while n := f.readinto(buffer):
-            digest.update(view[:n])
-    return digest.hexdigest()
+    """Context: kwbin's own SHA-256 of the source file, alone (a lower bound of a default pack)."""
+    return importlib.import_module("kwbin.keras.pack")._Sha256(src).hexdigest()
 
 
 def h5_datasets(h5py, f) -> list[str]:
@@ -169,7 +163,7 @@ def ablate(off: tuple[str, ...]) -> None:
 
 
 def import_tool(tool: str):
-    if tool.startswith(("kwbin", "ablate")):
+    if tool.startswith(("kwbin", "ablate", "sha256")):
         import kwbin.keras
 
         return kwbin.keras

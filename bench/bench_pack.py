@@ -64,8 +64,8 @@ TOOL_NOTES = {
     "kwbin_keras": "`kwbin.keras.pack(model.keras, out)` = `kwbin pack model.keras -o OUT.kwb -q`",
     "kwbin_*_nohash": "the same with `source_hash=False` = `kwbin pack ... --no-source-hash`: no SHA-256 "
                       "of the source in the metadata; everything else (atomic write, fsyncs, CRC-32s) kept",
-    "sha256_source": "context, the floor of a default pack: SHA-256 of the .weights.h5 alone "
-                     "(hashlib, 4 MiB reads into one buffer, as kwbin hashes it)",
+    "sha256_source": "context, the floor of a default pack: kwbin's SHA-256 of the .weights.h5 alone "
+                     "(`kwbin.keras.pack._Sha256`: hashlib over 4 MiB reads into one buffer, in its thread)",
     "h5py_copy": "**the target's baseline**: `h5py.File` on the .weights.h5, `ds[()]` for every "
                  "dataset, each array's bytes appended to one file; no fsync",
     "h5py_copy_fsync": "the same plus `fsync` before close (kwbin pack fsyncs for durability)",

@@ -67,7 +67,7 @@ class _Sha256:
         self._thread.join()
 
     def hexdigest(self) -> str:
-        self._thread.join()
+        self.wait()
         if self._error:
             raise PackError(f"cannot read the source to hash it: {self._error}")
         return self._digest.hexdigest()
@@ -240,31 +240,14 @@ def pack(
     out = os.fspath(out) if out is not None else os.path.splitext(src)[0] + ".kwb"
     if os.path.exists(out) and os.path.samefile(out, src):
         raise PackError(f"{out}: the output would overwrite the source")
-    maps = SourceMaps()
-    digest: _Sha256 | None = None
-    try:
+    with contextlib.ExitStack() as cleanup:
+        maps = cleanup.enter_context(contextlib.closing(SourceMaps()))
         digest = _Sha256(src) if source_hash and os.path.isfile(src) else None
-        _pack(src, out, arch, include_optimizer, digest, maps, progress, warn)
-    finally:
         if digest:
-            digest.wait()  # the hashing thread ends before pack returns, even on error
-        maps.close()
-    return out
-
-
-def _pack(
-    src: str,
-    out: str,
-    arch: str | os.PathLike[str] | None,
-    include_optimizer: bool,
-    digest: _Sha256 | None,
-    maps: SourceMaps,
-    progress: Progress | None,
-    warn: Callable[[str], None] | None,
-) -> None:
-    with read_model(
-        src, arch=os.fspath(arch) if arch else None, include_optimizer=include_optimizer, maps=maps
-    ) as model:
+            cleanup.callback(digest.wait)  # the hashing thread ends before pack returns, even on error
+        model = cleanup.enter_context(
+            read_model(src, arch=os.fspath(arch) if arch else None, include_optimizer=include_optimizer, maps=maps)
+        )
         for message in model.warnings:
             (warn or (lambda m: None))(message)
         metadata = {
@@ -294,10 +277,11 @@ def _pack(
             order.append(weight)
 
         def finish() -> None:
-            if digest:
-                plan.update_metadata({"source_sha256": digest.hexdigest()})
+            assert digest is not None
+            plan.update_metadata({"source_sha256": digest.hexdigest()})
 
         write_in_place(out, plan, _arrays(order, maps, progress), before_structure=finish if digest else None)
+    return out
 
 
 def _kind(weight: Weight) -> fmt.DType:
