@@ -15,3 +15,11 @@ KERAS_DATA = Path(__file__).resolve().parent / "data" / "keras"
 @pytest.fixture(scope="session")
 def keras_data() -> Path:
     return KERAS_DATA
+
+
+# No test verdict may depend on the machine's speed: Hypothesis's per-example
+# deadline is off everywhere (a loaded CI machine would trip it).
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("kwbin", deadline=None)
+settings.load_profile("kwbin")

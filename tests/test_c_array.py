@@ -49,7 +49,7 @@ int main(void)
 
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 @pytest.mark.parametrize("std", ["-std=c99", "-std=c11", "-x c++ -std=c++17"])

@@ -51,5 +51,5 @@ def test_reader_builds_warning_free_and_its_tests_pass(family, bits, language, t
         cmd = [compiler, *flags, "-O2", *WARNINGS, f"-I{C_READER}", "-o", str(tmp_path / name), *LANGUAGES[language], str(source)]
         built = subprocess.run(cmd, capture_output=True, text=True)
         assert built.returncode == 0, " ".join(cmd) + "\n" + built.stderr
-    ran = subprocess.run([str(tmp_path / "test_kwbin")], capture_output=True, text=True, timeout=300)
+    ran = subprocess.run([str(tmp_path / "test_kwbin")], capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]

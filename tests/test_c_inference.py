@@ -83,7 +83,7 @@ def kwbin_run_asan(tmp_path_factory) -> Path:
 
 def _run(exe: Path, model: Path, inp: Path, out: Path, *extra: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([str(exe), *extra, str(model), str(inp), str(out)], capture_output=True, text=True,
-                          timeout=120, env=env)
+                          timeout=600, env=env)
 
 
 def _error(result: subprocess.CompletedProcess, code: int | None = None) -> str:
@@ -758,7 +758,7 @@ def test_other_hosts_give_the_same_predictions(host, packed, tmp_path):
                            ("cnn_k3.keras", "cnn_k3")):
         out = tmp_path / "out.npy"
         result = subprocess.run([*qemu, str(exe), str(packed[fixture_id]), str(DATA / f"{io}.input.npy"),
-                                 str(out)], capture_output=True, text=True, timeout=300)
+                                 str(out)], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr
         assert _difference(np.load(out), np.load(DATA / f"{io}.output.npy")) <= TOLERANCE
 

@@ -15,7 +15,7 @@ import kwbin
 
 def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kwbin", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+        [sys.executable, "-m", "kwbin", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
 
 

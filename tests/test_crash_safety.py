@@ -1,45 +1,97 @@
-"""Writes are all-or-nothing: SIGKILL at random moments, and a disk that fills up.
+"""Writes are all-or-nothing: SIGKILL at every step of a write, and a disk that fills up.
 
-A child process rewrites the same destination over and over, each version a
-different, reproducible content; the parent kills it at random moments.  After
-every kill the destination must be absent (before the first completed write)
-or one complete version, bit for bit.  Temporary files may survive a SIGKILL
+A child process writes one version of a file over the previous one and stops
+dead at a chosen *step*: just before one of the I/O calls the write makes (each
+half of every ``write``, every ``flush``, ``fsync``, ``fchmod``, ``replace`` and
+kernel copy).  There it tells the parent, which kills it with SIGKILL.  So the
+kill points are chosen by count, not by clock, and the test gives the same
+verdict on an idle or a loaded machine.  After every kill the destination must
+be exactly the version that was complete before the kill, or the new one once
+the rename has happened, bit for bit.  Temporary files may survive a SIGKILL
 (nothing can remove them) but always under the documented name pattern.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
 
 import kwbin
 
-KILLS = 120
-
+# The child: writes `version` to `path` and, before I/O step `kill_at`, prints
+# "step N" and waits to be killed.  With kill_at 0 it writes the whole file and
+# prints the step count and the step at which the destination was replaced.
 WRITER = textwrap.dedent(
     """
-    import sys, numpy as np, kwbin
-    path, streaming = sys.argv[1], sys.argv[2] == "1"
-    sys.stdout.write("ready\\n"); sys.stdout.flush()
-    version = 0
-    while True:
-        version += 1
-        rng = np.random.default_rng(version)
-        tensors = {f"t{i}": rng.standard_normal(300_000).astype(np.float32) for i in range(6)}
-        if streaming:
-            with kwbin.Writer(path, metadata={"version": version}) as w:
-                for name, array in tensors.items():
-                    w.add_tensor(name, array)
-        else:
-            kwbin.save_file(tensors, path, metadata={"version": version})
+    import os, sys, numpy as np, kwbin, kwbin.atomic, kwbin.writer
+    path, streaming, version, kill_at = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4])
+    steps = 0
+    replaced_at = None
+
+    def step(what):
+        global steps
+        steps += 1
+        if steps == kill_at:
+            sys.stdout.write(f"step {steps} {what}\\n"); sys.stdout.flush()
+            sys.stdin.read()  # the parent kills us here; never returns while it runs
+            os._exit(99)
+
+    class Stepped:
+        # A file whose writes and flushes are kill points; the rest is passed on.
+        def __init__(self, file):
+            self._file = file
+        def write(self, data):
+            view = memoryview(data).cast("B")
+            half = len(view) // 2
+            step("write")
+            done = self._file.write(view[:half])
+            step("write")
+            return done + self._file.write(view[half:])
+        def flush(self):
+            step("flush")
+            return self._file.flush()
+        def __getattr__(self, name):
+            return getattr(self._file, name)
+
+    def stepped_temp(original):
+        def temp_file_beside(*args, **kwargs):
+            file, temp = original(*args, **kwargs)
+            return Stepped(file), temp
+        return temp_file_beside
+
+    kwbin.atomic.temp_file_beside = stepped_temp(kwbin.atomic.temp_file_beside)
+    kwbin.writer.temp_file_beside = stepped_temp(kwbin.writer.temp_file_beside)
+
+    def stepped(name):
+        original = getattr(os, name)
+        def call(*args, **kwargs):
+            global replaced_at
+            step(name)
+            result = original(*args, **kwargs)
+            if name == "replace":
+                replaced_at = steps
+            return result
+        setattr(os, name, call)
+
+    for name in ("fsync", "fchmod", "replace", "copy_file_range"):
+        if hasattr(os, name):
+            stepped(name)
+
+    rng = np.random.default_rng(version)
+    tensors = {f"t{i}": rng.standard_normal(300_000).astype(np.float32) for i in range(6)}
+    if streaming:
+        with kwbin.Writer(path, metadata={"version": version}) as w:
+            for name, array in tensors.items():
+                w.add_tensor(name, array)
+    else:
+        kwbin.save_file(tensors, path, metadata={"version": version})
+    sys.stdout.write(f"done {steps} {replaced_at}\\n"); sys.stdout.flush()
     """
 )
 
@@ -61,28 +113,52 @@ def check_destination(path) -> int:
     return version
 
 
-@pytest.mark.parametrize("streaming", [False, True], ids=["save_file", "Writer"])
-def test_sigkill_at_random_moments_leaves_the_old_or_the_new_file(tmp_path, streaming):
-    path = tmp_path / "model.kwb"
-    rng = random.Random(1234 + streaming)
-    seen_versions = set()
-    for _ in range(KILLS // 2):
-        child = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), "1" if streaming else "0"], stdout=subprocess.PIPE
-        )
-        assert child.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0.0, 0.25))
+def _write(path, streaming: bool, version: int, kill_at: int) -> str:
+    """Run the writer child; kill it at step ``kill_at`` (0: let it finish). Its last line."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "1" if streaming else "0", str(version), str(kill_at)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    line = child.stdout.readline().decode()
+    if kill_at:
+        assert line.startswith(f"step {kill_at} "), line
         child.send_signal(signal.SIGKILL)
-        child.wait()
-        child.stdout.close()
-        if path.exists():
-            seen_versions.add(check_destination(path))
+    child.wait()
+    child.stdout.close()
+    child.stdin.close()
+    if not kill_at:
+        assert child.returncode == 0 and line.startswith("done "), line
+    return line
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["save_file", "Writer"])
+def test_sigkill_at_every_write_step_leaves_the_old_or_the_new_file(tmp_path, streaming):
+    path = tmp_path / "model.kwb"
+    # A complete write, to count its steps and find the rename among them.
+    _, steps, replaced_at = _write(path, streaming, 1, 0).split()
+    steps, replaced_at = int(steps), int(replaced_at)
+    assert 10 <= steps < 200 and 1 < replaced_at <= steps
+    assert check_destination(path) == 1
+
+    # Killed before the rename with no destination yet: still no destination.
+    path.unlink()
+    _write(path, streaming, 2, replaced_at)
+    assert not path.exists()
+    _write(path, streaming, 1, 0)
+
+    current = 1  # the version the destination holds
+    for kill_at in range(1, steps + 1):
+        version = kill_at + 1
+        _write(path, streaming, version, kill_at)
+        if kill_at > replaced_at:  # killed after the rename: the new version is in place
+            current = version
+        assert check_destination(path) == current
         leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model.kwb"]
         assert all(n.startswith(".model.kwb.") and n.endswith(".kwbin-tmp") for n in leftovers), leftovers
         for name in leftovers:
             os.unlink(tmp_path / name)
-    # The kills landed both between and inside writes: several versions were completed.
-    assert len(seen_versions) >= 3, seen_versions
+    assert current == steps + 1
 
 
 def _with_file_size_limit(args: list[str], limit: int) -> list[str]:
@@ -105,7 +181,7 @@ def test_a_disk_that_fills_up_gives_one_line_and_leaves_nothing(tmp_path, keras_
         code = "import numpy as np, kwbin, sys; kwbin.save_file({'x': np.ones(10**6, np.float32)}, sys.argv[1])"
         args = [sys.executable, "-c", code, str(dest)]
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = subprocess.run(_with_file_size_limit(args, 500_000), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(_with_file_size_limit(args, 500_000), capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
     assert not dest.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary file left

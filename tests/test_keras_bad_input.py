@@ -21,7 +21,7 @@ OLD = b"the previous file, which must survive"
 
 
 def run_pack(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kwbin", "pack", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "kwbin", "pack", *args], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture()

@@ -147,7 +147,7 @@ def test_regenerating_the_vectors_reproduces_byte_identical_files(tmp_path):
         [sys.executable, str(script), "--out", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     for folder in ("valid", "invalid"):
