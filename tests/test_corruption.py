@@ -25,6 +25,9 @@ from kwbin.errors import (
 )
 from kwbin.listing import listing
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+import hostile_files  # noqa: E402
+
 ALIGNMENT = 16
 
 
@@ -302,3 +305,60 @@ def test_the_crc_recomputation_helper_reproduces_the_writers_crc(golden):
     data[fmt.HEADER_CRC_OFFSET : fmt.HEADER_SIZE] = bytes(4)
     _fix_crc(data)
     assert bytes(data) == golden
+
+
+def _work(open_it) -> tuple[int, int]:
+    """Python calls made and peak bytes allocated by ``open_it()``: work, not time."""
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        calls += event in ("call", "c_call")
+
+    tracemalloc.start()
+    sys.setprofile(count)
+    try:
+        open_it()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        sys.setprofile(None)
+        tracemalloc.stop()
+    return calls, peak
+
+
+HOSTILE_SIZE = 1 << 20
+
+
+def test_records_naming_suffixes_of_one_long_string_are_refused_with_bounded_work():
+    """Issue #11 finding 2: this 1 MB file took 90 s and 12 GB to open; a reference must now start a string."""
+    data = hostile_files.shared_suffixes(HOSTILE_SIZE)
+
+    def open_it() -> None:
+        with pytest.raises(kwbin.BadString, match="layer 1: name string .* starts inside another string"):
+            kwbin.open(data)
+
+    calls, peak = _work(open_it)
+    assert calls < 5_000, calls
+    assert peak < 4 * len(data), peak
+
+
+@pytest.mark.parametrize("kind", [k for k, (_, valid) in hostile_files.KINDS.items() if valid])
+def test_worst_case_valid_files_open_with_work_linear_in_their_size(kind):
+    """Long strings shared by every record, most records, long common prefixes, deep JSON.
+
+    Linear is judged by work, not time: doubling the file at most doubles
+    (plus a margin) the Python calls and the peak memory of the open.
+    """
+    work = []
+    for size in (HOSTILE_SIZE // 2, HOSTILE_SIZE):
+        data = hostile_files.KINDS[kind][0](size)
+
+        def open_it() -> None:
+            with kwbin.open(data) as f:
+                assert len(f._parsed.layers) + len(f._parsed.tensors) > 0
+
+        work.append((len(data), *_work(open_it)))
+    (n1, calls1, peak1), (n2, calls2, peak2) = work
+    growth = n2 / n1
+    assert calls2 < 1.25 * growth * calls1 + 1000, work
+    assert peak2 < 1.25 * growth * peak1 + (1 << 20), work

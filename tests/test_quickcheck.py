@@ -153,15 +153,28 @@ def test_sizes_near_two_to_the_63_are_left_to_the_full_check(monkeypatch):
         assert isinstance(result, tuple) and result[0] in ("SizeOverflow", "BadTensor"), (dims, result)
 
 
-def test_a_name_inside_another_string_is_read_right(monkeypatch):
-    """References need not start a table string (suffix sharing is legal); names stay exact."""
+def test_a_name_inside_another_string_is_refused_by_both_paths(monkeypatch):
+    """A reference to the tail of another string (suffix sharing) breaks the canonical table rule."""
     data = bytearray(kwbin.save({"xkernel": np.zeros(2, "<f4"), "other": np.ones(2, "<f4")}, alignment=16))
     parsed = checks.parse(memoryview(bytes(data)))
     offset_at = parsed.header["tensors_offset"] + fmt.TENSOR_RECORD_SIZE + field_offset(fmt.TensorRecord, "name_offset")
     start = parsed.strings.index(b"xkernel\0") + 1  # "kernel", the tail of "xkernel"
     assert parsed.strings[start : start + 7] == b"kernel\0"
     data[offset_at : offset_at + 8] = start.to_bytes(4, "little") + (6).to_bytes(4, "little")
-    names, index, _ = same_verdict(with_header_crc(data), monkeypatch)
-    assert names == [b"xkernel", b"kernel"] and index == {b"xkernel": 0, b"kernel": 1}
-    with kwbin.open(with_header_crc(data)) as f:
-        assert list(f) == ["xkernel", "kernel"] and f["kernel"].tolist() == [1.0, 1.0]
+    kind, message = same_verdict(with_header_crc(data), monkeypatch)
+    assert kind == "BadString" and "tensor 1: name string" in message and "inside another string" in message
+
+
+def test_strings_out_of_first_reference_order_are_refused_by_both_paths(monkeypatch):
+    """Two tensors whose names are stored in the other order: each path names the first reference that skips."""
+    data = bytearray(kwbin.save({"a": np.zeros(2, "<f4"), "b": np.ones(2, "<f4")}, alignment=16))
+    parsed = checks.parse(memoryview(bytes(data)))
+    at = parsed.header["strings_offset"]
+    table = parsed.strings
+    assert table == b"a\0\0b\0"  # name a, empty weight and source, name b
+    data[at : at + len(table)] = b"b\0\0a\0"
+    for i, off in ((0, 3), (1, 0)):  # point the names at their strings: now tensor 0 skips "b"
+        name_at = parsed.header["tensors_offset"] + i * fmt.TENSOR_RECORD_SIZE
+        data[name_at : name_at + 4] = off.to_bytes(4, "little")
+    kind, message = same_verdict(with_header_crc(data), monkeypatch)
+    assert kind == "BadString" and "tensor 0: name string at 3+1 skips the string table's bytes 0..2" in message

@@ -27,6 +27,7 @@ def test_the_expected_valid_vectors_exist():
     wanted = {
         "minimal", "empty", "every_dtype", "scalars_and_empty", "layers_nested", "alignment_16",
         "alignment_4096", "big_shapes_8d", "future_minor", "base", "optional_flag", "metadata_depth_64",
+        "shared_strings",
     }  # fmt: skip
     assert set(VALID) == wanted
     for name in VALID:

@@ -179,6 +179,20 @@ def _base(w: kwbin.Writer) -> None:
     w.add_tensor("step", np.array(7, "<i8"))
 
 
+def _shared_strings(w: kwbin.Writer) -> None:
+    # One stored string serves several fields: a class used as a layer name, a
+    # layer name used as a weight name, a tensor's name used as another's
+    # source, the empty string everywhere.  And a weightless layer added
+    # before the tensors of an earlier layer: its first_tensor (0) lies in
+    # that layer's range, which the format allows (the field carries nothing).
+    w.add_layer("dense", "Dense", config={"units": 1})
+    w.add_layer("Dense", "dense", config={"units": 1})
+    w.add_layer("relu", "Activation")
+    w.add_tensor("dense/kernel", np.ones((1, 1), "<f4"), layer="dense", weight="dense")
+    w.add_tensor("Dense/kernel", np.ones((1, 1), "<f4"), layer="Dense", weight="dense", source="dense/kernel")
+    w.add_tensor("loose", np.zeros(2, "<u1"), source="")
+
+
 #: name -> (build, alignment, metadata)
 WRITTEN: dict[str, tuple[Callable[[kwbin.Writer], None], int, dict[str, Any]]] = {
     "minimal": (_minimal, 64, metadata()),
@@ -195,6 +209,7 @@ WRITTEN: dict[str, tuple[Callable[[kwbin.Writer], None], int, dict[str, Any]]] =
     "big_shapes_8d": (_big_shapes_8d, 64, metadata()),
     "metadata_depth_64": (_metadata_depth_64, 64, {**metadata(), "deep": _deep(63)}),
     "base": (_base, 64, metadata(note="the file most invalid vectors are mutated from")),
+    "shared_strings": (_shared_strings, 64, metadata()),
 }
 
 DESCRIPTIONS = {
@@ -209,6 +224,9 @@ DESCRIPTIONS = {
     "big_shapes_8d": "8-d tensors, and zero-size tensors with dimensions up to 2**40",
     "metadata_depth_64": "metadata nested exactly 64 deep (the limit)",
     "base": "3 layers (one weightless), 3 layer tensors and a loose 0-d tensor: most invalid files mutate it",
+    "shared_strings": "strings shared across fields (a class name as a layer name, a layer name as weight "
+    "names of two layers, a tensor name as a source, one config for two layers) and a weightless layer whose "
+    "first_tensor lies in another layer's range",
     "optional_flag": "'minimal' with flag bit 16 (an ignorable feature bit) set",
     "future_minor": "'layers_nested' laid out as a version 1.1 writer might: header_size 136 with 8 unknown "
     "header bytes, non-zero reserved header bytes, flag bit 16, layer records of 48 and tensor records "
@@ -267,6 +285,29 @@ class Raw:
             pos = self.strings.index(raw + b"\0", pos + 1)
             if pos == 0 or self.strings[pos - 1] == 0:
                 return pos, len(raw)
+
+
+def restring(r: Raw, edits: dict[tuple[str, int, str], str], fresh: tuple[str, int, str] | None = None) -> None:
+    """Give some string fields new texts and rebuild the canonical string table, as a writer would.
+
+    ``edits`` maps ``("layers" | "tensors", index, field)`` to the new text;
+    the field ``fresh`` gets a copy of its own even if its text is stored already.
+    """
+    texts = {
+        (kind, i, f): r.strings[rec[f"{f}_offset"] : rec[f"{f}_offset"] + rec[f"{f}_length"]]
+        for kind, fields in (("layers", checks.LAYER_STRINGS), ("tensors", checks.TENSOR_STRINGS))
+        for i, rec in enumerate(getattr(r, kind))
+        for f in fields
+    }
+    texts.update({key: text.encode() for key, text in edits.items()})
+    pool: dict[bytes, int] = {}
+    table = bytearray()
+    for (kind, i, f), text in texts.items():  # dicts keep the visiting order
+        if text not in pool or (kind, i, f) == fresh:
+            pool[text] = len(table)
+            table += text + b"\0"
+        getattr(r, kind)[i].update({f"{f}_offset": pool[text], f"{f}_length": len(text)})
+    r.strings = bytes(table)
 
 
 def unpack(data: bytes) -> Raw:
@@ -443,6 +484,18 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
     def tensor(i: int, **values: Any) -> bytearray:
         return mutated(lambda r: r.tensors[i].update(values))
 
+    def texts(**edits: str) -> bytearray:
+        """Fields renamed as ``layers_1_name="dense"``, the table rebuilt canonically."""
+
+        def change(r: Raw) -> None:
+            keys = {}
+            for key, text in edits.items():
+                kind, i, f = key.split("_", 2)
+                keys[(kind, int(i), f)] = text
+            restring(r, keys)
+
+        return mutated(change)
+
     def with_metadata(text: bytes) -> bytearray:
         return mutated(lambda r: setattr(r, "metadata", text))
 
@@ -467,9 +520,6 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
     assert strings_end % 8 and metadata_end < po - 1, (
         "base needs padding after strings and metadata"
     )
-    empty_ref = (raw.tensors[0]["source_offset"], 0)
-    assert raw.strings[empty_ref[0]] == 0
-    kernel_ref = raw.ref("kernel")
     t0_end = raw.tensors[0]["data_offset"] + raw.tensors[0]["nbytes"]
     assert t0_end % a, "tensor 0 needs padding"
 
@@ -765,6 +815,37 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
         tensor(1, weight_offset=last, weight_length=0),
     )
 
+    kernel_name = raw.ref("dense/kernel")
+    add(
+        "bad_string__reference_to_a_suffix",
+        "tensor 3's name is 'kernel', the tail of 'dense/kernel' (strings start at 0 or after a NUL)",
+        tensor(3, name_offset=kernel_name[0] + 6, name_length=kernel_name[1] - 6),
+    )
+    add(
+        "bad_string__reference_skips_a_string",
+        "layer 0's class refers to 'Dense', skipping 'Functional' and the config (first-reference order)",
+        layer(0, class_offset=raw.ref("Dense")[0], class_length=5),
+    )
+
+    def tail(extra: bytes) -> Callable[[Raw], None]:
+        return lambda r: setattr(r, "strings", r.strings + extra)
+
+    add(
+        "bad_string__unreferenced_bytes_at_table_end",
+        "3 bytes 'abc' without a NUL after the table's last string",
+        mutated(tail(b"abc")),
+    )
+    add(
+        "bad_string__unreferenced_string_at_table_end",
+        "a whole string 'hidden\\0' that no record refers to, after the last one",
+        mutated(tail(b"hidden\0")),
+    )
+    add(
+        "bad_string__string_stored_twice",
+        "tensor 1's empty source is a second empty string instead of the shared one",
+        mutated(lambda r: restring(r, {}, fresh=("tensors", 1, "source"))),
+    )
+
     # --- metadata -----------------------------------------------------------------
     for label, text, what in (
         ("not_json", b'{"producer": kwbin}', "unquoted string"),
@@ -794,7 +875,7 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
     add(
         "bad_layer__empty_name",
         "layer 1's name is the empty string",
-        layer(1, name_offset=empty_ref[0], name_length=0),
+        texts(layers_1_name=""),
     )
     add("bad_layer__parent_is_itself", "layer 1's parent is 1", layer(1, parent=1))
     add(
@@ -840,18 +921,18 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
     add(
         "bad_tensor__empty_name",
         "tensor 1's name is the empty string",
-        tensor(1, name_offset=empty_ref[0], name_length=0),
+        texts(tensors_1_name=""),
     )
     add("bad_tensor__layer_out_of_range", "tensor 0's layer is 3 of 3 layers", tensor(0, layer=3))
     add(
         "bad_tensor__weight_without_layer",
         "tensor 3 is in no layer but has weight name 'kernel'",
-        tensor(3, weight_offset=kernel_ref[0], weight_length=kernel_ref[1]),
+        texts(tensors_3_weight="kernel"),
     )
     add(
         "bad_tensor__layer_tensor_without_weight",
         "tensor 2 is in layer 2 but its weight name is empty",
-        tensor(2, weight_offset=empty_ref[0], weight_length=0),
+        texts(tensors_2_weight=""),
     )
     for code in (0, 14, 255):
         add(f"bad_tensor__dtype_{code}", f"tensor 1's dtype code is {code}", tensor(1, dtype=code))
@@ -966,18 +1047,17 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
     add(
         "duplicate_name__two_layers",
         "layer 2 is also named 'dense'",
-        layer(2, name_offset=dense[0], name_length=dense[1]),
+        texts(layers_2_name="dense"),
     )
-    kernel_name = raw.ref("dense/kernel")
     add(
         "duplicate_name__two_tensors",
         "tensor 3 is also named 'dense/kernel'",
-        tensor(3, name_offset=kernel_name[0], name_length=kernel_name[1]),
+        texts(tensors_3_name="dense/kernel"),
     )
     add(
         "duplicate_name__two_weights_in_a_layer",
         "tensors 0 and 1 of layer 1 both have weight name 'kernel'",
-        tensor(1, weight_offset=kernel_ref[0], weight_length=kernel_ref[1]),
+        texts(tensors_1_weight="kernel"),
     )
 
     # --- found by verify() ---------------------------------------------------------

@@ -27,6 +27,8 @@ from .crc import crc32, raw_crc32
 from .jsontext import JsonTextError, parse_object
 
 U64_MAX = (1 << 64) - 1
+LAYER_STRINGS = ("name", "class", "config")  # string fields in the order references are visited
+TENSOR_STRINGS = ("name", "weight", "source")
 I64_MAX = (1 << 63) - 1
 
 
@@ -194,7 +196,14 @@ def _check_gaps(buf: memoryview, gaps: list[tuple[int, int]]) -> None:
 
 
 class _StringTable:
-    """Vectorised checks of (offset, length) references into the table."""
+    """The string table, and vectorised checks of (offset, length) references into it.
+
+    The table is canonical (spec section 5): every reference is a whole
+    NUL-terminated string, strings appear in the order of their first
+    reference, every byte belongs to a referenced string and no string is
+    stored twice.  So a string is identified by its offset, and each string
+    is scanned, hashed or parsed once, however many records share it.
+    """
 
     def __init__(self, table: bytes):
         try:
@@ -208,31 +217,50 @@ class _StringTable:
         # starts[k]: where the k-th NUL-terminated string of the table starts
         self.starts = np.zeros(self.nuls.size + 1, np.int64)
         self.starts[1:] = self.nuls + 1
+        self._pieces: list[bytes] | None = None
 
-    def bad(self, refs: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    @property
+    def pieces(self) -> list[bytes]:
+        """The table's strings by rank (one shared bytes object each), then what follows the last NUL."""
+        if self._pieces is None:
+            self._pieces = self.table.split(b"\0")
+        return self._pieces
+
+    def bad(self, refs: list[tuple[np.ndarray, np.ndarray]], first_new: int = 0) -> list[np.ndarray]:
         """For each (offsets, lengths) pair, the mask of references that break a rule.
 
-        A reference is good when the first NUL at or after its start is right
-        at its end, and it does not start inside a UTF-8 character.
+        The pairs are the string fields of one table, visited record by
+        record, field by field; ``first_new`` is where the next string not
+        referenced before must start.  A reference is good when the first NUL
+        at or after its start is right at its end, it starts a string of the
+        table, and it does not start past ``first_new`` (the running end of
+        the strings referenced so far).
         """
         sizes = [len(off) for off, _ in refs]
         off = np.concatenate([o for o, _ in refs]).astype(np.int64)
         end = off + np.concatenate([n for _, n in refs]).astype(np.int64)
         ok = end < self.size  # room for the terminating NUL
         if self.nuls.size:
-            first_nul = np.searchsorted(self.nuls, off)
-            found = self.nuls[np.minimum(first_nul, self.nuls.size - 1)]
-            safe_off = np.where(ok, off, 0)
-            starts_char = (end == off) | ((self.raw[safe_off] & 0xC0) != 0x80)
-            ok &= (first_nul < self.nuls.size) & (found == end) & starts_char
+            first_nul = np.minimum(np.searchsorted(self.nuls, off), self.nuls.size - 1)
+            ok &= (self.nuls[first_nul] == end) & (self.starts[first_nul] == off)
         else:
             ok[:] = False
+        fields = len(refs)
+        ok &= quickcheck.in_first_reference_order(off.reshape(fields, -1), end.reshape(fields, -1), first_new).ravel()
         bad = ~ok
         out, start = [], 0
         for size in sizes:
             out.append(bad[start : start + size])
             start += size
         return out
+
+    def ranks(self, offsets: np.ndarray) -> np.ndarray:
+        """The rank of each checked reference's string (its index among the table's strings)."""
+        return np.searchsorted(self.starts, offsets.astype(np.int64))
+
+    def by_rank(self, ranks: np.ndarray) -> list[bytes]:
+        """The strings of the given ranks, as the table's shared bytes objects."""
+        return list(map(self.pieces.__getitem__, ranks.tolist()))
 
     def get(self, offset: int, length: int) -> bytes:
         return self.table[offset : offset + length]
@@ -242,25 +270,28 @@ class _StringTable:
         starts = offsets.astype(np.int64)
         return [t[o:end] for o, end in zip(starts.tolist(), (starts + lengths).tolist())]
 
-    def by_rank(self, ranks: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> list[bytes]:
-        """Like ``all`` for checked references, given the rank of each one's NUL.
 
-        When every reference is a whole string of the table (as writers
-        make them), the strings come from one ``split`` instead of a slice each.
-        """
-        if not (self.starts[ranks] == offsets).all():
-            return self.all(offsets, lengths)
-        return list(map(self.table.split(b"\0").__getitem__, ranks.tolist()))
+def refs_end(table: np.ndarray, fields: tuple[str, ...], first_new: int = 0) -> int:
+    """Where the next new string starts after the references of ``table`` (all checked)."""
+    reach = first_new
+    for f in fields:
+        if len(table):
+            reach = max(reach, int((table[f"{f}_offset"].astype(np.int64) + table[f"{f}_length"]).max()) + 1)
+    return reach
 
 
-def _string_problem(what: str, strings: _StringTable, off: int, length: int) -> str:
+def _string_problem(what: str, strings: _StringTable, off: int, length: int, reach: int) -> str:
+    """Why a reference is bad; ``reach`` is where the next new string had to start."""
+    at = f"{what} string at {off}+{length}"
     if off + length >= strings.size:
-        return f"{what} string at {off}+{length} runs past the {strings.size}-byte string table"
+        return f"{at} runs past the {strings.size}-byte string table"
     if strings.table[off + length] != 0:
-        return f"{what} string at {off}+{length} is not followed by a NUL byte"
+        return f"{at} is not followed by a NUL byte"
     if 0 in strings.table[off : off + length]:
-        return f"{what} string at {off}+{length} contains a NUL byte"
-    return f"{what} string at {off}+{length} starts inside a UTF-8 character"
+        return f"{at} contains a NUL byte"
+    if off and strings.table[off - 1] != 0:
+        return f"{at} starts inside another string (strings start at 0 or after a NUL)"
+    return f"{at} skips the string table's bytes {reach}..{off - 1}: strings must be stored in the order of their first reference"
 
 
 def _parse_metadata(buf: memoryview, h: dict[str, int]) -> dict[str, Any]:
@@ -297,15 +328,25 @@ def _first_failure(rules: list[Rule]) -> tuple[int, e.KwbinError] | None:
     raise AssertionError("unreachable")
 
 
-def _ref_rules(kind: str, table: np.ndarray, fields: tuple[str, ...], strings: _StringTable) -> list[Rule]:
+def _ref_rules(
+    kind: str, table: np.ndarray, fields: tuple[str, ...], strings: _StringTable, first_new: int
+) -> list[Rule]:
     """One rule per string reference field, all checked in one pass over the table."""
     pairs = [(table[f"{f}_offset"], table[f"{f}_length"]) for f in fields]
-    masks = strings.bad(pairs) if len(table) else [np.zeros(0, bool) for _ in fields]
+    masks = strings.bad(pairs, first_new) if len(table) else [np.zeros(0, bool) for _ in fields]
 
-    def problem(what: str, off: np.ndarray, length: np.ndarray) -> Callable[[int], e.KwbinError]:
-        return lambda i: e.BadString(f"{kind} {i}: " + _string_problem(what, strings, int(off[i]), int(length[i])))
+    def problem(field: int, off: np.ndarray, length: np.ndarray) -> Callable[[int], e.KwbinError]:
+        def make(i: int) -> e.KwbinError:
+            # The references visited before this one: earlier records, then earlier fields of record i.
+            reach = refs_end(table[:i], fields, first_new)
+            reach = refs_end(table[i : i + 1], fields[:field], reach)
+            return e.BadString(
+                f"{kind} {i}: " + _string_problem(fields[field], strings, int(off[i]), int(length[i]), reach)
+            )
 
-    return [(mask, problem(what, off, n)) for mask, what, (off, n) in zip(masks, fields, pairs)]
+        return make
+
+    return [(mask, problem(k, off, n)) for k, (mask, (off, n)) in enumerate(zip(masks, pairs))]
 
 
 def _check_layers(
@@ -319,7 +360,7 @@ def _check_layers(
     first = layers["first_tensor"].astype(np.int64)
     n = layers["tensor_count"].astype(np.int64)
 
-    ref = _ref_rules("layer", layers, ("name", "class", "config"), strings)
+    ref = _ref_rules("layer", layers, LAYER_STRINGS, strings, 0)
 
     reserved = layers["reserved"] != 0 if known else np.zeros(count, bool)
     rules: list[Rule] = [
@@ -343,15 +384,18 @@ def _check_layers(
     failure = _first_failure(rules)
     limit = failure[0] if failure else count
     configs: list[dict[str, Any] | None] = []
+    parsed: dict[int, dict[str, Any]] = {}  # by offset: layers sharing a config string parse it once
     offs, lens = layers["config_offset"][:limit].tolist(), layers["config_length"][:limit].tolist()
     for i, (off, length) in enumerate(zip(offs, lens)):
         if not length:
             configs.append(None)
             continue
-        try:
-            configs.append(parse_object(strings.get(off, length).decode("utf-8")))
-        except JsonTextError as exc:
-            raise e.BadLayer(f"layer {i}: config is not a JSON object: {exc}") from None
+        if off not in parsed:
+            try:
+                parsed[off] = parse_object(strings.get(off, length).decode("utf-8"))
+            except JsonTextError as exc:
+                raise e.BadLayer(f"layer {i}: config is not a JSON object: {exc}") from None
+        configs.append(parsed[off])
     if failure:
         raise failure[1]
     return configs
@@ -422,7 +466,7 @@ def _check_tensors(
     own_count = layers["tensor_count"].astype(np.int64)[safe_layer] if len(layers) else np.zeros(count, np.int64)
     index = np.arange(count, dtype=np.int64)
 
-    ref = _ref_rules("tensor", tensors, ("name", "weight", "source"), strings)
+    ref = _ref_rules("tensor", tensors, TENSOR_STRINGS, strings, refs_end(layers, LAYER_STRINGS))
 
     reserved = (tensors["reserved0"] != 0) | (tensors["reserved1"] != 0) if known else np.zeros(count, bool)
     rules: list[Rule] = [
@@ -498,12 +542,29 @@ def _first_duplicate(names: list[Any]) -> int:
     raise AssertionError("no duplicate")
 
 
+def _check_string_table(strings: _StringTable, layers: np.ndarray, tensors: np.ndarray) -> None:
+    """Step 15: every byte belongs to a referenced string, and no string is stored twice."""
+    reach = refs_end(tensors, TENSOR_STRINGS, refs_end(layers, LAYER_STRINGS))
+    if reach != strings.size:
+        raise e.BadString(
+            f"string table bytes {reach}..{strings.size - 1} belong to no referenced string"
+        )
+    pieces = strings.pieces[:-1]  # the last piece follows the final NUL: empty here
+    if len(set(pieces)) != len(pieces):
+        k = _first_duplicate(pieces)
+        raise e.BadString(
+            f"string {pieces[k].decode()!r} is stored twice in the string table (again at {int(strings.starts[k])})"
+        )
+
+
 def _check_names(
     layer_names: list[bytes],
     tensor_names: list[bytes],
     tensors: np.ndarray,
     strings: _StringTable,
 ) -> dict[bytes, int]:
+    """Step 16.  The names are the table's own bytes objects (hashed once each);
+    weights are compared by rank, which after step 15 is the same as by content."""
     if len(set(layer_names)) != len(layer_names):
         i = _first_duplicate(layer_names)
         raise e.DuplicateName(f"layer {i}: name {layer_names[i].decode()!r} is used twice")
@@ -515,13 +576,12 @@ def _check_names(
         return index  # no tensor can name a layer: the tensor rules have checked that
     in_layer = np.flatnonzero(tensors["layer"] != fmt.NO_INDEX)
     if in_layer.size:
-        weights = strings.all(tensors["weight_offset"][in_layer], tensors["weight_length"][in_layer])
-        keys = list(zip(tensors["layer"][in_layer].tolist(), weights))
+        ranks = strings.ranks(tensors["weight_offset"][in_layer])
+        keys = list(zip(tensors["layer"][in_layer].tolist(), ranks.tolist()))
         if len(set(keys)) != len(keys):
             j = _first_duplicate(keys)
-            raise e.DuplicateName(
-                f"tensor {int(in_layer[j])}: weight {weights[j].decode()!r} is used twice in layer {keys[j][0]}"
-            )
+            weight = strings.pieces[keys[j][1]].decode()
+            raise e.DuplicateName(f"tensor {int(in_layer[j])}: weight {weight!r} is used twice in layer {keys[j][0]}")
     return index
 
 
@@ -580,10 +640,10 @@ def parse(buf: memoryview) -> Parsed:
     name_ranks = quickcheck.tensor_table_ok(buf, h, len(tensors), layers, strings)
     if name_ranks is None:
         _check_tensors(tensors, layers, strings, h)  # raises the first failure
-        tensor_names = strings.all(tensors["name_offset"], tensors["name_length"])
-    else:
-        tensor_names = strings.by_rank(name_ranks, tensors["name_offset"], tensors["name_length"])
-    layer_names = strings.all(layers["name_offset"], layers["name_length"])
+        name_ranks = strings.ranks(tensors["name_offset"])
+    _check_string_table(strings, layers, tensors)
+    tensor_names = strings.by_rank(name_ranks)
+    layer_names = strings.by_rank(strings.ranks(layers["name_offset"]))
     tensor_index = _check_names(layer_names, tensor_names, tensors, strings)
     _check_ownership(layers, tensors)
     _check_payload_size(tensors, h)

@@ -38,6 +38,7 @@ assert [_word(f"{ref}_{part}", 4) for ref in ("name", "weight", "source") for pa
     0, 1, 2, 3, 4, 5
 ]
 _REFS = 6
+_LAYER_STRINGS = ("name", "class", "config")
 _NAME_LENGTH = _word("name_length", 4)
 _WEIGHT_LENGTH = _word("weight_length", 4)
 _LAYER = _word("layer", 4)
@@ -59,11 +60,12 @@ _EXACT_BELOW = float(1 << 53)
 
 
 class Strings(Protocol):
-    """The string table: its bytes, as uint8, and the positions of its NULs."""
+    """The string table: its bytes, as uint8, the positions of its NULs and where its strings start."""
 
     table: bytes
     raw: np.ndarray
     nuls: np.ndarray
+    starts: np.ndarray
 
 
 def tensor_table_ok(
@@ -88,7 +90,7 @@ def tensor_table_ok(
     if records[:, _RESERVED0 : _RESERVED0 + 2].any() or words[:, _RESERVED1].any():
         return None
 
-    ranks = _string_refs_ok(words, strings)
+    ranks = _string_refs_ok(words, strings, _layers_reach(layers))
     if ranks is None or not words[:, _NAME_LENGTH].all():
         return None
 
@@ -114,12 +116,34 @@ def tensor_table_ok(
     return ranks[0]
 
 
-def _string_refs_ok(words: np.ndarray, strings: Strings) -> np.ndarray | None:
-    """Each reference ends at the first NUL after its start, and starts a character.
+def in_first_reference_order(offsets: np.ndarray, ends: np.ndarray, first_new: int) -> np.ndarray:
+    """Mask of references that start no later than the end of every string referenced before them.
 
-    Returns the rank of each reference's NUL, one row per field.  An empty
-    string needs no separate case: its first byte is its NUL, never a
-    UTF-8 continuation byte.
+    ``offsets`` and ``ends`` have one row per field; references are visited
+    record by record (column by column), field by field.  With whole-string
+    references this is the spec's "first-reference order": a reference is
+    either to a string already referenced, or to the next one in the table.
+    """
+    order_off = offsets.T.ravel()
+    reach = np.maximum.accumulate(ends.T.ravel() + 1) if order_off.size else np.zeros(0, np.int64)
+    before = np.empty(order_off.size, np.int64)
+    if order_off.size:
+        before[0] = first_new
+        np.maximum(reach[:-1], first_new, out=before[1:])
+    return (order_off <= before).reshape(offsets.shape[1], offsets.shape[0]).T
+
+
+def _layers_reach(layers: np.ndarray) -> int:
+    """Where the first string not referenced by a layer starts (the layers are checked)."""
+    if not len(layers):
+        return 0
+    return max(int((layers[f"{f}_offset"].astype(np.int64) + layers[f"{f}_length"]).max()) + 1 for f in _LAYER_STRINGS)
+
+
+def _string_refs_ok(words: np.ndarray, strings: Strings, first_new: int) -> np.ndarray | None:
+    """Each reference is a whole string of the table, in first-reference order.
+
+    Returns the rank of each reference's string, one row per field.
     """
     nuls = strings.nuls
     if not nuls.size:
@@ -132,9 +156,9 @@ def _string_refs_ok(words: np.ndarray, strings: Strings) -> np.ndarray | None:
     if int(ends.max()) >= len(strings.table):
         return None
     ranks = np.minimum(np.searchsorted(nuls, offsets), nuls.size - 1)  # the first NUL at or after each start
-    if not (nuls[ranks] == ends).all():
+    if not ((nuls[ranks] == ends) & (strings.starts[ranks] == offsets)).all():
         return None
-    if ((strings.raw[offsets] & 0xC0) == 0x80).any():
+    if not in_first_reference_order(offsets, ends, first_new).all():
         return None
     return ranks
 
