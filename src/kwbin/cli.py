@@ -12,14 +12,18 @@ Exit codes (also in ``kwbin --help``):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import os
+import stat
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from . import __version__
+from .atomic import TEMP_SUFFIX
 from .errors import KwbinError
 from .listing import listing
 from .reader import KwbinFile
@@ -81,6 +85,66 @@ def _print_info(f: KwbinFile) -> None:
             print(f"  {t.name:<{width}}  {t.dtype:<8} {_shape(t.shape):<14} {_human(t.nbytes)}")
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether writing ``a`` would replace ``b``: same inode if both exist, same real path otherwise."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _refuse_overwrite(output: str, inputs: Sequence[tuple[str, str | None]]) -> None:
+    """A writer verb never replaces one of its inputs (by name, symlink or hard link)."""
+    for role, path in inputs:
+        if path is not None and _same_file(output, path):
+            raise CliError(f"{output}: the output is the same file as the {role} {path}; choose another output", EXIT_USAGE)
+
+
+def _check_output_folder(output: str) -> None:
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise CliError(f"{output}: cannot write: the folder {folder} does not exist", EXIT_IO)
+
+
+def _check_regular(path: str, role: str) -> None:
+    """Refuse FIFOs, devices and sockets before anything opens them (a FIFO would block, /dev/zero never ends).
+
+    Directories and missing files are left to the reader, which names them.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise CliError(f"{path}: the {role} is not a regular file", EXIT_INVALID)
+
+
+@contextlib.contextmanager
+def _writing(output: str) -> Iterator[None]:
+    """Name the destination, not its temporary file, when writing it fails."""
+    try:
+        yield
+    except OSError as exc:
+        temp = exc.filename is not None and os.fsdecode(exc.filename).endswith(TEMP_SUFFIX)
+        full = exc.filename is None and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+        if temp or full:
+            raise CliError(f"{output}: cannot write: {exc.strerror or exc}", EXIT_IO) from None
+        raise
+
+
+def _read_regular(path: str) -> bytes:
+    """All bytes of a regular file; a FIFO or device is refused without blocking on it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    with open(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            raise CliError(f"{path}: not_kwbin: {path} is not a regular file", EXIT_INVALID)
+        return fh.read()
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     with _open(args.file) as f:
         if args.json:
@@ -123,10 +187,16 @@ def cmd_pack(args: argparse.Namespace) -> int:
     src = args.src
     if not os.path.exists(src):
         raise FileNotFoundError(2, "No such file or directory", src)
+    _check_regular(src, "source")
+    if args.arch is not None:
+        _check_regular(args.arch, "architecture file")
+    output = args.output or os.path.splitext(src)[0] + ".kwb"
+    _check_output_folder(output)
+    _refuse_overwrite(output, [("source", src), ("architecture file", args.arch), *_shards(src)])
     size = os.path.getsize(src) if os.path.isfile(src) else 0
-    with progress_bar(size, enabled=not args.quiet) as advance:
+    with progress_bar(size, enabled=not args.quiet) as advance, _writing(output):
         out = pack(
-            src, args.output, arch=args.arch, include_optimizer=args.include_optimizer,
+            src, output, arch=args.arch, include_optimizer=args.include_optimizer,
             source_hash=not args.no_source_hash, progress=advance, warn=lambda message: print(f"kwbin: warning: {message}", file=sys.stderr),
         )  # fmt: skip
     if not args.quiet:
@@ -137,13 +207,32 @@ def cmd_pack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _shards(src: str) -> list[tuple[str, str | None]]:
+    """The shard files a Keras 3 ``.weights.json`` index names (inputs too)."""
+    if not os.path.isfile(src) or os.path.getsize(src) > (1 << 20):
+        return []
+    try:
+        with open(src, "rb") as fh:
+            raw = fh.read()
+        if raw.lstrip()[:1] != b"{":
+            return []
+        shards = json.loads(raw)["weight_map"].values()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return []  # not an index: pack says what it is
+    folder = os.path.dirname(src)
+    names = [n for v in shards for n in (v if isinstance(v, list) else [v]) if isinstance(n, str)]
+    return [("shard", os.path.join(folder, os.path.basename(n))) for n in dict.fromkeys(names)]
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
     text, raw = args.txt, args.bin
     if not text and not raw:
         text = raw = True
-    with _open(args.file) as f:
+    _check_output_folder(args.dir)
+    _refuse_overwrite(args.dir, [("input", args.file)])
+    with _open(args.file) as f, _writing(args.dir):
         try:
             index = export(f, args.dir, text=text, raw=raw)
         except FileExistsError as exc:
@@ -153,23 +242,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_c_array(args: argparse.Namespace) -> int:
-    from .carray import check_symbol, default_symbol, write_header
+    from .carray import SymbolError, check_symbol, default_output, default_symbol, write_header
 
-    symbol = args.name or default_symbol(args.file)
     try:
-        check_symbol(symbol)
-    except ValueError as exc:
+        symbol = check_symbol(args.name) if args.name is not None else default_symbol(args.file)
+    except SymbolError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    out = args.output or os.path.splitext(args.file)[0] + ".h"
-    with open(args.file, "rb") as fh:
-        data = fh.read()
+    out = args.output or default_output(args.file)
+    _check_output_folder(out)
+    _refuse_overwrite(out, [("input", args.file)])
+    data = _read_regular(args.file)
     try:
         with open_kwbin(data) as f:  # check the very bytes that get embedded
             f.verify()  # never build a damaged file into firmware
             alignment = f.alignment
     except KwbinError as exc:
         raise CliError(f"{args.file}: {exc.code}: {exc}", EXIT_INVALID) from None
-    write_header(data, alignment, args.file, out, symbol)
+    with _writing(out):
+        write_header(data, alignment, args.file, out, symbol)
     print(f"{out}: {symbol}[{len(data)}], aligned to {alignment}; open it with kwb_open_memory")
     return EXIT_OK
 
@@ -182,6 +272,8 @@ def _open(path: str) -> KwbinFile:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .carray import SYMBOL_RULE
+
     parser = argparse.ArgumentParser(
         prog="kwbin",
         description="Pack Keras weights into kwbin files (one self-describing file of network weights); "
@@ -210,8 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("c-array", help="the file as an aligned const byte array in a C header", epilog=EPILOG)
     p.add_argument("file", metavar="FILE")
-    p.add_argument("-o", "--output", metavar="model_data.h", help="default: FILE with the extension .h")
-    p.add_argument("--name", metavar="SYMBOL", help="C name of the array (default: from the file name)")
+    p.add_argument("-o", "--output", metavar="model_data.h",
+                   help="default: FILE with the extension .h (FILE.h if FILE ends in .h); never FILE itself")
+    p.add_argument("--name", metavar="SYMBOL", help="C name of the array (default: from the file name, "
+                   "made valid; prefixed with model_ if needed). It must be " + SYMBOL_RULE)
     p.set_defaults(run=cmd_c_array)
 
     p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
@@ -237,7 +331,16 @@ def _describe_os_error(exc: OSError) -> str:
     return f"{where}: {reason}" if where else reason
 
 
+def _printable_streams() -> None:
+    """Names the terminal's encoding cannot show (or undecodable file names) print escaped, not as a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _printable_streams()
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
@@ -248,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KwbinError as exc:
         _fail(f"{exc.code}: {exc}")
         return EXIT_INVALID
+    except BrokenPipeError:
+        raise  # stdout closed early (`| head`): entry() ends quietly
     except OSError as exc:
         _fail(_describe_os_error(exc))
         return EXIT_IO
