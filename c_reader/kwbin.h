@@ -271,7 +271,10 @@ typedef struct kwb_file {
     uint64_t strings_offset_, strings_size_, layers_offset_, layers_size_;
     uint64_t tensors_offset_, tensors_size_, metadata_offset_, metadata_size_;
     uint64_t payload_offset_, payload_size_;
+    uint64_t next_string_;      /* during an open: where the next new string must start */
     uint64_t *nul_index_;       /* only during an open: next NUL per 64-byte block */
+    unsigned char *marks_;      /* only during an open: flags per string-table byte */
+    uint32_t *hash_at_;         /* only during an open: FNV-1a of the string starting at each byte */
     uint32_t *index_;           /* lookup index: layer, tensor and weight tables */
     size_t layer_slots_, tensor_slots_;
     void *owned_index_;         /* allocated by us, freed by kwb_close */
@@ -1217,16 +1220,26 @@ static uint64_t kwb__next_nul(const kwb_file *f, uint64_t from)
 }
 
 /* Valid when offset + length < size, the byte there is NUL, none before it
-   is, and the string starts on a character boundary. */
-static int kwb__ref_ok(const kwb_file *f, uint32_t offset, uint32_t length)
+   is, the string starts the table or follows a NUL (a whole string, so it
+   also starts a UTF-8 character), and it is no later than the next string
+   not referenced yet (first-reference order).  A new string is scanned once;
+   a string referenced again costs O(64) with the NUL index, else a memchr. */
+static int kwb__ref_ok(kwb_file *f, uint32_t offset, uint32_t length)
 {
     const unsigned char *s = kwb__strings(f);
     uint64_t end = (uint64_t)offset + length;
     if (end >= f->strings_size_ || s[end] != 0) return 0;
-    if (length == 0) return 1;
-    if ((s[offset] & 0xC0) == 0x80) return 0;
-    if (f->nul_index_) return kwb__next_nul(f, offset) == end;
-    return memchr(s + offset, 0, length) == NULL;
+    if (offset && s[offset - 1] != 0) return 0;
+    if (offset > f->next_string_) return 0;
+    if (length) {
+        if (f->nul_index_ && offset < f->next_string_) {
+            if (kwb__next_nul(f, offset) != end) return 0;
+        } else if (memchr(s + offset, 0, length)) {
+            return 0;
+        }
+    }
+    if (offset == f->next_string_) f->next_string_ = end + 1;
+    return 1;
 }
 
 /* ---- steps 11-12: string table and metadata ----------------------------- */
@@ -1243,7 +1256,13 @@ static kwb_result kwb__check_text(const kwb_file *f)
 
 /* ---- step 13: layer records --------------------------------------------- */
 
-static kwb_result kwb__check_layers(const kwb_file *f)
+/* Flags in marks_, per string-table byte where a string starts. */
+#define KWB__MARK_JSON 1u   /* checked: a JSON object */
+#define KWB__MARK_LAYER 2u  /* a layer's name */
+#define KWB__MARK_TENSOR 4u /* a tensor's name */
+#define KWB__MARK_WEIGHT 8u /* a weight name of the layer being checked */
+
+static kwb_result kwb__check_layers(kwb_file *f)
 {
     uint32_t i, last_offset = 0, last_length = 0; /* the last config found valid */
     for (i = 0; i < f->layer_count; i++) {
@@ -1258,10 +1277,13 @@ static kwb_result kwb__check_layers(const kwb_file *f)
         if (name_length == 0) return KWB_ERR_BAD_LAYER;
         if (parent != KWB_NONE && parent >= i) return KWB_ERR_BAD_LAYER;
         if ((uint64_t)kwb__u32(r + 28) + kwb__u32(r + 32) > f->tensor_count) return KWB_ERR_BAD_LAYER;
-        /* Layers often share one config string: check each distinct one once. */
-        if (config_length && (config_offset != last_offset || config_length != last_length)) {
+        /* Layers often share one config string: check each distinct one once
+           (with marks_; without, at least not twice in a row). */
+        if (config_length && (config_offset != last_offset || config_length != last_length) &&
+            !(f->marks_ && (f->marks_[config_offset] & KWB__MARK_JSON))) {
             if (!kwb__json_object(kwb__strings(f) + config_offset, config_length))
                 return KWB_ERR_BAD_LAYER;
+            if (f->marks_) f->marks_[config_offset] |= KWB__MARK_JSON;
             last_offset = config_offset;
             last_length = config_length;
         }
@@ -1295,7 +1317,7 @@ static int kwb__shape_bytes(const uint64_t *shape, unsigned ndim, uint64_t items
 
 /* Step 14 for record i; `expected` is where its data must start, `end_out`
    receives its padded end (the next tensor's expected start). */
-static kwb_result kwb__check_tensor(const kwb_file *f, uint32_t i, uint64_t expected,
+static kwb_result kwb__check_tensor(kwb_file *f, uint32_t i, uint64_t expected,
                                     int expected_overflowed, uint64_t *end_out, int *end_overflowed)
 {
     const unsigned char *r = kwb__tensor_record(f, i);
@@ -1333,7 +1355,7 @@ static kwb_result kwb__check_tensor(const kwb_file *f, uint32_t i, uint64_t expe
     return KWB_OK;
 }
 
-static kwb_result kwb__check_tensors(const kwb_file *f)
+static kwb_result kwb__check_tensors(kwb_file *f)
 {
     uint64_t expected = f->payload_offset_;
     int overflowed = 0;
@@ -1345,7 +1367,106 @@ static kwb_result kwb__check_tensors(const kwb_file *f)
     return KWB_OK;
 }
 
-/* ---- steps 15-17: names, ownership, payload size ------------------------ */
+/* ---- step 15: the string table is canonical ----------------------------- */
+
+static uint32_t kwb__fnv1a(uint32_t h, const unsigned char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+/* The length of the table's string starting at pos (the table ends with a NUL). */
+static uint64_t kwb__string_length(const kwb_file *f, uint64_t pos)
+{
+    const unsigned char *s = kwb__strings(f);
+    return (uint64_t)((const unsigned char *)memchr(s + pos, 0, (size_t)(f->strings_size_ - pos)) - (s + pos));
+}
+
+/* Is the string at `other` (a string start) equal to s[pos, pos + length)? */
+static int kwb__same_string(const kwb_file *f, uint64_t pos, uint64_t length, uint64_t other)
+{
+    const unsigned char *s = kwb__strings(f);
+    return other + length < f->strings_size_ && s[other + length] == 0 &&
+           memcmp(s + pos, s + other, (size_t)length) == 0;
+}
+
+/* Without memory: a stack table of one block of KWBIN_DUP_BLOCK strings at a
+   time, every later string looked up in it; O(table size) per block. */
+static int kwb__string_repeats_blocked(const kwb_file *f)
+{
+    uint64_t slots[2 * KWBIN_DUP_BLOCK], block = 0, size = f->strings_size_;
+    const size_t mask = 2 * KWBIN_DUP_BLOCK - 1;
+    while (block < size) {
+        uint64_t pos = block, next_block = size;
+        size_t taken = 0;
+        memset(slots, 0, sizeof slots);
+        while (pos < size) {
+            uint64_t length = kwb__string_length(f, pos);
+            size_t j = kwb__fnv1a(2166136261u, kwb__strings(f) + pos, (size_t)length) & mask;
+            while (slots[j]) {
+                if (kwb__same_string(f, pos, length, slots[j] - 1)) return 1;
+                j = (j + 1) & mask;
+            }
+            if (taken < KWBIN_DUP_BLOCK) {
+                slots[j] = pos + 1;
+                taken++;
+            } else if (next_block == size) {
+                next_block = pos;
+            }
+            pos += length + 1;
+        }
+        block = next_block;
+    }
+    return 0;
+}
+
+/* With memory: every string hashed once (kept in hash_at_ for the lookup
+   index), one hash table of string starts. */
+static int kwb__string_repeats(kwb_file *f)
+{
+    const unsigned char *s = kwb__strings(f);
+    uint64_t pos, count = 0, slots = 2, *table;
+    size_t mask, bytes;
+    int repeat = 0;
+    for (pos = 0; pos < f->strings_size_; pos += kwb__string_length(f, pos) + 1) count++;
+    while (slots < 2 * count) slots <<= 1;
+    bytes = (size_t)slots * sizeof *table;
+    table = (uint64_t)bytes / sizeof *table == slots ? (uint64_t *)kwb__alloc(f, bytes) : NULL;
+    if (!table) { /* hash_at_ stays unfilled: drop it */
+        kwb__free(f, f->hash_at_);
+        f->hash_at_ = NULL;
+        return kwb__string_repeats_blocked(f);
+    }
+    memset(table, 0, bytes);
+    mask = (size_t)slots - 1;
+    for (pos = 0; pos < f->strings_size_ && !repeat; pos += kwb__string_length(f, pos) + 1) {
+        uint64_t length = kwb__string_length(f, pos);
+        uint32_t hash = kwb__fnv1a(2166136261u, s + pos, (size_t)length);
+        size_t j = hash & mask;
+        f->hash_at_[pos] = hash;
+        while (table[j] && !repeat) {
+            uint64_t other = table[j] - 1;
+            repeat = f->hash_at_[other] == hash && kwb__same_string(f, pos, length, other);
+            j = (j + 1) & mask;
+        }
+        table[j] = pos + 1;
+    }
+    kwb__free(f, table);
+    return repeat;
+}
+
+/* Step 15: every byte belongs to a referenced string (the references have
+   reached the table's end), and no string is stored twice.  From here on a
+   string is identified by its offset. */
+static kwb_result kwb__check_string_table(kwb_file *f)
+{
+    if (f->next_string_ != f->strings_size_) return KWB_ERR_BAD_STRING;
+    if (f->hash_at_ ? kwb__string_repeats(f) : kwb__string_repeats_blocked(f)) return KWB_ERR_BAD_STRING;
+    return KWB_OK;
+}
+
+/* ---- steps 16-18: names, ownership, payload size ------------------------ */
 
 /* The three kinds of unique keys: layer names, tensor names, and (layer,
    weight) pairs of the tensors that have a layer. */
@@ -1357,21 +1478,35 @@ typedef struct kwb__key {
     uint32_t layer; /* KWB_NONE for plain names */
 } kwb__key;
 
-static uint32_t kwb__fnv1a(uint32_t h, const unsigned char *s, size_t n)
+/* The hash of a key from the hash of its string. */
+static uint32_t kwb__hash_with_layer(uint32_t string_hash, uint32_t layer)
 {
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-    return h;
+    unsigned char bytes[4];
+    bytes[0] = (unsigned char)layer;
+    bytes[1] = (unsigned char)(layer >> 8);
+    bytes[2] = (unsigned char)(layer >> 16);
+    bytes[3] = (unsigned char)(layer >> 24);
+    return kwb__fnv1a(string_hash, bytes, 4);
 }
 
 static uint32_t kwb__hash(const kwb__key *k)
 {
-    unsigned char layer[4];
-    layer[0] = (unsigned char)k->layer;
-    layer[1] = (unsigned char)(k->layer >> 8);
-    layer[2] = (unsigned char)(k->layer >> 16);
-    layer[3] = (unsigned char)(k->layer >> 24);
-    return kwb__fnv1a(kwb__fnv1a(2166136261u, layer, 4), k->s, k->length);
+    return kwb__hash_with_layer(kwb__fnv1a(2166136261u, k->s, k->length), k->layer);
+}
+
+/* A key of the file: its string's hash is remembered (hash_at_) while an
+   allocating open builds the index, so a string shared by many keys is
+   hashed once. */
+static uint32_t kwb__file_key_hash(const kwb_file *f, const kwb__key *k)
+{
+    if (!f->hash_at_) return kwb__hash(k);
+    return kwb__hash_with_layer(f->hash_at_[k->s - kwb__strings(f)], k->layer);
+}
+
+/* Keys of the file, after step 15: the same string is the same offset. */
+static int kwb__file_key_equal(const kwb__key *a, const kwb__key *b)
+{
+    return a->s == b->s && a->layer == b->layer;
 }
 
 static int kwb__key_equal(const kwb__key *a, const kwb__key *b)
@@ -1398,39 +1533,44 @@ static int kwb__key_of(const kwb_file *f, int kind, uint32_t i, kwb__key *k)
 }
 
 /* Linear probing in a table of `mask + 1` slots holding item index + 1
-   (0 = empty); returns the slot holding `k`, or the empty slot ending it. */
+   (0 = empty); returns the slot holding `k`, or the empty slot ending it.
+   `own`: k is a key of the file, compared by offset (O(1)). */
 static size_t kwb__probe(const kwb_file *f, int kind, const uint32_t *slots, size_t mask,
-                         const kwb__key *k, uint32_t hash)
+                         const kwb__key *k, uint32_t hash, int own)
 {
     size_t j = hash & mask;
     kwb__key other;
     while (slots[j]) {
         kwb__key_of(f, kind, slots[j] - 1, &other);
-        if (kwb__key_equal(k, &other)) return j;
+        if (own ? kwb__file_key_equal(k, &other) : kwb__key_equal(k, &other)) return j;
         j = (j + 1) & mask;
     }
     return j;
 }
 
-/* Fills one hash table with every key of a kind; 1 if a key repeats. */
-static int kwb__fill_table(const kwb_file *f, int kind, uint32_t *slots, size_t count_slots)
+/* Fills one hash table with every key of a kind (all distinct: step 16). */
+static void kwb__fill_table(const kwb_file *f, int kind, uint32_t *slots, size_t count_slots)
 {
     uint32_t i, n = kwb__key_count(f, kind);
     kwb__key k;
     memset(slots, 0, count_slots * sizeof *slots);
-    for (i = 0; i < n; i++) {
-        size_t j;
-        if (!kwb__key_of(f, kind, i, &k)) continue;
-        j = kwb__probe(f, kind, slots, count_slots - 1, &k, kwb__hash(&k));
-        if (slots[j]) return 1;
-        slots[j] = i + 1;
-    }
-    return 0;
+    for (i = 0; i < n; i++)
+        if (kwb__key_of(f, kind, i, &k))
+            slots[kwb__probe(f, kind, slots, count_slots - 1, &k, kwb__file_key_hash(f, &k), 1)] = i + 1;
+}
+
+/* A key's position for the duplicate check: its offset mixed with its layer. */
+static uint32_t kwb__offset_hash(const kwb_file *f, const kwb__key *k)
+{
+    uint64_t x = (uint64_t)(k->s - kwb__strings(f)) * 0x9E3779B97F4A7C15u ^ k->layer;
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9u;
+    return (uint32_t)(x ^ x >> 32);
 }
 
 /* The allocation-free duplicate check: a stack table holds one block of
    KWBIN_DUP_BLOCK keys, and every later key is looked up in it, so each
-   pair is compared once in O(n^2 / KWBIN_DUP_BLOCK) probes. */
+   pair is compared once in O(n^2 / KWBIN_DUP_BLOCK) probes of O(1). */
 static int kwb__has_duplicate_blocked(const kwb_file *f, int kind)
 {
     uint32_t slots[2 * KWBIN_DUP_BLOCK], n = kwb__key_count(f, kind), start, i;
@@ -1442,13 +1582,57 @@ static int kwb__has_duplicate_blocked(const kwb_file *f, int kind)
         for (i = start; i < n; i++) {
             size_t j;
             if (!kwb__key_of(f, kind, i, &k)) continue;
-            j = kwb__probe(f, kind, slots, mask, &k, kwb__hash(&k));
+            j = kwb__probe(f, kind, slots, mask, &k, kwb__offset_hash(f, &k), 1);
             if (slots[j]) return 1;
             if (i < stop) slots[j] = i + 1; /* later keys are only looked up */
         }
         if (stop == n) break; /* (and start += BLOCK cannot wrap) */
     }
     return 0;
+}
+
+/* With marks_: one flag per string start for layer names and tensor names;
+   for weights, each layer's tensors (chained through `next`) set and then
+   clear a flag.  O(n), no hashing. */
+static int kwb__has_duplicate_marked(kwb_file *f)
+{
+    uint32_t i, *chain, *head, *next;
+    size_t layers = f->layer_count, bytes;
+    int repeat = 0;
+    for (i = 0; i < f->layer_count && !repeat; i++) {
+        unsigned char *m = f->marks_ + kwb__u32(kwb__layer_record(f, i));
+        repeat = (*m & KWB__MARK_LAYER) != 0;
+        *m |= KWB__MARK_LAYER;
+    }
+    for (i = 0; i < f->tensor_count && !repeat; i++) {
+        unsigned char *m = f->marks_ + kwb__u32(kwb__tensor_record(f, i));
+        repeat = (*m & KWB__MARK_TENSOR) != 0;
+        *m |= KWB__MARK_TENSOR;
+    }
+    if (repeat || !f->layer_count || !f->tensor_count) return repeat;
+    bytes = (layers + f->tensor_count) * sizeof *chain; /* no overflow: both tables are in memory */
+    if (!(chain = (uint32_t *)kwb__alloc(f, bytes))) return kwb__has_duplicate_blocked(f, KWB__WEIGHTS);
+    head = chain;
+    next = chain + layers;
+    memset(head, 0xFF, layers * sizeof *head);
+    for (i = f->tensor_count; i-- > 0;) { /* each layer's list in tensor order */
+        uint32_t layer = kwb__u32(kwb__tensor_record(f, i) + 24);
+        if (layer == KWB_NONE) continue;
+        next[i] = head[layer];
+        head[layer] = i;
+    }
+    for (i = 0; i < f->layer_count && !repeat; i++) {
+        uint32_t t;
+        for (t = head[i]; t != KWB_NONE && !repeat; t = next[t]) {
+            unsigned char *m = f->marks_ + kwb__u32(kwb__tensor_record(f, t) + 8);
+            repeat = (*m & KWB__MARK_WEIGHT) != 0;
+            *m |= KWB__MARK_WEIGHT;
+        }
+        for (t = head[i]; t != KWB_NONE; t = next[t])
+            f->marks_[kwb__u32(kwb__tensor_record(f, t) + 8)] &= (unsigned char)~KWB__MARK_WEIGHT;
+    }
+    kwb__free(f, chain);
+    return repeat;
 }
 
 /* Slots of one table: a power of two >= 2 * count (load <= 1/2), or 0 if
@@ -1460,16 +1644,15 @@ static size_t kwb__slots_for(uint32_t count)
     return slots > (uint64_t)(SIZE_MAX / 16) ? 0 : (size_t)slots;
 }
 
-/* Lays the three tables out in `mem` and fills them; 1 on a duplicate. */
-static int kwb__fill_index(kwb_file *f, uint32_t *mem)
+/* Lays the three tables out in `mem` and fills them. */
+static void kwb__fill_index(kwb_file *f, uint32_t *mem)
 {
     f->index_ = mem;
     f->layer_slots_ = kwb__slots_for(f->layer_count);
     f->tensor_slots_ = kwb__slots_for(f->tensor_count);
-    return kwb__fill_table(f, KWB__LAYER_NAMES, mem, f->layer_slots_) ||
-           kwb__fill_table(f, KWB__TENSOR_NAMES, mem + f->layer_slots_, f->tensor_slots_) ||
-           kwb__fill_table(f, KWB__WEIGHTS, mem + f->layer_slots_ + f->tensor_slots_,
-                           f->tensor_slots_);
+    kwb__fill_table(f, KWB__LAYER_NAMES, mem, f->layer_slots_);
+    kwb__fill_table(f, KWB__TENSOR_NAMES, mem + f->layer_slots_, f->tensor_slots_);
+    kwb__fill_table(f, KWB__WEIGHTS, mem + f->layer_slots_ + f->tensor_slots_, f->tensor_slots_);
 }
 
 KWBIN_API size_t kwb_index_size(const kwb_file *f)
@@ -1482,18 +1665,12 @@ KWBIN_API size_t kwb_index_size(const kwb_file *f)
     return (layers + 2 * tensors) * sizeof(uint32_t); /* cannot overflow: see slots_for */
 }
 
-/* Step 15: any repeated name is `duplicate_name`, whichever kind comes first
-   (the error is the same), so the kinds may be checked in any order. */
-static kwb_result kwb__check_names(kwb_file *f, int use_allocator)
+/* Step 16: any repeated name is `duplicate_name`, whichever kind comes first
+   (the error is the same), so the kinds may be checked in any order.  Names
+   are compared by offset: step 15 made that the same as by content. */
+static kwb_result kwb__check_names(kwb_file *f)
 {
-    if (use_allocator && !f->opt_.no_index) {
-        size_t size = kwb_index_size(f);
-        void *mem = size ? kwb__alloc(f, size) : NULL;
-        if (mem) { /* without memory, fall back to the blocked check below */
-            f->owned_index_ = mem;
-            return kwb__fill_index(f, (uint32_t *)mem) ? KWB_ERR_DUPLICATE_NAME : KWB_OK;
-        }
-    }
+    if (f->marks_) return kwb__has_duplicate_marked(f) ? KWB_ERR_DUPLICATE_NAME : KWB_OK;
     if (kwb__has_duplicate_blocked(f, KWB__LAYER_NAMES) ||
         kwb__has_duplicate_blocked(f, KWB__TENSOR_NAMES) ||
         kwb__has_duplicate_blocked(f, KWB__WEIGHTS))
@@ -1501,7 +1678,17 @@ static kwb_result kwb__check_names(kwb_file *f, int use_allocator)
     return KWB_OK;
 }
 
-/* Step 16.  After step 14.15 every tensor naming layer L lies in L's range,
+/* The lookup index of an allocating open (after step 16). */
+static void kwb__make_index(kwb_file *f)
+{
+    size_t size = kwb_index_size(f);
+    void *mem = size && !f->opt_.no_index ? kwb__alloc(f, size) : NULL;
+    if (!mem) return; /* lookups then scan */
+    f->owned_index_ = mem;
+    kwb__fill_index(f, (uint32_t *)mem);
+}
+
+/* Step 17.  After step 14.15 every tensor naming layer L lies in L's range,
    so L is named by at most tensor_count(L) tensors; all layers are named by
    exactly that many iff the two totals agree.  O(n), no memory. */
 static kwb_result kwb__check_ownership(const kwb_file *f)
@@ -1513,7 +1700,7 @@ static kwb_result kwb__check_ownership(const kwb_file *f)
     return claimed == named ? KWB_OK : KWB_ERR_BAD_LAYER;
 }
 
-/* Step 17. */
+/* Step 18. */
 static kwb_result kwb__check_payload_size(const kwb_file *f)
 {
     uint64_t want = 0, end;
@@ -1529,8 +1716,49 @@ static kwb_result kwb__check_payload_size(const kwb_file *f)
 
 /* ---- opening ------------------------------------------------------------ */
 
-/* Steps 1-17 in order.  With use_allocator, f->opt_ may allocate the NUL
-   index (freed here) and the lookup index (kept). */
+/* The memory that makes an open linear in the file's size whatever the
+   strings (each optional: without it the checks scan instead).  The table
+   lies in the file, so these are at most 5.2 bytes per table byte. */
+static void kwb__alloc_scratch(kwb_file *f)
+{
+    uint64_t size = f->strings_size_;
+    if (size > 64) {
+        size_t blocks = (size_t)((size + 63) / 64);
+        f->nul_index_ = (uint64_t *)kwb__alloc(f, blocks * sizeof(uint64_t));
+        if (f->nul_index_) kwb__build_nul_index(kwb__strings(f), size, f->nul_index_);
+    }
+    if (size && size <= SIZE_MAX / sizeof(uint32_t)) {
+        f->marks_ = (unsigned char *)kwb__alloc(f, (size_t)size);
+        if (f->marks_) memset(f->marks_, 0, (size_t)size);
+        f->hash_at_ = (uint32_t *)kwb__alloc(f, (size_t)size * sizeof(uint32_t));
+    }
+}
+
+static void kwb__free_scratch(kwb_file *f)
+{
+    kwb__free(f, f->nul_index_);
+    kwb__free(f, f->marks_);
+    kwb__free(f, f->hash_at_);
+    f->nul_index_ = NULL;
+    f->marks_ = NULL;
+    f->hash_at_ = NULL;
+}
+
+/* Steps 13-16, and the lookup index of an allocating open. */
+static kwb_result kwb__check_records(kwb_file *f, int use_allocator)
+{
+    kwb_result r;
+    f->next_string_ = 0;
+    if ((r = kwb__check_layers(f)) != KWB_OK) return r;
+    if ((r = kwb__check_tensors(f)) != KWB_OK) return r;
+    if ((r = kwb__check_string_table(f)) != KWB_OK) return r;
+    if ((r = kwb__check_names(f)) != KWB_OK) return r;
+    if (use_allocator) kwb__make_index(f);
+    return KWB_OK;
+}
+
+/* Steps 1-18 in order.  With use_allocator, f->opt_ may allocate the
+   scratch memory (freed here) and the lookup index (kept). */
 static kwb_result kwb__check(kwb_file *f, int use_allocator)
 {
     kwb__gaps gaps;
@@ -1541,19 +1769,10 @@ static kwb_result kwb__check(kwb_file *f, int use_allocator)
     if ((r = kwb__check_header_crc(f)) != KWB_OK) return r;
     if ((r = kwb__check_gaps(f, &gaps)) != KWB_OK) return r;
     if ((r = kwb__check_text(f)) != KWB_OK) return r;
-    if (use_allocator && f->strings_size_ > 64) {
-        /* The table lies in the file, so this is at most size/8 bytes. */
-        size_t blocks = (size_t)((f->strings_size_ + 63) / 64);
-        uint64_t *next = (uint64_t *)kwb__alloc(f, blocks * sizeof(uint64_t));
-        if (next) kwb__build_nul_index(kwb__strings(f), f->strings_size_, next);
-        f->nul_index_ = next; /* NULL: strings are scanned instead */
-    }
-    r = kwb__check_layers(f);
-    if (r == KWB_OK) r = kwb__check_tensors(f);
-    kwb__free(f, f->nul_index_);
-    f->nul_index_ = NULL;
+    if (use_allocator) kwb__alloc_scratch(f);
+    r = kwb__check_records(f, use_allocator);
+    kwb__free_scratch(f);
     if (r != KWB_OK) return r;
-    if ((r = kwb__check_names(f, use_allocator)) != KWB_OK) return r;
     if ((r = kwb__check_ownership(f)) != KWB_OK) return r;
     return kwb__check_payload_size(f);
 }
@@ -1783,7 +2002,7 @@ static int kwb__find(const kwb_file *f, int kind, const kwb__key *k, uint32_t lo
             slots += f->layer_slots_ + (kind == KWB__WEIGHTS ? f->tensor_slots_ : 0);
             count = f->tensor_slots_;
         }
-        j = kwb__probe(f, kind, slots, count - 1, k, kwb__hash(k));
+        j = kwb__probe(f, kind, slots, count - 1, k, kwb__hash(k), 0);
         if (!slots[j]) return 0;
         *found = slots[j] - 1;
         return 1;
