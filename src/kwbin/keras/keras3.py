@@ -19,7 +19,7 @@ import h5py
 from . import variables
 from .config import ConfigLayer, flatten, model_layers, snake_case, top_level
 from .errors import PackError
-from .h5attrs import to_str
+from .h5attrs import read_text
 from .legacy import check_shapes
 from .model import Layer, Weight, canonical_names
 
@@ -66,7 +66,7 @@ class Tree:
     def name_attr(self, vars_path: str) -> str | None:
         for group in self._each(vars_path):
             if isinstance(group, h5py.Group) and "name" in group.attrs:
-                return to_str(group.attrs["name"])
+                return read_text(group.attrs, "name")
         return None
 
     def datasets(self, vars_path: str) -> list[h5py.Dataset]:

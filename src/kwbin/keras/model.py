@@ -8,6 +8,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .h5safe import read_dataset
+
 
 @dataclass
 class Weight:
@@ -16,7 +18,7 @@ class Weight:
     source: str  # the dataset's path in the source HDF5 file
 
     def read(self) -> np.ndarray:
-        return self.dataset[()]
+        return read_dataset(self.dataset)
 
     @property
     def nbytes(self) -> int:

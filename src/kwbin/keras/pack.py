@@ -170,8 +170,8 @@ def _map(
     if kind == "json":
         shards = ShardedWeights(src)
         closers.append(shards)
-        for shard in shards.files:
-            maps.register(shard, shard.filename)
+        for shard, path in zip(shards.files, shards.paths):
+            maps.register(shard, path)
         meta = {"source_format": "keras3-sharded", "generation": "keras3"}
         if arch_config:
             meta["model_config"] = arch_config
@@ -209,8 +209,10 @@ def read_model(
             model = _map(src, _load_arch(arch) if arch else None, include_optimizer, closers, maps or SourceMaps())
         except PackError:
             raise
-        except (OSError, KeyError, ValueError) as exc:  # h5py reports damage in these
-            raise PackError(f"{src}: cannot read: {exc}") from None
+        except MemoryError:
+            raise PackError(f"{src}: not enough memory to read it") from None
+        except Exception as exc:  # noqa: BLE001 - h5py and zipfile report damage in many types: all are pack errors
+            raise PackError(f"{src}: cannot read: {_reason(exc)}") from None
         yield model  # errors of the caller's block (e.g. a full disk) pass through unchanged
     finally:
         for thing in reversed(closers):
@@ -284,6 +286,11 @@ def pack(
     return out
 
 
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())  # one line, whatever the library put in it
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, (OSError, KeyError, ValueError)) else text
+
+
 def _kind(weight: Weight) -> fmt.DType:
     try:
         return kwbin_dtype(np.empty(0, weight.dataset.dtype))
@@ -298,8 +305,12 @@ def _arrays(order: list[Weight], maps: SourceMaps, progress: Progress | None) ->
             data = maps.array(weight.dataset)
             if data is None:
                 data = weight.read()
-        except (OSError, ValueError, TypeError) as exc:
-            raise PackError(f"cannot read dataset {weight.source}: {exc}") from None
+        except PackError:
+            raise
+        except MemoryError:
+            raise PackError(f"dataset {weight.source}: not enough memory for its {weight.nbytes} bytes") from None
+        except Exception as exc:  # noqa: BLE001 - whatever h5py raises on a damaged dataset is a pack error
+            raise PackError(f"cannot read dataset {weight.source}: {_reason(exc)}") from None
         yield normalise(data, None, weight.source)[0]
         if progress:
             progress(weight.nbytes)

@@ -1,9 +1,23 @@
 """Opening what users hand to ``kwbin pack``: HDF5 files, ``.keras`` zips, shard indexes.
 
-Everything is read with h5py, zipfile and json only.  A ``.keras`` member is
-read in place when stored uncompressed (Keras writes them so) and extracted
-to a temporary file otherwise, never past its declared size, so a zip bomb
-cannot fill the disk or the memory.
+Everything is read with h5py, zipfile and json only.  Every HDF5 source is
+opened through h5py's file-object driver on a read-only window of one file
+(``open_h5``), so HDF5 has no other file to read from, and is checked by
+``h5safe.check_file`` before anything in it is read.
+
+A ``.keras`` archive is refused if any member name appears twice, is
+absolute or has a ``..`` component, or if a member it reads is encrypted.
+``model.weights.h5`` is read in place when stored uncompressed (Keras
+writes it so).  A compressed one is extracted to a temporary file in
+``TMPDIR``, and only after these checks, so that a zip bomb cannot fill the
+disk: its declared size must fit the free space and be at most
+``MAX_INFLATE_RATIO`` times its compressed size (or ``INFLATE_FLOOR``); its
+first bytes must hold an HDF5 superblock, whose end-of-file address bounds
+what is written (bytes after it are inflated, to check the CRC-32, but not
+written).  The temporary file therefore never exceeds
+``max(INFLATE_FLOOR, MAX_INFLATE_RATIO * compressed size)`` bytes, and is
+removed when the archive is closed.  JSON members are read into memory only
+up to ``MAX_JSON_BYTES``.
 """
 
 from __future__ import annotations
@@ -21,11 +35,18 @@ import h5py
 
 from ..jsontext import JsonTextError, parse_object
 from .errors import PackError
+from .h5safe import check_file
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
 #: config.json / metadata.json / architecture files larger than this are refused.
 MAX_JSON_BYTES = 256 << 20
+#: A compressed model.weights.h5 may inflate to at most this many times its compressed size ...
+MAX_INFLATE_RATIO = 100
+#: ... or to this many bytes, whichever is larger.
+INFLATE_FLOOR = 16 << 20
+#: The HDF5 superblock is looked for at 0, 512, 1024, ... below this offset of an extracted member.
+SUPERBLOCK_SEARCH = 64 << 10
 
 
 def sniff(path: str) -> str:
@@ -69,11 +90,47 @@ def parse_json(raw: bytes, what: str) -> dict[str, Any]:
         raise PackError(f"{what} is not a JSON object: {exc}") from None
 
 
-def open_h5(source: Any, name: str) -> h5py.File:
+class GuardedFile(h5py.File):
+    """An HDF5 file read through one window of one file; closing it closes the window."""
+
+    view: _MemberView
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.view.close()
+
+
+def open_guarded(path: str, name: str, start: int = 0, size: int | None = None) -> GuardedFile:
+    """Open, without checking, bytes ``start`` to ``start + size`` of ``path`` as HDF5.
+
+    The file-object driver gets a window onto this one file: HDF5 reads
+    nothing else through it, so an external link or a virtual dataset can
+    only resolve inside the same file.
+    """
     try:
-        return h5py.File(source, "r")
+        view = _MemberView(path, start, os.path.getsize(path) - start if size is None else size)
+    except OSError as exc:
+        raise PackError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        f = GuardedFile(view, "r")
     except (OSError, ValueError) as exc:
+        view.close()
         raise PackError(f"{name}: not a readable HDF5 file ({_h5_reason(exc)})") from None
+    f.view = view
+    return f
+
+
+def open_h5(path: str, name: str, start: int = 0, size: int | None = None) -> GuardedFile:
+    """``open_guarded``, then every link and dataset checked (``h5safe.check_file``)."""
+    f = open_guarded(path, name, start, size)
+    try:
+        check_file(f, name, f.view.size)
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 def _h5_reason(exc: BaseException) -> str:
@@ -89,6 +146,10 @@ class _MemberView(io.RawIOBase):
     def __init__(self, path: str, start: int, size: int):
         self._file = open(path, "rb")
         self._start, self._size, self._pos = start, size, 0
+
+    @property
+    def size(self) -> int:
+        return self._size
 
     def readable(self) -> bool:
         return True
@@ -139,6 +200,11 @@ class KerasArchive:
         except (zipfile.BadZipFile, OSError) as exc:
             raise PackError(f"{path}: not a readable zip archive ({exc})") from None
         self._temp: str | None = None
+        try:
+            _check_names(path, [info.filename for info in self.zip.infolist()])
+        except PackError:
+            self.zip.close()
+            raise
 
     def close(self) -> None:
         self.zip.close()
@@ -148,12 +214,15 @@ class KerasArchive:
 
     def _info(self, member: str) -> zipfile.ZipInfo:
         try:
-            return self.zip.getinfo(member)
+            info = self.zip.getinfo(member)
         except KeyError:
             raise PackError(
                 f"{self.path}: the archive has no {member} (a .keras file holds config.json, "
                 f"metadata.json and model.weights.h5)"
             ) from None
+        if info.flag_bits & 0x1:
+            raise PackError(f"{self.path}: {member} is encrypted (Keras never encrypts; kwbin takes no password)")
+        return info
 
     def read_json(self, member: str) -> dict[str, Any]:
         info = self._info(member)
@@ -176,11 +245,12 @@ class KerasArchive:
             start = _stored_member_start(self.path, info)
             if start + info.file_size > os.path.getsize(self.path):
                 raise PackError(f"{name}: the archive is truncated")
-            return open_h5(_MemberView(self.path, start, info.file_size), name), self.path, start
+            return open_h5(self.path, name, start, info.file_size), self.path, start
         temp = self._extract(info)
         return open_h5(temp, name), temp, 0
 
     def _extract(self, info: zipfile.ZipInfo) -> str:
+        """Inflate a compressed member to a temporary file, bounded before a byte is written."""
         folder = tempfile.gettempdir()
         free = shutil.disk_usage(folder).free
         if info.file_size > free:
@@ -188,17 +258,28 @@ class KerasArchive:
                 f"{self.path}: {info.filename} declares {info.file_size} bytes, more than the "
                 f"{free} free in {folder} (a zip bomb?)"
             )
-        fd, self._temp = tempfile.mkstemp(suffix=".weights.h5")
-        left = info.file_size
-        with os.fdopen(fd, "wb") as out, self._member(info) as member:
-            while True:
-                chunk = self._read(member, info, min(1 << 24, left + 1))
-                if not chunk:
-                    break
-                if len(chunk) > left:
-                    raise PackError(f"{self.path}: {info.filename} inflates past its declared size (a zip bomb?)")
-                out.write(chunk)
-                left -= len(chunk)
+        allowed = max(INFLATE_FLOOR, MAX_INFLATE_RATIO * info.compress_size)
+        if info.file_size > allowed:
+            raise PackError(
+                f"{self.path}: {info.filename} declares {info.file_size} bytes from {info.compress_size} "
+                f"compressed, more than {MAX_INFLATE_RATIO} to 1 (a zip bomb?)"
+            )
+        with self._member(info) as member:
+            head = self._read(member, info, min(info.file_size, SUPERBLOCK_SEARCH))
+            left = _hdf5_end(head, f"{self.path}: {info.filename}", info.file_size) - len(head)
+            fd, self._temp = tempfile.mkstemp(suffix=".weights.h5")
+            with os.fdopen(fd, "wb") as out:
+                out.write(head)
+                while left > 0:
+                    chunk = self._read(member, info, min(1 << 24, left))
+                    if not chunk:
+                        raise PackError(f"{self.path}: {info.filename} ends before its HDF5 end-of-file address")
+                    out.write(chunk)
+                    left -= len(chunk)
+            # Bytes past the HDF5 end are not written, but inflated (within the bound
+            # checked above) and dropped, so that zipfile checks the CRC-32.
+            while self._read(member, info, 1 << 24):
+                pass
         return self._temp
 
     def _member(self, info: zipfile.ZipInfo) -> Any:
@@ -219,6 +300,42 @@ class KerasArchive:
             ) from None
 
 
+def _check_names(path: str, names: list[str]) -> None:
+    """Refuse names that appear twice (which one is meant?) or that point outside the archive."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise PackError(f"{path}: the archive holds {name} twice")
+        seen.add(name)
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith("/") or ".." in parts or "\x00" in name or (parts[0][1:2] == ":"):
+            raise PackError(f"{path}: the archive has an unsafe member name {name!r} (absolute or with '..')")
+
+
+def _hdf5_end(head: bytes, name: str, size: int) -> int:
+    """Where the HDF5 file whose first bytes are ``head`` ends, from its superblock; PackError if none."""
+    for base in [0] + [512 << k for k in range(12)]:
+        if base + 8 > len(head):
+            break
+        if head[base : base + 8] != HDF5_MAGIC:
+            continue
+        version = head[base + 8] if base + 8 < len(head) else -1
+        # Offsets of "size of offsets" and of the end-of-file address (after the base and one more address).
+        layout = {0: (13, 24), 1: (13, 28), 2: (9, 12), 3: (9, 12)}.get(version)
+        if layout is None:
+            return size  # a newer superblock: the declared size (bounded by the ratio) is the bound
+        width = head[base + layout[0]] if base + layout[0] < len(head) else 0
+        at = base + layout[1] + 2 * width
+        if width not in (2, 4, 8) or at + width > len(head):
+            raise PackError(f"{name}: damaged HDF5 superblock")
+        # The library writes the end of file as an absolute length, the format
+        # says relative to the base address: allow the larger; HDF5 itself
+        # refuses a file shorter than its end.
+        start = int.from_bytes(head[base + layout[1] : base + layout[1] + width], "little")
+        return min(size, start + int.from_bytes(head[at : at + width], "little"))
+    raise PackError(f"{name}: not an HDF5 file (no superblock in its first {len(head)} bytes)")
+
+
 class ShardedWeights:
     """Keras 3 ``.weights.json`` + shards, read as one tree of groups."""
 
@@ -236,7 +353,14 @@ class ShardedWeights:
                     raise PackError(f"{index_path}: shard name {shard!r} is not a plain file name")
                 if shard not in names:
                     names.append(shard)
-        self.files = [open_h5(os.path.join(folder, n), os.path.join(folder, n)) for n in names]
+        self.files: list[GuardedFile] = []
+        self.paths = [os.path.join(folder, n) for n in names]
+        try:
+            for path in self.paths:
+                self.files.append(open_h5(path, path))
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         for f in self.files:
