@@ -27,21 +27,24 @@
        Checks the bytes in place.  Makes ZERO allocations: nothing is copied,
        every name and tensor pointer points into `data`, which you own and
        must keep alive and unchanged until kwb_close.  Lookups scan linearly
-       unless you give it an index (kwb_build_index).  The duplicate-name
-       check (spec step 15) uses KWBIN_DUP_BLOCK*8 bytes of stack (8 KiB by
-       default) and costs O(n^2 / KWBIN_DUP_BLOCK) hash probes for n names:
-       measured 3 ms for 10,000 tensors, 0.25 s for 100,000 (the _ex
-       variant: 1 ms and 15 ms).  String references are checked by
-       scanning them (memchr), so a crafted file whose records all point at
-       one long string costs records x length time.  For large or untrusted
-       files prefer kwb_open_memory_ex or kwb_open_path.
+       unless you give it an index (kwb_build_index).  Without memory some
+       checks cannot remember what they saw: a string referenced again is
+       rescanned (memchr), a shared config re-parsed unless it is the
+       previous layer's, and the duplicate checks (spec steps 15-16) use
+       KWBIN_DUP_BLOCK*16 bytes of stack (16 KiB by default) and hash every
+       later string once per block of KWBIN_DUP_BLOCK strings.  Valid models
+       open in about linear time (3 ms for 10,000 tensors); a crafted file
+       whose records share long strings costs more than linear time.  For
+       large or untrusted files prefer kwb_open_memory_ex or kwb_open_path.
    kwb_open_memory_ex(f, data, size, opt)
-       Same, but may allocate through `opt` (NULL: malloc/free): a temporary
-       NUL index of the string table (strings_size/8 bytes, freed before it
-       returns) makes every string check O(1), and the lookup index (below)
-       is built during the open, making the duplicate check linear.  The
-       index is freed by kwb_close.  Set opt->no_index to skip it.  If the
-       allocator returns NULL, the open goes on without them.
+       Same, but may allocate through `opt` (NULL: malloc/free) scratch
+       memory of at most 22 bytes per string-table byte plus 4 per record,
+       freed before it returns (a NUL index of the string table, a flag and
+       a hash per string): then every open is linear in the file's size,
+       whatever it holds (each string is scanned, hashed and JSON-checked
+       once; names are compared by offset).  The lookup index (below) is
+       built during the open and freed by kwb_close; set opt->no_index to
+       skip it.  If the allocator returns NULL, the open goes on without.
    kwb_open_path(f, path, opt)                 (not with KWBIN_NO_STDIO)
        Maps the file read-only (mmap on POSIX), or, where mmap is missing or
        fails or opt->no_mmap is set, reads it into memory allocated through
@@ -54,8 +57,9 @@
        Safe on a zeroed kwb_file and after a failed open (which has already
        released everything: a failed open never needs kwb_close).
 
-   Every open checks spec steps 1-17 (header, placement, header CRC-32,
-   strings, JSON, records, names).  kwb_verify(f) makes steps 18-19: the
+   Every open checks spec steps 1-18 (header, placement, header CRC-32,
+   strings, JSON, records, canonical string table, names).  kwb_verify(f)
+   makes steps 19-20: the
    CRC-32 of every tensor, then the zero padding after it, in file order.
 
    kwb_options: zero-initialise it and set what you need (sokol style):
@@ -101,7 +105,7 @@
    kwb_get_layer(f, i, &l): name, class_name, config (JSON text or ""),
        parent (KWB_NONE at top level), first_tensor, tensor_count.
    kwb_metadata(f, &len): the metadata JSON text, NOT NUL-terminated.
-   kwb_verify_tensor(f, i): steps 18-19 for one tensor.
+   kwb_verify_tensor(f, i): steps 19-20 for one tensor.
    kwb_crc32(crc, data, n): zlib's CRC-32 (slicing-by-8 in four lanes,
        about 4.5 GB/s on one x86 core at -O2).
    kwb_dtype_name(d), kwb_dtype_size(d): "float32", 4, ...
@@ -122,9 +126,9 @@
    KWBIN_MALLOC(size) / KWBIN_FREE(ptr)
                          the default allocator (define both; then <stdlib.h>
                          is not included).  kwb_open_memory never calls it.
-   KWBIN_DUP_BLOCK       names per block of the allocation-free duplicate
-                         check, a power of two (default 1024; 8 bytes of
-                         stack each).
+   KWBIN_DUP_BLOCK       names or strings per block of the allocation-free
+                         duplicate checks, a power of two (default 1024;
+                         16 bytes of stack each).
 
    LIMITS AND GUARANTEES
 
@@ -137,8 +141,9 @@
      proportion to a count from the file before the file's size bounds it.
    - Files of a newer minor version (1.x) are read as the spec says: larger
      headers/records and unknown sections are skipped.
-   - Hash tables use a fixed hash, so a crafted file full of colliding names
-     can make the duplicate check and lookups slow (quadratic), never wrong.
+   - Hash tables use a fixed hash (FNV-1a), so a crafted file full of
+     strings with colliding hashes can make the string-table check and
+     lookups slow (quadratic in the colliding strings), never wrong.
    - On 32-bit hosts files above 4 GiB cannot be mapped (KWB_ERR_IO); where
      there is no mmap, files are read with fseek/ftell (at most LONG_MAX
      bytes).  Tested on x86-64 and on 32-bit big-endian powerpc (qemu).
@@ -1718,7 +1723,8 @@ static kwb_result kwb__check_payload_size(const kwb_file *f)
 
 /* The memory that makes an open linear in the file's size whatever the
    strings (each optional: without it the checks scan instead).  The table
-   lies in the file, so these are at most 5.2 bytes per table byte. */
+   lies in the file, so these are about 5 bytes per table byte (plus the
+   string hash table and weight lists, made and freed by their checks). */
 static void kwb__alloc_scratch(kwb_file *f)
 {
     uint64_t size = f->strings_size_;
@@ -2070,7 +2076,7 @@ KWBIN_API const char *kwb_metadata(const kwb_file *f, size_t *length)
     return f && f->data ? (const char *)f->data + (size_t)f->metadata_offset_ : NULL;
 }
 
-/* ---- steps 18-19: verify ------------------------------------------------ */
+/* ---- steps 19-20: verify ------------------------------------------------ */
 
 KWBIN_API kwb_result kwb_verify_tensor(const kwb_file *f, uint32_t i)
 {
@@ -2082,7 +2088,7 @@ KWBIN_API kwb_result kwb_verify_tensor(const kwb_file *f, uint32_t i)
     end = offset + kwb__u64(r + 48); /* inside the payload: checked at open */
     if (kwb_crc32(0, f->data + (size_t)offset, (size_t)(end - offset)) != kwb__u32(r + 32))
         return KWB_ERR_TENSOR_CHECKSUM;
-    /* The padded end is the next tensor's start or the payload's end (step 17). */
+    /* The padded end is the next tensor's start or the payload's end (step 18). */
     if (!kwb__align_up(end, f->alignment, &padded) ||
         !kwb__all_zero(f->data + (size_t)end, (size_t)(padded - end)))
         return KWB_ERR_BAD_PADDING;

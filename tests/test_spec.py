@@ -143,3 +143,20 @@ def test_the_crc32_check_value_in_the_spec_holds():
 
     assert "0xCBF43926" in SPEC
     assert zlib.crc32(b"123456789") == 0xCBF43926
+
+
+def test_the_reference_order_of_the_spec_is_the_one_the_readers_use():
+    """Section 5's reference order (which makes the string table canonical) is checks.py's."""
+    from kwbin import checks
+
+    text = " ".join(_section("5. String table").split())
+    layer = re.search(r"the layer records in index order, within each `(\w+)`, `(\w+)`, `(\w+)`", text)
+    tensor = re.search(r"the tensor records in index order, within each `(\w+)`, `(\w+)`, `(\w+)`", text)
+    assert layer and tensor, "section 5 must state the reference order"
+    assert layer.groups() == checks.LAYER_STRINGS and tensor.groups() == checks.TENSOR_STRINGS
+
+
+def test_the_reader_steps_are_numbered_one_to_twenty_in_order():
+    rules = _section("10. Reader rules")
+    steps = [int(n) for n in re.findall(r"^(\d+)\. ", rules, re.M)]
+    assert steps == list(range(1, 21))
