@@ -13,6 +13,9 @@
                                        version, 10,000 tensors, ...) into D, for
                                        the Python reader to cross-check
    build/test_kwbin --bench-verify [MB] time kwb_verify over an in-memory file
+   build/test_kwbin --open MODE FILE [N] open FILE N times with kwb_open_memory
+                                       (MODE memory), _ex (memory_ex) or
+                                       kwb_open_path (path): verdict, median s
 
    Files are made by a small writer below (tb_build), independent of the
    reader: its own bitwise CRC-32 and layout code. */
@@ -1130,6 +1133,47 @@ static int bench_verify(unsigned mb)
     return 0;
 }
 
+/* --open MODE FILE [REPEAT]: open FILE REPEAT times (default 1) with
+   kwb_open_memory, kwb_open_memory_ex (both on the file read into memory
+   once) or kwb_open_path; print the verdict and the median time of one open
+   in seconds of processor time.  Used to count the work of an open (under valgrind) and by
+   bench/bench_worst_open.py. */
+static int open_one(const char *mode, const char *path, int repeat)
+{
+    FILE *fp = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    long size;
+    double *times = (double *)xmalloc(sizeof(double) * (size_t)(repeat > 0 ? repeat : 1));
+    kwb_result r = KWB_OK;
+    int i, j;
+    if (!fp || fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 2;
+    }
+    buf = (unsigned char *)xmalloc((size_t)size);
+    if (fread(buf, 1, (size_t)size, fp) != (size_t)size) return 2;
+    fclose(fp);
+    for (i = 0; i < repeat; i++) {
+        kwb_file f;
+        clock_t t0 = clock(), t1;
+        if (strcmp(mode, "memory") == 0) r = kwb_open_memory(&f, buf, (size_t)size);
+        else if (strcmp(mode, "memory_ex") == 0) r = kwb_open_memory_ex(&f, buf, (size_t)size, NULL);
+        else r = kwb_open_path(&f, path, NULL);
+        t1 = clock();
+        if (r == KWB_OK) kwb_close(&f);
+        times[i] = (double)(t1 - t0) / CLOCKS_PER_SEC; /* processor time */
+        for (j = i; j > 0 && times[j - 1] > times[j]; j--) { /* insertion sort */
+            double t = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = t;
+        }
+    }
+    printf("%s %.9f\n", r == KWB_OK ? "ok" : kwb_result_string(r), times[repeat / 2]);
+    free(times);
+    free(buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -1138,8 +1182,11 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--write-samples") == 0) return write_samples(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "--bench-verify") == 0)
         return bench_verify(argc >= 3 ? (unsigned)atoi(argv[2]) : 200);
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--open") == 0)
+        return open_one(argv[2], argv[3], argc == 5 && atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
     if (argc != 1) {
-        fprintf(stderr, "usage: test_kwbin [--verdicts | --json | --write-samples DIR | --bench-verify [MB]]\n");
+        fprintf(stderr, "usage: test_kwbin [--verdicts | --json | --write-samples DIR | --bench-verify [MB]"
+                        " | --open memory|memory_ex|path FILE [REPEAT]]\n");
         return 2;
     }
     test_result_strings();
