@@ -203,7 +203,8 @@
    no intrinsics: Dense sums 4 x 8 output tiles in registers and its inner
    loops have fixed trip counts so that gcc and clang vectorize them at
    -O2 (SSE2 on x86-64).  The order of every sum is fixed, so results are
-   the same bits for any batch size and with or without vectorization (only
+   the same bits for any batch size and with or without vectorization (a NaN
+   may change sign or payload; only
    a compiler told to fuse multiply-adds, e.g. -ffp-contract=fast on FMA
    hardware, changes the last bits).  Agrees
    with Keras 3 (JAX) and tf.keras predictions to about 1e-6 on the test
@@ -261,7 +262,8 @@ typedef enum kwnn_result {
     KWNN_ERR_OUT_OF_MEMORY,    /* the allocation of kwnn_load failed */
     KWNN_ERR_OVERFLOW,         /* a size does not fit in size_t */
     KWNN_ERR_SIZE,             /* kwnn_run: in_count / out_count do not match batch */
-    KWNN_ERR_SCRATCH           /* kwnn_run: scratch_size below kwnn_scratch_size */
+    KWNN_ERR_SCRATCH,          /* kwnn_run: scratch_size below kwnn_scratch_size */
+    KWNN_ERR_COST              /* the network costs more per sample than kwnn_options.max_cost */
 } kwnn_result;
 
 typedef enum kwnn_kind {
@@ -339,6 +341,7 @@ typedef struct kwnn_layer {
     size_t kh, kw, sh, sw, dh, dw; /* Conv2D / pooling: window, strides, dilation */
     size_t pad_top, pad_left;      /* 'same' padding before (the rest goes after) */
     int same;                      /* padding "same" */
+    uint64_t cost;                 /* operations per sample (see kwnn_cost_per_sample) */
 } kwnn_layer;
 
 typedef struct kwnn_options {
@@ -346,6 +349,7 @@ typedef struct kwnn_options {
     void (*free_fn)(void *ptr, void *user_data);     /* default: free */
     void *user_data;                                 /* default: NULL */
     int hard_sigmoid;                                /* KWNN_HARD_SIGMOID_*, default AUTO */
+    uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
 } kwnn_options;
 
 typedef struct kwnn_net {
@@ -361,6 +365,7 @@ typedef struct kwnn_net {
     /* private */
     size_t max_count_;     /* largest intermediate activation, floats per sample */
     uint32_t last_compute_; /* last layer that computes, or KWB_NONE */
+    uint64_t cost_;         /* operations per sample, sum of the layers' cost */
     void *mem_;
     kwnn_options opt_;
 } kwnn_net;
@@ -371,6 +376,7 @@ KWNN_API size_t kwnn_scratch_size(const kwnn_net *net, int batch);
 KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count,
                               float *output, size_t out_count, void *scratch,
                               size_t scratch_size, int batch);
+KWNN_API uint64_t kwnn_cost_per_sample(const kwnn_net *net);
 KWNN_API const char *kwnn_result_string(kwnn_result r);
 KWNN_API const char *kwnn_kind_name(kwnn_kind k);
 KWNN_API const char *kwnn_activation_name(kwnn_act_kind a);
@@ -405,6 +411,12 @@ extern "C" {
 #endif
 
 #define KWNN__SIZE_MAX ((size_t)-1)
+
+/* Test hook: the tests define KWNN_PROBE(counter, n) to count the steps of
+   kwnn_load's table walks and of the window loops (work, not time). */
+#ifndef KWNN_PROBE
+#define KWNN_PROBE(counter, n) ((void)0)
+#endif
 #define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -809,11 +821,28 @@ typedef struct kwnn__ctx {
     uint32_t nd;              /* the current per-sample shape */
     size_t shape[KWNN_MAX_DIMS];
     kwnn_layer scratch_layer; /* pass 1 writes here */
+    uint64_t cost;            /* operations per sample so far (saturating) */
+    uint32_t n;               /* layers in the table */
+    kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */
+    uint32_t *first_child;    /* pass 2 (kwnn__link): n + 1 entries, [n] for the top level */
+    uint32_t *last_child;     /* n + 1 entries */
+    uint32_t *next_sibling;   /* n entries */
 } kwnn__ctx;
 
 static kwnn_result kwnn__oom(kwnn__ctx *c)
 {
     return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, NULL, "the network's parameters do not fit in memory");
+}
+
+/* "layer ...: its output shape (a, b) has more elements than a size_t counts" */
+static kwnn_result kwnn__shape_overflow(kwnn__ctx *c, const kwb_layer *L, const char *what,
+                                        const size_t *dims, uint32_t nd)
+{
+    kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, what);
+    kwnn__m(c->net, " ");
+    kwnn__m_shape(c->net, dims, nd);
+    kwnn__m(c->net, " has more elements than a size_t counts");
+    return KWNN_ERR_OVERFLOW;
 }
 
 /* Room for `count` floats in the parameter area (NULL in pass 1). */
@@ -1164,7 +1193,13 @@ static kwnn_result kwnn__activation(kwnn__ctx *c, const kwb_layer *L, kwnn__json
             break;
         case KWNN_ACT_ELU: case KWNN_ACT_CELU:
             if ((r = kwnn__cfg_num(c, L, cfg, "alpha", NULL, act->a, &x)) != KWNN_OK) return r;
-            if (act->kind == KWNN_ACT_CELU && x == 0.0) return kwnn__bad_key(c, L, "alpha", cfg, "non-zero");
+            /* celu divides by alpha (Keras 3: max(x, 0) + alpha expm1(min(x, 0) / alpha)): an
+               alpha that is 0 once rounded to float32 would give NaN, so refuse it */
+            if (act->kind == KWNN_ACT_CELU && (float)x == 0.0f) {
+                kwnn__bad_key(c, L, "alpha", cfg, "a non-zero alpha for celu");
+                kwnn__m(c->net, " (it is 0 in float32)");
+                return KWNN_ERR_BAD_CONFIG;
+            }
             act->a = (float)x;
             break;
         case KWNN_ACT_SQUAREPLUS:
@@ -1258,118 +1293,199 @@ static void kwnn__refs(kwnn__json v, int depth, size_t *count, kwnn__json *first
     }
 }
 
-/* The table's layers whose parent is `parent`, by rank: the rank of the one
-   whose local name is the JSON string `name` (or -1); its count in *n. */
-static long kwnn__sibling(kwnn__ctx *c, uint32_t parent, kwnn__json name, uint32_t *n,
-                          kwb_layer *found)
+/* Append the decoded JSON string v (at most 80 bytes of it). */
+static void kwnn__m_jstr(kwnn_net *net, kwnn__json v)
 {
-    uint32_t i, count = kwb_layer_count(c->f), rank = 0;
-    long hit = -1;
-    kwb_layer P, L;
-    size_t skip = 0;
-    if (parent != KWB_NONE) {
-        if (kwb_get_layer(c->f, parent, &P) != KWB_OK) return -1;
-        skip = (size_t)P.name_length + 1;
+    const char *p = v.p + 1, *e = v.e - 1;
+    size_t used = 0;
+    if (!kwnn__is(v, '"') || v.e - v.p < 2) return;
+    while (p < e && used < 80) {
+        unsigned char buf[4];
+        size_t k = kwnn__jchar(&p, e, buf);
+        if (k == 0) return;
+        kwnn__m_raw(net, (const char *)buf, k);
+        used += k;
     }
-    for (i = 0; i < count; i++) {
-        if (kwb_get_layer(c->f, i, &L) != KWB_OK || L.parent != parent) continue;
-        if (hit < 0 && (size_t)L.name_length >= skip &&
-            kwnn__jstr_eq(name, L.name + skip, (size_t)L.name_length - skip)) {
-            hit = (long)rank;
-            *found = L;
-        }
-        rank++;
-    }
-    *n = rank;
-    return hit;
 }
 
-/* The local name of the sibling of rank `rank` under `parent`. */
-static int kwnn__sibling_at(kwnn__ctx *c, uint32_t parent, uint32_t rank, const char **name)
+/* Do the JSON strings a and b (quotes included) decode to the same bytes? */
+static int kwnn__jstr_same(kwnn__json a, kwnn__json b)
 {
-    uint32_t i, count = kwb_layer_count(c->f), k = 0;
-    kwb_layer P, L;
-    size_t skip = 0;
-    if (parent != KWB_NONE) {
-        if (kwb_get_layer(c->f, parent, &P) != KWB_OK) return 0;
-        skip = (size_t)P.name_length + 1;
-    }
-    for (i = 0; i < count; i++) {
-        if (kwb_get_layer(c->f, i, &L) != KWB_OK || L.parent != parent) continue;
-        if (k++ == rank) {
-            *name = (size_t)L.name_length >= skip ? L.name + skip : L.name;
-            return 1;
+    const char *p = a.p + 1, *pe = a.e - 1, *q = b.p + 1, *qe = b.e - 1;
+    unsigned char x[4], y[4];
+    size_t xn = 0, xi = 0, yn = 0, yi = 0;
+    if (!kwnn__is(a, '"') || !kwnn__is(b, '"') || a.e - a.p < 2 || b.e - b.p < 2) return 0;
+    for (;;) {
+        if (xi == xn) {
+            if (p >= pe) break;
+            if ((xn = kwnn__jchar(&p, pe, x)) == 0) return 0;
+            xi = 0;
         }
+        if (yi == yn) {
+            if (q >= qe) return 0;
+            if ((yn = kwnn__jchar(&q, qe, y)) == 0) return 0;
+            yi = 0;
+        }
+        if (x[xi++] != y[yi++]) return 0;
     }
-    return 0;
+    return yi == yn && q >= qe;
 }
 
-static kwnn_result kwnn__not_chain(kwnn__ctx *c, const kwb_layer *L, const char *what)
+/* The name of an entry of a model config's "layers" (Keras 1-3 keep it at the
+   top or in its config). */
+static int kwnn__entry_name(kwnn__json entry, kwnn__json *name)
 {
-    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, what);
+    kwnn__json inner;
+    if (kwnn__get(entry, "name", name) && kwnn__is(*name, '"')) return 1;
+    return kwnn__get(entry, "config", &inner) && kwnn__get(inner, "name", name) && kwnn__is(*name, '"');
+}
+
+/* Start "layer 'NAME' (CLASS): " from a config entry. */
+static void kwnn__entry_prefix(kwnn__ctx *c, kwnn__json entry, kwnn__json name)
+{
+    kwnn__json cls;
+    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "layer '");
+    kwnn__m_jstr(c->net, name);
+    kwnn__m(c->net, "'");
+    if (kwnn__get(entry, "class_name", &cls) && kwnn__is(cls, '"')) {
+        kwnn__m(c->net, " (");
+        kwnn__m_jstr(c->net, cls);
+        kwnn__m(c->net, ")");
+    }
+    kwnn__m(c->net, ": ");
+}
+
+/* "layer 'NAME' (CLASS): what: only chains of layers are supported" */
+static kwnn_result kwnn__not_chain(kwnn__ctx *c, kwnn__json entry, kwnn__json name, const char *what)
+{
+    kwnn__entry_prefix(c, entry, name);
+    kwnn__m(c->net, what);
     kwnn__m(c->net, ": only chains of layers are supported");
     return KWNN_ERR_UNSUPPORTED;
 }
 
-/* A Functional / Model config (its "config" object, with "layers"): every
-   layer called once, each fed by the layer before it in the table. */
-static kwnn_result kwnn__check_chain(kwnn__ctx *c, kwnn__json mcfg, uint32_t parent,
-                                     const kwb_layer *owner)
+static kwnn_result kwnn__model_not_chain(kwnn__ctx *c, const kwb_layer *owner, const char *what)
 {
-    kwnn__json layers, entry, name, inner, nodes, ref, io;
+    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, what);
+    kwnn__m(c->net, ": only chains of layers are supported");
+    return KWNN_ERR_UNSUPPORTED;
+}
+
+/* Pass 1, from a Functional / Model config (its "config" object, with
+   "layers") alone: every layer called once, the first without input, each
+   other fed by the entry listed before it; the model's input and output
+   are the first and last entries.  One walk over the config: linear. */
+static kwnn_result kwnn__check_chain(kwnn__ctx *c, kwnn__json mcfg, const kwb_layer *owner)
+{
+    kwnn__json layers, entry, name, nodes, ref, io, first, prev;
     kwnn__iter it;
-    uint32_t nsib = 0, entries = 0;
-    const char *want;
-    size_t nref;
+    size_t entries = 0, nref;
+    if (!kwnn__get(mcfg, "layers", &layers) || !kwnn__begin(layers, '[', &it))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
+                          "the functional model config has no list of layers");
+    first.p = first.e = prev.p = prev.e = NULL;
+    while (kwnn__next(&it, NULL, &entry)) {
+        KWNN_PROBE(load_steps, 1);
+        if (!kwnn__entry_name(entry, &name))
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a layer of the model config has no name");
+        nref = 0;
+        if (kwnn__get(entry, "inbound_nodes", &nodes) && !kwnn__null(nodes)) {
+            if (kwnn__count(nodes) > 1)
+                return kwnn__not_chain(c, entry, name, "is called more than once (a shared layer)");
+            kwnn__refs(nodes, 0, &nref, &ref);
+        }
+        if (entries == 0) {
+            if (nref != 0) return kwnn__not_chain(c, entry, name, "the first layer takes an input");
+            first = name;
+        } else {
+            if (nref != 1)
+                return kwnn__not_chain(c, entry, name, nref == 0 ? "takes no input" : "takes several inputs");
+            if (!kwnn__jstr_same(ref, prev)) {
+                kwnn__entry_prefix(c, entry, name);
+                kwnn__m(c->net, "takes its input from '");
+                kwnn__m_jstr(c->net, ref);
+                kwnn__m(c->net, "', not from the layer before it ('");
+                kwnn__m_jstr(c->net, prev);
+                kwnn__m(c->net, "'): only chains of layers are supported");
+                return KWNN_ERR_UNSUPPORTED;
+            }
+        }
+        prev = name;
+        entries++;
+    }
+    if (entries == 0) return KWNN_OK;
+    nref = 0;
+    if (kwnn__get(mcfg, "input_layers", &io)) kwnn__refs(io, 0, &nref, &ref);
+    if (nref > 1) return kwnn__model_not_chain(c, owner, "the model has several inputs");
+    if (nref == 1 && !kwnn__jstr_same(ref, first))
+        return kwnn__model_not_chain(c, owner, "the model's input is not its first layer");
+    nref = 0;
+    if (kwnn__get(mcfg, "output_layers", &io)) kwnn__refs(io, 0, &nref, &ref);
+    if (nref > 1) return kwnn__model_not_chain(c, owner, "the model has several outputs");
+    if (nref == 1 && !kwnn__jstr_same(ref, prev))
+        return kwnn__model_not_chain(c, owner, "the model's output is not its last layer");
+    return KWNN_OK;
+}
+
+/* Pass 2: the model config lists exactly the table's layers under `parent`,
+   in table order (then the chain checked in pass 1 is the order kwnn_run
+   follows).  The children come from the links kwnn__link made: linear. */
+static kwnn_result kwnn__check_table(kwnn__ctx *c, kwnn__json mcfg, uint32_t parent, const kwb_layer *owner)
+{
+    kwnn__json layers, entry, name;
+    kwnn__iter it;
+    uint32_t child = c->first_child[parent == KWB_NONE ? c->n : parent];
+    size_t skip = 0;
+    if (owner != NULL) skip = (size_t)owner->name_length + 1;
     if (!kwnn__get(mcfg, "layers", &layers) || !kwnn__begin(layers, '[', &it))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
                           "the functional model config has no list of layers");
     while (kwnn__next(&it, NULL, &entry)) {
         kwb_layer L;
-        long rank;
-        entries++;
-        if (!(kwnn__get(entry, "name", &name) && kwnn__is(name, '"')) &&
-            !(kwnn__get(entry, "config", &inner) && kwnn__get(inner, "name", &name) && kwnn__is(name, '"')))
+        const char *local;
+        KWNN_PROBE(load_steps, 1);
+        if (!kwnn__entry_name(entry, &name))
             return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a layer of the model config has no name");
-        rank = kwnn__sibling(c, parent, name, &nsib, &L);
-        if (rank < 0) {
-            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "the model config names a layer ");
-            kwnn__m_raw(c->net, name.p, (size_t)(name.e - name.p) > 80 ? 80 : (size_t)(name.e - name.p));
-            kwnn__m(c->net, " that the layer table does not have");
+        if (child == KWB_NONE || kwb_get_layer(c->f, child, &L) != KWB_OK) {
+            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "the model config names a layer '");
+            kwnn__m_jstr(c->net, name);
+            kwnn__m(c->net, "' that the layer table does not have");
             return KWNN_ERR_BAD_CONFIG;
         }
-        nref = 0;
-        if (kwnn__get(entry, "inbound_nodes", &nodes) && !kwnn__null(nodes)) {
-            if (kwnn__count(nodes) > 1) return kwnn__not_chain(c, &L, "is called more than once (a shared layer)");
-            kwnn__refs(nodes, 0, &nref, &ref);
+        local = (size_t)L.name_length >= skip ? L.name + skip : L.name;
+        if (!kwnn__jstr_eq(name, local, strlen(local))) {
+            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "the model config lists layer '");
+            kwnn__m_jstr(c->net, name);
+            kwnn__m(c->net, "' where the layer table has '");
+            kwnn__m(c->net, local);
+            kwnn__m(c->net, "' (the two must list the same layers in the same order)");
+            return KWNN_ERR_BAD_CONFIG;
         }
-        if (rank == 0 && nref != 0) return kwnn__not_chain(c, &L, "the first layer takes an input");
-        if (rank > 0) {
-            if (nref != 1) return kwnn__not_chain(c, &L, nref == 0 ? "takes no input" : "takes several inputs");
-            if (!kwnn__sibling_at(c, parent, (uint32_t)rank - 1, &want)) return kwnn__oom(c);
-            if (!kwnn__jstr_is(ref, want)) {
-                kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, &L, "takes its input from ");
-                kwnn__m_raw(c->net, ref.p, (size_t)(ref.e - ref.p) > 60 ? 60 : (size_t)(ref.e - ref.p));
-                kwnn__m(c->net, ", not from the layer before it ('");
-                kwnn__m(c->net, want);
-                kwnn__m(c->net, "'): only chains of layers are supported");
-                return KWNN_ERR_UNSUPPORTED;
-            }
-        }
+        child = c->next_sibling[child];
     }
-    if (entries != nsib) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
-                                           "the model config and the layer table list different layers");
-    if (nsib == 0) return KWNN_OK;
-    nref = 0;
-    if (kwnn__get(mcfg, "input_layers", &io)) kwnn__refs(io, 0, &nref, &ref);
-    if (nref > 1) return kwnn__not_chain(c, owner, "the model has several inputs");
-    if (nref == 1 && (!kwnn__sibling_at(c, parent, 0, &want) || !kwnn__jstr_is(ref, want)))
-        return kwnn__not_chain(c, owner, "the model's input is not its first layer");
-    nref = 0;
-    if (kwnn__get(mcfg, "output_layers", &io)) kwnn__refs(io, 0, &nref, &ref);
-    if (nref > 1) return kwnn__not_chain(c, owner, "the model has several outputs");
-    if (nref == 1 && (!kwnn__sibling_at(c, parent, nsib - 1, &want) || !kwnn__jstr_is(ref, want)))
-        return kwnn__not_chain(c, owner, "the model's output is not its last layer");
+    if (child != KWB_NONE)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
+                          "the model config and the layer table list different layers");
+    return KWNN_OK;
+}
+
+/* Pass 2: each layer's first child and next sibling (parents come first). */
+static kwnn_result kwnn__link(kwnn__ctx *c)
+{
+    uint32_t i;
+    for (i = 0; i <= c->n; i++) c->first_child[i] = c->last_child[i] = KWB_NONE;
+    for (i = 0; i < c->n; i++) c->next_sibling[i] = KWB_NONE;
+    for (i = 0; i < c->n; i++) {
+        kwb_layer L;
+        uint32_t p;
+        KWNN_PROBE(load_steps, 1);
+        if (kwb_get_layer(c->f, i, &L) != KWB_OK)
+            return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
+        p = L.parent == KWB_NONE ? c->n : L.parent;
+        if (c->first_child[p] == KWB_NONE) c->first_child[p] = i;
+        else c->next_sibling[c->last_child[p]] = i;
+        c->last_child[p] = i;
+    }
     return KWNN_OK;
 }
 
@@ -1420,7 +1536,12 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
         }
         return KWNN_OK;
     }
-    if (!kwnn__prod(dims, nd, &c->net->input_count)) return kwnn__oom(c);
+    if (!kwnn__prod(dims, nd, &c->net->input_count)) {
+        kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "the input shape ");
+        kwnn__m_shape(c->net, dims, nd);
+        kwnn__m(c->net, " has more elements than a size_t counts");
+        return KWNN_ERR_OVERFLOW;
+    }
     memcpy(c->shape, dims, sizeof dims);
     c->nd = nd;
     c->have_shape = 1;
@@ -1516,10 +1637,20 @@ static kwnn_result kwnn__batchnorm(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
-/* Output size and 'same' padding of one spatial axis (TensorFlow's rule). */
+/* The extent of a window of k taps d apart, (k - 1) d + 1, if at most
+   KWNN__DIM_LIMIT (checked: k and d may each be 2^30, beyond 32 bits). */
+static int kwnn__extent(size_t k, size_t d, size_t *eff)
+{
+    return kwnn__mul(k - 1, d, eff) && kwnn__add(*eff, 1, eff) && *eff <= KWNN__DIM_LIMIT;
+}
+
+/* Output size and 'same' padding of one spatial axis (TensorFlow's rule).
+   in, k, s, d <= KWNN__DIM_LIMIT and (k - 1) d + 1 too (kwnn__extent): then
+   (o - 1) s < in and need < 2^31, no overflow even with a 32-bit size_t. */
 static int kwnn__window(size_t in, size_t k, size_t s, size_t d, int same, size_t *out, size_t *pad)
 {
-    size_t eff = (k - 1) * d + 1, o, need;
+    size_t eff, o, need;
+    if (in > KWNN__DIM_LIMIT || !kwnn__extent(k, d, &eff)) return 0;
     if (same) {
         o = (in + s - 1) / s;
         need = (o - 1) * s + eff;
@@ -1573,9 +1704,9 @@ static kwnn_result kwnn__conv2d(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg
         kwnn__m_shape(c->net, c->shape, c->nd);
         return KWNN_ERR_SHAPE;
     }
-    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT ||
-        (ks[0] - 1) * dl[0] + 1 > KWNN__DIM_LIMIT || (ks[1] - 1) * dl[1] + 1 > KWNN__DIM_LIMIT)
-        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large");
+    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT || !kwnn__extent(ks[0], dl[0], &oh) ||
+        !kwnn__extent(ks[1], dl[1], &ow))
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
     if (!kwnn__window(c->shape[0], ks[0], st[0], dl[0], same, &oh, &out->pad_top) ||
         !kwnn__window(c->shape[1], ks[1], st[1], dl[1], same, &ow, &out->pad_left)) {
         kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
@@ -1695,10 +1826,15 @@ static kwnn_result kwnn__reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
             dims[nd++] = 1;
         } else {
             dims[nd++] = (size_t)x;
-            if (!kwnn__mul(known, (size_t)x, &known)) return kwnn__oom(c);
+            if (!kwnn__mul(known, (size_t)x, &known)) {
+                kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "target_shape ");
+                kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
+                kwnn__m(c->net, " has more elements than a size_t counts (its product overflows)");
+                return KWNN_ERR_OVERFLOW;
+            }
         }
     }
-    if (!kwnn__prod(c->shape, c->nd, &total)) return kwnn__oom(c);
+    if (!kwnn__prod(c->shape, c->nd, &total)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
     if (unknown >= 0) {
         if (total % known != 0) goto mismatch;
         dims[unknown] = total / known;
@@ -1785,8 +1921,8 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
                           "pack it with --arch)");
     if (kwnn__is_class(L, kwnn__model_classes)) {
         out->kind = KWNN_LAYER_MODEL;
-        if (strcmp(L->class_name, "Sequential") != 0) return kwnn__check_chain(c, cfg, L->index, L);
-        return KWNN_OK;
+        if (strcmp(L->class_name, "Sequential") == 0) return KWNN_OK;
+        return c->fill ? kwnn__check_table(c, cfg, L->index, L) : kwnn__check_chain(c, cfg, L);
     }
     if (strcmp(L->class_name, "InputLayer") == 0) {
         static const char *const keys[] = {"batch_shape", "batch_input_shape", NULL};
@@ -1815,7 +1951,7 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
         size_t n;
         if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
         if (c->nd > 1 && (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK) return r;
-        if (!kwnn__prod(c->shape, c->nd, &n)) return kwnn__oom(c);
+        if (!kwnn__prod(c->shape, c->nd, &n)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
         out->kind = KWNN_LAYER_FLATTEN;
         c->shape[0] = n;
         c->nd = 1;
@@ -1852,6 +1988,64 @@ static int kwnn__computes(kwnn_kind k)
            k != KWNN_LAYER_FLATTEN && k != KWNN_LAYER_RESHAPE;
 }
 
+/* ---- cost: operations per sample, from the shapes alone ----------------- */
+
+static uint64_t kwnn__sat_mul(uint64_t a, uint64_t b)
+{
+    return (a != 0 && b > UINT64_MAX / a) ? UINT64_MAX : a * b;
+}
+
+static uint64_t kwnn__sat_add(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UINT64_MAX : a + b; }
+
+/* Multiply-adds (or compares, or elementwise steps) a layer does per sample:
+   an upper bound of what kwnn_run's loops visit, which only visit the taps
+   of a window that fall inside the input (so at most min(window, input) per
+   axis).  Every output written counts once more (bias, activation). */
+static uint64_t kwnn__layer_cost(const kwnn_layer *L)
+{
+    uint64_t out = (uint64_t)L->out_count, taps;
+    switch (L->kind) {
+    case KWNN_LAYER_DENSE: return kwnn__sat_add(kwnn__sat_mul(L->in_count, L->units), out);
+    case KWNN_LAYER_CONV2D: case KWNN_LAYER_MAXPOOL2D: case KWNN_LAYER_AVGPOOL2D:
+        taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
+                             L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
+        taps = kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]);
+        taps = kwnn__sat_mul(taps, L->in_shape[2]);
+        if (L->kind == KWNN_LAYER_CONV2D) taps = kwnn__sat_mul(taps, L->units);
+        return kwnn__sat_add(taps, out);
+    case KWNN_LAYER_GLOBAL_AVGPOOL: case KWNN_LAYER_GLOBAL_MAXPOOL:
+        return kwnn__sat_add(L->in_count, out);
+    case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: return out;
+    case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
+    case KWNN_LAYER_RESHAPE: break; /* nothing computed */
+    }
+    return 0;
+}
+
+static void kwnn__m_u64(kwnn_net *net, uint64_t v)
+{
+    char buf[24];
+    size_t n = 0;
+    do {
+        buf[sizeof buf - 1 - n] = (char)('0' + (int)(v % 10));
+        v /= 10;
+        n++;
+    } while (v != 0 && n < 23);
+    kwnn__m_raw(net, buf + sizeof buf - n, n);
+}
+
+static kwnn_result kwnn__too_costly(kwnn__ctx *c)
+{
+    kwnn__fail(c->net, KWNN_ERR_COST, NULL, "the network costs ");
+    if (c->cost == UINT64_MAX) kwnn__m(c->net, "more than 2^64 - 1");
+    else kwnn__m_u64(c->net, c->cost);
+    kwnn__m(c->net, " operations per sample, above the cap of ");
+    kwnn__m_u64(c->net, c->net->opt_.max_cost);
+    return KWNN_ERR_COST;
+}
+
+/* ---- the pass over the layer table -------------------------------------- */
+
 /* One pass over the layer table (pass 1 measures, pass 2 fills). */
 static kwnn_result kwnn__build(kwnn__ctx *c)
 {
@@ -1863,6 +2057,12 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     c->have_shape = 0;
     c->nd = 0;
     c->params_used = 0;
+    c->cost = 0;
+    if (c->fill) { /* the table must list what the model configs say (pass 1 checked the configs) */
+        if ((r = kwnn__link(c)) != KWNN_OK) return r;
+        if (c->top_cfg.p != NULL && (r = kwnn__check_table(c, c->top_cfg, KWB_NONE, NULL)) != KWNN_OK)
+            return r;
+    }
     for (i = 0; i < n; i++) {
         kwb_layer L;
         kwnn_layer *out = c->fill ? &net->layers[i] : &c->scratch_layer;
@@ -1890,14 +2090,18 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
         }
         out->out_ndim = c->nd;
         memcpy(out->out_shape, c->shape, sizeof c->shape);
-        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count) ||
-            !kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
-            return kwnn__oom(c);
+        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
+            return kwnn__shape_overflow(c, &L, "its input shape", out->in_shape, out->in_ndim);
+        if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
+            return kwnn__shape_overflow(c, &L, "its output shape", out->out_shape, out->out_ndim);
         if (out->in_count == 0 || out->out_count == 0)
             return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
         if (kwnn__computes(out->kind)) last = i;
+        out->cost = kwnn__layer_cost(out);
+        c->cost = kwnn__sat_add(c->cost, out->cost);
     }
     if (!c->have_shape) return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "the network has no layers to run");
+    if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     /* The largest intermediate: every computing layer's output but the last one's. */
     if (c->fill) {
         for (i = 0; i < n; i++)
@@ -1905,6 +2109,7 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
                 max_count = net->layers[i].out_count;
         net->max_count_ = max_count;
         net->last_compute_ = last;
+        net->cost_ = c->cost;
         net->output_ndim = c->nd;
         memcpy(net->output_shape, c->shape, sizeof c->shape);
         if (!kwnn__prod(c->shape, c->nd, &net->output_count)) return kwnn__oom(c);
@@ -1938,9 +2143,10 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             if (!kwnn__get(v, "config", &mcfg) || !kwnn__is(mcfg, '{'))
                 return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, NULL, "the metadata's model_config has no config");
             {
-                kwnn_result r = kwnn__check_chain(c, mcfg, KWB_NONE, NULL);
+                kwnn_result r = kwnn__check_chain(c, mcfg, NULL);
                 if (r != KWNN_OK) return r;
             }
+            c->top_cfg = mcfg;
         }
     }
     if (hs_option == KWNN_HARD_SIGMOID_KERAS3) c->legacy = 0;
@@ -1952,7 +2158,7 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
 KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt)
 {
     kwnn__ctx c;
-    size_t layers_bytes, total;
+    size_t layers_bytes, links_bytes, total;
     kwnn_result r;
     void *mem;
     if (net == NULL) return KWNN_ERR_INVALID_ARGUMENT;
@@ -1974,12 +2180,17 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     memset(&c, 0, sizeof c);
     c.net = net;
     c.f = f;
+    c.n = kwb_layer_count(f);
     if ((r = kwnn__metadata(&c, net->opt_.hard_sigmoid)) != KWNN_OK) return r;
     if ((r = kwnn__build(&c)) != KWNN_OK) return r;
     /* one block: the layers, then the parameters (64-byte aligned) */
-    if (!kwnn__mul((size_t)kwb_layer_count(f), sizeof(kwnn_layer), &layers_bytes) ||
+    /* ... and, used during kwnn_load only, the links of the table (3 n + 2 u32) */
+    if (!kwnn__mul((size_t)c.n, sizeof(kwnn_layer), &layers_bytes) ||
         !kwnn__add(layers_bytes, 63 + 64, &layers_bytes) ||
-        !kwnn__mul(c.params_used, sizeof(float), &total) || !kwnn__add(total, layers_bytes, &total))
+        !kwnn__mul((size_t)c.n, 3 * sizeof(uint32_t), &links_bytes) ||
+        !kwnn__add(links_bytes, 2 * sizeof(uint32_t), &links_bytes) ||
+        !kwnn__mul(c.params_used, sizeof(float), &total) || !kwnn__add(total, layers_bytes, &total) ||
+        !kwnn__add(total, links_bytes, &total))
         return kwnn__oom(&c);
     layers_bytes -= 64; /* 63 rounding + 64 slack to align the block itself */
     mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(total, net->opt_.user_data) : KWNN_MALLOC(total);
@@ -1991,6 +2202,9 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
         unsigned char *aligned = base + (mis ? 64 - mis : 0);
         net->layers = (kwnn_layer *)(void *)aligned;
         c.params = (float *)(void *)(aligned + (layers_bytes & ~(size_t)63));
+        c.first_child = (uint32_t *)(void *)(c.params + c.params_used);
+        c.last_child = c.first_child + c.n + 1;
+        c.next_sibling = c.last_child + c.n + 1;
     }
     c.fill = 1;
     if ((r = kwnn__build(&c)) != KWNN_OK) {
@@ -2215,26 +2429,38 @@ static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT
     }
 }
 
+/* The taps [*lo, *hi) of a window of k taps d apart, its first at padded
+   coordinate `start`, that fall on the input [pad, pad + n): the loops visit
+   only those, so a window larger than the input costs no more than the
+   input (bounded by kwnn__window's limits: no overflow, 32-bit included). */
+static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, size_t *lo, size_t *hi)
+{
+    size_t end = pad + n;
+    *lo = start < pad ? (pad - start + d - 1) / d : 0;
+    *hi = start < end ? (end - start + d - 1) / d : 0;
+    if (*hi > k) *hi = k;
+    if (*lo > *hi) *lo = *hi;
+}
+
 static void kwnn__conv_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
                            size_t batch)
 {
     size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2];
     size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
-    size_t b, oh, ow, i, j, ci, f;
+    size_t b, oh, ow, i, j, ci, f, i0, i1, j0, j1;
     for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++)
+        for (oh = 0; oh < OH; oh++) {
+            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
             for (ow = 0; ow < OW; ow++) {
                 float *acc = y + ((b * OH + oh) * OW + ow) * F;
+                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
                 for (f = 0; f < F; f++) acc[f] = 0.0f;
-                for (i = 0; i < L->kh; i++) {
-                    size_t ih = oh * L->sh + i * L->dh; /* padded coordinate */
-                    if (ih < L->pad_top || ih - L->pad_top >= H) continue;
-                    ih -= L->pad_top;
-                    for (j = 0; j < L->kw; j++) {
-                        size_t iw = ow * L->sw + j * L->dw;
+                for (i = i0; i < i1; i++) {
+                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
+                    for (j = j0; j < j1; j++) {
+                        size_t iw = ow * L->sw + j * L->dw - L->pad_left;
                         const float *xp, *wp;
-                        if (iw < L->pad_left || iw - L->pad_left >= Wd) continue;
-                        iw -= L->pad_left;
+                        KWNN_PROBE(taps, 1);
                         xp = x + ((b * H + ih) * Wd + iw) * C;
                         wp = L->w + (i * L->kw + j) * C * F;
                         for (ci = 0; ci < C; ci++) kwnn__axpy(acc, wp + ci * F, xp[ci], F);
@@ -2243,28 +2469,28 @@ static void kwnn__conv_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, f
                 if (L->b != NULL)
                     for (f = 0; f < F; f++) acc[f] += L->b[f];
             }
+        }
 }
 
 static void kwnn__pool_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
     size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->units;
     size_t OH = L->out_shape[0], OW = L->out_shape[1];
-    size_t b, oh, ow, i, j, ci;
+    size_t b, oh, ow, i, j, ci, i0, i1, j0, j1;
     int is_max = L->kind == KWNN_LAYER_MAXPOOL2D;
     for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++)
+        for (oh = 0; oh < OH; oh++) {
+            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, 1, &i0, &i1);
             for (ow = 0; ow < OW; ow++) {
                 float *o = y + ((b * OH + oh) * OW + ow) * C;
                 size_t count = 0;
-                for (i = 0; i < L->kh; i++) {
-                    size_t ih = oh * L->sh + i;
-                    if (ih < L->pad_top || ih - L->pad_top >= H) continue;
-                    ih -= L->pad_top;
-                    for (j = 0; j < L->kw; j++) {
-                        size_t iw = ow * L->sw + j;
+                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, 1, &j0, &j1);
+                for (i = i0; i < i1; i++) {
+                    size_t ih = oh * L->sh + i - L->pad_top;
+                    for (j = j0; j < j1; j++) {
+                        size_t iw = ow * L->sw + j - L->pad_left;
                         const float *xp;
-                        if (iw < L->pad_left || iw - L->pad_left >= Wd) continue;
-                        iw -= L->pad_left;
+                        KWNN_PROBE(taps, 1);
                         xp = x + ((b * H + ih) * Wd + iw) * C;
                         if (count == 0) {
                             for (ci = 0; ci < C; ci++) o[ci] = xp[ci];
@@ -2281,6 +2507,7 @@ static void kwnn__pool_run(const kwnn_layer *L, const float *x, float *y, size_t
                     for (ci = 0; ci < C; ci++) o[ci] /= div_;
                 }
             }
+        }
 }
 
 static void kwnn__global_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
@@ -2381,6 +2608,11 @@ KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in
 
 /* ---- names -------------------------------------------------------------- */
 
+KWNN_API uint64_t kwnn_cost_per_sample(const kwnn_net *net)
+{
+    return net != NULL && net->layers != NULL ? net->cost_ : 0;
+}
+
 KWNN_API const char *kwnn_result_string(kwnn_result r)
 {
     switch (r) {
@@ -2396,6 +2628,7 @@ KWNN_API const char *kwnn_result_string(kwnn_result r)
     case KWNN_ERR_OVERFLOW: return "overflow";
     case KWNN_ERR_SIZE: return "size";
     case KWNN_ERR_SCRATCH: return "scratch";
+    case KWNN_ERR_COST: return "too_costly";
     }
     return "unknown";
 }

@@ -1,5 +1,10 @@
-/* kwbin-run [--no-verify] MODEL.kwb INPUT.npy OUTPUT.npy: run a Keras network
-   from its kwbin file alone (c_reader/kwbin_nn.h) on a batch.
+/* kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy: run
+   a Keras network from its kwbin file alone (c_reader/kwbin_nn.h) on a batch.
+
+   --max-cost OPS  refuse a network that costs more than OPS operations
+                   (multiply-adds, compares, ...) per sample, as kwnn_load
+                   counts them from the shapes (kwnn_cost_per_sample);
+                   default 10^11 (about a minute per sample); 0: no cap.
 
    INPUT.npy: float32 little-endian, C order ('<f4', fortran_order False),
    shape (batch, *input shape); .npy format versions 1.0, 2.0 and 3.0.  The
@@ -13,7 +18,8 @@
 
    Errors: one line on stderr, "kwbin-run: error: FILE: what", and exit
        1  the model cannot be run: invalid or damaged kwbin file, no layer
-          table, a layer without config, an unsupported layer or option
+          table, a layer without config, an unsupported layer or option,
+          a cost per sample above --max-cost
        2  bad command line
        3  a file cannot be read or written
        4  bad input: not a .npy file, a malformed header, a dtype other than
@@ -32,6 +38,9 @@
 #define EXIT_USAGE 2
 #define EXIT_IO 3
 #define EXIT_INPUT 4
+
+#define DEFAULT_MAX_COST 100000000000ULL /* operations per sample */
+#define USAGE "usage: kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy\n"
 
 /* Part of the error line: control characters (a newline in a file name or
    in a .npy key) become '?', so the message stays one line. */
@@ -264,6 +273,20 @@ static int parse_npy(const unsigned char *buf, size_t size, npy *out, char *why,
 #undef NPY_FAIL
 }
 
+/* A decimal count (no sign, no spaces), at most UINT64_MAX. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0') return 0;
+    for (; *s != '\0'; s++) {
+        uint64_t d = (uint64_t)(*s - '0');
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
 static float le_f32(const unsigned char *p)
 {
     uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -351,6 +374,7 @@ int main(int argc, char **argv)
 {
     const char *model_path, *in_path, *out_path;
     int verify = 1, argi = 1, code = 0, batch;
+    kwnn_options opt;
     kwb_file f;
     kwb_result kr;
     kwnn_net net;
@@ -362,12 +386,22 @@ int main(int argc, char **argv)
     float *x = NULL, *y = NULL;
     void *scratch = NULL;
 
-    if (argc > 1 && strcmp(argv[1], "--no-verify") == 0) {
-        verify = 0;
-        argi = 2;
+    memset(&opt, 0, sizeof opt);
+    opt.max_cost = DEFAULT_MAX_COST;
+    for (; argi < argc && strncmp(argv[argi], "--", 2) == 0; argi++) {
+        if (strcmp(argv[argi], "--no-verify") == 0) {
+            verify = 0;
+        } else if (strcmp(argv[argi], "--max-cost") == 0 && argi + 1 < argc) {
+            if (!parse_u64(argv[++argi], &opt.max_cost))
+                return fail(EXIT_USAGE, NULL, "--max-cost wants a number of operations per sample, not",
+                            argv[argi]);
+        } else {
+            fputs(USAGE, stderr);
+            return EXIT_USAGE;
+        }
     }
     if (argc - argi != 3 || argv[argi][0] == '-') {
-        fprintf(stderr, "usage: kwbin-run [--no-verify] MODEL.kwb INPUT.npy OUTPUT.npy\n");
+        fputs(USAGE, stderr);
         return EXIT_USAGE;
     }
     model_path = argv[argi];
@@ -382,7 +416,13 @@ int main(int argc, char **argv)
         kwb_close(&f);
         return fail(EXIT_MODEL, model_path, kwb_result_string(kr), NULL);
     }
-    nr = kwnn_load(&net, &f, NULL);
+    nr = kwnn_load(&net, &f, &opt);
+    if (nr == KWNN_ERR_COST) {
+        snprintf(why, sizeof why, "%s (--max-cost OPS changes the cap)", net.message);
+        code = fail(EXIT_MODEL, model_path, kwnn_result_string(nr), why);
+        kwb_close(&f);
+        return code;
+    }
     if (nr != KWNN_OK) {
         code = fail(nr == KWNN_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path, kwnn_result_string(nr),
                     net.message);
