@@ -75,7 +75,13 @@
        several threads may run one net at once, each with its own scratch
        and output.  A run error leaves net->message untouched (the net is
        const); the code says which check failed.
-   kwnn_result_string(r)   "ok", "unsupported", "size", ...
+   kwnn_cost_per_sample(net)
+       Operations per sample (multiply-adds, compares, elementwise steps)
+       that kwnn_run does, as counted at load from the shapes: an upper
+       bound of what its loops visit (a window visits only the taps that
+       fall on its input).  Also per layer: net->layers[i].cost.  0 for a
+       net that is not loaded.
+   kwnn_result_string(r)   "ok", "unsupported", "size", "too_costly", ...
    kwnn_kind_name(k), kwnn_activation_name(a)
                            "Dense", "relu", ... (for listings)
 
@@ -94,6 +100,11 @@
        hard_sigmoid    KWNN_HARD_SIGMOID_AUTO (0, default): the generation
                        recorded in the metadata decides (see ACTIVATIONS);
                        KWNN_HARD_SIGMOID_KERAS3 / _KERAS2 force one form.
+       max_cost        0 (default): no cap.  Else kwnn_load refuses, with
+                       KWNN_ERR_COST and a message giving the cost and the
+                       cap, a net whose kwnn_cost_per_sample exceeds it
+                       (before allocating): a small file cannot ask for
+                       hours of work per sample.
 
    SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
    and its class, at load time)
@@ -155,8 +166,10 @@
    Model) config, at the top level (metadata "model_config") and for each
    nested one, kwnn_load checks that every layer is called once, that the
    first takes no input, that each other one takes exactly one tensor and
-   that it comes from the layer right before it in the table, and that the
-   model's input / output are the first / last layer.  Else
+   that it comes from the layer listed right before it, that the model's
+   input / output are the first / last layer (one walk over the config),
+   and that the config lists the table's layers in table order (one walk
+   over the table): linear in the number of layers.  Else
    KWNN_ERR_UNSUPPORTED ("takes its input from 'a', not from 'b' ...").  A
    file without "model_config" (written by hand with kwbin.Writer) is taken
    as a chain in table order.
@@ -227,6 +240,8 @@
    KWNN_MALLOC(size) / KWNN_FREE(ptr)
                           the default allocator (define both; then
                           <stdlib.h> is not included).
+   KWNN_PROBE(counter, n) tests only: called with `taps` (window loops) and
+                          `load_steps` (kwnn_load's walks) to count work.
 */
 #ifndef KWBIN_NN_H
 #define KWBIN_NN_H
