@@ -102,10 +102,11 @@ def check_dataset(dsid: h5d.DatasetID, path: str, name: str, size: int) -> None:
     shape = tuple(int(d) for d in space.shape)
     if len(shape) > MAX_NDIM:
         raise PackError(f"{where} has {len(shape)} dimensions, kwbin stores at most {MAX_NDIM}")
-    _check_type(dsid, where)
+    tid = dsid.get_type()
+    _check_type(tid, where)
     dcpl = dsid.get_create_plist()
     _check_layout(dsid, dcpl, where)
-    nbytes = math.prod(shape) * dsid.get_type().get_size()
+    nbytes = math.prod(shape) * tid.get_size()
     if nbytes == 0:
         return
     stored = dsid.get_storage_size()
@@ -128,8 +129,7 @@ def check_dataset(dsid: h5d.DatasetID, path: str, name: str, size: int) -> None:
         raise PackError(f"{where} has an unknown storage layout ({layout})")
 
 
-def _check_type(dsid: h5d.DatasetID, where: str) -> None:
-    tid = dsid.get_type()
+def _check_type(tid: Any, where: str) -> None:
     cls = tid.get_class()
     if cls not in (h5t.INTEGER, h5t.FLOAT, h5t.ENUM):
         raise PackError(f"{where} has a {_CLASS_NAMES.get(cls, f'class {cls}')} datatype; kwbin stores numbers only")
