@@ -40,6 +40,7 @@ SMOKE_OUT := build/bench-smoke
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_format.py
+	$(BIN)/python bench/bench_reader.py
 	$(BIN)/python bench/bench_pack.py
 	$(BIN)/python bench/bench_c.py
 	$(if $(INFERENCE_BENCH),$(BIN)/python $(INFERENCE_BENCH))
@@ -47,6 +48,7 @@ bench: $(VENV)/.installed-bench
 
 bench-quick: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_format.py --quick
+	$(BIN)/python bench/bench_reader.py --quick
 	$(BIN)/python bench/bench_pack.py --quick
 	$(BIN)/python bench/bench_c.py
 	$(if $(INFERENCE_BENCH),$(BIN)/python $(INFERENCE_BENCH) --quick)
@@ -54,6 +56,7 @@ bench-quick: $(VENV)/.installed-bench
 
 bench-smoke: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_format.py --smoke --out $(SMOKE_OUT)
+	$(BIN)/python bench/bench_reader.py --smoke --out $(SMOKE_OUT)
 	$(BIN)/python bench/bench_pack.py --quick --reps 1 --no-keras-check --no-profile --out $(SMOKE_OUT)
 	$(BIN)/python bench/bench_c.py --smoke --out $(SMOKE_OUT)
 	$(if $(INFERENCE_BENCH),$(BIN)/python $(INFERENCE_BENCH) --quick --out $(SMOKE_OUT))

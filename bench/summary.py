@@ -4,9 +4,9 @@
     python bench/summary.py                      # bench/results/SUMMARY.md
     python bench/summary.py --dir build/bench-smoke
 
-Reads whatever of ``format.json`` (bench_format.py), ``pack.json``
-(bench_pack.py), ``c.json`` (bench_c.py) and ``inference.json``
-(bench_inference.py) is in the directory, and lists every target of the
+Reads whatever of ``format.json`` (bench_format.py), ``reader.json``
+(bench_reader.py), ``pack.json`` (bench_pack.py), ``c.json`` (bench_c.py) and
+``inference.json`` (bench_inference.py) is in the directory, and lists every target of the
 project's issues with its status, the ratio measured (paired min-max within
 the run that produced it), the exact command and the machine.  Nothing is
 re-measured; each table is recomputed from its JSON by the benchmark's own
@@ -27,6 +27,7 @@ from report import table  # noqa: E402
 
 SOURCES = (
     ("format.json", "Python reader/writer vs safetensors, h5py, npz, GGUF, raw mmap", "format.md"),
+    ("reader.json", "Python reader as used (list, first lookup, iterate) vs safetensors, raw mmap", "reader.md"),
     ("pack.json", "`kwbin pack` (Keras 3 → .kwb) vs h5py read + raw write", "pack.md"),
     ("c.json", "C reader (kwbin.h) vs libhdf5's C API and raw mmap/fread", "c.md"),
     ("inference.json", "reference C inference (kwbin_nn.h) vs Keras and NumPy", "inference.md"),
@@ -37,6 +38,10 @@ HEADER = ["benchmark", "check", "workload", "measured (paired min–max)", "targ
 def targets_of(name: str, doc: dict) -> list[list[str]]:
     if name == "format.json":
         return report.targets(doc)
+    if name == "reader.json":
+        import bench_reader
+
+        return bench_reader.targets(doc)
     if name == "pack.json":
         import bench_pack
 
