@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import builtins
 import errno
-import gc
 import io
 import mmap
 import os
 import re
 import stat
-from contextlib import contextmanager
 from typing import Any, Iterator, Union
 
 import numpy as np
@@ -32,24 +30,6 @@ _DTYPE_NAMES = np.array([_DTYPE_NAME.get(code) for code in range(256)], object)
 _ITEMSIZE = np.ones(256, np.uint64)
 for _d in fmt.DTYPES:
     _ITEMSIZE[_d.code] = _d.itemsize
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a table's records are built.
-
-    Building 10,000 records allocates some 30,000 containers, none in a
-    cycle; the collections they would trigger, each walking every young
-    object, cost as much as building them.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _shape_tuples(dims: np.ndarray, count: int) -> list[tuple[int, ...]]:
@@ -164,8 +144,7 @@ class KwbinFile:
     def layers(self) -> tuple[Layer, ...]:
         self._live()
         if self._layers is None:
-            with _gc_paused():
-                self._layers = self._make_layers()
+            self._layers = self._make_layers()
         return self._layers
 
     @property
@@ -173,8 +152,7 @@ class KwbinFile:
         """Every tensor record, in file order (built in bulk on first use)."""
         self._live()
         if self._tensors is None:
-            with _gc_paused():
-                self._tensors = self._make_tensors()
+            self._tensors = self._make_tensors()
         return self._tensors
 
     @property
@@ -300,8 +278,7 @@ class KwbinFile:
 
     def _view_table(self) -> _Views:
         if self._views is None:
-            with _gc_paused():
-                self._views = _Views(self._live().tensors)
+            self._views = _Views(self._live().tensors)
         return self._views
 
     def _tensor_names(self) -> list[str]:
