@@ -101,22 +101,41 @@ clean:
 FUZZ_SEEDS := fuzz/c/corpus fuzz/c/regressions spec/vectors/valid spec/vectors/invalid
 FUZZ_FLAGS := -dict=fuzz/c/kwbin.dict -max_len=65536 -print_final_stats=1
 
-.PHONY: fuzz fuzz-smoke fuzz-replay fuzz-python matrix
+.PHONY: fuzz fuzz-smoke fuzz-replay fuzz-python matrix fuzz-kwnn
 
 build/fuzz_kwbin: fuzz/c/fuzz_kwbin.c c_reader/kwbin.h
 	mkdir -p build
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ic_reader -o $@ fuzz/c/fuzz_kwbin.c
 
-# Every committed input once (corpus, named regressions, golden vectors).
-fuzz-replay: build/fuzz_kwbin
+# The inference target (c_reader/kwbin_nn.h): seeds from fuzz/c/make_kwnn_seeds.py,
+# findings in fuzz/c/regressions-kwnn (each replayed).  -timeout: a slow input is a finding.
+KWNN_SEEDS := fuzz/c/corpus-kwnn fuzz/c/regressions-kwnn
+KWNN_FLAGS := -dict=fuzz/c/kwnn.dict -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+build/fuzz_kwnn: fuzz/c/fuzz_kwnn.c c_reader/kwbin_nn.h c_reader/kwbin.h
+	mkdir -p build
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ic_reader -o $@ fuzz/c/fuzz_kwnn.c
+
+# Every committed input once (corpus, named regressions, golden vectors), for both targets.
+fuzz-replay: build/fuzz_kwbin build/fuzz_kwnn
 	build/fuzz_kwbin -runs=0 $(FUZZ_SEEDS) > build/fuzz-replay.log 2>&1 || { tail -n 30 build/fuzz-replay.log; exit 1; }
 	grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)" build/fuzz-replay.log | tail -n 1
+	build/fuzz_kwnn -runs=0 -timeout=10 $(KWNN_SEEDS) > build/fuzz-replay-kwnn.log 2>&1 || { tail -n 30 build/fuzz-replay-kwnn.log; exit 1; }
+	grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)" build/fuzz-replay-kwnn.log | tail -n 1
 
-# CI: the replay, then about a minute of new fuzzing in a scratch corpus.
+# CI: the replay, then new fuzzing in scratch corpora: 60 s on kwbin.h, 40 s on kwbin_nn.h.
 fuzz-smoke: fuzz-replay
 	rm -rf build/fuzz-scratch && mkdir -p build/fuzz-scratch
 	build/fuzz_kwbin $(FUZZ_FLAGS) -max_total_time=60 -artifact_prefix=build/ build/fuzz-scratch $(FUZZ_SEEDS) > build/fuzz-smoke.log 2>&1 || { tail -n 40 build/fuzz-smoke.log; exit 1; }
 	grep -E "^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" build/fuzz-smoke.log
+	rm -rf build/fuzz-scratch-kwnn && mkdir -p build/fuzz-scratch-kwnn
+	build/fuzz_kwnn $(KWNN_FLAGS) -max_total_time=40 -artifact_prefix=build/kwnn- build/fuzz-scratch-kwnn $(KWNN_SEEDS) > build/fuzz-smoke-kwnn.log 2>&1 || { tail -n 40 build/fuzz-smoke-kwnn.log; exit 1; }
+	grep -E "^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" build/fuzz-smoke-kwnn.log
+
+# A long campaign on the inference target (FUZZ_RUNS executions); new corpus
+# entries go to fuzz/c/corpus-kwnn, findings to fuzz/c/regressions-kwnn.
+fuzz-kwnn: build/fuzz_kwnn
+	build/fuzz_kwnn $(KWNN_FLAGS) -runs=$(FUZZ_RUNS) -artifact_prefix=fuzz/c/regressions-kwnn/ $(KWNN_SEEDS)
 
 # The long campaign (10^8 executions on both cores); new corpus entries go to fuzz/c/corpus.
 FUZZ_RUNS ?= 100000000

@@ -1,0 +1,125 @@
+/* libFuzzer target for c_reader/kwbin_nn.h (inference from a kwbin file).
+
+   Build and run (see the Makefile's fuzz-kwnn targets):
+       clang -g -O1 -fsanitize=fuzzer,address,undefined -Ic_reader \
+             fuzz/c/fuzz_kwnn.c -o build/fuzz_kwnn
+       build/fuzz_kwnn -dict=fuzz/c/kwnn.dict fuzz/c/corpus-kwnn
+
+   Each input is opened from memory, loaded as a network (cost capped at
+   MAX_COST operations per sample, so a costly but valid model is refused
+   at load, cheaply: a time-out is a finding), then run with batch 4 and
+   batch 1 on inputs derived from the data; sample 2 alone must give the
+   same bits as row 2 of the batch (the header promises it; NaNs aside).
+   The custom mutator recomputes the header CRC-32 (the only checksum that
+   gates parsing: tensor CRCs are checked by kwb_verify, not by kwnn_load)
+   after most mutations, so mutated tables and configs reach kwnn_load. */
+#define KWBIN_IMPLEMENTATION
+#define KWBIN_NN_IMPLEMENTATION
+#include "kwbin_nn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COST 200000u           /* operations per sample */
+#define MAX_FLOATS ((size_t)1 << 18) /* per buffer of a run (batch 4) */
+#define BATCH 4
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+static uint64_t read_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* header_crc32 covers [0, 124) and [128, payload_offset) (spec, section 9). */
+static void fix_header_crc(uint8_t *data, size_t size)
+{
+    if (size < 128) return;
+    uint64_t payload = read_u64(data + 96);
+    if (payload < 128 || payload > size) return;
+    uint32_t crc = kwb_crc32(0, data, 124);
+    crc = kwb_crc32(crc, data + 128, (size_t)(payload - 128));
+    for (int i = 0; i < 4; i++) data[124 + i] = (uint8_t)(crc >> (8 * i));
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    size = LLVMFuzzerMutate(data, size, max_size);
+    if (seed % 8 != 0) fix_header_crc(data, size);
+    return size;
+}
+
+/* Deterministic inputs from the data: small values, some zeros and negatives. */
+static void fill_input(float *x, size_t n, const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = data[(i * 131 + 7) % size];
+        x[i] = (float)((int)b - 128) / 16.0f;
+    }
+}
+
+static void check_message(const kwnn_net *net)
+{
+    const char *end = memchr(net->message, '\0', KWNN_MESSAGE_SIZE);
+    if (end == NULL || end == net->message) abort(); /* NUL-terminated, not empty */
+    size_t len = (size_t)(end - net->message);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)net->message[i] < 0x20) abort(); /* one line */
+}
+
+/* Same bits, except that a NaN may come out with another sign or payload
+   (x86 propagates the first operand's NaN, and vector and scalar code may
+   order the operands of a commutative operation differently). */
+static int same_results(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(a[i] != a[i] && b[i] != b[i]) && memcmp(a + i, b + i, sizeof *a) != 0) return 0;
+    return 1;
+}
+
+static void exercise(const kwnn_net *net, const uint8_t *data, size_t size)
+{
+    size_t in = net->input_count, out = net->output_count;
+    if (kwnn_cost_per_sample(net) > MAX_COST) abort(); /* the cap was not applied */
+    if (in == 0 || out == 0 || in > MAX_FLOATS / BATCH || out > MAX_FLOATS / BATCH) return;
+    size_t need = kwnn_scratch_size(net, BATCH), need1 = kwnn_scratch_size(net, 1);
+    if (need == (size_t)-1 || need1 > need || need > MAX_FLOATS * 2 * sizeof(float) + 64) return;
+    float *x = (float *)malloc(in * BATCH * sizeof *x);
+    float *y = (float *)malloc(out * BATCH * sizeof *y);
+    float *y1 = (float *)malloc(out * sizeof *y1);
+    void *scratch = malloc(need ? need : 1);
+    if (x == NULL || y == NULL || y1 == NULL || scratch == NULL) abort();
+    fill_input(x, in * BATCH, data, size);
+    if (kwnn_run(net, x, in * BATCH - 1, y, out * BATCH, scratch, need, BATCH) != KWNN_ERR_SIZE) abort();
+    if (kwnn_run(net, x, in * BATCH, y, out * BATCH, scratch, need, BATCH) != KWNN_OK) abort();
+    if (kwnn_run(net, x + 2 * in, in, y1, out, scratch, need1, 1) != KWNN_OK) abort();
+    if (!same_results(y1, y + 2 * out, out)) abort(); /* same bits for any batch */
+    free(scratch);
+    free(y1);
+    free(y);
+    free(x);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    kwb_file f;
+    kwnn_net net;
+    kwnn_options opt;
+    if (kwb_open_memory(&f, data, size) != KWB_OK) return 0;
+    memset(&opt, 0, sizeof opt);
+    opt.max_cost = MAX_COST;
+    opt.hard_sigmoid = (int)(size % 3);
+    if (kwnn_load(&net, &f, &opt) == KWNN_OK) {
+        for (uint32_t i = 0; i < net.layer_count; i++) (void)kwnn_kind_name(net.layers[i].kind);
+        exercise(&net, data, size);
+    } else {
+        check_message(&net);
+        if (net.layers != NULL) abort(); /* nothing stays allocated */
+    }
+    (void)kwnn_result_string(net.error);
+    kwnn_free(&net);
+    kwb_close(&f);
+    return 0;
+}

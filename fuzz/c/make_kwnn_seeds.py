@@ -1,0 +1,157 @@
+"""Write the seed corpus of fuzz/c/fuzz_kwnn.c into fuzz/c/corpus-kwnn.
+
+Small valid networks: the small Keras fixtures of tests/data/keras packed
+with ``kwbin pack`` (Keras 2 and 3, a CNN and an MLP), and tiny hand-made
+models written with ``kwbin.Writer`` that reach every layer family of
+c_reader/kwbin_nn.h: Dense / Conv / pooling / BatchNormalization chains,
+activation layers and objects, Reshape / Flatten, a functional chain with its
+model config, a nested model and Keras 1 keys.  Each seed is named by the
+SHA-1 of its bytes, as libFuzzer names corpus entries.
+
+    .venv/bin/python fuzz/c/make_kwnn_seeds.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import kwbin
+from kwbin.keras import pack
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "keras"
+OUT = Path(__file__).resolve().parent / "corpus-kwnn"
+FIXTURES = ["mlp_k3.keras", "mlp_tfk.h5", "cnn_k3.keras", "cnn_tfk.h5"]
+MAX_SEED = 65536  # the -max_len of the fuzz targets
+
+
+def _rand(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.normal(0, 0.5, shape).astype(np.float32)
+
+
+def _dense(w: kwbin.Writer, rng, name: str, n_in: int, units: int, **config) -> None:
+    w.add_layer(name, "Dense", config={"units": units, **config})
+    w.add_tensor(f"{name}/kernel", _rand(rng, n_in, units), layer=name, weight="kernel")
+    if config.get("use_bias", True):
+        w.add_tensor(f"{name}/bias", _rand(rng, units), layer=name, weight="bias")
+
+
+def _bn(w: kwbin.Writer, rng, name: str, ch: int) -> None:
+    w.add_layer(name, "BatchNormalization", config={"axis": -1, "epsilon": 0.001})
+    for weight in ("gamma", "beta", "moving_mean"):
+        w.add_tensor(f"{name}/{weight}", _rand(rng, ch), layer=name, weight=weight)
+    w.add_tensor(f"{name}/moving_variance", np.abs(_rand(rng, ch)) + 0.1, layer=name, weight="moving_variance")
+
+
+def _conv(w: kwbin.Writer, rng, name: str, cin: int, filters: int, k: tuple[int, int], **config) -> None:
+    w.add_layer(name, "Conv2D", config={"filters": filters, "kernel_size": list(k), **config})
+    w.add_tensor(f"{name}/kernel", _rand(rng, k[0], k[1], cin, filters), layer=name, weight="kernel")
+    w.add_tensor(f"{name}/bias", _rand(rng, filters), layer=name, weight="bias")
+
+
+def hand_made(folder: Path) -> list[Path]:
+    rng = np.random.default_rng(2024)
+    paths = []
+
+    def new(name: str, **meta) -> kwbin.Writer:
+        paths.append(folder / f"{name}.kwb")
+        return kwbin.Writer(paths[-1], metadata=meta)
+
+    with new("mlp", generation="keras3") as w:
+        w.add_layer("input", "InputLayer", config={"batch_shape": [None, 5]})
+        _dense(w, rng, "d1", 5, 4, activation="relu")
+        _bn(w, rng, "bn", 4)
+        w.add_layer("act", "Activation", config={"activation": "gelu"})
+        _dense(w, rng, "d2", 4, 3, activation="softmax")
+    with new("cnn", generation="keras3") as w:
+        w.add_layer("input", "InputLayer", config={"batch_shape": [None, 6, 5, 2]})
+        _conv(w, rng, "c1", 2, 3, (3, 2), padding="same", strides=[2, 1], activation="relu")
+        _bn(w, rng, "bn", 3)
+        w.add_layer("pool", "MaxPooling2D", config={"pool_size": [2, 2], "padding": "same"})
+        _conv(w, rng, "c2", 3, 2, (2, 2), dilation_rate=[1, 1], activation="tanh")
+        w.add_layer("gap", "GlobalAveragePooling2D", config={"keepdims": False})
+        _dense(w, rng, "out", 2, 2, activation="sigmoid")
+    with new("pool_avg_dilated", generation="keras2") as w:
+        w.add_layer("input", "InputLayer", config={"batch_input_shape": [None, 7, 7, 1]})
+        _conv(w, rng, "c", 1, 2, (2, 2), dilation_rate=[2, 3], padding="same", activation="hard_sigmoid")
+        w.add_layer("avg", "AveragePooling2D", config={"pool_size": [3, 3], "strides": [1, 2], "padding": "same"})
+        w.add_layer("gmp", "GlobalMaxPooling2D", config={"keepdims": True})
+        w.add_layer("flat", "Flatten", config={})
+    with new("reshape_acts", generation="keras3") as w:
+        w.add_layer("input", "InputLayer", config={"batch_shape": [None, 12]})
+        w.add_layer("r", "Reshape", config={"target_shape": [3, -1]})
+        _dense(w, rng, "d", 4, 2, activation={"class_name": "LeakyReLU", "config": {"negative_slope": 0.1}})
+        w.add_layer("relu", "ReLU", config={"max_value": 6.0, "negative_slope": 0.1, "threshold": 0.5})
+        w.add_layer("elu", "ELU", config={"alpha": 0.7})
+        w.add_layer("celu", "Activation", config={"activation": {"class_name": "celu", "config": {"alpha": 2.0}}})
+        w.add_layer("drop", "Dropout", config={"rate": 0.5})
+        w.add_layer("f", "Flatten", config={})
+        w.add_layer("sm", "Softmax", config={"axis": -1})
+    layers = [{"class_name": "InputLayer", "name": "in", "config": {"name": "in", "batch_shape": [None, 3]},
+               "inbound_nodes": []}]
+    for i, prev in enumerate(["in", "a", "b"]):
+        name = "abc"[i]
+        layers.append({"class_name": "Dense", "name": name, "config": {"name": name, "units": 3},
+                       "inbound_nodes": [[[prev, 0, 0, {}]]]})
+    model_config = {"class_name": "Functional", "config": {
+        "name": "f", "layers": layers, "input_layers": [["in", 0, 0]], "output_layers": [["c", 0, 0]]}}
+    with new("functional", generation="keras2", model_config=model_config) as w:
+        w.add_layer("in", "InputLayer", config=layers[0]["config"])
+        for name in "abc":
+            _dense(w, rng, name, 3, 3, activation="swish")
+    inner = {"name": "inner", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [None, 4]},
+         "inbound_nodes": []},
+        {"class_name": "Dense", "name": "y", "config": {"name": "y", "units": 2},
+         "inbound_nodes": [[["x", 0, 0, {}]]]}], "input_layers": [["x", 0, 0]], "output_layers": [["y", 0, 0]]}
+    with new("nested", generation="keras3") as w:
+        w.add_layer("input", "InputLayer", config={"batch_shape": [None, 4]})
+        w.add_layer("inner", "Functional", config=inner)
+        w.add_layer("inner/x", "InputLayer", config={"batch_shape": [None, 4]}, parent="inner")
+        w.add_layer("inner/y", "Dense", config={"units": 2}, parent="inner")
+        w.add_tensor("inner/y/kernel", _rand(rng, 4, 2), layer="inner/y", weight="kernel")
+        w.add_tensor("inner/y/bias", _rand(rng, 2), layer="inner/y", weight="bias")
+    with new("keras1", generation="keras1", keras_version="1.2.2") as w:
+        w.add_layer("conv", "Convolution2D", config={
+            "batch_input_shape": [None, 5, 4, 1], "nb_filter": 2, "nb_row": 2, "nb_col": 2,
+            "subsample": [1, 1], "border_mode": "valid", "dim_ordering": "tf", "bias": True,
+            "activation": "relu"})
+        w.add_tensor("conv/kernel", _rand(rng, 2, 2, 1, 2), layer="conv", weight="kernel")
+        w.add_tensor("conv/bias", _rand(rng, 2), layer="conv", weight="bias")
+        w.add_layer("pool", "MaxPooling2D", config={"pool_size": [2, 2], "strides": None, "border_mode": "valid"})
+        w.add_layer("flat", "Flatten", config={})
+        w.add_layer("d", "Dense", config={"output_dim": 3, "bias": False, "activation": "hard_sigmoid"})
+        w.add_tensor("d/kernel", _rand(rng, 4, 3), layer="d", weight="kernel", dtype="float16")
+    return paths
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = []
+        for name in FIXTURES:
+            try:
+                pack(DATA / name, folder / f"{name}.kwb")
+            except kwbin.KwbinError as exc:  # keep the other seeds
+                print(f"skip {name}: {exc}", file=sys.stderr)
+                continue
+            paths.append(folder / f"{name}.kwb")
+        paths += hand_made(folder)
+        for path in paths:
+            data = path.read_bytes()
+            if len(data) > MAX_SEED:
+                print(f"skip {path.name}: {len(data)} bytes", file=sys.stderr)
+                continue
+            (OUT / hashlib.sha1(data).hexdigest()).write_bytes(data)
+            print(f"{path.name}: {len(data)} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
