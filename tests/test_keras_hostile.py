@@ -11,6 +11,7 @@ output file, an empty private TMPDIR, and no byte of the secret files next to it
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def assert_refused(folder: Path, marker: bytes, name: str, expected: str) -> Non
     stderr = result.stderr.decode("utf-8", "replace")
     lines = stderr.strip().splitlines()
     assert result.returncode == EXIT_INVALID, (result.returncode, stderr)
-    assert len(lines) == 1 and lines[0].startswith("kwbin: error: pack_error: "), stderr
+    assert len(lines) == 1 and re.match(r"kwbin: error: [^:]+: [a-z][a-z0-9_]*: ", lines[0]), stderr
     assert expected in lines[0], lines[0]
     assert not out.exists() and list(out.parent.iterdir()) == [], "no output file may be left"
     assert list(tmp.iterdir()) == [], "nothing may be left in TMPDIR"

@@ -97,7 +97,8 @@ def export(f: KwbinFile, folder: str, *, text: bool = True, raw: bool = True) ->
     """Write the export folder; returns the index entries."""
     folder = os.path.abspath(folder)
     if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
-        raise FileExistsError(f"{folder} exists and is not an empty folder")
+        found = "a folder that is not empty" if os.path.isdir(folder) else "a file"
+        raise FileExistsError(f"{folder}: cannot export into it: expected a new or empty folder, found {found}")
     parent = os.path.dirname(folder)
     work = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.", suffix=".kwbin-tmp", dir=parent)
     try:
