@@ -107,6 +107,9 @@ def _pack_cases(tmp: Path, keras_data: Path) -> dict[str, tuple[list[str], int, 
         "bad symbol": (["c-array", str(tmp / "m.kwb"), "--name", "2x"], EXIT_USAGE, "2x"),
         "stdin as input": (["info", "-"], EXIT_USAGE, "standard input"),
         "stdin as source": (["pack", "-"], EXIT_USAGE, "standard input"),
+        "empty input": (["info", ""], EXIT_USAGE, "empty"),
+        "empty output": (["c-array", str(tmp / "m.kwb"), "-o", ""], EXIT_USAGE, "empty"),
+        "empty folder name": (["export", str(tmp / "m.kwb"), ""], EXIT_USAGE, "empty"),
         "export to stdout": (["export", str(tmp / "m.kwb"), "-"], EXIT_USAGE, "folder"),
     }  # fmt: skip
 

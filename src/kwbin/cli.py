@@ -34,7 +34,7 @@ import numpy as np
 from . import __version__
 from .atomic import TEMP_SUFFIX
 from .errors import KwbinError
-from .listing import listing
+from .listing import listing_text
 from .records import TensorInfo
 from .reader import KwbinFile, TensorKey
 from .reader import open as open_kwbin
@@ -42,7 +42,7 @@ from .reader import open as open_kwbin
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
 EPILOG = """exit codes: 0 success; 1 invalid or damaged input (kwbin or Keras file); 2 bad command
-line; 3 a file could not be read or written; 4 no such tensor; 70 internal error"""
+line; 3 a file could not be read or written; 4 no such tensor, layer or weight; 70 internal error"""
 
 
 class CliError(Exception):
@@ -160,6 +160,11 @@ def _refuse_stdout_overwrite(inputs: Sequence[tuple[str, str | None]]) -> None:
             raise CliError(f"-: standard output is the same file as the {role} {path}; redirect it to another file", EXIT_USAGE)
 
 
+def _refuse_empty(path: str | None, what: str) -> None:
+    if path == "":
+        raise CliError(f"{what}: expected a path, found an empty string", EXIT_USAGE)
+
+
 def _kind(mode: int) -> str:
     for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):  # fmt: skip
@@ -173,6 +178,7 @@ def _check_input(path: str, role: str, expected: str) -> None:
 
     A FIFO would block and /dev/zero never ends, so they are refused unopened.
     """
+    _refuse_empty(path, f"the {role}")
     if path == STDIO:
         raise CliError(f"-: the {role} must be a file path, found -: reading standard input is not supported "
                        "(a file named - is ./-)", EXIT_USAGE)  # fmt: skip
@@ -262,8 +268,9 @@ def _read_regular(path: str) -> bytes:
 def cmd_info(args: argparse.Namespace) -> int:
     with _open(args.file) as f:
         if args.json:
-            json.dump(listing(f), sys.stdout, indent=2, ensure_ascii=False)
-            sys.stdout.write("\n")
+            # The spec's listing bytes (UTF-8, whatever the locale): the same as kwbin-dump's.
+            sys.stdout.flush()
+            sys.stdout.buffer.write(listing_text(f).encode("utf-8"))
         else:
             _print_info(f)
     return EXIT_OK
@@ -405,6 +412,7 @@ def _source_errors(src: str, inputs: Sequence[tuple[str, str | None]]) -> Iterat
 def cmd_pack(args: argparse.Namespace) -> int:
     inputs = _pack_inputs(args)
     src = args.src
+    _refuse_empty(args.output, "-o")
     if args.output == STDIO:
         return _pack_to_stdout(args, inputs)
     output = args.output or os.path.splitext(src)[0] + ".kwb"
@@ -457,6 +465,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     text, raw = args.txt, args.bin
     if not text and not raw:
         text = raw = True
+    _refuse_empty(args.dir, "the export folder")
     if args.dir == STDIO:
         raise CliError("-: export writes a folder (a file per tensor and two indexes), which cannot go to standard "
                        "output: expected a folder name (a folder named - is ./-)", EXIT_USAGE)  # fmt: skip
@@ -499,6 +508,7 @@ def cmd_c_array(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_USAGE) from None
     inputs: list[tuple[str, str | None]] = [("input", args.file)]
     _check_input(args.file, "input", KWBIN_FILE)
+    _refuse_empty(args.output, "-o")
     out = args.output or default_output(args.file)
     if out == STDIO:
         _refuse_stdout_overwrite(inputs)
