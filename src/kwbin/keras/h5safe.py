@@ -57,65 +57,87 @@ _CLASS_NAMES = {
 }  # fmt: skip
 
 
-def check_file(f: h5py.File, name: str, size: int) -> None:
-    """Refuse ``f`` (``size`` bytes long) with a PackError if any link or dataset is one kwbin will not read."""
-    seen = {_address(f.id)}
-    pending: list[tuple[Any, str]] = [(f.id, "")]
-    while pending:
-        group, path = pending.pop()
-        for key in group:
-            child = f"{path}/{key.decode('utf-8', 'replace')}"
-            kind = group.links.get_info(key).type
-            if kind == h5l.TYPE_SOFT:
-                target = group.links.get_val(key).decode("utf-8", "replace")
-                raise PackError(f"{name}: {child} is a soft link to {target} (Keras writes none; kwbin follows none)")
-            if kind == h5l.TYPE_EXTERNAL:
-                file_name, obj = group.links.get_val(key)
-                raise PackError(
-                    f"{name}: {child} is an external link to {obj.decode('utf-8', 'replace')} in "
-                    f"{file_name.decode('utf-8', 'replace')} (kwbin reads only the source file)"
-                )
-            if kind != h5l.TYPE_HARD:
-                raise PackError(f"{name}: {child} is a user-defined link (type {kind}); kwbin follows none")
-            obj = h5o.open(group, key)
-            address = _address(obj)
-            if address in seen:  # one object under two names: checked once, and no loop
-                continue
-            seen.add(address)
-            if isinstance(obj, h5py.h5g.GroupID):
-                pending.append((obj, child))
-            elif isinstance(obj, h5d.DatasetID):
-                check_dataset(obj, child, name, size)
+def check_file(f: h5py.File, name: str, size: int) -> dict[str, h5d.DatasetID]:
+    """Refuse ``f`` (``size`` bytes long) with a PackError if any link or dataset is one kwbin will not read.
+
+    Returns every dataset checked, opened, by its first path ("/a/b"), so
+    that readers need not open it again.  One ``H5Lvisit`` pass lists every
+    link with its kind and (for hard links) the object's address, without
+    opening anything: a path that other paths lie below is a group; only
+    the rest (datasets, empty groups, second names of an object) is opened.
+    """
+    links: list[tuple[bytes, int, int]] = []
+
+    def collect(path: bytes, info: Any) -> None:
+        links.append((path, info.type, info.u if info.type == h5l.TYPE_HARD else -1))
+
+    f.id.links.visit(collect, info=True)
+    parents = {path.rpartition(b"/")[0] for path, _, _ in links}
+    seen = {h5o.get_info(f.id).addr}
+    leaves: list[bytes] = []
+    for path, kind, address in links:
+        _check_link(f, path, kind, name)
+        if address in seen:  # one object under two names: checked once, and no loop
+            continue
+        seen.add(address)
+        if path not in parents:
+            leaves.append(path)
+    verdicts: dict[bytes, str | None] = {}
+    out: dict[str, h5d.DatasetID] = {}
+    for path in leaves:
+        obj = h5o.open(f.id, path)
+        if isinstance(obj, h5d.DatasetID):
+            check_dataset(obj, "/" + path.decode("utf-8", "replace"), name, size, verdicts)
+            try:  # kept only under its exact name, so that a lookup finds the object HDF5 would
+                out["/" + path.decode("utf-8")] = obj
+            except UnicodeDecodeError:
+                pass
+    return out
 
 
-def _address(obj: Any) -> tuple[int, int]:
-    info = h5o.get_info(obj)
-    return info.fileno, info.addr
+def _check_link(f: h5py.File, path: bytes, kind: int, name: str) -> None:
+    if kind == h5l.TYPE_HARD:
+        return
+    child = "/" + path.decode("utf-8", "replace")
+    if kind == h5l.TYPE_SOFT:
+        target = f.id.links.get_val(path).decode("utf-8", "replace")
+        raise PackError(f"{name}: {child} is a soft link to {target} (Keras writes none; kwbin follows none)")
+    if kind == h5l.TYPE_EXTERNAL:
+        file_name, obj = f.id.links.get_val(path)
+        raise PackError(
+            f"{name}: {child} is an external link to {obj.decode('utf-8', 'replace')} in "
+            f"{file_name.decode('utf-8', 'replace')} (kwbin reads only the source file)"
+        )
+    raise PackError(f"{name}: {child} is a user-defined link (type {kind}); kwbin follows none")
 
 
-def check_dataset(dsid: h5d.DatasetID, path: str, name: str, size: int) -> None:
-    """Refuse a dataset whose values are not numbers backed by bytes of this file."""
+def check_dataset(
+    dsid: h5d.DatasetID, path: str, name: str, size: int, verdicts: dict[bytes, str | None] | None = None
+) -> None:
+    """Refuse a dataset whose values are not numbers backed by bytes of this file.
+
+    ``verdicts`` caches the datatype check by the type's encoding: a file
+    has thousands of datasets and a handful of types.
+    """
     where = f"{name}: dataset {path}"
     space = dsid.get_space()
     if space.get_simple_extent_type() == h5s.NULL:
         raise PackError(f"{where} has a null dataspace (no value at all)")
-    shape = tuple(int(d) for d in space.shape)
+    shape = space.shape
     if len(shape) > MAX_NDIM:
         raise PackError(f"{where} has {len(shape)} dimensions, kwbin stores at most {MAX_NDIM}")
     tid = dsid.get_type()
-    _check_type(tid, where)
+    _check_type_cached(tid, where, verdicts)
     dcpl = dsid.get_create_plist()
-    _check_layout(dsid, dcpl, where)
+    layout = dcpl.get_layout()
+    _check_layout(dcpl, layout, where)
     nbytes = math.prod(shape) * tid.get_size()
     if nbytes == 0:
         return
     stored = dsid.get_storage_size()
-    declared = f"declares shape {shape} ({nbytes} bytes)"
-    if dsid.get_space_status() != h5d.SPACE_STATUS_ALLOCATED and not (
-        dcpl.get_layout() == h5d.CHUNKED and stored > 0
-    ):
+    declared = f"declares shape {tuple(int(d) for d in shape)} ({nbytes} bytes)"
+    if dsid.get_space_status() != h5d.SPACE_STATUS_ALLOCATED and not (layout == h5d.CHUNKED and stored > 0):
         raise PackError(f"{where} {declared} but has no storage allocated (it would read as fill values)")
-    layout = dcpl.get_layout()
     if layout == h5d.CONTIGUOUS:
         offset = dsid.get_offset()
         if offset is None or stored != nbytes or offset + nbytes > size:
@@ -127,6 +149,25 @@ def check_dataset(dsid: h5d.DatasetID, path: str, name: str, size: int) -> None:
         _check_chunks(dsid, dcpl, shape, nbytes, stored, size, f"{where} {declared}")
     else:
         raise PackError(f"{where} has an unknown storage layout ({layout})")
+
+
+def _check_type_cached(tid: Any, where: str, verdicts: dict[bytes, str | None] | None) -> None:
+    try:
+        key = tid.encode() if verdicts is not None else None
+    except Exception:  # noqa: BLE001 - a type HDF5 cannot serialise is checked uncached
+        key = None
+    if key is None or verdicts is None:
+        _check_type(tid, where)
+        return
+    if key not in verdicts:
+        try:
+            _check_type(tid, "")
+            verdicts[key] = None
+        except PackError as exc:
+            verdicts[key] = str(exc)
+    problem = verdicts[key]
+    if problem is not None:
+        raise PackError(f"{where}{problem}")
 
 
 def _check_type(tid: Any, where: str) -> None:
@@ -142,12 +183,12 @@ def _check_type(tid: Any, where: str) -> None:
         raise PackError(f"{where}: {exc}") from None
 
 
-def _check_layout(dsid: h5d.DatasetID, dcpl: Any, where: str) -> None:
+def _check_layout(dcpl: Any, layout: int, where: str) -> None:
     """External raw storage and virtual datasets: bytes in other files."""
     if dcpl.get_external_count() > 0:
         target = dcpl.get_external(0)[0].decode("utf-8", "replace")
         raise PackError(f"{where} keeps its bytes in the external file {target} (kwbin reads only the source file)")
-    if dcpl.get_layout() == h5d.VIRTUAL:
+    if layout == h5d.VIRTUAL:
         count = dcpl.get_virtual_count()
         target = dcpl.get_virtual_filename(0) if count else "(no mapping)"
         raise PackError(f"{where} is a virtual dataset mapped onto {target} (kwbin reads only the source file)")
@@ -174,7 +215,7 @@ def _check_chunks(
 def read_dataset(ds: h5py.Dataset) -> np.ndarray:
     """The dataset's values, after checking once more that they come from its own file."""
     dcpl = ds.id.get_create_plist()
-    _check_layout(ds.id, dcpl, f"dataset {ds.name}")
+    _check_layout(dcpl, dcpl.get_layout(), f"dataset {ds.name}")
     if ds.size and ds.id.get_storage_size() == 0:
         raise PackError(f"dataset {ds.name} has no storage allocated")
     return np.asarray(ds[()])

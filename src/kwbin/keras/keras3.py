@@ -22,6 +22,7 @@ from .errors import PackError
 from .h5attrs import read_text
 from .legacy import check_shapes
 from .model import Layer, Weight, canonical_names
+from .sources import GuardedFile
 
 
 class Tree:
@@ -38,7 +39,9 @@ class Tree:
     def _get(self, index: int, path: str) -> Any:
         key = (index, path)
         if key not in self._objects:
-            self._objects[key] = self.files[index].get(path)
+            f = self.files[index]
+            checked = f.dataset(f"/{path}") if isinstance(f, GuardedFile) else None
+            self._objects[key] = checked if checked is not None else f.get(path)
         return self._objects[key]
 
     def _each(self, path: str) -> list[Any]:

@@ -11,7 +11,7 @@ Theano) or ``dense_1_W`` (Keras 1); all become canonical names.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 import h5py
 
@@ -50,27 +50,44 @@ def keras1_name(weight_name: str, layer_local: str, class_name: str) -> str:
 
 
 class LegacyReader:
-    def __init__(self, root: h5py.Group, name: str, config: dict[str, Any] | None):
+    def __init__(
+        self,
+        root: h5py.Group,
+        name: str,
+        config: dict[str, Any] | None,
+        checked: Callable[[str], h5py.Dataset | None] | None = None,
+    ):
         self.root = root
         self.name = name
         self.config = config
         self.warnings: list[str] = []
+        # Datasets already opened (and checked) by path, and layer groups once opened.
+        self._checked = checked or (lambda path: None)
+        self._groups: dict[str, Any] = {}
         if not has_list(root.attrs, "layer_names"):
             raise PackError(f"{name}: no 'layer_names' attribute: not a Keras 1/2 weights file")
         self.layer_names = read_list(root.attrs, "layer_names")
         self.keras1 = False
 
+    def _group(self, local: str) -> h5py.Group:
+        if local not in self._groups:
+            try:
+                group = self.root[local]
+            except KeyError:
+                raise PackError(f"{self.name}: layer {local!r} is listed in layer_names but has no group") from None
+            if not isinstance(group, h5py.Group):
+                raise PackError(f"{self.name}: {group.name} is not a group")
+            self._groups[local] = group
+        return self._groups[local]
+
     def _weight_names(self, local: str) -> list[str]:
-        try:
-            group = self.root[local]
-        except KeyError:
-            raise PackError(f"{self.name}: layer {local!r} is listed in layer_names but has no group") from None
-        if not isinstance(group, h5py.Group):
-            raise PackError(f"{self.name}: {group.name} is not a group")
-        return read_list(group.attrs, "weight_names")
+        return read_list(self._group(local).attrs, "weight_names")
 
     def _dataset(self, local: str, weight_name: str) -> h5py.Dataset:
-        group = self.root[local]
+        group = self._group(local)
+        known = self._checked(f"{group.name}/{weight_name}")
+        if known is not None:
+            return known
         try:
             ds = group[weight_name]
         except KeyError:

@@ -28,7 +28,7 @@ from .keras3 import Keras3Reader, Tree
 from .legacy import LegacyReader
 from .model import Layer, Model, Weight
 from .rawdata import SourceMaps
-from .sources import KerasArchive, ShardedWeights, open_h5, parse_json, read_json_file, sniff
+from .sources import GuardedFile, KerasArchive, ShardedWeights, open_h5, parse_json, read_json_file, sniff
 
 Progress = Callable[[int], None]
 
@@ -104,7 +104,7 @@ def _legacy(f: h5py.File, source: str, arch: dict[str, Any] | None, include_opti
     config = arch or (_config_attr(f.attrs, "model_config", source) if full else None)
     version = read_text(f.attrs, "keras_version") or read_text(root.attrs, "keras_version")
     backend = read_text(f.attrs, "backend") or read_text(root.attrs, "backend")
-    reader = LegacyReader(root, source, config)
+    reader = LegacyReader(root, source, config, f.dataset if isinstance(f, GuardedFile) else None)
     layers = reader.read()
     keras1 = reader.keras1 or (version or "").startswith("1.")
     meta: dict[str, Any] = {

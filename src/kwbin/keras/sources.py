@@ -94,6 +94,13 @@ class GuardedFile(h5py.File):
     """An HDF5 file read through one window of one file; closing it closes the window."""
 
     view: _MemberView
+    #: Every dataset, opened and checked by ``open_h5``, by its first path ("/a/b").
+    checked: dict[str, Any] = {}
+
+    def dataset(self, path: str) -> h5py.Dataset | None:
+        """The checked dataset at ``path`` without opening it again, or None if not one of them."""
+        dsid = self.checked.get(path)
+        return None if dsid is None else h5py.Dataset(dsid)
 
     def close(self) -> None:
         try:
@@ -126,7 +133,7 @@ def open_h5(path: str, name: str, start: int = 0, size: int | None = None) -> Gu
     """``open_guarded``, then every link and dataset checked (``h5safe.check_file``)."""
     f = open_guarded(path, name, start, size)
     try:
-        check_file(f, name, f.view.size)
+        f.checked = check_file(f, name, f.view.size)
     except BaseException:
         f.close()
         raise
@@ -141,11 +148,22 @@ def _h5_reason(exc: BaseException) -> str:
 
 
 class _MemberView(io.RawIOBase):
-    """A read-only, seekable window onto a stored (uncompressed) zip member."""
+    """A read-only, seekable window onto one file (or a stored zip member in it), for h5py's driver.
+
+    HDF5 reads its metadata in many small pieces (about eight per dataset),
+    and each costs a call from the driver into Python: small reads are
+    served from one cached block read ahead, so that most need no system call.
+    """
+
+    BLOCK = 64 << 10  # read ahead this much ...
+    SMALL = 4 << 10  # ... for a read of at most this many bytes
 
     def __init__(self, path: str, start: int, size: int):
         self._file = open(path, "rb")
+        self._fd = self._file.fileno()
         self._start, self._size, self._pos = start, size, 0
+        self._block = memoryview(b"")
+        self._block_pos = 0
 
     @property
     def size(self) -> int:
@@ -158,23 +176,36 @@ class _MemberView(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
+        if whence == io.SEEK_SET:  # the driver's only call: one branch, no table
+            self._pos = max(0, offset)
+        else:
+            base = {io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+            self._pos = max(0, base + offset)
         return self._pos
 
     def tell(self) -> int:
         return self._pos
 
     def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), max(0, self._size - self._pos))
-        if want == 0:
+        pos = self._pos
+        want = min(len(buffer), self._size - pos)
+        if want <= 0:
             return 0
-        # One positioned read straight into h5py's buffer: no seek, no copy.
-        got = os.preadv(self._file.fileno(), [memoryview(buffer).cast("B")[:want]], self._start + self._pos)
-        self._pos += got
+        target = memoryview(buffer).cast("B")
+        if want > self.SMALL:  # one positioned read straight into h5py's buffer
+            got = os.preadv(self._fd, [target[:want]], self._start + pos)
+        else:
+            at = pos - self._block_pos
+            if at < 0 or at + want > len(self._block):
+                self._block = memoryview(os.pread(self._fd, min(self.BLOCK, self._size - pos), self._start + pos))
+                self._block_pos, at = pos, 0
+            got = min(want, len(self._block) - at)
+            target[:got] = self._block[at : at + got]
+        self._pos = pos + got
         return got
 
     def close(self) -> None:
+        self._block.release()
         self._file.close()
         super().close()
 
