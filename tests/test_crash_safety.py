@@ -193,3 +193,33 @@ def test_a_disk_that_fills_up_gives_one_line_and_leaves_nothing(tmp_path, keras_
 
 
 import kwbin.keras  # noqa: E402  (used by the export case)
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["save_file", "Writer"])
+def test_a_symbolic_link_destination_is_written_through(tmp_path, streaming):
+    target = tmp_path / "models" / "real.kwb"
+    target.parent.mkdir()
+    link = tmp_path / "current.kwb"
+    link.symlink_to(target)
+    tensors = {"x": np.arange(5, dtype=np.float32)}
+    if streaming:
+        with kwbin.Writer(link) as w:
+            w.add_tensor("x", tensors["x"])
+    else:
+        kwbin.save_file(tensors, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    with kwbin.open(target) as f:
+        assert f["x"].tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["save_file", "Writer"])
+def test_a_special_file_destination_is_refused_untouched(tmp_path, streaming):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="special file"):
+        if streaming:
+            kwbin.Writer(fifo)
+        else:
+            kwbin.save_file({"x": np.zeros(3, np.float32)}, fifo)
+    assert fifo.is_fifo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]

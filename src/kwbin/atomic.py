@@ -9,7 +9,9 @@ after SIGKILL it may stay behind, recognisable by its name
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
+import stat
 import sys
 import tempfile
 from typing import Any, BinaryIO
@@ -37,6 +39,26 @@ def temp_file_beside(path: str, kind: str = "") -> tuple[BinaryIO, str]:
     return os.fdopen(fd, "w+b"), temp
 
 
+def destination(path: str | os.PathLike[str]) -> str:
+    """The file a write to ``path`` must replace: symbolic links followed.
+
+    Replacing the link itself would turn ``/dev/stdout`` or a link into a
+    shared model folder into a plain file; writing beside the link's target
+    keeps the link.  An existing destination must be a regular file: a
+    folder, device, FIFO or socket is refused before anything is written.
+    """
+    real = os.path.realpath(os.fspath(path))
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return real
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "expected a file, found a folder", os.fspath(path))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "expected a regular file or a new name, found a special file", os.fspath(path))
+    return real
+
+
 def remove_quietly(path: str) -> None:
     try:
         os.unlink(path)
@@ -48,9 +70,7 @@ class AtomicFile:
     """A writable temporary file that ``commit()`` renames onto ``path``."""
 
     def __init__(self, path: str | os.PathLike[str]):
-        self.path = os.path.abspath(os.fspath(path))
-        if os.path.isdir(self.path):
-            raise IsADirectoryError(f"{self.path} is a directory")
+        self.path = destination(path)
         self.file, self.temp = temp_file_beside(self.path)
 
     def commit(self) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import format as fmt
 from ._version import __version__
-from .atomic import AtomicFile, Writeback, copy_range, remove_quietly, temp_file_beside
+from .atomic import AtomicFile, Writeback, copy_range, destination, remove_quietly, temp_file_beside
 from .checks import align_up, header_crc32
 from .crc import ChecksumQueue, raw_crc32
 from .errors import WriteError
@@ -426,9 +426,7 @@ class Writer:
         alignment: int = fmt.DEFAULT_ALIGNMENT,
     ):
         self._plan = Plan(metadata, alignment)
-        self._path = os.path.abspath(os.fspath(path))
-        if os.path.isdir(self._path):
-            raise IsADirectoryError(f"{self._path} is a directory")
+        self._path = destination(path)
         self._payload, self._payload_path = temp_file_beside(self._path, "payload.")
         self._position = 0
         self._checksums = ChecksumQueue()
