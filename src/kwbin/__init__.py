@@ -6,6 +6,7 @@
 ...     f["w"]            # read-only view over a memory map
 """
 
+from ._include import get_include
 from ._version import __version__
 from .errors import *  # noqa: F403 - the exception tree is part of the API
 from .errors import KwbinError
@@ -20,6 +21,7 @@ __all__ = [
     "Layer",
     "TensorInfo",
     "Writer",
+    "get_include",
     "load_file",
     "open",
     "save",

@@ -539,6 +539,20 @@ def _open(path: str) -> KwbinFile:
         raise CliError(f"{path}: {exc.code}: {exc}", EXIT_INVALID) from None
 
 
+class _PrintInclude(argparse.Action):
+    """``kwbin --include``: like --version, prints and exits without a verb."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+        from ._include import get_include
+
+        try:
+            folder = get_include()
+        except OSError as exc:
+            parser.exit(EXIT_IO, f"kwbin: error: {exc}\n")
+        print(f"-I{folder}")
+        parser.exit(EXIT_OK)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .carray import SYMBOL_RULE
 
@@ -549,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"kwbin {__version__}")
+    parser.add_argument("--include", action=_PrintInclude, nargs=0,
+                        help="print -I and the folder of kwbin.h and kwbin_nn.h, for `cc $(kwbin --include) ... -lm` "
+                        "(kwbin.get_include() gives the bare folder)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("pack", help="pack a Keras model or weights file (any generation) into one .kwb", epilog=EPILOG)
