@@ -160,3 +160,82 @@ def test_the_reader_steps_are_numbered_one_to_twenty_in_order():
     rules = _section("10. Reader rules")
     steps = [int(n) for n in re.findall(r"^(\d+)\. ", rules, re.M)]
     assert steps == list(range(1, 21))
+
+
+def _expected_vectors() -> dict:
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "spec" / "vectors" / "invalid" / "EXPECTED.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_every_json_rule_of_section_2_is_normative_and_has_invalid_vectors():
+    """Section 2's numbered JSON rules, each a MUST, each pinned by vectors for metadata and configs."""
+    text = " ".join(_section("2. Global rules").split())
+    rules = re.findall(r" (\d)\. ([^.]+)\.", text[text.index("**JSON.**") :])
+    assert [n for n, _ in rules][:4] == ["1", "2", "3", "4"]
+    assert "a reader MUST reject a text that breaks one" in text
+    assert "Readers MUST NOT reject a repeated key" in text
+    vectors = set(_expected_vectors())
+    per_rule = {
+        "byte-order mark": ("bad_metadata__byte_order_mark", "bad_layer__config_byte_order_mark"),
+        "literals": ("bad_metadata__nan_literal", "bad_layer__config_nan"),
+        "surrogate": ("bad_metadata__lone_high_surrogate_escape", "bad_layer__config_lone_surrogate_escape"),
+        "finite": ("bad_metadata__number_1e400", "bad_layer__config_number_1e400"),
+    }
+    for words, names in per_rule.items():
+        assert any(words in body for _, body in rules[:4]), words
+        for name in names:
+            assert f"{name}.kwb" in vectors, name
+
+
+def test_metadata_step_cites_rfc_3629_and_overlong_forms_have_vectors():
+    step = re.search(r"^12\. (.*?)^13\. ", _section("10. Reader rules"), re.M | re.S)
+    assert step and "RFC 3629" in step.group(1) and "overlong" in step.group(1)
+    vectors = _expected_vectors()
+    for name in ("overlong_utf8", "utf8_surrogate", "utf8_above_10ffff"):
+        assert vectors[f"bad_metadata__{name}.kwb"]["code"] == "bad_metadata"
+
+
+def test_verify_is_tensor_by_tensor_crc_before_padding_with_vectors():
+    rules = " ".join(_section("10. Reader rules").split())
+    assert "tensor by tensor in index order: steps 19 and 20 for tensor 0" in rules
+    vectors = _expected_vectors()
+    assert vectors["tensor_checksum__and_bad_padding_of_the_same_tensor.kwb"]["at"] == "verify"
+    assert vectors["bad_padding__then_a_bad_checksum_of_the_next_tensor.kwb"]["at"] == "verify"
+
+
+def test_tensor_count_names_only_the_layer_field():
+    """Step 13.5 once used `tensor_count` for the layer's field and the file's count."""
+    assert "tensor_count` of the file" not in SPEC and "the file's `tensor_count`" not in SPEC
+    assert "`T = tensors_size / tensor_record_size`" in SPEC
+    step = re.search(r"^    5\. (.*?);$", _section("10. Reader rules"), re.M)
+    assert step and "`T`" in step.group(1)
+
+
+def test_tolerated_writer_duties_are_must_not_reject():
+    rules = " ".join(_section("10. Reader rules").split())
+    assert "A reader MUST NOT reject a file because a JSON object repeats a key" in rules
+    assert "need not" not in SPEC
+
+
+def test_the_listing_table_of_section_14_is_the_listing_of_the_code(tmp_path):
+    """Members in order, as kwbin.listing writes them; the layer and tensor members too."""
+    from kwbin.listing import listing
+
+    rows = _table_rows(_section("14.1 Listing"))
+    assert [r[0].strip("`") for r in rows] == ["format_version", "alignment", "metadata", "layers", "tensors"]
+    path = tmp_path / "one.kwb"
+    with kwbin.Writer(path) as w:
+        w.add_layer("d", "Dense", config={"units": 1})
+        w.add_tensor("d/k", np.ones(1, np.float32), layer="d", weight="k")
+    with kwbin.open(path) as f:
+        doc = listing(f)
+    assert list(doc) == [r[0].strip("`") for r in rows]
+    layer_row, tensor_row = rows[3][1], rows[4][1]
+    assert re.findall(r"`(\w+)` \(|`(\w+)`;", layer_row)  # members are named
+    for key in doc["layers"][0]:
+        assert f"`{key}`" in layer_row, key
+    for key in doc["tensors"][0]:
+        assert f"`{key}`" in tensor_row, key
+    assert "byte for byte" in _section("14.1 Listing")

@@ -11,7 +11,7 @@ import pytest
 
 import kwbin
 from kwbin.errors import READ_ERRORS
-from kwbin.listing import listing
+from kwbin.listing import listing, listing_text
 
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 VALID = sorted(p.stem for p in (VECTORS / "valid").glob("*.kwb"))
@@ -27,7 +27,7 @@ def test_the_expected_valid_vectors_exist():
     wanted = {
         "minimal", "empty", "every_dtype", "scalars_and_empty", "layers_nested", "alignment_16",
         "alignment_4096", "big_shapes_8d", "future_minor", "base", "optional_flag", "metadata_depth_64",
-        "shared_strings",
+        "shared_strings", "json_texts", "tolerated",
     }  # fmt: skip
     assert set(VALID) == wanted
     for name in VALID:
@@ -38,6 +38,37 @@ def test_the_expected_valid_vectors_exist():
 def test_every_valid_vector_opens_and_lists_exactly_its_json(name):
     with kwbin.open(VECTORS / "valid" / f"{name}.kwb") as f:
         assert listing(f) == read_json(VECTORS / "valid" / f"{name}.json")
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_every_valid_vector_lists_as_its_json_byte_for_byte(name):
+    """The listing text of FORMAT.md section 14 is the .json file itself."""
+    with kwbin.open(VECTORS / "valid" / f"{name}.kwb") as f:
+        assert listing_text(f).encode("utf-8") == (VECTORS / "valid" / f"{name}.json").read_bytes()
+
+
+def test_json_texts_keeps_number_tokens_and_decodes_strings():
+    text = (VECTORS / "valid" / "json_texts.json").read_text(encoding="utf-8")
+    for token in ("-0,", "-0.0,", "1e-07,", "1E+2,", "12.50,", "123456789012345678901234567890,", "1e-400,"):
+        assert token in text, token
+    assert "\\u00e9" not in text and "\\ud83d" not in text.lower()  # escapes decoded
+    assert '"\u00e9\u65e5", "\U0001f600", "\U0001f600",' in text
+    with kwbin.open(VECTORS / "valid" / "json_texts.kwb") as f:
+        numbers = f.metadata["numbers"]
+        assert numbers[12] == 0.0 and numbers[14] == 1.7976931348623157e308 and numbers[10] == -(2**63) - 1
+        assert f.metadata["strings"][1] == f.metadata["strings"][2] == "\U0001f600"
+        assert [layer.config for layer in f.layers][1:3] == [None, {}]
+        assert f.layers[1].class_name == ""
+
+
+def test_tolerated_repeated_keys_and_bool_bytes_are_read_not_refused():
+    with kwbin.open(VECTORS / "valid" / "tolerated.kwb") as f:
+        f.verify()
+        assert f.metadata["dup"] == "the last one" and list(f.metadata)[2:4] == ["dup", "other"]
+        assert f.metadata["nested"] == [{"k": 2}]
+        assert f.layers[0].config == {"units": 2, "activation": "relu"}
+        assert f["dense/mask"].view("u1").tolist() == [1, 0, 2, 255]
+        assert f["dense/mask"].tolist() == [True, False, True, True]
 
 
 @pytest.mark.parametrize("name", VALID)

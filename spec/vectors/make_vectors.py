@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 import kwbin  # noqa: E402
 from kwbin import checks  # noqa: E402
 from kwbin import format as fmt  # noqa: E402
-from kwbin.listing import listing  # noqa: E402
+from kwbin.crc import crc32  # noqa: E402
+from kwbin.listing import listing, listing_text  # noqa: E402
 
 #: Fixed producer fields so the bytes do not change with kwbin's version.
 PRODUCER = {"producer": "kwbin spec/vectors/make_vectors.py", "producer_version": "1"}
@@ -228,6 +229,13 @@ DESCRIPTIONS = {
     "names of two layers, a tensor name as a source, one config for two layers) and a weightless layer whose "
     "first_tensor lies in another layer's range",
     "optional_flag": "'minimal' with flag bit 16 (an ignorable feature bit) set",
+    "json_texts": "metadata and configs as JSON texts a writer other than kwbin's may produce: whitespace "
+    "around the object, numbers written as in the file (-0, -0.0, 1E+2, 12.50, 30- and 309-digit integers, "
+    "1e-400, the last values below the infinite range), every string escape, a pair of surrogate escapes, "
+    "empty arrays and objects; a layer with an empty class and no config, one with the config {}",
+    "tolerated": "what readers must not reject: keys repeated in the metadata (one spelled with an "
+    "escape) and in a config, listed once at the first position with the last value; bool data "
+    "holding bytes 2 and 255",
     "future_minor": "'layers_nested' laid out as a version 1.1 writer might: header_size 136 with 8 unknown "
     "header bytes, non-zero reserved header bytes, flag bit 16, layer records of 48 and tensor records "
     "of 128 bytes with unknown trailing bytes, non-zero record reserved fields, 8 unknown bytes "
@@ -445,6 +453,85 @@ def make_future_minor(layers_nested: bytes) -> bytes:
             before_payload=b"unknown future section\0\0",
         )
     )
+
+
+#: The largest double as an integer, and the least integer that rounds to
+#: infinity (2**1024 - 2**970: half-way to 2**1024, ties go to even).
+DBL_MAX_INT = int(sys.float_info.max)
+FIRST_INFINITE_INT = 2**1024 - 2**970
+
+#: Metadata text of 'json_texts': whitespace around the object, numbers that
+#: are kept as written (-0, exponents, 30 and 309 digits, 1e-400 which rounds
+#: to 0, the last ones below the infinite range), every escape and a pair of
+#: surrogate escapes.
+JSON_TEXTS_METADATA = (
+    " \t\r\n{"
+    + json.dumps(PRODUCER)[1:-1]
+    + ',\r\n "numbers": [0, -0, -0.0, 1e-07, 0.001, 1.0, 1E+2, 2.5e-3, 12.50, 2147483648, '
+    "-9223372036854775809, 123456789012345678901234567890, 1e-400, -1e-400, "
+    "1.7976931348623157e308, -1.7976931348623158e308, "
+    f"{DBL_MAX_INT}, -{FIRST_INFINITE_INT - 1}],\n"
+    ' "strings": ["\\u00e9\\u65E5", "\\ud83d\\ude00", "\\uD83D\\uDE00", '
+    '"\\/\\"\\\\\\b\\f\\n\\r\\t\\u0000\\u001f\\u007f", "\u00e9\u65e5\U0001f600\x7f\u2028", ""],\n'
+    ' "nested": [[], {}, [[1, [2, []]]], {"a": null, "b": true, "c": false}],\n'
+    ' "empty_object" : {}\n}\r\n\t '
+)
+
+#: Layer configs of 'json_texts' (name, class, config text).
+JSON_TEXTS_LAYERS = [
+    ("spaced", "Dense", '\n{ "units" : 2 ,\t"rate":1e-07 }\t'),
+    ("no_class_no_config", "", ""),
+    ("empty_config", "Lambda", "{}"),
+    ("escaped", "Custom", '{"name":"\\u00e9\\ud83d\\ude00 \\"q\\"","seed":12345678901234567890123456789,"e":-0}'),
+]
+
+#: Texts of 'tolerated': keys repeated (also in another spelling, "\u0064up"
+#: is "dup"), which readers must not reject; the listing shows each key once,
+#: at its first position, with its last value.
+TOLERATED_METADATA = (
+    "{" + json.dumps(PRODUCER)[1:-1]
+    + ',"dup":1,"other":[1,2],"dup":{"last":false},"\\u0064up":"the last one",'
+    '"nested":[{"k":1,"k":2}]}'
+)
+TOLERATED_CONFIG = '{"units":1,"activation":"relu","units":2}'
+
+
+def _relaid(path: Path, build: Callable[[kwbin.Writer], None], change: Callable[[Raw], None]) -> bytes:
+    """A file written by ``kwbin.Writer``, its parts changed, laid out again."""
+    with kwbin.Writer(path, metadata=metadata(), alignment=64) as w:
+        build(w)
+    raw = unpack(path.read_bytes()).copy()
+    change(raw)
+    return bytes(pack(raw))
+
+
+def make_json_texts(path: Path) -> bytes:
+    def build(w: kwbin.Writer) -> None:
+        for i, (name, class_name, _) in enumerate(JSON_TEXTS_LAYERS):
+            w.add_layer(name, class_name, config={"placeholder": i})
+        w.add_tensor("x", np.array([1.5], "<f4"))
+
+    def change(r: Raw) -> None:
+        r.metadata = JSON_TEXTS_METADATA.encode()
+        restring(r, {("layers", i, "config"): text for i, (_, _, text) in enumerate(JSON_TEXTS_LAYERS)})
+
+    return _relaid(path, build, change)
+
+
+def make_tolerated(path: Path) -> bytes:
+    def build(w: kwbin.Writer) -> None:
+        w.add_layer("dense", "Dense", config={"placeholder": 0})
+        w.add_tensor("dense/mask", np.array([True, False, True, True]), layer="dense", weight="mask")
+
+    def change(r: Raw) -> None:
+        r.metadata = TOLERATED_METADATA.encode()
+        restring(r, {("layers", 0, "config"): TOLERATED_CONFIG})
+        payload = bytearray(r.payload)
+        payload[0:4] = b"\x01\x00\x02\xff"  # bool data other than 0 and 1
+        r.payload = bytes(payload)
+        r.tensors[0]["crc32"] = crc32(memoryview(bytes(payload[0:4])))
+
+    return _relaid(path, build, change)
 
 
 # ---------------------------------------------------------------------------
@@ -867,6 +954,24 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
         ("empty", b"", "metadata_size 0"),
         ("two_objects", b"{}{}", "two objects in a row"),
         ("trailing_nul", b"{}\0", "a NUL after the object"),
+        ("byte_order_mark", b'\xef\xbb\xbf{"a":1}', "a UTF-8 byte-order mark before the object"),
+        ("overlong_utf8", b'{"a":"\xc0\xaf"}', "C0 AF in a string: an overlong encoding of '/' (RFC 3629)"),
+        ("utf8_surrogate", b'{"a":"\xed\xa0\x80"}', "ED A0 80 in a string: U+D800 encoded as UTF-8 (RFC 3629)"),
+        ("utf8_above_10ffff", b'{"a":"\xf4\x90\x80\x80"}', "F4 90 80 80 in a string: above U+10FFFF (RFC 3629)"),
+        ("lone_high_surrogate_escape", b'{"a":"\\ud800"}', "the escape \\ud800 with no low surrogate after it"),
+        ("lone_low_surrogate_escape", b'{"a":"x\\udc00"}', "the escape \\udc00 with no high surrogate before it"),
+        ("reversed_surrogate_escapes", b'{"a":"\\ude00\\ud83d"}', "a low then a high surrogate escape"),
+        ("high_surrogate_escape_then_letter", b'{"a":"\\uD83D\\u0041"}', "a high surrogate escape followed by \\u0041"),
+        ("lone_surrogate_escape_in_a_key", b'{"\\udbff":1}', "an object key holding a lone surrogate escape"),
+        ("number_1e400", b'{"a":1e400}', "1e400: beyond the range of a double"),
+        ("number_minus_1e400", b'{"a":[-1e400]}', "-1e400 in an array"),
+        ("number_rounding_to_infinity", b'{"a":1.7976931348623159e308}', "1.7976931348623159e308, which rounds to infinity"),
+        (
+            "integer_2pow1024_minus_2pow970",
+            b'{"a":%d}' % FIRST_INFINITE_INT,
+            "the 309-digit integer 2**1024 - 2**970: half-way between the largest double and 2**1024, rounds to infinity",
+        ),
+        ("integer_of_310_digits", b'{"a":1' + b"0" * 309 + b"}", "10**309, an integer of 310 digits"),
     ):
         add(f"bad_metadata__{label}", what, with_metadata(text))
 
@@ -908,6 +1013,21 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
         "bad_layer__config_nan",
         "layer 2's config holds the NaN literal",
         with_strings(b'{"epsilon":0.001}', b'{"epsilon":NaN  }'),
+    )
+    add(
+        "bad_layer__config_lone_surrogate_escape",
+        "layer 2's config holds the lone escape \\udfff",
+        texts(layers_2_config='{"epsilon":"\\udfff"}'),
+    )
+    add(
+        "bad_layer__config_number_1e400",
+        "layer 2's config holds 1e400",
+        texts(layers_2_config='{"epsilon":1e400}'),
+    )
+    add(
+        "bad_layer__config_byte_order_mark",
+        "layer 2's config starts with a byte-order mark",
+        texts(layers_2_config='\ufeff{"epsilon":0.001}'),
     )
     add(
         "bad_layer__claims_a_tensor_it_does_not_own",
@@ -1086,6 +1206,18 @@ def invalid_vectors(valid: dict[str, bytes]) -> list[Invalid]:
         at="verify",
     )
     add(
+        "tensor_checksum__and_bad_padding_of_the_same_tensor",
+        "tensor 0's first data byte and the byte after its data changed: its CRC is checked first",
+        poke(poke(base, po, base[po] ^ 1), po + t0_end, 1),
+        at="verify",
+    )
+    add(
+        "bad_padding__then_a_bad_checksum_of_the_next_tensor",
+        "the byte after tensor 0's data is 1 and tensor 1's first data byte changed: tensor by tensor",
+        poke(poke(base, po + t0_end, 1), raw.tensors[1]["data_offset"] + po, base[raw.tensors[1]["data_offset"] + po] ^ 1),
+        at="verify",
+    )
+    add(
         "bad_padding__last_byte_of_file",
         "the last byte (padding after the last tensor) is 0x80",
         poke(base, n - 1, 0x80),
@@ -1105,36 +1237,36 @@ def mutated_file(data: bytes, index: int, **values: Any) -> bytearray:
 # ---------------------------------------------------------------------------
 
 
-def _json_lines(value: Any, indent: str = "") -> str:
-    """Indented JSON with lists of scalars (shapes, tensor names) on one line."""
+def _json_text(value: Any) -> str:
+    """EXPECTED.json: the listing's layout (spec section 14)."""
+    text = _layout(value) + "\n"
+    assert json.loads(text) == value
+    return text
+
+
+def _layout(value: Any, indent: str = "") -> str:
     inner = indent + "  "
     if isinstance(value, dict) and value:
-        items = (
-            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_json_lines(v, inner)}"
-            for k, v in value.items()
-        )
+        items = (f"{inner}{json.dumps(k, ensure_ascii=False)}: {_layout(v, inner)}" for k, v in value.items())
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-        return (
-            "[\n" + ",\n".join(inner + _json_lines(v, inner) for v in value) + "\n" + indent + "]"
-        )
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-def _json_text(value: Any) -> str:
-    text = _json_lines(value) + "\n"
-    assert json.loads(text) == value
-    return text
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"{name} in a listing")
 
 
 def _open(data: bytes) -> kwbin.KwbinFile:
     return kwbin.open(data)
 
 
-def check_valid(name: str, data: bytes) -> dict[str, Any]:
+def check_valid(name: str, data: bytes) -> str:
+    """The listing text of a valid file, checked to be strict JSON for its listing."""
     with _open(data) as f:
         f.verify()
-        return listing(f)
+        text = listing_text(f)
+        assert json.loads(text, parse_constant=_no_constant) == listing(f), name
+        return text
 
 
 def check_invalid(vector: Invalid) -> None:
@@ -1156,6 +1288,8 @@ def build_all(work: Path) -> tuple[dict[str, bytes], list[Invalid]]:
     valid = {name: write_with_writer(work / f"{name}.kwb", name) for name in WRITTEN}
     valid["optional_flag"] = bytes(patch_header(valid["minimal"], flags=1 << 16))
     valid["future_minor"] = make_future_minor(valid["layers_nested"])
+    valid["json_texts"] = make_json_texts(work / "json_texts.kwb")
+    valid["tolerated"] = make_tolerated(work / "tolerated.kwb")
     return valid, invalid_vectors(valid)
 
 
@@ -1168,9 +1302,9 @@ def write_all(out: Path) -> None:
                 old.unlink()
     valid, invalid = build_all(valid_dir)
     for name, data in valid.items():
-        doc = check_valid(name, data)
+        text = check_valid(name, data)
         (valid_dir / f"{name}.kwb").write_bytes(data)
-        (valid_dir / f"{name}.json").write_text(_json_text(doc), encoding="utf-8")
+        (valid_dir / f"{name}.json").write_bytes(text.encode("utf-8"))
     names = [v.name for v in invalid]
     duplicates = {n for n in names if names.count(n) > 1}
     assert not duplicates, duplicates
@@ -1206,23 +1340,10 @@ Golden files for any kwbin reader (see "Test vectors" in `../FORMAT.md`). This f
   exactly that error. Readers check the rules in the order of the reader rules of `FORMAT.md`,
   so each file has one right answer even where several problems could be noticed.
 
-The listing document (`kwbin.listing.listing(f)`, also printed by `kwbin info --json`):
-
-```text
-{
-  "format_version": "1.0",
-  "alignment": 64,
-  "metadata": {"producer": "..."},
-  "layers": [{"name": "dense", "class_name": "Dense", "parent": "model" | null,
-              "config": {...} | null, "tensors": ["dense/kernel", "dense/bias"]}],
-  "tensors": [{"name": "dense/kernel", "layer": "dense" | null, "weight": "kernel" ("" if no layer),
-               "dtype": "float32", "shape": [3, 2], "offset": 1088, "nbytes": 24,
-               "crc32": 2447872023, "source": ""}]
-}
-```
-
-`offset` is absolute in the file; `crc32` is the tensor's CRC-32 as an unsigned integer; layers
-and tensors are in file order.
+The listing (`kwbin.listing.listing_text(f)`, printed by `kwbin info --json` and by the C
+tool `kwbin-dump`) is normative: its members, layout, string escapes, numbers (written as their
+token in the file) and repeated keys (once, first position, last value) are defined in section 14
+of `FORMAT.md`. Each `valid/<name>.json` is that listing byte for byte.
 
 ## Regenerating
 
@@ -1234,8 +1355,8 @@ python spec/vectors/make_vectors.py --out DIR  # writes them somewhere else
 It needs numpy and construct and imports kwbin from `src/`. The output is deterministic (fixed
 content, fixed producer fields, no timestamps); `tests/test_vectors.py` regenerates into a
 temporary folder and requires byte-identical files, and checks every vector against the Python
-reader. Valid files are written by `kwbin.Writer`, except `optional_flag` and `future_minor`,
-which re-lay-out a written file. Invalid files each mutate one valid file (mostly `base`) and
+reader. Valid files are written by `kwbin.Writer`, except `optional_flag`, `future_minor`, `json_texts`
+and `tolerated`, which re-lay-out a written file. Invalid files each mutate one valid file (mostly `base`) and
 recompute the header CRC unless the CRC is the point; the script checks that each one fails with
 its code before writing it.
 """
