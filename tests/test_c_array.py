@@ -89,3 +89,119 @@ def test_a_bad_symbol_is_refused(tmp_path):
     kwbin.save_file({"w": np.zeros(3, np.float32)}, model)
     result = run(sys.executable, "-m", "kwbin", "c-array", str(model), "--name", "2bad-name")
     assert result.returncode == 2 and "C identifier" in result.stderr
+
+
+# --- the string-literal form: bytes exact in C and C++, compact, quick to compile -------------------------
+
+from kwbin.carray import LINE_WIDTH, STYLES, header_text, literal_lines  # noqa: E402
+
+WRITE_BACK = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include "data.h"
+
+int main(int argc, char **argv)
+{
+    FILE *out;
+    if (argc != 2) return 2;
+    if ((uintptr_t)blob % 64 != 0) { puts("not aligned"); return 3; }
+    out = fopen(argv[1], "wb");
+    if (out == NULL) return 4;
+    if (fwrite(blob, 1, blob_size, out) != blob_size) return 5;
+    return fclose(out) != 0;
+}
+"""
+
+#: What could go wrong in a literal: every byte value, trigraphs (??= ... and runs of ?), an octal escape
+#: followed by octal and non-octal digits, quotes, backslashes, NULs at the end.
+TRICKY = (
+    bytes(range(256)) + bytes(range(255, -1, -1))
+    + b"??=??/??'??(??)??!??<??>??-?????=" + b"\x01" + b"7\x00" + b"8\x07" + b"0\x1f" + b"1\x3f?\x3f"
+    + b"\\\"\\\\\"" + b"\x80" + b"0" + b"\xff" + b"7" + b"\x00" * 7 + b"\x001" + b"\x00"
+)
+
+COMPILERS = [
+    (cc, flags)
+    for cc, flags in [
+        ("gcc", ["-std=c99"]), ("clang", ["-std=c99"]), ("gcc", ["-std=c11"]),
+        ("g++", ["-x", "c++", "-std=c++98"]), ("g++", ["-x", "c++", "-std=c++17"]), ("clang++", ["-x", "c++", "-std=c++17"]),
+    ]
+]  # fmt: skip
+STRICT = ["-O1", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
+
+
+def _payloads() -> list[bytes]:
+    rng = np.random.default_rng(17)
+    floats = rng.standard_normal(20000).astype(np.float32).tobytes()
+    return [TRICKY, b"", b"?", b"\x00", b"7" * 500, rng.integers(0, 256, 70000, dtype=np.uint8).tobytes() + TRICKY, floats]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("cc, flags", COMPILERS, ids=[f"{cc}{flags[-1]}" for cc, flags in COMPILERS])
+def test_the_array_holds_exactly_the_bytes(tmp_path, cc, flags, style):
+    """Compiled as C and C++ with warnings as errors, each array writes back exactly its input."""
+    if shutil.which(cc) is None:
+        pytest.skip(f"no {cc}")
+    (tmp_path / "main.c").write_text(WRITE_BACK)
+    for i, data in enumerate(_payloads()):
+        if not data and style == "hex":
+            continue  # `{}` is not C99 (and no kwbin file is empty)
+        (tmp_path / "data.h").write_text(header_text(data, "blob", 64, "in.kwb", "data.h", style))
+        built = run(cc, *flags, *STRICT, "-o", "prog", "main.c", cwd=tmp_path)
+        assert built.returncode == 0, built.stderr[:3000]
+        wrote = run(str(tmp_path / "prog"), str(tmp_path / "out.bin"))
+        assert wrote.returncode == 0, wrote.stdout
+        assert (tmp_path / "out.bin").read_bytes() == data, f"payload {i}"
+
+
+def test_literal_lines_stay_within_the_width_and_never_split_an_escape():
+    rng = np.random.default_rng(3)
+    data = rng.integers(0, 256, 50000, dtype=np.uint8).tobytes() + TRICKY
+    lines = literal_lines(data)
+    assert max(map(len, lines)) <= LINE_WIDTH
+    # Each line is a complete literal: evaluating them one by one (as C concatenates them) gives the bytes.
+    decoded = b"".join(_c_literal_bytes(line) for line in lines)
+    assert decoded == data
+
+
+def _c_literal_bytes(line: str) -> bytes:
+    """The bytes a C string literal line means (the escapes the generator uses: named, octal, \\?)."""
+    assert line[0] == line[-1] == '"'
+    body, out, i = line[1:-1], bytearray(), 0
+    assert "??" not in body, "a trigraph could form"
+    named = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92, "?": 63}
+    while i < len(body):
+        ch = body[i]
+        assert ch != '"', f"an unescaped quote in {line!r}"
+        if ch != "\\":
+            out.append(ord(ch))
+            i += 1
+        elif body[i + 1] in named:
+            out.append(named[body[i + 1]])
+            i += 2
+        else:
+            digits = ""
+            while len(digits) < 3 and i + 1 + len(digits) < len(body) and body[i + 1 + len(digits)] in "01234567":
+                digits += body[i + 1 + len(digits)]
+            assert digits, f"unknown escape in {line!r}"
+            out.append(int(digits, 8))
+            i += 1 + len(digits)
+    return bytes(out)
+
+
+def test_the_header_is_under_three_times_the_model(tmp_path, keras_data):
+    """Issue #17: the hex form was 5.2x the seed model; the string literal is about 2.7x (float weights)."""
+    model = tmp_path / "seed.kwb"
+    pack(keras_data / "seed_k3.keras", model)
+    made = run(sys.executable, "-m", "kwbin", "c-array", str(model), "-o", str(tmp_path / "seed.h"))
+    assert made.returncode == 0, made.stderr
+    ratio = (tmp_path / "seed.h").stat().st_size / model.stat().st_size
+    assert ratio < 3.0, ratio
+    hexed = run(sys.executable, "-m", "kwbin", "c-array", str(model), "-o", str(tmp_path / "hex.h"), "--style", "hex")
+    assert hexed.returncode == 0, hexed.stderr
+    assert (tmp_path / "hex.h").stat().st_size > 4.5 * model.stat().st_size
+
+
+def test_no_trigraph_forms_in_the_literal():
+    text = "".join(literal_lines(b"??=" * 10 + b"?" * 50 + b"a??/b"))
+    assert "??" not in text

@@ -523,10 +523,10 @@ def cmd_c_array(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}: {exc.code}: {exc}", EXIT_INVALID) from None
     if out == STDIO:  # the whole header is built before the first byte is written
         header_name = os.path.basename(default_output(args.file))
-        _write_stdout(header_text(data, symbol, alignment, args.file, header_name).encode("ascii"))
+        _write_stdout(header_text(data, symbol, alignment, args.file, header_name, args.style).encode("ascii"))
         return EXIT_OK
     with _writing(out):
-        write_header(data, alignment, args.file, target, symbol)
+        write_header(data, alignment, args.file, target, symbol, args.style)
     print(f"{out}: {symbol}[{len(data)}], aligned to {alignment}; open it with kwb_open_memory")
     return EXIT_OK
 
@@ -554,7 +554,7 @@ class _PrintInclude(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .carray import SYMBOL_RULE
+    from .carray import DEFAULT_STYLE, STYLES, SYMBOL_RULE
 
     parser = argparse.ArgumentParser(
         prog="kwbin",
@@ -593,6 +593,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "- prints the header")
     p.add_argument("--name", metavar="SYMBOL", help="C name of the array (default: from the file name, "
                    "made valid; prefixed with model_ if needed). It must be " + SYMBOL_RULE)
+    p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                   help="string (default): one string literal, about 2.5x the file's size, quick to compile; "
+                   "hex: 0x.. per byte, about 5x and slow to compile, for compilers that limit string literals "
+                   "(MSVC: 64 KiB)")
     p.set_defaults(run=cmd_c_array, verb_parser=p)
 
     p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
