@@ -1,5 +1,8 @@
 # kwbin: the two commands a fresh clone needs are `make demo` and `make test`.
-# Each creates .venv with the pinned dependencies on first use.
+# Both use .venv, created on first use: `make demo` installs only what kwbin
+# needs at run time (requirements/demo.txt: numpy, h5py, construct) and runs
+# kwbin from src/; `make test` adds the development set (requirements/dev.txt:
+# Keras, JAX, pytest, ...) and installs kwbin in editable mode.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -7,20 +10,26 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP  := $(VENV)/.installed-dev
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test venv bench bench-quick bench-smoke bench-pack bench-pack-quick bench-c clean c
+.PHONY: demo test venv install bench bench-quick bench-smoke bench-pack bench-pack-quick bench-c clean c
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/dev.txt
+$(DEMO_STAMP): requirements/demo.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) -r requirements/demo.txt
 	touch $@
 
-demo: $(STAMP) c
-	$(BIN)/python examples/demo.py
+$(STAMP): $(DEMO_STAMP) pyproject.toml setup.py requirements/dev.txt
+	$(PIP) -r requirements/dev.txt
+	$(PIP) --no-deps --no-build-isolation -e .
+	touch $@
+
+demo: $(DEMO_STAMP) build/kwbin-dump build/kwbin-run build/hello_kwbin
+	PYTHONPATH=src $(BIN)/python examples/demo.py
 
 test: $(STAMP) c
 	$(BIN)/python -m pytest
@@ -95,6 +104,25 @@ build/hello_kwbin: c_reader/examples/hello_kwbin.c c_reader/kwbin.h
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis
+
+# `make install PREFIX=...` (default /usr/local; DESTDIR for staging): the headers
+# in PREFIX/include, kwbin.pc in PREFIX/share/pkgconfig, the CMake package
+# (find_package(kwbin) -> kwbin::kwbin) in PREFIX/share/cmake/kwbin, and the
+# tools kwbin-dump and kwbin-run in PREFIX/bin.  No Python needed.
+PREFIX ?= /usr/local
+KWBIN_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' src/kwbin/_version.py)
+KWBIN_SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(KWBIN_VERSION)|g' \
+	-e 's|@KWBIN_VERSION@|$(KWBIN_VERSION)|g' -e 's|@KWBIN_VERSION_MAJOR@|$(word 1,$(subst ., ,$(KWBIN_VERSION)))|g' \
+	-e 's|@KWBIN_VERSION_MINOR@|$(word 2,$(subst ., ,$(KWBIN_VERSION)))|g'
+
+install: build/kwbin-dump build/kwbin-run
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/cmake/kwbin
+	install -m 755 build/kwbin-dump build/kwbin-run $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 c_reader/kwbin.h c_reader/kwbin_nn.h $(DESTDIR)$(PREFIX)/include/
+	$(KWBIN_SUBST) kwbin.pc.in > $(DESTDIR)$(PREFIX)/share/pkgconfig/kwbin.pc
+	install -m 644 cmake/kwbinConfig.cmake $(DESTDIR)$(PREFIX)/share/cmake/kwbin/
+	$(KWBIN_SUBST) cmake/kwbinConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/share/cmake/kwbin/kwbinConfigVersion.cmake
 
 # --- Hardening (see README, "Fuzzing") ----------------------------------------
 # libFuzzer on kwbin.h (clang); atheris on the Python reader.
