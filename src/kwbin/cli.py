@@ -7,6 +7,7 @@ Exit codes (also in ``kwbin --help``), the same for every verb:
   3  a file could not be read or written (missing, a folder, no permission, disk full)
   4  the named tensor (or layer, or weight) is not in the file
   70 an internal error (a bug: please report it)
+``diff`` alone: 1 means the files differ, and an invalid or damaged input is 5.
 
 Errors are one line: ``kwbin: error: WHERE: message`` (invalid input:
 ``WHERE: code: message``, pack's as well as the readers'); a usage error
@@ -40,6 +41,8 @@ from .reader import KwbinFile, TensorKey
 from .reader import open as open_kwbin
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+#: ``diff`` exits 1 when the files differ (as diff, cmp and h5diff do), so its invalid input is 5.
+EXIT_DIFFERENT, EXIT_DIFF_INVALID = 1, 5
 
 EPILOG = """exit codes: 0 success; 1 invalid or damaged input (kwbin or Keras file); 2 bad command
 line; 3 a file could not be read or written; 4 no such tensor, layer or weight; 70 internal error"""
@@ -531,6 +534,45 @@ def cmd_c_array(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DIFF_EPILOG = """exit codes: 0 the files are equal; 1 they differ; 2 bad command line; 3 a file could not be
+read; 5 an input is not a valid kwbin file or is damaged (every CRC-32 is checked); 70 internal error.
+In scripts: `kwbin diff -q A B; case $? in 0) same;; 1) different;; *) error;; esac`
+(`kwbin diff A B || ...` also runs on errors)"""
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_files, format_lines
+
+    for name, value in (("--rtol", args.rtol), ("--atol", args.atol)):
+        if not value >= 0 or value == float("inf"):
+            raise CliError(f"{name}: expected a finite number >= 0, found {value}", EXIT_USAGE)
+    try:
+        with _open(args.a) as a, _open(args.b) as b:
+            for f in (a, b):
+                _verify_for_diff(f)
+            result = diff_files(a, b, rtol=args.rtol, atol=args.atol)
+    except CliError as exc:
+        raise CliError(str(exc), EXIT_DIFF_INVALID if exc.code == EXIT_INVALID else exc.code) from None
+    if not args.quiet:
+        for line in format_lines(result, _shown):
+            print(line)
+        tolerance = f"rtol {args.rtol:g}, atol {args.atol:g}"
+        if result.equal:
+            print(f"{_shown(args.a)} and {_shown(args.b)} are equal ({result.tensors_compared} tensors, {tolerance})")
+        else:
+            count = len(result.differences)
+            print(f"{_shown(args.a)} and {_shown(args.b)} differ: {count} difference{'s' * (count != 1)} ({tolerance})")
+    return EXIT_OK if result.equal else EXIT_DIFFERENT
+
+
+def _verify_for_diff(f: KwbinFile) -> None:
+    """A damaged tensor would show as a difference: refuse it instead."""
+    try:
+        f.verify()
+    except KwbinError as exc:
+        raise CliError(f"{f.name}: {exc.code}: {exc}", EXIT_INVALID) from None
+
+
 def _open(path: str) -> KwbinFile:
     _check_input(path, "input", KWBIN_FILE)
     try:
@@ -598,6 +640,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "hex: 0x.. per byte, about 5x and slow to compile, for compilers that limit string literals "
                    "(MSVC: 64 KiB)")
     p.set_defaults(run=cmd_c_array, verb_parser=p)
+
+    p = sub.add_parser("diff", help="what differs between two kwbin files; exit 0 equal, 1 different",
+                       epilog=DIFF_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Compare two kwbin files, as h5diff does: layers and tensors added, removed or "
+                       "changed (class, parent, config; dtype, shape, values with the largest absolute and relative "
+                       "difference), metadata key by key. Values a (in A) and b (in B) are equal when "
+                       "|a - b| <= atol + rtol * |b|, when both are NaN, or the same infinity; tensors of different "
+                       "dtypes are compared as float64 values. Alignment and order are layout: shown as notes.")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--rtol", type=float, default=0.0, metavar="R", help="relative tolerance (default 0)")
+    p.add_argument("--atol", type=float, default=0.0, metavar="A", help="absolute tolerance (default 0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code says")
+    p.set_defaults(run=cmd_diff, verb_parser=p)
 
     p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
     p.add_argument("file", metavar="FILE")
