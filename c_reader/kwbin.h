@@ -897,9 +897,26 @@ static size_t kwb__json_ws(const unsigned char *s, size_t n, size_t i)
     return i;
 }
 
+/* The 4 hex digits at s[i..i+4) (i <= n), or 0x10000 if they are not. */
+static unsigned kwb__json_hex4(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned value = 0;
+    size_t k;
+    if (n - i < 4) return 0x10000u;
+    for (k = i; k < i + 4; k++) {
+        unsigned char h = s[k];
+        if (kwb__json_digit(h)) value = value * 16u + (unsigned)(h - '0');
+        else if (h >= 'a' && h <= 'f') value = value * 16u + (unsigned)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F') value = value * 16u + (unsigned)(h - 'A' + 10);
+        else return 0x10000u;
+    }
+    return value;
+}
+
 /* The string whose opening quote is at i-1; returns the index after its
    closing quote, or 0.  Raw bytes >= 0x80 are fine (the text is already
-   valid UTF-8); raw control characters are not. */
+   valid UTF-8); raw control characters are not, nor surrogate escapes
+   other than a high one followed by a low one (spec section 2, rule 3). */
 static size_t kwb__json_string(const unsigned char *s, size_t n, size_t i)
 {
     while (i < n) {
@@ -910,11 +927,14 @@ static size_t kwb__json_string(const unsigned char *s, size_t n, size_t i)
         if (i >= n) return 0;
         c = s[i++];
         if (c == 'u') {
-            int k;
-            for (k = 0; k < 4; k++, i++) {
-                unsigned char h = i < n ? s[i] : 0;
-                if (!kwb__json_digit(h) && !(h >= 'a' && h <= 'f') && !(h >= 'A' && h <= 'F'))
-                    return 0;
+            unsigned u = kwb__json_hex4(s, n, i);
+            i += 4;
+            if (u > 0xFFFFu || (u >= 0xDC00u && u <= 0xDFFFu)) return 0; /* bad hex; low alone */
+            if (u >= 0xD800u && u <= 0xDBFFu) { /* a high surrogate: an escaped low must follow */
+                if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u') return 0;
+                u = kwb__json_hex4(s, n, i + 2);
+                if (u < 0xDC00u || u > 0xDFFFu) return 0;
+                i += 6;
             }
         } else if (!memchr("\"\\/bfnrt", c, 8)) {
             return 0;
@@ -923,10 +943,50 @@ static size_t kwb__json_string(const unsigned char *s, size_t n, size_t i)
     return 0;
 }
 
-/* RFC 8259 number starting at i; returns the index after it, or 0. */
+/* 2^1024 - 2^970, the least magnitude that rounds to an infinite double
+   (half-way between DBL_MAX and 2^1024; ties go to the even 2^1024). */
+static const char kwb__json_first_infinite[] =
+    "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649"
+    "017977587207096330286416692887910946555547851940402630657488671505820681908902000708383"
+    "676273854845817711531764475730270069855571366959622842914819860834936475292719074168444"
+    "365510704342711559699508093042880177904174497792";
+
+/* Digit k of the digits s[a..b) followed by s[c..c+m), '0' past them. */
+static unsigned char kwb__json_digit_at(const unsigned char *s, size_t a, size_t b, size_t c,
+                                        size_t m, size_t k)
+{
+    if (k < b - a) return s[a + k];
+    return k - (b - a) < m ? s[c + k - (b - a)] : (unsigned char)'0';
+}
+
+/* Does the number with integer digits s[a..b), fraction digits s[c..c+m)
+   and exponent e (saturated) round to a finite double (spec section 2,
+   rule 4)?  Exact decimal arithmetic: no strtod, no locale, no rounding. */
+static int kwb__json_finite(const unsigned char *s, size_t a, size_t b, size_t c, size_t m,
+                            long long e)
+{
+    size_t total = (b - a) + m, zeros = 0, k;
+    long long magnitude; /* the value is 0.d1d2... x 10^magnitude, d1 != 0 */
+    while (zeros < total && kwb__json_digit_at(s, a, b, c, m, zeros) == '0') zeros++;
+    if (zeros == total) return 1; /* zero */
+    magnitude = (long long)(b - a) - (long long)zeros + e;
+    if (magnitude != 309) return magnitude < 309;
+    for (k = 0; k < sizeof kwb__json_first_infinite - 1; k++) {
+        unsigned char d = kwb__json_digit_at(s, a, b, c, m, zeros + k);
+        unsigned char t = (unsigned char)kwb__json_first_infinite[k];
+        if (d != t) return d < t;
+    }
+    return 0; /* equal to the bound in its 309 digits, so at least the bound */
+}
+
+/* RFC 8259 number starting at i, finite as a double; returns the index
+   after it, or 0. */
 static size_t kwb__json_number(const unsigned char *s, size_t n, size_t i)
 {
+    size_t a, b, c = 0, m = 0;
+    long long e = 0;
     if (i < n && s[i] == '-') i++;
+    a = i;
     if (i < n && s[i] == '0') {
         i++;
     } else if (i < n && s[i] >= '1' && s[i] <= '9') {
@@ -934,16 +994,22 @@ static size_t kwb__json_number(const unsigned char *s, size_t n, size_t i)
     } else {
         return 0;
     }
+    b = i;
     if (i < n && s[i] == '.') {
         if (++i >= n || !kwb__json_digit(s[i])) return 0;
+        c = i;
         while (i < n && kwb__json_digit(s[i])) i++;
+        m = i - c;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        if (++i < n && (s[i] == '+' || s[i] == '-')) i++;
+        int negative = 0;
+        if (++i < n && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
         if (i >= n || !kwb__json_digit(s[i])) return 0;
-        while (i < n && kwb__json_digit(s[i])) i++;
+        for (; i < n && kwb__json_digit(s[i]); i++)
+            if (e < 1000000000000000LL) e = e * 10 + (s[i] - '0'); /* saturates: only the sign matters */
+        if (negative) e = -e;
     }
-    return i;
+    return kwb__json_finite(s, a, b, c, m, e) ? i : 0;
 }
 
 static size_t kwb__json_literal(const unsigned char *s, size_t n, size_t i, const char *word)

@@ -26,7 +26,7 @@ import pytest
 import kwbin
 from kwbin import format as fmt
 from kwbin.jsontext import JsonTextError, parse_object
-from kwbin.listing import listing
+from kwbin.listing import listing, listing_text
 
 ROOT = Path(__file__).resolve().parents[1]
 C_READER = ROOT / "c_reader"
@@ -371,21 +371,64 @@ def mutations(valid_files, tmp_path_factory) -> list[tuple[Path, str]]:
 # ---------------------------------------------------------------------------
 
 
+def _dump_bytes(dump: Path, path: Path, wrapper: list[str] = []) -> subprocess.CompletedProcess:  # noqa: B006
+    return subprocess.run([*wrapper, str(dump), str(path)], capture_output=True, timeout=600)
+
+
 def test_c_dump_lists_every_valid_file_exactly_as_python(tools, valid_files):
+    """Spec 14.1: the same listing bytes from both readers (and the vector's .json)."""
     assert len(valid_files) >= 8
     for path in valid_files:
-        result = _run([str(tools["dump"]), str(path)])
+        result = _dump_bytes(tools["dump"], path)
         assert result.returncode == 0, f"{path.name}: {result.stderr}"
-        c_listing = json.loads(result.stdout)
         with kwbin.open(path) as f:
             py_listing = listing(f)
+            py_text = listing_text(f).encode("utf-8")
             data = path.read_bytes()
             for t in f.tensors:  # the C CRCs are computed, Python's are stored: both must hold
                 assert zlib.crc32(data[t.offset : t.offset + t.nbytes]) == t.crc32
-        assert c_listing == py_listing, path.name
+        assert result.stdout == py_text, path.name
+        assert json.loads(result.stdout) == py_listing, path.name
         golden = path.with_suffix(".json")
         if golden.parent == VECTORS / "valid" and golden.exists():
-            assert c_listing == json.loads(golden.read_text(encoding="utf-8")), path.name
+            assert result.stdout == golden.read_bytes(), path.name
+
+
+def test_c_dump_lists_random_json_texts_as_python_or_refuses_them_alike(tools, tmp_path_factory):
+    """Random metadata and configs (surrogate escapes, numbers at a double's limits, -0, repeated
+    keys, escapes, nesting near 64, a BOM): both readers give the same verdict, and for an accepted
+    file the same listing bytes, which are strict JSON."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from json_texts import file_with_texts, json_texts
+
+    path = tmp_path_factory.mktemp("random_json") / "r.kwb"
+    seen = set()
+
+    def no_constant(name):
+        raise AssertionError(f"{name} in a listing")
+
+    @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+    @given(metadata=json_texts(), configs=st.lists(json_texts(), max_size=2))
+    def check(metadata, configs):
+        file_with_texts(path, metadata, configs)
+        result = _dump_bytes(tools["dump"], path)
+        try:
+            f = kwbin.open(path)
+        except kwbin.KwbinError as exc:
+            seen.add(exc.code)
+            assert result.returncode == 1 and result.stderr.decode() == f"kwbin-dump: {path}: {exc.code}\n", exc
+            return
+        with f:
+            text = listing_text(f).encode("utf-8")
+            assert json.loads(text, parse_constant=no_constant) == listing(f)
+        seen.add("ok")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == text
+
+    check()
+    assert {"ok", "bad_metadata"} <= seen, seen
 
 
 def test_c_dump_reports_errors_by_name(tools, tmp_path):
@@ -451,7 +494,9 @@ JSON_PIECES = [
     "0", "1", "9", "-", "+", ".", "e", "E", "true", "false", "null", "NaN", "Infinity", "-Infinity",
     "\\u", "\\ud800", "\\udc00", "\\uD83D\\uDE42", "\\u00e9", "\\u12G4", "\\/", "\\x", "\\'",
     "\u00e9", "\u65e5", "\U0001f642", "\ufeff", "\u2028", "a", '"a"', "tru", "nul", "1e", "01", "1.",
-    ".5", "-0", "1E+2", "1e-2", "-01", "0x1", "1_0", "\u00a0",
+    ".5", "-0", "1E+2", "1e-2", "-01", "0x1", "1_0", "\u00a0", "\\uDBFF\\uDFFF", "\\ude00\\ud83d", "\\ud83d\\u0041",
+    "\\ud83d\\", "1e400", "1e308", "1e309", "-1e-400", "1.7976931348623159e308", "1.7976931348623158e308",
+    str(2**1024 - 2**970), str(2**1024 - 2**970 - 1), "0." + str(2**1024 - 2**970) + "e309",
 ]  # fmt: skip
 
 
@@ -623,10 +668,10 @@ def test_other_hosts_give_the_same_verdicts_and_listings(host, tools, valid_file
     paths = invalid + list(valid_files) + [p for p, _ in mutations[:300]]
     assert c_verdicts(tmp_path / "test_cross", paths, wrapper=qemu) == c_verdicts(tools["unit"], paths)
     for path in valid_files:
-        result = _run([*qemu, str(tmp_path / "dump_cross"), str(path)])
+        result = _dump_bytes(tmp_path / "dump_cross", path, qemu)
         assert result.returncode == 0, result.stderr
         with kwbin.open(path) as f:
-            assert json.loads(result.stdout) == listing(f), path.name
+            assert result.stdout == listing_text(f).encode("utf-8"), path.name
 
 
 # ---------------------------------------------------------------------------
