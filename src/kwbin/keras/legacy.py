@@ -20,6 +20,7 @@ from .config import ConfigLayer, flatten, top_level
 from .errors import PackError
 from .h5attrs import has_list, read_list
 from .model import Layer, Weight, canonical_names
+from .shapes import check_shapes
 
 #: Keras 1 short weight names -> canonical names, per class ("*" = any class).
 KERAS1_NAMES = {
@@ -178,36 +179,3 @@ class LegacyReader:
                 f"({', '.join(want) or 'none'}) per its config, the file has {len(got)}"
             )
         check_shapes(self.name, member, layer)
-
-
-def check_shapes(source: str, member: ConfigLayer, layer: Layer) -> None:
-    """The shape rules that need no guessing: units, filters, BN/embedding sizes."""
-    shapes = {w.name: tuple(w.dataset.shape) for w in layer.weights}
-    config = member.config
-    units = config.get("units", config.get("output_dim"))
-    problems = []
-    if member.class_name == "Dense" and isinstance(units, int) and "kernel" in shapes:
-        if shapes["kernel"][-1:] != (units,):
-            problems.append(f"kernel {shapes['kernel']} has not {units} units")
-    if member.class_name.startswith("Conv") and isinstance(config.get("filters"), int) and "kernel" in shapes:
-        filters = config["filters"]
-        kernel = shapes["kernel"]
-        if "Transpose" in member.class_name:
-            ok = len(kernel) >= 2 and kernel[-2] == filters
-        else:
-            ok = kernel[-1:] == (filters,)
-        if not ok:
-            problems.append(f"kernel {kernel} does not have {filters} filters")
-    if member.class_name == "BatchNormalization" and len(set(shapes.values())) > 1:
-        problems.append(f"its vectors differ in shape {sorted(set(shapes.values()))}")
-    if member.class_name == "Embedding" and "embeddings" in shapes:
-        want = (config.get("input_dim"), config.get("output_dim"))
-        if None not in want and shapes["embeddings"] != want:
-            problems.append(f"embeddings {shapes['embeddings']} are not {want}")
-    if "bias" in shapes and "kernel" in shapes and member.class_name in ("Dense", "Conv1D", "Conv2D", "Conv3D"):
-        if shapes["bias"] != shapes["kernel"][-1:]:
-            problems.append(f"bias {shapes['bias']} does not match kernel {shapes['kernel']}")
-    if problems:
-        raise PackError(
-            f"{source}: layer {member.name!r} ({member.class_name}) disagrees with its config: {'; '.join(problems)}"
-        )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..reader import open as open_kwbin
-from .errors import PackError
+from .errors import LoadWeightsError
 from .legacy import relative_weight_name
 from .model import canonical_names
 from .pack import pack
@@ -71,13 +71,16 @@ def load_weights(model: Any, kwb_path: str | os.PathLike[str], *, by_name: bool 
 
     ``by_name``: match layers by (qualified) name; otherwise take the layers
     that have weights in order, as Keras's legacy loader does (useful across
-    Keras generations, whose automatic layer names differ).
+    Keras generations, whose automatic layer names differ).  A tensor that
+    is missing or whose shape differs from the model's variable raises
+    ``LoadWeightsError`` (a ``PackError`` and a ``ValueError``) before any
+    weight of that layer is set.
     """
     with open_kwbin(kwb_path) as f:
         weighted = [(n, l) for n, l in _layers(model) if _own_weights(l)]
         stored = [layer for layer in f.layers if layer.tensors]
         if not by_name and len(stored) != len(weighted):
-            raise PackError(f"{kwb_path}: {len(stored)} layers have weights, the model has {len(weighted)}")
+            raise LoadWeightsError(f"{kwb_path}: {len(stored)} layers have weights, the model has {len(weighted)}")
         for position, (name, layer) in enumerate(weighted):
             source = stored[position].name if not by_name else name
             weights = _own_weights(layer)
@@ -86,12 +89,17 @@ def load_weights(model: Any, kwb_path: str | os.PathLike[str], *, by_name: bool 
             for weight_name, variable in zip(names, weights):
                 key = (source, weight_name)
                 if key not in f:
-                    raise PackError(f"{kwb_path}: no tensor for layer {source!r} weight {weight_name!r}")
+                    raise LoadWeightsError(
+                        f"{kwb_path}: no tensor for layer {source!r} weight {weight_name!r}",
+                        layer=source, weight=weight_name,
+                    )
                 array = np.array(f[key])
-                if tuple(array.shape) != tuple(variable.shape):
-                    raise PackError(
-                        f"{kwb_path}: {source}/{weight_name} has shape {array.shape}, "
-                        f"the model's variable has {tuple(variable.shape)}"
+                found, expected = tuple(array.shape), tuple(int(d) for d in variable.shape)
+                if found != expected:
+                    raise LoadWeightsError(
+                        f"{kwb_path}: layer {source!r} weight {weight_name!r} has shape {found}, "
+                        f"the model's variable {expected}",
+                        layer=source, weight=weight_name, found=found, expected=expected,
                     )
                 values.append(array)
             layer.set_weights(values)
