@@ -534,6 +534,31 @@ def cmd_c_array(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import FORMATS, convert
+
+    _check_input(args.src, "source", "a kwbin, safetensors or .npz file")
+    _refuse_empty(args.dst, "the output")
+    if args.dst == STDIO:
+        raise CliError("-: convert writes a file, not standard output: expected an output name", EXIT_USAGE)
+    ext = os.path.splitext(args.dst)[1].lower()
+    if ext not in FORMATS:
+        raise CliError(f"{args.dst}: expected an output name ending in {', '.join(FORMATS)} (it chooses the format)",
+                       EXIT_USAGE)  # fmt: skip
+    target = _check_output_file(args.dst, [("source", args.src)])
+    with _writing(args.dst):
+        try:
+            note = convert(args.src, target, FORMATS[ext])
+        except KwbinError as exc:
+            message = " ".join(str(exc).split())
+            where = "" if message.startswith(f"{args.src}: ") else f"{args.src}: "
+            raise CliError(f"{where}{exc.code}: {message}", EXIT_INVALID) from None
+    if note:
+        print(f"kwbin: note: {note}", file=sys.stderr)
+    print(f"{args.dst}: written ({FORMATS[ext]})")
+    return EXIT_OK
+
+
 DIFF_EPILOG = """exit codes: 0 the files are equal; 1 they differ; 2 bad command line; 3 a file could not be
 read; 5 an input is not a valid kwbin file or is damaged (every CRC-32 is checked); 70 internal error.
 In scripts: `kwbin diff -q A B; case $? in 0) same;; 1) different;; *) error;; esac`
@@ -654,6 +679,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--atol", type=float, default=0.0, metavar="A", help="absolute tolerance (default 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing; only the exit code says")
     p.set_defaults(run=cmd_diff, verb_parser=p)
+
+    p = sub.add_parser("convert", help="kwbin <-> safetensors or .npz, names kept", epilog=EPILOG,
+                       description="Convert between kwbin and safetensors or NumPy .npz, both ways; the output's "
+                       "extension (.kwb, .safetensors, .npz) chooses the format, the source's bytes tell its own. "
+                       "kwbin -> safetensors: tensors by name (bfloat16 too); layers, configs, sources and metadata "
+                       "go into __metadata__ as JSON (kwbin.* keys) and come back on the way back; alignment and "
+                       "tensor order are lost. safetensors -> kwbin: its __metadata__ is kept under the metadata key "
+                       "safetensors_metadata. kwbin -> npz: tensors only (layers, configs, metadata dropped; "
+                       "bfloat16 as uint16 bits). npz -> kwbin: read without pickle; object arrays are refused. "
+                       "What is lost is also said in one note on standard error. Needs the safetensors package "
+                       "for safetensors (pip install kwbin[convert]).")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST", help="the output: NAME.kwb, NAME.safetensors or NAME.npz")
+    p.set_defaults(run=cmd_convert, verb_parser=p)
 
     p = sub.add_parser("info", help="list layers, tensors and metadata", epilog=EPILOG)
     p.add_argument("file", metavar="FILE")
