@@ -99,8 +99,17 @@ def test_shell_block_runs(workdir, body):
 
 
 @pytest.mark.parametrize("body", blocks("json"))
-def test_json_block_parses(body):
+def test_json_block_is_the_listing_it_describes(tmp_path, body):
+    """The README's listing is what `kwbin info --json` prints for the file it describes."""
+    import numpy as np
+
+    import kwbin
+
     json.loads(body)
+    with kwbin.Writer(tmp_path / "model.kwb", alignment=64) as w:
+        w.add_layer("dense", "Dense", config={"units": 3})
+        w.add_tensor("dense/kernel", np.ones((4, 3), np.float32), layer="dense", weight="kernel")
+    assert _run(["kwbin", "info", "model.kwb", "--json"], tmp_path).stdout == body
 
 
 def test_the_shell_lines_are_well_formed():
