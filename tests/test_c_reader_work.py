@@ -5,10 +5,16 @@ machine's load).  Each hostile file of tests/hostile_files.py is opened at two s
 the file must at most double the count (plus a margin).  Issue #11 finding 2's file (records
 naming suffixes of one long string) took 108 s (kwb_open_memory) and 17 s (kwb_open_path) at
 1 MB; it must now be refused in about the instructions of reading it.
+
+kwb_open_memory has no memory to remember strings in: its repeated checks are counted against a
+work budget linear in the file's size (KWBIN_WORK_PER_BYTE * size + KWBIN_WORK_BASE units), past
+which it returns needs_memory.  Its linearity is tested with a build whose budget binds at the
+test sizes (1 unit per byte, no base); real files must stay far below the default budget.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -29,6 +35,27 @@ def unit() -> Path:
     result = subprocess.run(["make", "-s", "c"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return ROOT / "build" / "test_kwbin"
+
+
+@pytest.fixture(scope="module")
+def tight_unit(unit, tmp_path_factory) -> Path:
+    """test_kwbin with a work budget of one unit per byte and no base: it binds at 1-2 MB."""
+    out = tmp_path_factory.mktemp("tight") / "test_kwbin"
+    result = subprocess.run(
+        [os.environ.get("CC", "cc"), "-std=c99", "-O2", "-DKWBIN_WORK_PER_BYTE=1", "-DKWBIN_WORK_BASE=0",
+         f"-I{ROOT / 'c_reader'}", "-o", str(out), str(ROOT / "c_reader" / "tests" / "test_kwbin.c")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def units(unit: Path, mode: str, path: Path) -> tuple[str, int]:
+    """The verdict of one open of ``path`` and the units its memory-less checks spent (no valgrind)."""
+    result = subprocess.run([str(unit), "--open", mode, str(path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    verdict, _, spent = result.stdout.split()
+    return verdict, int(spent)
 
 
 def instructions(unit: Path, mode: str, path: Path) -> tuple[str, int]:
@@ -57,17 +84,66 @@ def test_records_naming_suffixes_of_one_long_string_are_refused_at_once(unit, tm
         assert count < 40 * SIZE, (mode, count)
 
 
-@pytest.mark.parametrize("kind", [k for k, (_, valid) in hostile_files.KINDS.items() if valid])
-@pytest.mark.parametrize("mode", ["memory_ex", "path"])
-def test_worst_case_valid_files_open_in_linear_work(unit, tmp_path, kind, mode):
-    counts = []
+VALID_KINDS = [k for k, (_, valid) in hostile_files.KINDS.items() if valid]
+
+
+def _linear_work(unit: Path, tmp_path: Path, kind: str, mode: str) -> list[str]:
+    counts, verdicts = [], []
     for size in (SIZE, 2 * SIZE):
         path = tmp_path / f"{kind}_{size}.kwb"
         data = hostile_files.KINDS[kind][0](size)
         path.write_bytes(data)
         verdict, count = instructions(unit, mode, path)
-        assert verdict == "ok"
+        verdicts.append(verdict)
         counts.append((len(data), count))
     (n1, c1), (n2, c2) = counts
     assert c2 < 1.25 * (n2 / n1) * c1, counts
     assert c2 < 200 * n2, counts  # and a small constant per byte
+    return verdicts
+
+
+@pytest.mark.parametrize("kind", VALID_KINDS)
+@pytest.mark.parametrize("mode", ["memory_ex", "path", "work"])
+def test_worst_case_valid_files_open_in_linear_work(unit, tmp_path, kind, mode):
+    # work: kwb_options.work of kwb_open_work_size bytes, no allocation (test_kwbin checks).
+    assert _linear_work(unit, tmp_path, kind, mode) == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("kind", VALID_KINDS)
+def test_worst_case_valid_files_open_without_memory_in_linear_work(tight_unit, tmp_path, kind):
+    """kwb_open_memory: the verdict, or needs_memory once its budget is spent; never more work."""
+    verdicts = _linear_work(tight_unit, tmp_path, kind, "memory")
+    assert set(verdicts) <= {"ok", "needs_memory"}, verdicts
+
+
+def test_the_budget_binds_in_the_tight_build(tight_unit, tmp_path):
+    """Without it the linearity test above proves nothing: the quadratic files do reach it."""
+    path = tmp_path / "shared.kwb"
+    path.write_bytes(hostile_files.shared_whole_strings(2 * SIZE))
+    assert units(tight_unit, "memory", path)[0] == "needs_memory"
+    assert units(tight_unit, "work", path)[0] == "ok"  # with working memory: decided
+    path.write_bytes(hostile_files.max_records(2 * SIZE))
+    assert units(tight_unit, "memory", path)[0] == "needs_memory"
+
+
+def _real_files(tmp_path: Path) -> list[Path]:
+    """Every valid vector and the Keras fixtures of every generation, packed."""
+    from kwbin.keras import pack
+
+    keras = ROOT / "tests" / "data" / "keras"
+    files = sorted((ROOT / "spec" / "vectors" / "valid").glob("*.kwb"))
+    for src, arch in [("seed_k3.keras", None), ("cnn_k3.keras", None), ("seed_tfk.h5", None),
+                      ("mlp_tfk.h5", None), ("seed_keras1.h5", None), ("seed_keras216.h5", None),
+                      ("keras1_model54321_weights.h5", "keras1_model54321_architecture.json")]:  # fmt: skip
+        out = tmp_path / (src + ".kwb")
+        pack(keras / src, out, arch=keras / arch if arch else None)
+        files.append(out)
+    return files
+
+
+def test_real_files_use_a_sliver_of_the_budget(unit, tmp_path):
+    """The default budget is 32 units per byte + 2^24: real files never come near it."""
+    for path in _real_files(tmp_path):
+        verdict, spent = units(unit, "memory", path)
+        assert verdict == "ok", path
+        assert spent < path.stat().st_size + 100_000, (path, spent)  # < 1 unit per byte

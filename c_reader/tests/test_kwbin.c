@@ -14,8 +14,10 @@
                                        the Python reader to cross-check
    build/test_kwbin --bench-verify [MB] time kwb_verify over an in-memory file
    build/test_kwbin --open MODE FILE [N] open FILE N times with kwb_open_memory
-                                       (MODE memory), _ex (memory_ex) or
-                                       kwb_open_path (path): verdict, median s
+                                       (MODE memory), _ex (memory_ex), _ex with
+                                       kwb_options.work (work) or
+                                       kwb_open_path (path): verdict, median s,
+                                       work units of the memory-less checks
 
    Files are made by a small writer below (tb_build), independent of the
    reader: its own bitwise CRC-32 and layout code. */
@@ -436,13 +438,13 @@ static void test_result_strings(void)
         "bad_string",   "bad_metadata",    "bad_layer",      "bad_tensor",    "size_overflow",
         "tensor_overlap", "tensor_gap",    "bad_payload",    "duplicate_name", "bad_padding",
         "tensor_checksum", "io",           "out_of_memory",  "invalid_argument", "not_found",
-        "unsupported_dtype"};
+        "unsupported_dtype", "needs_memory"};
     int i;
     CHECK(KWB_OK == 0);
-    CHECK(KWB_ERR_UNSUPPORTED_DTYPE == 25);
-    for (i = 0; i <= (int)KWB_ERR_UNSUPPORTED_DTYPE; i++)
+    CHECK(KWB_ERR_UNSUPPORTED_DTYPE == 25 && KWB_ERR_NEEDS_MEMORY == 26); /* values never change */
+    for (i = 0; i <= (int)KWB_ERR_NEEDS_MEMORY; i++)
         CHECK(strcmp(kwb_result_string((kwb_result)i), want[i]) == 0);
-    CHECK(strcmp(kwb_result_string((kwb_result)26), "unknown") == 0);
+    CHECK(strcmp(kwb_result_string((kwb_result)27), "unknown") == 0);
     CHECK(strcmp(kwb_dtype_name(KWB_BFLOAT16), "bfloat16") == 0);
     CHECK(strcmp(kwb_dtype_name(KWB_BOOL), "bool") == 0);
     CHECK(kwb_dtype_name((kwb_dtype)0) == NULL && kwb_dtype_name((kwb_dtype)14) == NULL);
@@ -937,6 +939,175 @@ static void test_api_errors(const char *tmpdir)
     }
 }
 
+/* Does f->message contain `part`?  Prints it when not. */
+static int says(const kwb_file *f, const char *part)
+{
+    if (strstr(f->message, part)) return 1;
+    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", f->message, part);
+    return 0;
+}
+
+/* Every failed open says what it found where, and keeps it after failing. */
+static void test_messages(const char *tmpdir)
+{
+    size_t size;
+    unsigned char *b = sample(&size, 0);
+    kwb_file f;
+    char path[4096];
+    kwb_tensor t;
+    CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_OK);
+    CHECK(f.message[0] == '\0');
+    kwb_close(&f);
+
+    /* I/O: a missing file and a directory are told apart */
+    sprintf(path, "%s/does-not-exist.kwb", tmpdir);
+    CHECK_RESULT(kwb_open_path(&f, path, NULL), KWB_ERR_IO);
+    CHECK(says(&f, path) && says(&f, "No such file"));
+    CHECK(f.data == NULL && f.size == 0); /* everything else released */
+    CHECK_RESULT(kwb_open_path(&f, tmpdir, NULL), KWB_ERR_IO);
+    CHECK(says(&f, "is a directory") && !strstr(f.message, "No such file"));
+
+    /* not_kwbin: the bytes found, and what they look like */
+    CHECK_RESULT(kwb_open_memory(&f, "PK\3\4\24\0\0\0rest", 12), KWB_ERR_NOT_KWBIN);
+    CHECK(says(&f, "offset 0: found 50 4b 03 04 14 00 00 00") && says(&f, "89 4b 57 42 0d 0a 1a 0a") &&
+          says(&f, "ZIP"));
+    CHECK_RESULT(kwb_open_memory(&f, "\x89HDF\r\n\x1a\n", 8), KWB_ERR_NOT_KWBIN);
+    CHECK(says(&f, "HDF5"));
+#if defined(__unix__) || defined(__APPLE__)
+    CHECK_RESULT(kwb_open_path(&f, "/dev/null", NULL), KWB_ERR_NOT_KWBIN);
+    CHECK(says(&f, "not a regular file"));
+#endif
+    CHECK_RESULT(kwb_open_memory(&f, b, 100), KWB_ERR_TRUNCATED);
+    CHECK(says(&f, "100 bytes"));
+
+    /* header CRC: both values */
+    b[200] ^= 1;
+    CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_ERR_HEADER_CHECKSUM);
+    CHECK(says(&f, "CRC-32") && says(&f, "0x"));
+    b[200] ^= 1;
+
+    /* table errors: the record, its index and the field */
+    {
+        unsigned char *r2 = tensor_field(b, 2, 24); /* tensor 2's layer */
+        uint32_t saved = (uint32_t)r2[0];
+        r2[0] = 9;
+        tb_fix_crc(b);
+        CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_ERR_BAD_TENSOR);
+        CHECK(says(&f, "tensor 2 'block/\xe6\x97\xa5\xe6\x9c\xac/w': layer 9 does not exist (4 layers)"));
+        r2[0] = (unsigned char)saved;
+        r2 = tensor_field(b, 1, 8); /* tensor 1's weight reference: one byte off */
+        r2[0]++;
+        tb_fix_crc(b);
+        CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_ERR_BAD_STRING);
+        CHECK(says(&f, "tensor 1 weight (offset"));
+        CHECK_RESULT(kwb_open_memory_ex(&f, b, size, NULL), KWB_ERR_BAD_STRING);
+        CHECK(says(&f, "tensor 1 weight (offset"));
+        r2[0]--;
+        tb_fix_crc(b);
+    }
+
+    /* the message outlives the failed open; kwb_close clears it */
+    CHECK_RESULT(kwb_open_memory(&f, b, 3), KWB_ERR_TRUNCATED);
+    CHECK(f.message[0] != '\0');
+    CHECK_RESULT(kwb_find_tensor(&f, "x", &t), KWB_ERR_NOT_FOUND);
+    kwb_close(&f);
+    CHECK(f.message[0] == '\0');
+    free(b);
+}
+
+/* kwb_options.verify: the open checks every CRC-32 and names the tensor. */
+static void test_verify_on_open(const char *tmpdir)
+{
+    size_t size;
+    unsigned char *b = sample(&size, 0);
+    kwb_file f;
+    kwb_tensor t1;
+    kwb_options opt;
+    char path[4096];
+    FILE *fp;
+    memset(&opt, 0, sizeof opt);
+    opt.verify = 1;
+    CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_OK);
+    CHECK_RESULT(kwb_get_tensor(&f, 1, &t1), KWB_OK);
+    kwb_close(&f);
+    CHECK_RESULT(kwb_open_memory_ex(&f, b, size, &opt), KWB_OK);
+    kwb_close(&f);
+    b[t1.offset + 3] ^= 0x40; /* tensor 1's data */
+    CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_OK); /* not checked without the option */
+    kwb_close(&f);
+    CHECK_RESULT(kwb_open_memory_ex(&f, b, size, &opt), KWB_ERR_TENSOR_CHECKSUM);
+    CHECK(says(&f, "tensor 1 'd\xc3\xa9nse/bias'") && says(&f, "the record says 0x"));
+    CHECK(f.data == NULL);
+    b[t1.offset + 3] ^= 0x40;
+    b[t1.offset + t1.nbytes] = 1; /* its padding */
+    CHECK_RESULT(kwb_open_memory_ex(&f, b, size, &opt), KWB_ERR_BAD_PADDING);
+    CHECK(says(&f, "tensor 1 'd\xc3\xa9nse/bias'") && says(&f, "padding"));
+    b[t1.offset + t1.nbytes] = 0;
+    b[t1.offset + 3] ^= 0x40;
+    sprintf(path, "%s/verify.kwb", tmpdir);
+    fp = fopen(path, "wb");
+    CHECK(fp != NULL);
+    if (fp) {
+        fwrite(b, 1, size, fp);
+        fclose(fp);
+        CHECK_RESULT(kwb_open_path(&f, path, &opt), KWB_ERR_TENSOR_CHECKSUM);
+        CHECK(says(&f, "tensor 1 'd\xc3\xa9nse/bias'"));
+        opt.verify = 0;
+        CHECK_RESULT(kwb_open_path(&f, path, &opt), KWB_OK);
+        kwb_close(&f);
+        remove(path);
+    }
+    free(b);
+}
+
+/* kwb_options.work: the scratch memory comes from the caller, nothing is
+   allocated, and the verdicts are those of the allocating open. */
+static void test_work_memory(void)
+{
+    size_t size, need, n;
+    unsigned char *b = sample(&size, 0), *big = many(10000, &n), *work;
+    kwb_file f;
+    kwb_tensor t;
+    kwb_options opt;
+    counter c = {0, 0};
+    need = kwb_open_work_size(big, n);
+    CHECK(need > 0 && need <= KWB_WORK_SIZE_MAX(n));
+    CHECK(kwb_open_work_size(b, size) <= KWB_WORK_SIZE_MAX(size));
+    CHECK(kwb_open_work_size(b, 100) == 0 && kwb_open_work_size(NULL, 0) == 0);
+    work = (unsigned char *)xmalloc(need + 1);
+    memset(&opt, 0, sizeof opt);
+    opt.alloc_fn = failing_alloc; /* counts any call */
+    opt.free_fn = user_free;
+    opt.user_data = &c;
+    opt.work = work + 1; /* any alignment */
+    opt.work_size = need;
+    opt.no_index = 1;
+    g_default_allocs = 0;
+    CHECK_RESULT(kwb_open_memory_ex(&f, big, n, &opt), KWB_OK);
+    CHECK(f.index_ == NULL);
+    CHECK_RESULT(kwb_find_tensor(&f, "t9999", &t), KWB_OK);
+    kwb_close(&f);
+    CHECK_RESULT(kwb_open_memory_ex(&f, b, size, &opt), KWB_OK);
+    kwb_close(&f);
+    CHECK(c.allocs == 0 && g_default_allocs == 0);
+    /* all of it is used: with one byte less some check goes without */
+    opt.work_size = 16;
+    CHECK_RESULT(kwb_open_memory_ex(&f, big, n, &opt), KWB_OK);
+    kwb_close(&f);
+    CHECK(c.allocs == 0);
+    free(big);
+    big = many_named(10000, &n, "t0", NULL); /* a duplicate far away */
+    opt.work_size = need;
+    CHECK_RESULT(kwb_open_memory_ex(&f, big, n, &opt), KWB_ERR_DUPLICATE_NAME);
+    CHECK(says(&f, "tensors 0 and 9999 are both named 't0'"));
+    CHECK_RESULT(kwb_open_memory(&f, big, n), KWB_ERR_DUPLICATE_NAME);
+    CHECK(says(&f, "tensors 0 and 9999 are both named 't0'"));
+    CHECK(c.allocs == 0);
+    free(work);
+    free(big);
+    free(b);
+}
+
 /* ---- modes for the Python tests ------------------------------------------ */
 
 static unsigned char *read_all(const char *path, size_t *size)
@@ -1134,9 +1305,12 @@ static int bench_verify(unsigned mb)
 }
 
 /* --open MODE FILE [REPEAT]: open FILE REPEAT times (default 1) with
-   kwb_open_memory, kwb_open_memory_ex (both on the file read into memory
-   once) or kwb_open_path; print the verdict and the median time of one open
-   in seconds of processor time.  Used to count the work of an open (under valgrind) and by
+   kwb_open_memory, kwb_open_memory_ex, kwb_open_memory_ex with
+   kwb_options.work of kwb_open_work_size bytes (MODE work; these three on the
+   file read into memory once) or kwb_open_path; print the verdict, the
+   median time of one open in seconds of processor time and the work units
+   the last open spent in its memory-less checks (fails if memory or work
+   allocated anything).  Used to count the work of an open (under valgrind) and by
    bench/bench_worst_open.py. */
 static int open_one(const char *mode, const char *path, int repeat)
 {
@@ -1145,6 +1319,8 @@ static int open_one(const char *mode, const char *path, int repeat)
     long size;
     double *times = (double *)xmalloc(sizeof(double) * (size_t)(repeat > 0 ? repeat : 1));
     kwb_result r = KWB_OK;
+    uint64_t work = 0;
+    kwb_options opt;
     int i, j;
     if (!fp || fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         fprintf(stderr, "cannot read %s\n", path);
@@ -1153,13 +1329,21 @@ static int open_one(const char *mode, const char *path, int repeat)
     buf = (unsigned char *)xmalloc((size_t)size);
     if (fread(buf, 1, (size_t)size, fp) != (size_t)size) return 2;
     fclose(fp);
+    /* work: the caller's scratch memory, nothing allocated during the open */
+    memset(&opt, 0, sizeof opt);
+    opt.work_size = kwb_open_work_size(buf, (size_t)size);
+    opt.work = xmalloc(opt.work_size + 1);
+    opt.no_index = 1;
+    g_default_allocs = 0;
     for (i = 0; i < repeat; i++) {
         kwb_file f;
         clock_t t0 = clock(), t1;
         if (strcmp(mode, "memory") == 0) r = kwb_open_memory(&f, buf, (size_t)size);
         else if (strcmp(mode, "memory_ex") == 0) r = kwb_open_memory_ex(&f, buf, (size_t)size, NULL);
+        else if (strcmp(mode, "work") == 0) r = kwb_open_memory_ex(&f, buf, (size_t)size, &opt);
         else r = kwb_open_path(&f, path, NULL);
         t1 = clock();
+        work = f.work_done_;
         if (r == KWB_OK) kwb_close(&f);
         times[i] = (double)(t1 - t0) / CLOCKS_PER_SEC; /* processor time */
         for (j = i; j > 0 && times[j - 1] > times[j]; j--) { /* insertion sort */
@@ -1168,7 +1352,14 @@ static int open_one(const char *mode, const char *path, int repeat)
             times[j - 1] = t;
         }
     }
-    printf("%s %.9f\n", r == KWB_OK ? "ok" : kwb_result_string(r), times[repeat / 2]);
+    /* the verdict, the time, and the units of the memory-less checks' budget spent */
+    if (strcmp(mode, "path") != 0 && strcmp(mode, "memory_ex") != 0 && g_default_allocs) {
+        fprintf(stderr, "%s: %ld allocations\n", mode, g_default_allocs);
+        return 1;
+    }
+    printf("%s %.9f %llu\n", r == KWB_OK ? "ok" : kwb_result_string(r), times[repeat / 2],
+           (unsigned long long)work);
+    free(opt.work);
     free(times);
     free(buf);
     return 0;
@@ -1186,7 +1377,7 @@ int main(int argc, char **argv)
         return open_one(argv[2], argv[3], argc == 5 && atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
     if (argc != 1) {
         fprintf(stderr, "usage: test_kwbin [--verdicts | --json | --write-samples DIR | --bench-verify [MB]"
-                        " | --open memory|memory_ex|path FILE [REPEAT]]\n");
+                        " | --open memory|memory_ex|work|path FILE [REPEAT]]\n");
         return 2;
     }
     test_result_strings();
@@ -1200,6 +1391,9 @@ int main(int argc, char **argv)
     test_unknown_minor();
     test_json_depth();
     test_api_errors(tmpdir);
+    test_messages(tmpdir);
+    test_verify_on_open(tmpdir);
+    test_work_memory();
     printf("test_kwbin: %d checks, %d failed\n", g_checks, g_failures);
     return g_failures != 0;
 }

@@ -65,13 +65,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kwb_file plain, indexed;
     kwb_result a = kwb_open_memory(&plain, data, size);
     kwb_result b = kwb_open_memory_ex(&indexed, data, size, NULL);
-    if (a != b) abort(); /* both ways of opening must give the same verdict */
-    if (a == KWB_OK) {
-        exercise(&plain);
-        exercise(&indexed);
-        kwb_close(&plain);
-        kwb_close(&indexed);
-    }
+    /* Both ways of opening give the same verdict, unless the allocation-free
+       one declined for lack of memory (a resource limit, not a verdict). */
+    if (a != b && a != KWB_ERR_NEEDS_MEMORY) abort();
+    if (a == KWB_OK) exercise(&plain);
+    if (b == KWB_OK) exercise(&indexed);
+    kwb_close(&plain); /* (harmless after a failed open) */
+    kwb_close(&indexed);
     (void)kwb_result_string(a);
     return 0;
 }
