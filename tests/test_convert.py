@@ -190,3 +190,13 @@ def test_zip_members_are_what_numpy_writes(tmp_path):
     ok(str(src), str(tmp_path / "m.npz"))
     with zipfile.ZipFile(tmp_path / "m.npz") as z:
         assert "name with spaces/and ü.npy.npy" in z.namelist()
+
+
+def test_without_the_safetensors_package_the_error_says_what_to_install(tmp_path, monkeypatch):
+    from kwbin.cli import main
+
+    src = every_dtype_model(tmp_path / "m.kwb")
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # import safetensors now raises ImportError
+    assert main(["convert", str(src), str(tmp_path / "m.safetensors")]) == 1
+    assert not (tmp_path / "m.safetensors").exists()
+    assert main(["convert", str(src), str(tmp_path / "m.npz")]) == 0  # npz needs nothing more

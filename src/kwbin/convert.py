@@ -82,6 +82,8 @@ def convert(src: str, dst: str, dst_format: str, *, src_format: str | None = Non
     pair = (src_format, dst_format)
     if "kwbin" not in pair or src_format == dst_format:
         raise ConvertError(f"{src}: converts between kwbin and safetensors or npz, not {src_format} -> {dst_format}")
+    if "safetensors" in pair:
+        _need_safetensors()
     if src_format == "kwbin":
         with open_kwbin(src, verify=True) as f:
             (_to_safetensors if dst_format == "safetensors" else _to_npz)(f, dst)
@@ -90,6 +92,14 @@ def convert(src: str, dst: str, dst_format: str, *, src_format: str | None = Non
     else:
         _from_npz(src, dst)
     return NOTES.get(pair)
+
+
+def _need_safetensors() -> None:
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        raise ConvertError("converting to or from safetensors needs the safetensors package: "
+                           "pip install 'kwbin[convert]'") from None  # fmt: skip
 
 
 def _atomically(dst: str, write: Callable[[Any], None]) -> None:
