@@ -14,9 +14,9 @@
 
    The network is built from the file alone: the layer table (names, Keras
    classes, config JSON of every layer, in model order), the tensors, and the
-   metadata (which Keras generation wrote it; the model config, to check that
-   a functional graph is a chain).  Nothing else is needed: no Python, no
-   HDF5, no architecture code.
+   metadata (which Keras generation wrote it; the model config: the graph of
+   a functional model).  Nothing else is needed: no Python, no HDF5, no
+   architecture code.
 
    EXAMPLE
 
@@ -35,6 +35,11 @@
        kwnn_free(&net);     // before or after kwb_close, but the net is
        kwb_close(&f);       // only usable while f is open
 
+   A model with several inputs or outputs runs with kwnn_run_multi: one
+   array per input and per output, in the order of the model config's
+   input_layers and output_layers (sizes from kwnn_input_size(&net, i) and
+   kwnn_output_size(&net, i), per sample).
+
    API
 
    kwnn_load(net, f, opt)
@@ -46,7 +51,9 @@
        bfloat16, float64 are converted once) or that kwb_tensor_f32 cannot
        hand out (big-endian host, unaligned buffer), kernels of
        Theano-trained convolutions (flipped once) and every
-       BatchNormalization folded to a per-channel scale and shift.  Every
+       BatchNormalization folded to a per-channel scale and shift, and the
+       graph (its nodes, run order and buffer plan; see THE GRAPH), with
+       tables used only while loading.  Every
        other weight is used IN PLACE (kwb_tensor_f32): the file must stay
        open, unchanged, for as long as the net is used.  Because the layer
        array lives in that allocation too (sized from the file's layer
@@ -60,12 +67,18 @@
    kwnn_free(net)
        Releases the allocation and zeroes net.  Safe on a zeroed net.
    kwnn_scratch_size(net, batch)
-       Bytes of scratch memory kwnn_run needs for `batch` samples: two
-       ping-pong buffers of the largest intermediate activation, plus 64
-       bytes of alignment slack.  0 when no intermediate buffer is needed;
-       SIZE_MAX when batch < 1 or the size overflows.
+       Bytes of scratch memory kwnn_run / kwnn_run_multi need for `batch`
+       samples: the arena of the buffer plan (every intermediate value at
+       its offset, see THE GRAPH), plus 64 bytes of alignment slack.  0 when
+       no intermediate buffer is needed; SIZE_MAX when batch < 1 or the size
+       overflows.
+   kwnn_peak_size(net, batch)
+       Bytes of the largest sum of activations alive at once (the lower
+       bound the plan's arena approaches; the arena adds the rounding of
+       each value to 64 bytes and what first fit leaves between them).
    kwnn_run(net, input, in_count, output, out_count, scratch, scratch_size, batch)
-       Runs `batch` samples.  input: batch * net->input_count floats
+       For a network of one input and one output (else KWNN_ERR_ARITY):
+       runs `batch` samples.  input: batch * net->input_count floats
        (row-major, the Keras shape without the batch axis: for a
        channels_last image (H, W, C)); output: batch * net->output_count
        floats.  in_count / out_count are the lengths of the two arrays, in
@@ -75,12 +88,25 @@
        several threads may run one net at once, each with its own scratch
        and output.  A run error leaves net->message untouched (the net is
        const); the code says which check failed.
+   kwnn_run_multi(net, inputs, in_counts, outputs, out_counts, scratch, scratch_size, batch)
+       The same for any number of inputs and outputs: inputs[i] holds
+       in_counts[i] == batch * kwnn_input_size(net, i) floats, outputs[j]
+       out_counts[j] == batch * kwnn_output_size(net, j) (else
+       KWNN_ERR_SIZE), in the model config's order; no array may overlap
+       another.  kwnn_run(...) is kwnn_run_multi(net, &input, &in_count,
+       &output, &out_count, ...).
+   kwnn_input_shape(net, i, &ndim), kwnn_output_shape(net, j, &ndim)
+       The per-sample shape of input i / output j (ndim dimensions), NULL
+       when i >= net->num_inputs (j >= net->num_outputs).
+   kwnn_input_size(net, i), kwnn_output_size(net, j)
+       Floats per sample of input i / output j; 0 when out of range.
    kwnn_cost_per_sample(net)
        Operations per sample (multiply-adds, compares, elementwise steps)
        that kwnn_run does, as counted at load from the shapes: an upper
        bound of what its loops visit (a window visits only the taps that
-       fall on its input).  Also per layer: net->layers[i].cost.  0 for a
-       net that is not loaded.
+       fall on its input), summed over every call of every layer.  Also per
+       layer: net->layers[i].cost (one call) and .calls.  0 for a net that
+       is not loaded.
    kwnn_result_string(r)   "ok", "unsupported", "size", "too_costly", ...
    kwnn_kind_name(k), kwnn_activation_name(a)
                            "Dense", "relu", ... (for listings)
@@ -88,9 +114,12 @@
    The loaded net (read-only fields):
        layer_count, layers[i]  one kwnn_layer per row of the file's layer
                                table, same order: name, class_name, kind,
-                               act, in/out shape (per sample), weights.
+                               act, in/out shape (per sample; of its first
+                               input), weights, calls (KWNN_LAYER_UNUSED:
+                               no output depends on it, never loaded).
+       num_inputs, num_outputs the model's
        input_ndim, input_shape[], input_count     per sample, batch excluded
-       output_ndim, output_shape[], output_count
+       output_ndim, output_shape[], output_count  (the first input / output)
        hard_sigmoid            the form chosen (KWNN_HARD_SIGMOID_KERAS3/2)
        error, message          of the last kwnn_load
 
@@ -103,8 +132,8 @@
        max_cost        0 (default): no cap.  Else kwnn_load refuses, with
                        KWNN_ERR_COST and a message giving the cost and the
                        cap, a net whose kwnn_cost_per_sample exceeds it
-                       (before allocating): a small file cannot ask for
-                       hours of work per sample.
+                       (before running anything; the allocation is freed):
+                       a small file cannot ask for hours of work per sample.
 
    SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
    and its class, at load time)
@@ -158,24 +187,70 @@
      GlobalAveragePooling1D/2D/3D, GlobalMaxPooling1D/2D/3D (and the
      GlobalAvgPool / GlobalMaxPool aliases)
                        over every axis but the last; keepdims.
+     Add, Subtract (2 inputs), Multiply, Average, Maximum, Minimum
+                       Keras broadcasting: the shapes (batch excluded) are
+                       aligned on the right and a dimension 1 stretches;
+                       applied pairwise in input order (Average: the sum,
+                       then / n).
+     Concatenate       axis (-1; negative from the end; counted with the
+                       batch, which cannot be concatenated); the other
+                       dimensions must agree.
+     Dot               axes: an int or a pair (negative from the end,
+                       counted with the batch); normalize (L2, x / max(|x|,
+                       1e-7)); output: the first input's other axes, then
+                       the second's ((1,) if none), as batch_dot.
+     Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
+                       (dot_axes); cos and lambdas are refused.
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
-                       "outer/inner") and run in that order.
+                       "outer/inner"); see THE GRAPH.
 
-   The graph must be a chain.  A Sequential is one.  For a Functional (or
-   Model) config, at the top level (metadata "model_config") and for each
-   nested one, kwnn_load checks that every layer is called once, that the
-   first takes no input, that each other one takes exactly one tensor and
-   that it comes from the layer listed right before it, that the model's
-   input / output are the first / last layer (one walk over the config),
-   and that the config lists the table's layers in table order (one walk
-   over the table): linear in the number of layers.  Else
-   KWNN_ERR_UNSUPPORTED ("takes its input from 'a', not from 'b' ...").  A
-   file without "model_config" (written by hand with kwbin.Writer) is taken
-   as a chain in table order.
+   THE GRAPH
 
-   The input shape (per sample) comes from the first layer: an InputLayer's
-   batch_shape / batch_input_shape, else the first layer's
+   A Functional / Model config (the metadata's "model_config", and each
+   nested one) is a graph: each entry of "layers" lists its calls in
+   "inbound_nodes", each call the tensors it takes, as [name, node_index,
+   tensor_index] (Keras 1 and 2: [[[name, node, tensor, kwargs], ...], ...];
+   Keras 3: {"args": [... {"class_name": "__keras_tensor__", "config":
+   {"keras_history": [name, node, tensor]}} ...], "kwargs": {...}}).
+   node_index counts the calls of that layer in the order its entry lists
+   them (every generation renumbers them so); tensor_index picks an output
+   of a nested model.  kwnn_load unrolls the graph into nodes: one per call
+   of a layer (a shared layer runs once per call, with its one set of
+   weights), one per model input; a nested model's layers get nodes for each
+   call of the model, its InputLayers fed by that call's arguments, its
+   outputs (output_layers) what the call gives.  A Sequential (and the
+   table's top level when the metadata has no Functional config, e.g. a file
+   written by hand with kwbin.Writer) is a chain of its rows in table order.
+   The model's inputs and outputs are its config's input_layers (default:
+   its InputLayers) and output_layers (default: the last layer), in order.
+   The config must list the layer table's rows under the model, in table
+   order (KWNN_ERR_BAD_CONFIG otherwise).
+
+   Then, at load: the nodes are sorted (inputs before readers, depth first
+   from the outputs; only what an output depends on runs); every node's
+   shape is inferred in that order, each layer loaded at its first call
+   (every call of a shared layer must see the same input shapes); and a
+   buffer plan gives each computed value an offset in one scratch arena:
+   placed by first fit among the values alive at that point (lowest offset
+   that fits, each value rounded to 64 bytes per sample), freed after its
+   last reader; Flatten / Reshape / Dropout & co share their input's
+   memory, BatchNormalization and activation layers run in place when
+   their input dies there, an output no layer reads is written straight
+   into the caller's array, the others are copied at the end.  Counting,
+   building, the sort and the shapes are linear in the nodes, the plan
+   too times the values alive at once; the graph may unroll to at most
+   2^24 calls, and models may nest 32 deep.
+
+   Refused at load with one line naming the layer: a cycle, a reference to
+   a layer the model does not have or to a call or output it does not make
+   (dangling), two rows of one model with one name (ambiguous), an
+   InputLayer that is not an input, an input whose shape cannot be derived,
+   merge inputs whose shapes disagree, a shared layer called on two shapes,
+   a tensor passed as a keyword argument.
+
+   The input shape (per sample) comes from its InputLayer's batch_shape /
+   batch_input_shape; in a chain without one, from the first layer's
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
    rows.  Every dimension after the batch must be known (not null).
 
@@ -211,7 +286,7 @@
    NUMERICS
 
    float32 everywhere, as Keras computes, with float32 accumulation in
-   Dense and Conv2D (sums in input order, bias added last, as x @ W + b),
+   Dense, Conv2D and Dot (sums in input order, bias added last, as x @ W + b),
    double where it is free (the BatchNormalization fold, gelu).  Plain C,
    no intrinsics: Dense sums 4 x 8 output tiles in registers and its inner
    loops have fixed trip counts so that gcc and clang vectorize them at
@@ -241,7 +316,9 @@
                           the default allocator (define both; then
                           <stdlib.h> is not included).
    KWNN_PROBE(counter, n) tests only: called with `taps` (window loops) and
-                          `load_steps` (kwnn_load's walks) to count work.
+                          `load_steps` (kwnn_load's walks: configs counted,
+                          table linked, graph built, sorted, shapes) to
+                          count work.
 */
 #ifndef KWBIN_NN_H
 #define KWBIN_NN_H
@@ -278,7 +355,8 @@ typedef enum kwnn_result {
     KWNN_ERR_OVERFLOW,         /* a size does not fit in size_t */
     KWNN_ERR_SIZE,             /* kwnn_run: in_count / out_count do not match batch */
     KWNN_ERR_SCRATCH,          /* kwnn_run: scratch_size below kwnn_scratch_size */
-    KWNN_ERR_COST              /* the network costs more per sample than kwnn_options.max_cost */
+    KWNN_ERR_COST,             /* the network costs more per sample than kwnn_options.max_cost */
+    KWNN_ERR_ARITY             /* kwnn_run on a net with several inputs or outputs (use kwnn_run_multi) */
 } kwnn_result;
 
 typedef enum kwnn_kind {
@@ -294,8 +372,21 @@ typedef enum kwnn_kind {
     KWNN_LAYER_MAXPOOL2D,
     KWNN_LAYER_AVGPOOL2D,
     KWNN_LAYER_GLOBAL_AVGPOOL,
-    KWNN_LAYER_GLOBAL_MAXPOOL
+    KWNN_LAYER_GLOBAL_MAXPOOL,
+    KWNN_LAYER_MERGE,       /* Add, Subtract, Multiply, Average, Maximum, Minimum (op: KWNN_MERGE_*) */
+    KWNN_LAYER_CONCAT,      /* Concatenate: axis (per sample) in `units` */
+    KWNN_LAYER_DOT,         /* Dot: per-sample axes in kh, kw; normalize in `same` */
+    KWNN_LAYER_UNUSED       /* in the table, but no output of the model depends on it */
 } kwnn_kind;
+
+enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
+    KWNN_MERGE_ADD = 0,
+    KWNN_MERGE_SUBTRACT,
+    KWNN_MERGE_MULTIPLY,
+    KWNN_MERGE_AVERAGE,
+    KWNN_MERGE_MAXIMUM,
+    KWNN_MERGE_MINIMUM
+};
 
 typedef enum kwnn_act_kind {
     KWNN_ACT_LINEAR = 0,
@@ -356,8 +447,12 @@ typedef struct kwnn_layer {
     size_t kh, kw, sh, sw, dh, dw; /* Conv2D / pooling: window, strides, dilation */
     size_t pad_top, pad_left;      /* 'same' padding before (the rest goes after) */
     int same;                      /* padding "same" */
-    uint64_t cost;                 /* operations per sample (see kwnn_cost_per_sample) */
+    int op;                        /* KWNN_LAYER_MERGE: KWNN_MERGE_* */
+    uint32_t calls;                /* nodes of the graph that run this layer (shared layers: > 1) */
+    uint64_t cost;                 /* operations per sample of one call (see kwnn_cost_per_sample) */
 } kwnn_layer;
+
+struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
 
 typedef struct kwnn_options {
     void *(*alloc_fn)(size_t size, void *user_data); /* default: malloc */
@@ -370,7 +465,8 @@ typedef struct kwnn_options {
 typedef struct kwnn_net {
     uint32_t layer_count;
     kwnn_layer *layers;
-    uint32_t input_ndim, output_ndim;
+    uint32_t num_inputs, num_outputs; /* the model's, in its config's input_layers / output_layers order */
+    uint32_t input_ndim, output_ndim; /* the first input's and the first output's: */
     size_t input_shape[KWNN_MAX_DIMS], output_shape[KWNN_MAX_DIMS]; /* per sample */
     size_t input_count, output_count;                               /* floats per sample */
     int hard_sigmoid;                                               /* the form used */
@@ -378,9 +474,14 @@ typedef struct kwnn_net {
     char message[KWNN_MESSAGE_SIZE];
 
     /* private */
-    size_t max_count_;     /* largest intermediate activation, floats per sample */
-    uint32_t last_compute_; /* last layer that computes, or KWB_NONE */
-    uint64_t cost_;         /* operations per sample, sum of the layers' cost */
+    struct kwnn__node *nodes_; /* the graph, one node per value */
+    uint32_t *edges_;          /* nodes' inputs (node ids) */
+    uint32_t *order_;          /* the computing nodes, in run order */
+    uint32_t *inputs_, *outputs_; /* node ids of the model's inputs and outputs */
+    uint32_t node_count_, order_count_;
+    size_t arena_;          /* scratch floats per sample (the buffer plan) */
+    size_t peak_;           /* largest sum of live activations, floats per sample */
+    uint64_t cost_;         /* operations per sample, sum over the nodes */
     void *mem_;
     kwnn_options opt_;
 } kwnn_net;
@@ -391,6 +492,15 @@ KWNN_API size_t kwnn_scratch_size(const kwnn_net *net, int batch);
 KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count,
                               float *output, size_t out_count, void *scratch,
                               size_t scratch_size, int batch);
+KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inputs,
+                                    const size_t *in_counts, float *const *outputs,
+                                    const size_t *out_counts, void *scratch, size_t scratch_size,
+                                    int batch);
+KWNN_API size_t kwnn_peak_size(const kwnn_net *net, int batch);
+KWNN_API const size_t *kwnn_input_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
+KWNN_API const size_t *kwnn_output_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
+KWNN_API size_t kwnn_input_size(const kwnn_net *net, uint32_t i);
+KWNN_API size_t kwnn_output_size(const kwnn_net *net, uint32_t i);
 KWNN_API uint64_t kwnn_cost_per_sample(const kwnn_net *net);
 KWNN_API const char *kwnn_result_string(kwnn_result r);
 KWNN_API const char *kwnn_kind_name(kwnn_kind k);
@@ -824,24 +934,58 @@ static size_t kwnn__count(kwnn__json arr)
 
 /* ---- building ----------------------------------------------------------- */
 
+/* One value of the graph: a model input, a call of a layer (its output), or
+   an alias (a nested model's InputLayer fed from outside, a nested model's
+   output).  Node ids index kwnn_net.nodes_. */
+enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND };
+enum { KWNN__AT_ARENA = 0, KWNN__AT_INPUT, KWNN__AT_OUTPUT };
+
+typedef struct kwnn__node {
+    uint32_t kind;             /* KWNN__N_* */
+    uint32_t layer;            /* table row (the InputLayer of an input or alias), or KWB_NONE */
+    uint32_t n_in, first_in;   /* inputs: net->edges_[first_in .. first_in + n_in) */
+    uint32_t aux;              /* INPUT: which model input */
+    uint32_t root;             /* the node whose storage holds this value */
+    uint32_t where, slot;      /* root: KWNN__AT_*, and which input / output */
+    uint32_t last_use;         /* root: run position of its last reader */
+    uint32_t state;            /* the sort: 0 new, 1 on the stack, 2 done */
+    int known;                 /* shape inferred */
+    uint32_t nd;
+    size_t shape[KWNN_MAX_DIMS]; /* per sample */
+    size_t count;              /* floats per sample */
+    size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
+} kwnn__node;
+
 typedef struct kwnn__ctx {
     kwnn_net *net;
     const kwb_file *f;
-    int fill;                 /* second pass: write layers and parameters */
+    int fill;                 /* the parameter area exists: write layers and parameters */
     float *params;            /* fill: the parameter area */
     size_t params_used;       /* floats, each block rounded to 16 (64 bytes) */
+    size_t params_cap;        /* floats in the area (pass 1's bound) */
     int legacy;               /* Keras 1 / 2 file (hard_sigmoid) */
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
-    uint32_t nd;              /* the current per-sample shape */
+    uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
-    kwnn_layer scratch_layer; /* pass 1 writes here */
+    const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */
+    uint32_t n_ins;
     uint64_t cost;            /* operations per sample so far (saturating) */
     uint32_t n;               /* layers in the table */
     kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */
-    uint32_t *first_child;    /* pass 2 (kwnn__link): n + 1 entries, [n] for the top level */
+    uint64_t count_nodes, count_edges; /* pass 1: what the graph unrolls to */
+    uint32_t count_inputs, count_outputs;
+    /* used during kwnn_load only (in the one allocation) */
+    uint32_t *first_child;    /* n + 1 entries, [n] for the top level */
     uint32_t *last_child;     /* n + 1 entries */
     uint32_t *next_sibling;   /* n entries */
+    uint32_t *base, *calls, *outs; /* per table row: its first node, its calls, its outputs per call */
+    uint32_t *loaded;         /* per table row: the node it was loaded at, or KWB_NONE */
+    uint32_t *hash, hash_mask; /* (parent, local name) -> row + 1 */
+    uint32_t *stack, stack_cap, stack_used; /* arguments of nested calls; the sort's stack */
+    uint32_t *stack2;         /* the sort's edge cursors */
+    uint32_t *live, live_count; /* the buffer plan's live blocks, by offset */
+    uint32_t node_cap, edge_cap, nodes_used, edges_used;
 } kwnn__ctx;
 
 static kwnn_result kwnn__oom(kwnn__ctx *c)
@@ -867,9 +1011,9 @@ static kwnn_result kwnn__param(kwnn__ctx *c, size_t count, float **out)
     if (!kwnn__add(count, 15, &rounded)) return kwnn__oom(c);
     rounded &= ~(size_t)15;
     *out = c->fill ? c->params + c->params_used : NULL;
-    if (!kwnn__add(c->params_used, rounded, &c->params_used) ||
-        c->params_used > KWNN__SIZE_MAX / 4 - 64)
-        return kwnn__oom(c);
+    if (!kwnn__add(c->params_used, rounded, &c->params_used) || c->params_used > c->params_cap)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_WEIGHTS, NULL,
+                          "the weights need more converted floats than their tensors hold");
     return KWNN_OK;
 }
 
@@ -1283,7 +1427,7 @@ static kwnn_result kwnn__act_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
-/* ---- the graph must be a chain ------------------------------------------ */
+/* ---- model configs: names and references -------------------------------- */
 
 /* References to layers in an inbound_nodes / input_layers / output_layers
    structure: arrays whose first element is a string and the second a number
@@ -1323,29 +1467,6 @@ static void kwnn__m_jstr(kwnn_net *net, kwnn__json v)
     }
 }
 
-/* Do the JSON strings a and b (quotes included) decode to the same bytes? */
-static int kwnn__jstr_same(kwnn__json a, kwnn__json b)
-{
-    const char *p = a.p + 1, *pe = a.e - 1, *q = b.p + 1, *qe = b.e - 1;
-    unsigned char x[4], y[4];
-    size_t xn = 0, xi = 0, yn = 0, yi = 0;
-    if (!kwnn__is(a, '"') || !kwnn__is(b, '"') || a.e - a.p < 2 || b.e - b.p < 2) return 0;
-    for (;;) {
-        if (xi == xn) {
-            if (p >= pe) break;
-            if ((xn = kwnn__jchar(&p, pe, x)) == 0) return 0;
-            xi = 0;
-        }
-        if (yi == yn) {
-            if (q >= qe) return 0;
-            if ((yn = kwnn__jchar(&q, qe, y)) == 0) return 0;
-            yi = 0;
-        }
-        if (x[xi++] != y[yi++]) return 0;
-    }
-    return yi == yn && q >= qe;
-}
-
 /* The name of an entry of a model config's "layers" (Keras 1-3 keep it at the
    top or in its config). */
 static int kwnn__entry_name(kwnn__json entry, kwnn__json *name)
@@ -1353,135 +1474,6 @@ static int kwnn__entry_name(kwnn__json entry, kwnn__json *name)
     kwnn__json inner;
     if (kwnn__get(entry, "name", name) && kwnn__is(*name, '"')) return 1;
     return kwnn__get(entry, "config", &inner) && kwnn__get(inner, "name", name) && kwnn__is(*name, '"');
-}
-
-/* Start "layer 'NAME' (CLASS): " from a config entry. */
-static void kwnn__entry_prefix(kwnn__ctx *c, kwnn__json entry, kwnn__json name)
-{
-    kwnn__json cls;
-    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "layer '");
-    kwnn__m_jstr(c->net, name);
-    kwnn__m(c->net, "'");
-    if (kwnn__get(entry, "class_name", &cls) && kwnn__is(cls, '"')) {
-        kwnn__m(c->net, " (");
-        kwnn__m_jstr(c->net, cls);
-        kwnn__m(c->net, ")");
-    }
-    kwnn__m(c->net, ": ");
-}
-
-/* "layer 'NAME' (CLASS): what: only chains of layers are supported" */
-static kwnn_result kwnn__not_chain(kwnn__ctx *c, kwnn__json entry, kwnn__json name, const char *what)
-{
-    kwnn__entry_prefix(c, entry, name);
-    kwnn__m(c->net, what);
-    kwnn__m(c->net, ": only chains of layers are supported");
-    return KWNN_ERR_UNSUPPORTED;
-}
-
-static kwnn_result kwnn__model_not_chain(kwnn__ctx *c, const kwb_layer *owner, const char *what)
-{
-    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, what);
-    kwnn__m(c->net, ": only chains of layers are supported");
-    return KWNN_ERR_UNSUPPORTED;
-}
-
-/* Pass 1, from a Functional / Model config (its "config" object, with
-   "layers") alone: every layer called once, the first without input, each
-   other fed by the entry listed before it; the model's input and output
-   are the first and last entries.  One walk over the config: linear. */
-static kwnn_result kwnn__check_chain(kwnn__ctx *c, kwnn__json mcfg, const kwb_layer *owner)
-{
-    kwnn__json layers, entry, name, nodes, ref, io, first, prev;
-    kwnn__iter it;
-    size_t entries = 0, nref;
-    if (!kwnn__get(mcfg, "layers", &layers) || !kwnn__begin(layers, '[', &it))
-        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
-                          "the functional model config has no list of layers");
-    first.p = first.e = prev.p = prev.e = NULL;
-    while (kwnn__next(&it, NULL, &entry)) {
-        KWNN_PROBE(load_steps, 1);
-        if (!kwnn__entry_name(entry, &name))
-            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a layer of the model config has no name");
-        nref = 0;
-        if (kwnn__get(entry, "inbound_nodes", &nodes) && !kwnn__null(nodes)) {
-            if (kwnn__count(nodes) > 1)
-                return kwnn__not_chain(c, entry, name, "is called more than once (a shared layer)");
-            kwnn__refs(nodes, 0, &nref, &ref);
-        }
-        if (entries == 0) {
-            if (nref != 0) return kwnn__not_chain(c, entry, name, "the first layer takes an input");
-            first = name;
-        } else {
-            if (nref != 1)
-                return kwnn__not_chain(c, entry, name, nref == 0 ? "takes no input" : "takes several inputs");
-            if (!kwnn__jstr_same(ref, prev)) {
-                kwnn__entry_prefix(c, entry, name);
-                kwnn__m(c->net, "takes its input from '");
-                kwnn__m_jstr(c->net, ref);
-                kwnn__m(c->net, "', not from the layer before it ('");
-                kwnn__m_jstr(c->net, prev);
-                kwnn__m(c->net, "'): only chains of layers are supported");
-                return KWNN_ERR_UNSUPPORTED;
-            }
-        }
-        prev = name;
-        entries++;
-    }
-    if (entries == 0) return KWNN_OK;
-    nref = 0;
-    if (kwnn__get(mcfg, "input_layers", &io)) kwnn__refs(io, 0, &nref, &ref);
-    if (nref > 1) return kwnn__model_not_chain(c, owner, "the model has several inputs");
-    if (nref == 1 && !kwnn__jstr_same(ref, first))
-        return kwnn__model_not_chain(c, owner, "the model's input is not its first layer");
-    nref = 0;
-    if (kwnn__get(mcfg, "output_layers", &io)) kwnn__refs(io, 0, &nref, &ref);
-    if (nref > 1) return kwnn__model_not_chain(c, owner, "the model has several outputs");
-    if (nref == 1 && !kwnn__jstr_same(ref, prev))
-        return kwnn__model_not_chain(c, owner, "the model's output is not its last layer");
-    return KWNN_OK;
-}
-
-/* Pass 2: the model config lists exactly the table's layers under `parent`,
-   in table order (then the chain checked in pass 1 is the order kwnn_run
-   follows).  The children come from the links kwnn__link made: linear. */
-static kwnn_result kwnn__check_table(kwnn__ctx *c, kwnn__json mcfg, uint32_t parent, const kwb_layer *owner)
-{
-    kwnn__json layers, entry, name;
-    kwnn__iter it;
-    uint32_t child = c->first_child[parent == KWB_NONE ? c->n : parent];
-    size_t skip = 0;
-    if (owner != NULL) skip = (size_t)owner->name_length + 1;
-    if (!kwnn__get(mcfg, "layers", &layers) || !kwnn__begin(layers, '[', &it))
-        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
-                          "the functional model config has no list of layers");
-    while (kwnn__next(&it, NULL, &entry)) {
-        kwb_layer L;
-        const char *local;
-        KWNN_PROBE(load_steps, 1);
-        if (!kwnn__entry_name(entry, &name))
-            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a layer of the model config has no name");
-        if (child == KWB_NONE || kwb_get_layer(c->f, child, &L) != KWB_OK) {
-            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "the model config names a layer '");
-            kwnn__m_jstr(c->net, name);
-            kwnn__m(c->net, "' that the layer table does not have");
-            return KWNN_ERR_BAD_CONFIG;
-        }
-        local = (size_t)L.name_length >= skip ? L.name + skip : L.name;
-        if (!kwnn__jstr_eq(name, local, strlen(local))) {
-            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "the model config lists layer '");
-            kwnn__m_jstr(c->net, name);
-            kwnn__m(c->net, "' where the layer table has '");
-            kwnn__m(c->net, local);
-            kwnn__m(c->net, "' (the two must list the same layers in the same order)");
-            return KWNN_ERR_BAD_CONFIG;
-        }
-        child = c->next_sibling[child];
-    }
-    if (child != KWB_NONE)
-        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner,
-                          "the model config and the layer table list different layers");
-    return KWNN_OK;
 }
 
 /* Pass 2: each layer's first child and next sibling (parents come first). */
@@ -1868,31 +1860,6 @@ mismatch:
     return KWNN_ERR_SHAPE;
 }
 
-static const char *const kwnn__identity_classes[] = {
-    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity", NULL};
-static const char *const kwnn__model_classes[] = {"Sequential", "Functional", "Model", NULL};
-static const char *const kwnn__conv_classes[] = {"Conv2D", "Convolution2D", "AtrousConvolution2D", NULL};
-static const char *const kwnn__maxpool_classes[] = {"MaxPooling2D", "MaxPool2D", NULL};
-static const char *const kwnn__avgpool_classes[] = {"AveragePooling2D", "AvgPool2D", NULL};
-
-static int kwnn__global_class(const char *cls, kwnn_kind *kind, uint32_t *spatial)
-{
-    static const char *const names[] = {
-        "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-        "GlobalAvgPool1D",        "GlobalAvgPool2D",        "GlobalAvgPool3D",
-        "GlobalMaxPooling1D",     "GlobalMaxPooling2D",     "GlobalMaxPooling3D",
-        "GlobalMaxPool1D",        "GlobalMaxPool2D",        "GlobalMaxPool3D"};
-    uint32_t i;
-    for (i = 0; i < 12; i++)
-        if (strcmp(cls, names[i]) == 0) {
-            *kind = i < 6 ? KWNN_LAYER_GLOBAL_AVGPOOL : KWNN_LAYER_GLOBAL_MAXPOOL;
-            *spatial = i % 3 + 1;
-            return 1;
-        }
-    return 0;
-}
-
 /* First layer without an InputLayer: batch_input_shape, batch_shape, input_dim, kernel rows. */
 static kwnn_result kwnn__implicit_input(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg)
 {
@@ -1920,87 +1887,359 @@ static kwnn_result kwnn__implicit_input(kwnn__ctx *c, const kwb_layer *L, kwnn__
     return KWNN_OK;
 }
 
+/* ---- merge layers: several inputs ---------------------------------------- */
+
+/* Input i's per-sample shape. */
+static const struct kwnn__node *kwnn__in_node(kwnn__ctx *c, uint32_t i);
+
+static kwnn_result kwnn__arity(kwnn__ctx *c, const kwb_layer *L, uint32_t lo, uint32_t hi)
+{
+    if (c->n_ins >= lo && c->n_ins <= hi) return KWNN_OK;
+    kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "is called on ");
+    kwnn__m_u(c->net, c->n_ins);
+    kwnn__m(c->net, c->n_ins == 1 ? " input, expected " : " inputs, expected ");
+    kwnn__m_u(c->net, lo);
+    if (hi != lo) kwnn__m(c->net, hi == (uint32_t)-1 ? " or more" : " or 2");
+    return KWNN_ERR_SHAPE;
+}
+
+/* "merges inputs of shapes (a, b) and (c,) that do not broadcast" */
+static kwnn_result kwnn__merge_mismatch(kwnn__ctx *c, const kwb_layer *L, const char *what)
+{
+    uint32_t i;
+    kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "inputs of shapes ");
+    for (i = 0; i < c->n_ins; i++) {
+        const struct kwnn__node *x = kwnn__in_node(c, i);
+        if (i > 0) kwnn__m(c->net, i + 1 == c->n_ins ? " and " : ", ");
+        kwnn__m_shape(c->net, x->shape, x->nd);
+    }
+    kwnn__m(c->net, " ");
+    kwnn__m(c->net, what);
+    return KWNN_ERR_SHAPE;
+}
+
+/* Add & co: Keras broadcasting (ranks aligned on the right, as Keras's
+   expand_dims at axis 1 does; a dimension 1 stretches). */
+static kwnn_result kwnn__merge(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int op)
+{
+    uint32_t i, d, nd = 0;
+    size_t dims[KWNN_MAX_DIMS];
+    kwnn_result r;
+    (void)cfg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK ||
+        (r = kwnn__arity(c, L, op == KWNN_MERGE_SUBTRACT ? 2 : 1, op == KWNN_MERGE_SUBTRACT ? 2 : (uint32_t)-1)) !=
+            KWNN_OK)
+        return r;
+    for (i = 0; i < c->n_ins; i++)
+        if (kwnn__in_node(c, i)->nd > nd) nd = kwnn__in_node(c, i)->nd;
+    for (d = 0; d < nd; d++) dims[d] = 1;
+    for (i = 0; i < c->n_ins; i++) {
+        const struct kwnn__node *x = kwnn__in_node(c, i);
+        for (d = 0; d < x->nd; d++) {
+            size_t *o = &dims[nd - x->nd + d], v = x->shape[d];
+            if (*o == 1) *o = v;
+            else if (v != 1 && v != *o) return kwnn__merge_mismatch(c, L, "do not broadcast together");
+        }
+    }
+    out->kind = KWNN_LAYER_MERGE;
+    out->op = op;
+    memcpy(c->shape, dims, sizeof dims);
+    c->nd = nd;
+    return KWNN_OK;
+}
+
+/* A per-sample axis from a Keras axis counted with the batch (negative: from the end). */
+static int kwnn__axis(long axis, uint32_t nd, uint32_t *out)
+{
+    long full = (long)nd + 1;
+    if (axis < 0) axis += full;
+    if (axis < 1 || axis >= full) return 0;
+    *out = (uint32_t)(axis - 1);
+    return 1;
+}
+
+static kwnn_result kwnn__concat(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int keras1)
+{
+    kwnn__json v;
+    long axis = -1;
+    uint32_t i, d, ax;
+    const struct kwnn__node *x0;
+    size_t sum = 0;
+    kwnn_result r;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK || (r = kwnn__arity(c, L, 1, (uint32_t)-1)) != KWNN_OK)
+        return r;
+    if (kwnn__get(cfg, keras1 ? "concat_axis" : "axis", &v) && !kwnn__null(v) && !kwnn__int(v, &axis))
+        return kwnn__bad_key(c, L, keras1 ? "concat_axis" : "axis", v, "an integer axis");
+    x0 = kwnn__in_node(c, 0);
+    if (!kwnn__axis(axis, x0->nd, &ax)) return kwnn__merge_mismatch(c, L, "have no axis to concatenate on");
+    for (i = 0; i < c->n_ins; i++) {
+        const struct kwnn__node *x = kwnn__in_node(c, i);
+        if (x->nd != x0->nd) return kwnn__merge_mismatch(c, L, "differ in rank");
+        for (d = 0; d < x->nd; d++)
+            if (d != ax && x->shape[d] != x0->shape[d])
+                return kwnn__merge_mismatch(c, L, "differ outside the concatenation axis");
+        if (!kwnn__add(sum, x->shape[ax], &sum)) return kwnn__shape_overflow(c, L, "its output", x->shape, x->nd);
+    }
+    out->kind = KWNN_LAYER_CONCAT;
+    out->units = ax;
+    memcpy(c->shape, x0->shape, sizeof c->shape);
+    c->shape[ax] = sum;
+    c->nd = x0->nd;
+    return KWNN_OK;
+}
+
+/* Dot: batch_dot over one axis of each input, optionally L2-normalized first;
+   the output is the first input's other axes, then the second's ((1,) if none). */
+static kwnn_result kwnn__dot(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int keras1)
+{
+    const char *key = keras1 ? "dot_axes" : "axes";
+    kwnn__json v, el;
+    kwnn__iter it;
+    long ax[2] = {-1, -1};
+    uint32_t a[2], i, d, nd = 0;
+    int normalize = 0;
+    const struct kwnn__node *x[2];
+    kwnn_result r;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK || (r = kwnn__arity(c, L, 2, 2)) != KWNN_OK ||
+        (!keras1 && (r = kwnn__cfg_bool(c, L, cfg, "normalize", NULL, 0, &normalize)) != KWNN_OK))
+        return r;
+    if (kwnn__get(cfg, key, &v) && !kwnn__null(v)) {
+        if (kwnn__int(v, &ax[0])) {
+            ax[1] = ax[0];
+        } else {
+            i = 0;
+            if (!kwnn__begin(v, '[', &it)) return kwnn__bad_key(c, L, key, v, "an axis or a pair of axes");
+            while (kwnn__next(&it, NULL, &el))
+                if (i >= 2 || !kwnn__int(el, &ax[i++])) return kwnn__bad_key(c, L, key, v, "a pair of axes");
+            if (i != 2) return kwnn__bad_key(c, L, key, v, "a pair of axes");
+        }
+    } else if (!keras1) {
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no axes");
+    }
+    for (i = 0; i < 2; i++) {
+        x[i] = kwnn__in_node(c, i);
+        if (!kwnn__axis(ax[i], x[i]->nd, &a[i])) return kwnn__merge_mismatch(c, L, "have no such axes");
+    }
+    if (x[0]->shape[a[0]] != x[1]->shape[a[1]])
+        return kwnn__merge_mismatch(c, L, "differ in length along the dot axes");
+    if (x[0]->nd + x[1]->nd - 2 > KWNN_MAX_DIMS) return kwnn__merge_mismatch(c, L, "give too many dimensions");
+    for (i = 0; i < 2; i++)
+        for (d = 0; d < x[i]->nd; d++)
+            if (d != a[i]) c->shape[nd++] = x[i]->shape[d];
+    if (nd == 0) c->shape[nd++] = 1;
+    c->nd = nd;
+    out->kind = KWNN_LAYER_DOT;
+    out->kh = a[0];
+    out->kw = a[1];
+    out->same = normalize;
+    return KWNN_OK;
+}
+
+/* Keras 1's Merge layer: one class, the operation in `mode`. */
+static kwnn_result kwnn__merge_k1(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    static const char *const modes[] = {"sum", "mul", "ave", "max", NULL};
+    static const int ops[] = {KWNN_MERGE_ADD, KWNN_MERGE_MULTIPLY, KWNN_MERGE_AVERAGE, KWNN_MERGE_MAXIMUM};
+    kwnn__json v;
+    int i;
+    (void)arg;
+    if (!kwnn__get(cfg, "mode", &v) || kwnn__null(v)) v.p = "\"sum\"", v.e = v.p + 5;
+    for (i = 0; modes[i] != NULL; i++)
+        if (kwnn__jstr_is(v, modes[i])) return kwnn__merge(c, L, cfg, out, ops[i]);
+    if (kwnn__jstr_is(v, "concat")) return kwnn__concat(c, L, cfg, out, 1);
+    if (kwnn__jstr_is(v, "dot")) return kwnn__dot(c, L, cfg, out, 1);
+    return kwnn__unsupported_value(c, L, "Merge mode", v);
+}
+
+/* ---- the registration table: Keras class -> loader ----------------------- */
+
+/* A loader reads the config and weights of L for the input shape(s) in c
+   (c->shape: the first input; c->ins: all), fills `out` (kind, parameters)
+   and leaves the output shape in c->shape.  The kind decides the runner
+   (kwnn__run_node) and the cost (kwnn__layer_cost). */
+typedef kwnn_result (*kwnn__loader)(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg);
+
+static kwnn_result kwnn__load_dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__dense(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_bn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__batchnorm(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_conv(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__conv2d(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_pool(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    return kwnn__pool2d(c, L, cfg, out, (kwnn_kind)arg);
+}
+
+static kwnn_result kwnn__load_global(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{   /* arg: spatial axes, negative for max */
+    return kwnn__global_pool(c, L, cfg, out, arg < 0 ? KWNN_LAYER_GLOBAL_MAXPOOL : KWNN_LAYER_GLOBAL_AVGPOOL,
+                             (uint32_t)(arg < 0 ? -arg : arg));
+}
+
+static kwnn_result kwnn__load_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__reshape(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_flatten(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    size_t n;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if (c->nd > 1 && (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK) return r;
+    if (!kwnn__prod(c->shape, c->nd, &n)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
+    out->kind = KWNN_LAYER_FLATTEN;
+    c->shape[0] = n;
+    c->nd = 1;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__load_identity(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)cfg;
+    (void)arg;
+    out->kind = KWNN_LAYER_IDENTITY;
+    return kwnn__only(c, L, NULL, 0);
+}
+
+/* Activation, ReLU, LeakyReLU, ELU, Softmax, ThresholdedReLU: the class is the activation's name. */
+static kwnn_result kwnn__load_act(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    static const char *const quoted[] = {"\"Activation\"", "\"ReLU\"", "\"LeakyReLU\"", "\"ELU\"",
+                                         "\"Softmax\"", "\"ThresholdedReLU\""};
+    kwnn__json cls;
+    int found;
+    kwnn_result r;
+    cls.p = quoted[arg];
+    cls.e = cls.p + strlen(cls.p);
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if ((r = kwnn__act_layer(c, L, cls, cfg, &found, &out->act)) != KWNN_OK) return r;
+    out->kind = KWNN_LAYER_ACTIVATION;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__load_merge(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    return kwnn__merge(c, L, cfg, out, arg);
+}
+
+static kwnn_result kwnn__load_concat(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__concat(c, L, cfg, out, 0);
+}
+
+static kwnn_result kwnn__load_dot(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__dot(c, L, cfg, out, 0);
+}
+
+typedef struct kwnn__class {
+    const char *name;   /* Keras class */
+    kwnn__loader load;
+    int arg;            /* passed to the loader */
+    int many;           /* takes several inputs */
+} kwnn__class;
+
+/* Every supported class (InputLayer and the model classes are the graph's). */
+static const kwnn__class kwnn__classes[] = {
+    {"Dense", kwnn__load_dense, 0, 0},
+    {"BatchNormalization", kwnn__load_bn, 0, 0},
+    {"Conv2D", kwnn__load_conv, 0, 0},
+    {"Convolution2D", kwnn__load_conv, 0, 0},
+    {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
+    {"MaxPooling2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
+    {"MaxPool2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
+    {"AveragePooling2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
+    {"AvgPool2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
+    {"GlobalAveragePooling1D", kwnn__load_global, 1, 0},
+    {"GlobalAveragePooling2D", kwnn__load_global, 2, 0},
+    {"GlobalAveragePooling3D", kwnn__load_global, 3, 0},
+    {"GlobalAvgPool1D", kwnn__load_global, 1, 0},
+    {"GlobalAvgPool2D", kwnn__load_global, 2, 0},
+    {"GlobalAvgPool3D", kwnn__load_global, 3, 0},
+    {"GlobalMaxPooling1D", kwnn__load_global, -1, 0},
+    {"GlobalMaxPooling2D", kwnn__load_global, -2, 0},
+    {"GlobalMaxPooling3D", kwnn__load_global, -3, 0},
+    {"GlobalMaxPool1D", kwnn__load_global, -1, 0},
+    {"GlobalMaxPool2D", kwnn__load_global, -2, 0},
+    {"GlobalMaxPool3D", kwnn__load_global, -3, 0},
+    {"Reshape", kwnn__load_reshape, 0, 0},
+    {"Flatten", kwnn__load_flatten, 0, 0},
+    {"Dropout", kwnn__load_identity, 0, 0},
+    {"SpatialDropout1D", kwnn__load_identity, 0, 0},
+    {"SpatialDropout2D", kwnn__load_identity, 0, 0},
+    {"SpatialDropout3D", kwnn__load_identity, 0, 0},
+    {"GaussianNoise", kwnn__load_identity, 0, 0},
+    {"GaussianDropout", kwnn__load_identity, 0, 0},
+    {"AlphaDropout", kwnn__load_identity, 0, 0},
+    {"ActivityRegularization", kwnn__load_identity, 0, 0},
+    {"Identity", kwnn__load_identity, 0, 0},
+    {"Activation", kwnn__load_act, 0, 0},
+    {"ReLU", kwnn__load_act, 1, 0},
+    {"LeakyReLU", kwnn__load_act, 2, 0},
+    {"ELU", kwnn__load_act, 3, 0},
+    {"Softmax", kwnn__load_act, 4, 0},
+    {"ThresholdedReLU", kwnn__load_act, 5, 0},
+    {"Add", kwnn__load_merge, KWNN_MERGE_ADD, 1},
+    {"Subtract", kwnn__load_merge, KWNN_MERGE_SUBTRACT, 1},
+    {"Multiply", kwnn__load_merge, KWNN_MERGE_MULTIPLY, 1},
+    {"Average", kwnn__load_merge, KWNN_MERGE_AVERAGE, 1},
+    {"Maximum", kwnn__load_merge, KWNN_MERGE_MAXIMUM, 1},
+    {"Minimum", kwnn__load_merge, KWNN_MERGE_MINIMUM, 1},
+    {"Concatenate", kwnn__load_concat, 0, 1},
+    {"Dot", kwnn__load_dot, 0, 1},
+    {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
+};
+#define KWNN__N_CLASSES (sizeof kwnn__classes / sizeof kwnn__classes[0])
+
+static const kwnn__class *kwnn__find_class(const char *name)
+{
+    size_t i;
+    for (i = 0; i < KWNN__N_CLASSES; i++)
+        if (strcmp(name, kwnn__classes[i].name) == 0) return &kwnn__classes[i];
+    return NULL;
+}
+
+static const char *const kwnn__model_classes[] = {"Sequential", "Functional", "Model", NULL};
+
+/* Load layer L for the input(s) in c (see kwnn__loader). */
 static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
 {
-    kwnn__json cfg, cls, v;
-    kwnn_kind gkind;
-    uint32_t spatial;
-    int found;
+    kwnn__json cfg;
+    const kwnn__class *k;
     kwnn_result r;
     cfg.p = L->config;
     cfg.e = L->config + L->config_length;
-    cls.p = NULL;
     if (L->config_length == 0)
         return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, L,
                           "has no config (the file holds weights without the model's architecture; "
                           "pack it with --arch)");
-    if (kwnn__is_class(L, kwnn__model_classes)) {
-        out->kind = KWNN_LAYER_MODEL;
-        if (strcmp(L->class_name, "Sequential") == 0) return KWNN_OK;
-        return c->fill ? kwnn__check_table(c, cfg, L->index, L) : kwnn__check_chain(c, cfg, L);
-    }
-    if (strcmp(L->class_name, "InputLayer") == 0) {
-        static const char *const keys[] = {"batch_shape", "batch_input_shape", NULL};
-        const char *which;
-        if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
-        out->kind = KWNN_LAYER_INPUT;
-        if (!kwnn__key(cfg, keys, &which, &v)) {
-            if (c->have_shape) return KWNN_OK;
-            return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "config has no batch_shape");
-        }
-        return kwnn__set_shape_from(c, L, v, 1, which);
-    }
-    if (!c->have_shape) {
-        if ((r = kwnn__implicit_input(c, L, cfg)) != KWNN_OK) return r;
-        out->in_ndim = c->nd;
-        memcpy(out->in_shape, c->shape, sizeof c->shape);
-    }
-    if (strcmp(L->class_name, "Dense") == 0) return kwnn__dense(c, L, cfg, out);
-    if (strcmp(L->class_name, "BatchNormalization") == 0) return kwnn__batchnorm(c, L, cfg, out);
-    if (kwnn__is_class(L, kwnn__conv_classes)) return kwnn__conv2d(c, L, cfg, out);
-    if (kwnn__is_class(L, kwnn__maxpool_classes)) return kwnn__pool2d(c, L, cfg, out, KWNN_LAYER_MAXPOOL2D);
-    if (kwnn__is_class(L, kwnn__avgpool_classes)) return kwnn__pool2d(c, L, cfg, out, KWNN_LAYER_AVGPOOL2D);
-    if (kwnn__global_class(L->class_name, &gkind, &spatial)) return kwnn__global_pool(c, L, cfg, out, gkind, spatial);
-    if (strcmp(L->class_name, "Reshape") == 0) return kwnn__reshape(c, L, cfg, out);
-    if (strcmp(L->class_name, "Flatten") == 0) {
-        size_t n;
-        if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
-        if (c->nd > 1 && (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK) return r;
-        if (!kwnn__prod(c->shape, c->nd, &n)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
-        out->kind = KWNN_LAYER_FLATTEN;
-        c->shape[0] = n;
-        c->nd = 1;
-        return KWNN_OK;
-    }
-    if (kwnn__is_class(L, kwnn__identity_classes)) {
-        out->kind = KWNN_LAYER_IDENTITY;
-        return kwnn__only(c, L, NULL, 0);
-    }
-    {   /* Activation, ReLU, LeakyReLU, ELU, Softmax, ThresholdedReLU */
-        static const char *const quoted[] = {"\"Activation\"", "\"ReLU\"", "\"LeakyReLU\"", "\"ELU\"",
-                                             "\"Softmax\"", "\"ThresholdedReLU\"", NULL};
-        const char *const *q;
-        for (q = quoted; *q != NULL; q++)
-            if (strlen(*q) == (size_t)L->class_name_length + 2 &&
-                memcmp(*q + 1, L->class_name, L->class_name_length) == 0) {
-                cls.p = *q;
-                cls.e = *q + strlen(*q);
-                break;
-            }
-        if (cls.p != NULL) {
-            if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
-            if ((r = kwnn__act_layer(c, L, cls, cfg, &found, &out->act)) != KWNN_OK) return r;
-            out->kind = KWNN_LAYER_ACTIVATION;
-            return KWNN_OK;
-        }
-    }
-    return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
+    k = kwnn__find_class(L->class_name);
+    if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
+    if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;
+    return k->load(c, L, cfg, out, k->arg);
 }
 
 static int kwnn__computes(kwnn_kind k)
 {
     return k != KWNN_LAYER_INPUT && k != KWNN_LAYER_MODEL && k != KWNN_LAYER_IDENTITY &&
-           k != KWNN_LAYER_FLATTEN && k != KWNN_LAYER_RESHAPE;
+           k != KWNN_LAYER_FLATTEN && k != KWNN_LAYER_RESHAPE && k != KWNN_LAYER_UNUSED;
 }
 
 /* ---- cost: operations per sample, from the shapes alone ----------------- */
@@ -2030,11 +2269,1013 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
         return kwnn__sat_add(taps, out);
     case KWNN_LAYER_GLOBAL_AVGPOOL: case KWNN_LAYER_GLOBAL_MAXPOOL:
         return kwnn__sat_add(L->in_count, out);
-    case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: return out;
+    case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: case KWNN_LAYER_CONCAT: return out;
+    case KWNN_LAYER_MERGE: return kwnn__sat_mul(out, L->units); /* units: inputs */
+    case KWNN_LAYER_DOT: /* every output sums one fiber; normalize: each input once more */
+        taps = kwnn__sat_mul(out, L->in_shape[L->kh]);
+        return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
-    case KWNN_LAYER_RESHAPE: break; /* nothing computed */
+    case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
     }
     return 0;
+}
+
+/* ---- the graph: counting, building, sorting, shapes, buffer plan --------- */
+
+/* A graph is the model config unrolled: one node per call of a layer (a
+   shared layer has one per call, a nested model's layers one per call of
+   the model), one per model input, one alias per nested model's input and
+   output.  Pass 1 counts the nodes from the configs alone; pass 2 builds
+   them in the one allocation, sorts them (inputs before readers), infers
+   every shape, loads each layer at its first call, and plans the buffers. */
+
+#define KWNN__MAX_NODES ((uint64_t)1 << 24) /* nodes (and edges) a graph may unroll to */
+#define KWNN__MAX_DEPTH 32                   /* models nested in models */
+
+static const kwnn__node *kwnn__in_node(kwnn__ctx *c, uint32_t i) { return &c->net->nodes_[c->ins[i]]; }
+
+/* Is the JSON string a model class?  *seq: it is a Sequential. */
+static int kwnn__model_json(kwnn__json cls, int *seq)
+{
+    *seq = kwnn__jstr_is(cls, "Sequential");
+    return *seq || kwnn__jstr_is(cls, "Functional") || kwnn__jstr_is(cls, "Model");
+}
+
+/* The list of a model config's layers (Keras 1 writes a Sequential's as the config itself). */
+static int kwnn__model_layers(kwnn__json mcfg, kwnn__json *layers)
+{
+    if (kwnn__is(mcfg, '[')) {
+        *layers = mcfg;
+        return 1;
+    }
+    return kwnn__get(mcfg, "layers", layers) && kwnn__is(*layers, '[');
+}
+
+/* The arguments of one call (an entry of inbound_nodes): Keras 3 writes
+   {"args": [...], "kwargs": {...}}, Keras 1 and 2 the list of references. */
+static kwnn__json kwnn__call_args(kwnn__json call)
+{
+    kwnn__json args;
+    if (kwnn__is(call, '{')) {
+        if (kwnn__get(call, "args", &args)) return args;
+        args.p = args.e = NULL;
+        return args;
+    }
+    return call;
+}
+
+static size_t kwnn__nrefs(kwnn__json v)
+{
+    size_t n = 0;
+    kwnn__json first;
+    if (v.p != NULL) kwnn__refs(v, 0, &n, &first);
+    return n;
+}
+
+typedef struct kwnn__size {
+    uint64_t nodes, edges; /* one call's */
+    uint32_t outs;         /* outputs of the model */
+} kwnn__size;
+
+static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
+{
+    return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner,
+                      "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
+}
+
+/* Pass 1: nodes and edges one call of a model unrolls to, from its config
+   (nested configs included); linear in the config's size. */
+static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, const kwb_layer *owner, int depth,
+                                     kwnn__size *sz)
+{
+    kwnn__json layers, entry, cls, nodes, io, ecfg;
+    kwnn__iter it;
+    kwnn_result r;
+    if (depth > KWNN__MAX_DEPTH)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, "models are nested more than 32 deep");
+    if (!kwnn__model_layers(mcfg, &layers) || !kwnn__begin(layers, '[', &it))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a model config has no list of layers");
+    sz->nodes = sz->edges = seq ? 1 : 0; /* a Sequential may have an InputLayer its config omits */
+    while (kwnn__next(&it, NULL, &entry)) {
+        uint64_t m = 1, refs = 1;
+        int nested_seq;
+        KWNN_PROBE(load_steps, 1);
+        if (!seq) {
+            m = refs = 0;
+            if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__is(nodes, '[')) {
+                m = kwnn__count(nodes);
+                refs = kwnn__nrefs(nodes);
+            }
+        }
+        if (kwnn__get(entry, "class_name", &cls) && kwnn__model_json(cls, &nested_seq)) {
+            kwnn__size in;
+            if (!kwnn__get(entry, "config", &ecfg))
+                return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a nested model has no config");
+            if ((r = kwnn__count_model(c, nested_seq, ecfg, owner, depth + 1, &in)) != KWNN_OK) return r;
+            sz->nodes = kwnn__sat_add(sz->nodes, kwnn__sat_mul(m, in.nodes + in.outs));
+            sz->edges = kwnn__sat_add(sz->edges, kwnn__sat_add(refs, kwnn__sat_mul(m, in.edges + in.outs)));
+        } else if (kwnn__get(entry, "class_name", &cls) && kwnn__jstr_is(cls, "InputLayer")) {
+            sz->nodes++;
+            sz->edges++;
+        } else {
+            sz->nodes = kwnn__sat_add(sz->nodes, m);
+            sz->edges = kwnn__sat_add(sz->edges, refs);
+        }
+        if (sz->nodes > KWNN__MAX_NODES || sz->edges > KWNN__MAX_NODES) return kwnn__too_big(c, owner);
+    }
+    sz->outs = 1;
+    if (!seq) {
+        size_t outs = kwnn__get(mcfg, "output_layers", &io) ? kwnn__nrefs(io) : 1; /* none: the last layer */
+        if (outs == 0 || outs > KWNN__MAX_NODES)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a functional model config lists no output_layers");
+        sz->outs = (uint32_t)outs;
+    }
+    return KWNN_OK;
+}
+
+/* Pass 1: the whole graph's size (the metadata's Functional config, or the
+   table's top-level layers as a chain). */
+static kwnn_result kwnn__count_graph(kwnn__ctx *c)
+{
+    kwnn__size sz;
+    kwnn__json io;
+    kwnn_result r;
+    uint32_t i;
+    if (c->top_cfg.p != NULL) {
+        size_t ins = 0;
+        if ((r = kwnn__count_model(c, 0, c->top_cfg, NULL, 0, &sz)) != KWNN_OK) return r;
+        if (kwnn__get(c->top_cfg, "input_layers", &io)) {
+            ins = kwnn__nrefs(io);
+        } else { /* none listed: every InputLayer, in order */
+            kwnn__json layers, entry, cls;
+            kwnn__iter it;
+            kwnn__model_layers(c->top_cfg, &layers);
+            kwnn__begin(layers, '[', &it);
+            while (kwnn__next(&it, NULL, &entry))
+                if (kwnn__get(entry, "class_name", &cls) && kwnn__jstr_is(cls, "InputLayer")) ins++;
+        }
+        if (ins == 0 || ins > KWNN__MAX_NODES)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, NULL, "the model config lists no input_layers");
+        c->count_inputs = (uint32_t)ins;
+        c->count_outputs = sz.outs;
+        c->count_nodes = sz.nodes;
+        c->count_edges = sz.edges;
+        return KWNN_OK;
+    }
+    c->count_nodes = 1; /* the input */
+    c->count_edges = 0;
+    for (i = 0; i < c->n; i++) {
+        kwb_layer L;
+        kwnn__json cfg, cls;
+        int seq;
+        if (kwb_get_layer(c->f, i, &L) != KWB_OK)
+            return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
+        if (L.parent != KWB_NONE) continue;
+        KWNN_PROBE(load_steps, 1);
+        cfg.p = L.config;
+        cfg.e = L.config + L.config_length;
+        cls.p = "\"Sequential\"";
+        cls.e = cls.p + 12;
+        if (kwnn__is_class(&L, kwnn__model_classes)) {
+            kwnn__size in;
+            seq = strcmp(L.class_name, "Sequential") == 0;
+            if (L.config_length == 0)
+                return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
+            if ((r = kwnn__count_model(c, seq, cfg, &L, 1, &in)) != KWNN_OK) return r;
+            c->count_nodes = kwnn__sat_add(c->count_nodes, in.nodes + in.outs);
+            c->count_edges = kwnn__sat_add(c->count_edges, in.edges + in.outs + 1);
+        } else {
+            c->count_nodes++;
+            c->count_edges++;
+        }
+        (void)cls;
+        if (c->count_nodes > KWNN__MAX_NODES || c->count_edges > KWNN__MAX_NODES) return kwnn__too_big(c, NULL);
+    }
+    c->count_inputs = c->count_outputs = 1;
+    return KWNN_OK;
+}
+
+/* ---- building: names, references, calls ---- */
+
+/* The name of row L inside its model: after "parent/", as the importer writes it. */
+static const char *kwnn__local(kwnn__ctx *c, const kwb_layer *L, size_t *len)
+{
+    kwb_layer P;
+    if (L->parent != KWB_NONE && kwb_get_layer(c->f, L->parent, &P) == KWB_OK &&
+        L->name_length > P.name_length + 1 && memcmp(L->name, P.name, P.name_length) == 0 &&
+        L->name[P.name_length] == '/') {
+        *len = (size_t)(L->name_length - P.name_length - 1);
+        return L->name + P.name_length + 1;
+    }
+    *len = L->name_length;
+    return L->name;
+}
+
+static uint32_t kwnn__fnv(uint32_t h, const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t kwnn__hash_start(uint32_t scope)
+{
+    unsigned char b[4];
+    b[0] = (unsigned char)scope;
+    b[1] = (unsigned char)(scope >> 8);
+    b[2] = (unsigned char)(scope >> 16);
+    b[3] = (unsigned char)(scope >> 24);
+    return kwnn__fnv(2166136261u, b, 4);
+}
+
+/* The hash of a JSON string's decoded bytes, in a scope. */
+static uint32_t kwnn__hash_json(uint32_t scope, kwnn__json v)
+{
+    const char *p = v.p + 1, *e = v.e - 1;
+    uint32_t h = kwnn__hash_start(scope);
+    while (p < e) {
+        unsigned char buf[4];
+        size_t k = kwnn__jchar(&p, e, buf);
+        if (k == 0) break;
+        h = kwnn__fnv(h, buf, k);
+    }
+    return h;
+}
+
+/* Every row under (its parent, its local name): references resolve in O(1). */
+static kwnn_result kwnn__hash_build(kwnn__ctx *c)
+{
+    uint32_t i, j;
+    for (i = 0; i <= c->hash_mask; i++) c->hash[i] = 0;
+    for (i = 0; i < c->n; i++) {
+        kwb_layer L, M;
+        size_t len, mlen;
+        const char *local;
+        uint32_t scope, h;
+        if (kwb_get_layer(c->f, i, &L) != KWB_OK)
+            return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
+        scope = L.parent == KWB_NONE ? c->n : L.parent;
+        local = kwnn__local(c, &L, &len);
+        h = kwnn__fnv(kwnn__hash_start(scope), (const unsigned char *)local, len) & c->hash_mask;
+        while ((j = c->hash[h]) != 0) {
+            if (kwb_get_layer(c->f, j - 1, &M) == KWB_OK && M.parent == L.parent) {
+                const char *ml = kwnn__local(c, &M, &mlen);
+                if (mlen == len && memcmp(ml, local, len) == 0)
+                    return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, &L,
+                                      "has the same name as another layer of its model (references are ambiguous)");
+            }
+            h = (h + 1) & c->hash_mask;
+        }
+        c->hash[h] = i + 1;
+    }
+    return KWNN_OK;
+}
+
+/* The row named `name` (a JSON string) in `scope`, or KWB_NONE. */
+static uint32_t kwnn__lookup(kwnn__ctx *c, uint32_t scope, kwnn__json name)
+{
+    uint32_t h = kwnn__hash_json(scope, name) & c->hash_mask, j;
+    if (!kwnn__is(name, '"')) return KWB_NONE;
+    while ((j = c->hash[h]) != 0) {
+        kwb_layer M;
+        size_t mlen;
+        if (kwb_get_layer(c->f, j - 1, &M) == KWB_OK && (M.parent == KWB_NONE ? c->n : M.parent) == scope) {
+            const char *ml = kwnn__local(c, &M, &mlen);
+            if (kwnn__jstr_eq(name, ml, mlen)) return j - 1;
+        }
+        h = (h + 1) & c->hash_mask;
+    }
+    return KWB_NONE;
+}
+
+static kwnn_result kwnn__disagree(kwnn__ctx *c)
+{
+    return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, NULL,
+                      "the model configs and the layer table disagree (more calls or layers than the configs list)");
+}
+
+static kwnn_result kwnn__new_node(kwnn__ctx *c, uint32_t kind, uint32_t layer, uint32_t n_in, uint32_t *id)
+{
+    kwnn__node *x;
+    uint32_t i;
+    if (c->nodes_used >= c->node_cap || n_in > c->edge_cap - c->edges_used) return kwnn__disagree(c);
+    *id = c->nodes_used++;
+    x = &c->net->nodes_[*id];
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    x->layer = layer;
+    x->n_in = n_in;
+    x->first_in = c->edges_used;
+    x->root = *id;
+    for (i = 0; i < n_in; i++) c->net->edges_[c->edges_used + i] = KWB_NONE;
+    c->edges_used += n_in;
+    return KWNN_OK;
+}
+
+/* "layer 'WHO': takes its input from 'NAME' WHAT" */
+static kwnn_result kwnn__ref_fail(kwnn__ctx *c, kwnn__json who, kwnn__json name, const char *what)
+{
+    kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, NULL, "layer '");
+    kwnn__m_jstr(c->net, who);
+    kwnn__m(c->net, "': its input '");
+    kwnn__m_jstr(c->net, name);
+    kwnn__m(c->net, "' ");
+    kwnn__m(c->net, what);
+    return KWNN_ERR_BAD_CONFIG;
+}
+
+/* The node a reference [name, node_index, tensor_index] names in `scope`:
+   node_index counts the calls of that layer as its model config lists them
+   (every generation renumbers them so), tensor_index a nested model's outputs. */
+static kwnn_result kwnn__resolve(kwnn__ctx *c, uint32_t scope, kwnn__json ref, kwnn__json who, uint32_t *id)
+{
+    kwnn__iter it;
+    kwnn__json name, v;
+    long ni = 0, ti = 0;
+    uint32_t t;
+    kwb_layer L;
+    kwnn__begin(ref, '[', &it);
+    kwnn__next(&it, NULL, &name);
+    if (!kwnn__next(&it, NULL, &v) || !kwnn__int(v, &ni) || ni < 0 ||
+        (kwnn__next(&it, NULL, &v) && (!kwnn__int(v, &ti) || ti < 0)))
+        return kwnn__ref_fail(c, who, name, "has a bad node or tensor index");
+    t = kwnn__lookup(c, scope, name);
+    if (t == KWB_NONE || kwb_get_layer(c->f, t, &L) != KWB_OK)
+        return kwnn__ref_fail(c, who, name, "is not a layer of its model (a dangling reference)");
+    if ((unsigned long)ni >= c->calls[t] || (unsigned long)ti >= c->outs[t]) {
+        kwnn__ref_fail(c, who, name, "is node ");
+        kwnn__m_u(c->net, (size_t)ni);
+        kwnn__m(c->net, ", tensor ");
+        kwnn__m_u(c->net, (size_t)ti);
+        kwnn__m(c->net, ", but that layer has ");
+        kwnn__m_u(c->net, c->calls[t]);
+        kwnn__m(c->net, " call(s) of ");
+        kwnn__m_u(c->net, c->outs[t]);
+        kwnn__m(c->net, " output(s) (a dangling reference)");
+        return KWNN_ERR_BAD_CONFIG;
+    }
+    *id = c->base[t] + (uint32_t)ni * c->outs[t] + (uint32_t)ti;
+    return KWNN_OK;
+}
+
+typedef struct kwnn__walk {
+    kwnn__ctx *c;
+    uint32_t scope;
+    kwnn__json who;
+    uint32_t *dst;
+    uint32_t n, cap;
+    kwnn_result r;
+} kwnn__walk;
+
+/* Resolve every reference in v, in order (the structure kwnn__refs counts). */
+static void kwnn__walk_refs(kwnn__walk *w, kwnn__json v, int depth)
+{
+    kwnn__iter it;
+    kwnn__json el, k;
+    if (depth > 70 || w->r != KWNN_OK || v.p == NULL) return;
+    if (kwnn__begin(v, '[', &it)) {
+        kwnn__json e0, e1;
+        kwnn__iter it2 = it;
+        if (kwnn__next(&it2, NULL, &e0) && kwnn__is(e0, '"') && kwnn__next(&it2, NULL, &e1) &&
+            e1.p < e1.e && (*e1.p == '-' || (*e1.p >= '0' && *e1.p <= '9'))) {
+            if (w->n >= w->cap) {
+                w->r = kwnn__disagree(w->c);
+                return;
+            }
+            w->r = kwnn__resolve(w->c, w->scope, v, w->who, &w->dst[w->n]);
+            w->n++;
+            return;
+        }
+        while (kwnn__next(&it, NULL, &el)) kwnn__walk_refs(w, el, depth + 1);
+    } else if (kwnn__begin(v, '{', &it)) {
+        while (kwnn__next(&it, &k, &el)) kwnn__walk_refs(w, el, depth + 1);
+    }
+}
+
+/* The inputs of one call into dst (exactly `want` of them). */
+static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json who, kwnn__json call,
+                                     uint32_t *dst, uint32_t want)
+{
+    kwnn__walk w;
+    kwnn__json kw;
+    if (kwnn__is(call, '{') && kwnn__get(call, "kwargs", &kw) && kwnn__nrefs(kw) > 0) {
+        kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "layer '");
+        kwnn__m_jstr(c->net, who);
+        kwnn__m(c->net, "': takes a tensor as a keyword argument");
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    w.c = c;
+    w.scope = scope;
+    w.who = who;
+    w.dst = dst;
+    w.n = 0;
+    w.cap = want;
+    w.r = KWNN_OK;
+    kwnn__walk_refs(&w, kwnn__call_args(call), 0);
+    if (w.r == KWNN_OK && w.n != want) return kwnn__disagree(c);
+    return w.r;
+}
+
+static kwnn_result kwnn__inst(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, const uint32_t *args, uint32_t n_args,
+                              uint32_t *outs, uint32_t n_outs, int depth);
+
+static int kwnn__is_input(const kwb_layer *L) { return strcmp(L->class_name, "InputLayer") == 0; }
+
+/* A call of nested model t (its config mcfg) inside `scope`: its inputs
+   resolved onto the stack, its outputs into the alias nodes [first, first + o). */
+static kwnn_result kwnn__call_model(kwnn__ctx *c, uint32_t scope, uint32_t t, kwnn__json who, kwnn__json call,
+                                    kwnn__json mcfg, uint32_t first, int depth)
+{
+    uint32_t a = (uint32_t)kwnn__nrefs(kwnn__call_args(call)), o = c->outs[t], j, *args;
+    kwnn_result r;
+    if (a > c->stack_cap - c->stack_used || o > c->stack_cap - c->stack_used - a) return kwnn__disagree(c);
+    args = c->stack + c->stack_used;
+    c->stack_used += a + o;
+    if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK ||
+        (r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK)
+        return r;
+    for (j = 0; j < o; j++) c->net->edges_[c->net->nodes_[first + j].first_in] = args[a + j];
+    c->stack_used -= a + o;
+    return KWNN_OK;
+}
+
+/* One call of a Functional model: its config's layers are the table's
+   children of `owner`, in order (checked); every call gets its node. */
+static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, const uint32_t *args,
+                                         uint32_t n_args, uint32_t *outs, uint32_t n_outs, int depth)
+{
+    uint32_t scope = owner == KWB_NONE ? c->n : owner, child, t, k, id, m, i, last = KWB_NONE;
+    const kwb_layer *ownerp = NULL;
+    kwb_layer O, L;
+    kwnn__json layers, entry, name, nodes, call, io, ecfg, cls;
+    kwnn__iter it, calls;
+    kwnn__walk w;
+    kwnn_result r;
+    if (owner != KWB_NONE && kwb_get_layer(c->f, owner, &O) == KWB_OK) ownerp = &O;
+    if (!kwnn__model_layers(mcfg, &layers) || !kwnn__begin(layers, '[', &it))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "the functional model config has no list of layers");
+    /* 1: each entry is the next child row; nodes for its calls */
+    child = c->first_child[scope];
+    while (kwnn__next(&it, NULL, &entry)) {
+        const char *local;
+        size_t len;
+        KWNN_PROBE(load_steps, 1);
+        if (!kwnn__entry_name(entry, &name))
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "a layer of the model config has no name");
+        if (child == KWB_NONE || kwb_get_layer(c->f, child, &L) != KWB_OK) {
+            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "the model config names a layer '");
+            kwnn__m_jstr(c->net, name);
+            kwnn__m(c->net, "' that the layer table does not have");
+            return KWNN_ERR_BAD_CONFIG;
+        }
+        local = kwnn__local(c, &L, &len);
+        if (!kwnn__jstr_eq(name, local, len)) {
+            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "the model config lists layer '");
+            kwnn__m_jstr(c->net, name);
+            kwnn__m(c->net, "' where the layer table has '");
+            kwnn__m_raw(c->net, local, len);
+            kwnn__m(c->net, "' (the two must list the same layers in the same order)");
+            return KWNN_ERR_BAD_CONFIG;
+        }
+        t = last = child;
+        m = 0;
+        if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__is(nodes, '[')) m = (uint32_t)kwnn__count(nodes);
+        c->base[t] = c->nodes_used;
+        c->calls[t] = m;
+        c->outs[t] = 1;
+        if (kwnn__is_input(&L)) {
+            c->calls[t] = 1;
+            if ((r = kwnn__new_node(c, KWNN__N_UNBOUND, t, 0, &id)) != KWNN_OK) return r;
+        } else if (kwnn__is_class(&L, kwnn__model_classes)) {
+            uint64_t total;
+            if (strcmp(L.class_name, "Sequential") != 0 && kwnn__get(entry, "config", &ecfg) &&
+                kwnn__get(ecfg, "output_layers", &io)) {
+                if (kwnn__nrefs(io) == 0 || kwnn__nrefs(io) > KWNN__MAX_NODES)
+                    return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, &L, "its model config lists no output_layers");
+                c->outs[t] = (uint32_t)kwnn__nrefs(io);
+            }
+            total = (uint64_t)m * c->outs[t];
+            if (total > c->node_cap) return kwnn__disagree(c);
+            for (k = 0; k < (uint32_t)total; k++)
+                if ((r = kwnn__new_node(c, KWNN__N_ALIAS, KWB_NONE, 1, &id)) != KWNN_OK) return r;
+        } else if (m > 0) {
+            kwnn__iter it2;
+            kwnn__begin(nodes, '[', &it2);
+            while (kwnn__next(&it2, NULL, &call))
+                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t, (uint32_t)kwnn__nrefs(kwnn__call_args(call)), &id)) !=
+                    KWNN_OK)
+                    return r;
+        }
+        child = c->next_sibling[child];
+    }
+    if (child != KWB_NONE)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp,
+                          "the model config and the layer table list different layers");
+    /* 2: the model's inputs are its InputLayers (input_layers; none listed:
+       all, in order), fed by the call's arguments */
+    name.p = "\"input_layers\"";
+    name.e = name.p + 14;
+    if (n_args > c->stack_cap - c->stack_used) return kwnn__disagree(c);
+    w.c = c;
+    w.scope = scope;
+    w.who = name;
+    w.dst = c->stack + c->stack_used;
+    w.n = 0;
+    w.cap = n_args;
+    w.r = KWNN_OK;
+    if (kwnn__get(mcfg, "input_layers", &io)) {
+        kwnn__walk_refs(&w, io, 0);
+    } else {
+        for (child = c->first_child[scope]; child != KWB_NONE && w.n < n_args; child = c->next_sibling[child])
+            if (kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L)) w.dst[w.n++] = c->base[child];
+    }
+    if (w.r != KWNN_OK) return w.r;
+    if (w.n != n_args) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, ownerp, "the model is called on ");
+        kwnn__m_u(c->net, n_args);
+        kwnn__m(c->net, " input(s), but its config has ");
+        kwnn__m_u(c->net, w.n);
+        return KWNN_ERR_SHAPE;
+    }
+    for (i = 0; i < n_args; i++) {
+        kwnn__node *x = &c->net->nodes_[w.dst[i]];
+        if (x->kind != KWNN__N_UNBOUND)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp,
+                              "an entry of input_layers is not an InputLayer, or is listed twice");
+        if (owner == KWB_NONE) {
+            x->kind = KWNN__N_INPUT;
+            x->aux = i;
+            c->net->inputs_[i] = w.dst[i];
+        } else {
+            x->kind = KWNN__N_ALIAS;
+            x->n_in = 1;
+            if (c->edges_used >= c->edge_cap) return kwnn__disagree(c);
+            x->first_in = c->edges_used++;
+            c->net->edges_[x->first_in] = args[i];
+        }
+    }
+    /* 3: the inputs of every call */
+    kwnn__begin(layers, '[', &it);
+    child = c->first_child[scope];
+    while (kwnn__next(&it, NULL, &entry)) {
+        t = child;
+        child = c->next_sibling[child];
+        if (kwb_get_layer(c->f, t, &L) != KWB_OK) return kwnn__disagree(c);
+        kwnn__entry_name(entry, &name);
+        if (kwnn__is_input(&L) || !kwnn__get(entry, "inbound_nodes", &nodes) || !kwnn__begin(nodes, '[', &calls))
+            continue;
+        k = 0;
+        while (kwnn__next(&calls, NULL, &call)) {
+            if (kwnn__is_class(&L, kwnn__model_classes)) {
+                int seq;
+                if (!kwnn__get(entry, "config", &ecfg)) ecfg = layers; /* a Sequential: its table rows */
+                if (!kwnn__get(entry, "class_name", &cls) || !kwnn__model_json(cls, &seq))
+                    return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, &L, "its config entry is not a model's");
+                if ((r = kwnn__call_model(c, scope, t, name, call, ecfg, c->base[t] + k * c->outs[t], depth)) !=
+                    KWNN_OK)
+                    return r;
+            } else {
+                kwnn__node *x = &c->net->nodes_[c->base[t] + k];
+                if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
+                    return r;
+            }
+            k++;
+        }
+    }
+    /* 4: the outputs (none listed: the last layer's first call) */
+    if (!kwnn__get(mcfg, "output_layers", &io)) {
+        if (last == KWB_NONE || c->calls[last] == 0 || n_outs != 1)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "the model config lists no output_layers");
+        outs[0] = c->base[last];
+        return KWNN_OK;
+    }
+    name.p = "\"output_layers\"";
+    name.e = name.p + 15;
+    w.dst = outs;
+    w.n = 0;
+    w.cap = n_outs;
+    w.who = name;
+    kwnn__walk_refs(&w, io, 0);
+    if (w.r == KWNN_OK && w.n != n_outs) return kwnn__disagree(c);
+    return w.r;
+}
+
+/* One call of a Sequential (or the table's top level without a Functional
+   config): its rows in order, each fed by the one before. */
+static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t *args, uint32_t n_args,
+                                    uint32_t *outs, uint32_t n_outs, int depth)
+{
+    uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
+    kwb_layer L;
+    kwnn_result r;
+    if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
+        int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
+        if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
+        c->net->inputs_[0] = v;
+        if (first_is_input) child = c->next_sibling[child];
+    } else {
+        if (n_args != 1) {
+            kwb_get_layer(c->f, owner, &L);
+            return kwnn__fail(c->net, KWNN_ERR_SHAPE, &L, "a Sequential model is called on several inputs");
+        }
+        v = args[0];
+    }
+    for (; child != KWB_NONE; child = c->next_sibling[child]) {
+        KWNN_PROBE(load_steps, 1);
+        if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
+        if (kwnn__is_class(&L, kwnn__model_classes)) {
+            kwnn__json cfg;
+            if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
+            cfg.p = L.config;
+            cfg.e = L.config + L.config_length;
+            c->stack[c->stack_used] = v;
+            c->stack_used += 2;
+            if (L.config_length == 0)
+                return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
+            c->outs[child] = 1;
+            if ((r = kwnn__inst(c, child, cfg, c->stack + c->stack_used - 2, 1, c->stack + c->stack_used - 1, 1,
+                                depth + 1)) != KWNN_OK)
+                return r;
+            v = c->stack[c->stack_used - 1];
+            c->stack_used -= 2;
+            continue;
+        }
+        if ((r = kwnn__new_node(c, kwnn__is_input(&L) ? KWNN__N_ALIAS : KWNN__N_LAYER, child, 1, &id)) != KWNN_OK)
+            return r;
+        c->net->edges_[c->net->nodes_[id].first_in] = v;
+        v = id;
+    }
+    if (n_outs != 1) {
+        kwb_get_layer(c->f, owner, &L);
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, &L, "a Sequential model has one output");
+    }
+    outs[0] = v;
+    return KWNN_OK;
+}
+
+/* One call of model `owner` (KWB_NONE: the network). */
+static kwnn_result kwnn__inst(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, const uint32_t *args, uint32_t n_args,
+                              uint32_t *outs, uint32_t n_outs, int depth)
+{
+    kwb_layer O;
+    if (depth > KWNN__MAX_DEPTH) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "models are nested more than 32 deep");
+    if (owner == KWB_NONE)
+        return mcfg.p != NULL ? kwnn__inst_functional(c, owner, mcfg, args, n_args, outs, n_outs, depth)
+                              : kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
+    if (kwb_get_layer(c->f, owner, &O) != KWB_OK) return kwnn__disagree(c);
+    if (strcmp(O.class_name, "Sequential") == 0) return kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
+    return kwnn__inst_functional(c, owner, mcfg, args, n_args, outs, n_outs, depth);
+}
+
+/* ---- sorting: every node after its inputs (depth first from the outputs) ---- */
+
+static kwnn_result kwnn__cycle(kwnn__ctx *c, const kwnn__node *x)
+{
+    kwb_layer L;
+    if (x->layer != KWB_NONE && kwb_get_layer(c->f, x->layer, &L) == KWB_OK)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, &L, "its input depends on its own output (the graph has a cycle)");
+    return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, NULL, "the model graph has a cycle");
+}
+
+static kwnn_result kwnn__sort(kwnn__ctx *c, uint32_t *n_order)
+{
+    kwnn_net *net = c->net;
+    kwnn__node *nodes = net->nodes_;
+    uint32_t r, sp = 0, n = 0, roots = net->num_inputs + net->num_outputs;
+    for (r = 0; r < roots; r++) {
+        uint32_t root = r < net->num_inputs ? net->inputs_[r] : net->outputs_[r - net->num_inputs];
+        if (root >= c->nodes_used) return kwnn__disagree(c);
+        if (nodes[root].state != 0) continue;
+        nodes[root].state = 1;
+        c->stack[sp] = root;
+        c->stack2[sp++] = 0;
+        while (sp > 0) {
+            uint32_t x = c->stack[sp - 1];
+            KWNN_PROBE(load_steps, 1);
+            if (c->stack2[sp - 1] < nodes[x].n_in) {
+                uint32_t y = net->edges_[nodes[x].first_in + c->stack2[sp - 1]++];
+                if (y >= c->nodes_used) return kwnn__disagree(c);
+                if (nodes[y].state == 1) return kwnn__cycle(c, &nodes[y]);
+                if (nodes[y].state == 0) {
+                    if (sp >= c->stack_cap) return kwnn__disagree(c);
+                    nodes[y].state = 1;
+                    c->stack[sp] = y;
+                    c->stack2[sp++] = 0;
+                }
+            } else {
+                nodes[x].state = 2;
+                net->order_[n++] = x;
+                sp--;
+            }
+        }
+    }
+    *n_order = n;
+    return KWNN_OK;
+}
+
+/* ---- shapes: every node's, in order; each layer loaded at its first call ---- */
+
+static int kwnn__same_shape(const kwnn__node *a, const kwnn__node *b)
+{
+    uint32_t d;
+    if (a->nd != b->nd) return 0;
+    for (d = 0; d < a->nd; d++)
+        if (a->shape[d] != b->shape[d]) return 0;
+    return 1;
+}
+
+static void kwnn__set_node_shape(kwnn__node *x, const size_t *shape, uint32_t nd)
+{
+    memcpy(x->shape, shape, sizeof x->shape);
+    x->nd = nd;
+    x->known = 1;
+    if (!kwnn__prod(shape, nd, &x->count)) x->count = KWNN__SIZE_MAX; /* the loaders checked it */
+}
+
+/* An InputLayer's shape into c->shape (have_shape: check it equals c->shape instead). */
+static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int required)
+{
+    static const char *const keys[] = {"batch_shape", "batch_input_shape", NULL};
+    const char *which;
+    kwnn__json cfg, v;
+    kwnn_result r;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if (!kwnn__key(cfg, keys, &which, &v)) {
+        if (!required) return KWNN_OK;
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L,
+                          "config has no batch_shape (the input shape cannot be derived)");
+    }
+    return kwnn__set_shape_from(c, L, v, 1, which);
+}
+
+/* A call of a layer: load the layer (first call) or check the shapes agree. */
+static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
+{
+    kwnn_net *net = c->net;
+    kwnn__node *x = &net->nodes_[id];
+    const uint32_t *ins = net->edges_ + x->first_in;
+    kwnn_layer *out = &net->layers[x->layer];
+    kwb_layer L;
+    kwnn_result r;
+    uint32_t i;
+    if (kwb_get_layer(c->f, x->layer, &L) != KWB_OK) return kwnn__disagree(c);
+    if (x->n_in == 0) return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is called without an input");
+    if (L.config_length == 0)
+        return kwnn__fail(net, KWNN_ERR_NO_CONFIG, &L,
+                          "has no config (the file holds weights without the model's architecture; "
+                          "pack it with --arch)");
+    if (!net->nodes_[ins[0]].known) { /* the network's input, from this first layer's config */
+        kwnn__json cfg;
+        cfg.p = L.config;
+        cfg.e = L.config + L.config_length;
+        c->have_shape = 0;
+        if ((r = kwnn__implicit_input(c, &L, cfg)) != KWNN_OK) return r;
+        kwnn__set_node_shape(&net->nodes_[ins[0]], c->shape, c->nd);
+    }
+    if (c->loaded[x->layer] == KWB_NONE) {
+        const char *name = out->name, *cls = out->class_name;
+        memset(out, 0, sizeof *out);
+        out->name = name;
+        out->class_name = cls;
+        out->index = x->layer;
+        c->nd = net->nodes_[ins[0]].nd;
+        memcpy(c->shape, net->nodes_[ins[0]].shape, sizeof c->shape);
+        c->have_shape = 1;
+        c->ins = ins;
+        c->n_ins = x->n_in;
+        out->in_ndim = c->nd;
+        memcpy(out->in_shape, c->shape, sizeof c->shape);
+        if ((r = kwnn__layer(c, &L, out)) != KWNN_OK) return r;
+        out->out_ndim = c->nd;
+        memcpy(out->out_shape, c->shape, sizeof c->shape);
+        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
+            return kwnn__shape_overflow(c, &L, "its input shape", out->in_shape, out->in_ndim);
+        if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
+            return kwnn__shape_overflow(c, &L, "its output shape", out->out_shape, out->out_ndim);
+        if (out->in_count == 0 || out->out_count == 0)
+            return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
+        if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
+        out->cost = kwnn__layer_cost(out);
+        c->loaded[x->layer] = id;
+    } else {
+        const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
+        int same = first->n_in == x->n_in;
+        for (i = 0; same && i < x->n_in; i++)
+            same = kwnn__same_shape(&net->nodes_[net->edges_[first->first_in + i]], &net->nodes_[ins[i]]);
+        if (!same)
+            return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
+                              "is called on inputs of different shapes (a shared layer must see one shape)");
+    }
+    out->calls++;
+    kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
+    x->count = out->out_count;
+    c->cost = kwnn__sat_add(c->cost, out->cost);
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
+{
+    kwnn_net *net = c->net;
+    uint32_t p;
+    kwnn_result r;
+    for (p = 0; p < n_order; p++) {
+        uint32_t id = net->order_[p];
+        kwnn__node *x = &net->nodes_[id];
+        kwb_layer L;
+        KWNN_PROBE(load_steps, 1);
+        if (x->layer != KWB_NONE && kwb_get_layer(c->f, x->layer, &L) != KWB_OK) return kwnn__disagree(c);
+        switch (x->kind) {
+        case KWNN__N_INPUT:
+            if (x->layer == KWB_NONE) break; /* from the first layer's config (kwnn__layer_node) */
+            c->have_shape = 0;
+            if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
+            kwnn__set_node_shape(x, c->shape, c->nd);
+            break;
+        case KWNN__N_UNBOUND:
+            return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
+        case KWNN__N_ALIAS: {
+            kwnn__node *in = &net->nodes_[net->edges_[x->first_in]];
+            if (!in->known) { /* the network's input, from a nested model's InputLayer */
+                if (x->layer == KWB_NONE) return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "cannot tell the network's input shape");
+                c->have_shape = 0;
+                if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
+                kwnn__set_node_shape(in, c->shape, c->nd);
+            } else if (x->layer != KWB_NONE) { /* a nested InputLayer must agree with what feeds it */
+                c->have_shape = 1;
+                c->nd = in->nd;
+                memcpy(c->shape, in->shape, sizeof c->shape);
+                if ((r = kwnn__input_shape(c, &L, 0)) != KWNN_OK) return r;
+            }
+            kwnn__set_node_shape(x, in->shape, in->nd);
+            if (x->layer != KWB_NONE) net->layers[x->layer].kind = KWNN_LAYER_INPUT;
+            break;
+        }
+        default:
+            if ((r = kwnn__layer_node(c, id)) != KWNN_OK) return r;
+            break;
+        }
+        if (x->known && !kwnn__prod(x->shape, x->nd, &x->count)) return kwnn__oom(c);
+    }
+    for (p = 0; p < net->num_inputs; p++)
+        if (!net->nodes_[net->inputs_[p]].known)
+            return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "cannot tell the network's input shape");
+    return KWNN_OK;
+}
+
+/* ---- the buffer plan: one arena, each value placed by first fit while it lives ---- */
+
+static size_t kwnn__round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static int kwnn__free_layer(const kwnn_net *net, const kwnn__node *x)
+{
+    return x->kind != KWNN__N_LAYER || !kwnn__computes(net->layers[x->layer].kind);
+}
+
+/* Place root `id` at the lowest offset no live block overlaps. */
+static kwnn_result kwnn__place(kwnn__ctx *c, uint32_t id)
+{
+    kwnn__node *nodes = c->net->nodes_;
+    size_t size = kwnn__round16(nodes[id].count), at = 0, end;
+    uint32_t i, j;
+    for (i = 0; i < c->live_count; i++) {
+        const kwnn__node *b = &nodes[c->live[i]];
+        if (b->offset >= at && b->offset - at >= size) break;
+        at = b->offset + kwnn__round16(b->count);
+    }
+    for (j = c->live_count; j > i; j--) c->live[j] = c->live[j - 1];
+    c->live[i] = id;
+    c->live_count++;
+    nodes[id].offset = at;
+    nodes[id].state = 3; /* live */
+    if (!kwnn__add(at, size, &end) || end > KWNN__SIZE_MAX / 64) return kwnn__oom(c);
+    if (end > c->net->arena_) c->net->arena_ = end;
+    return KWNN_OK;
+}
+
+static void kwnn__release(kwnn__ctx *c, uint32_t id)
+{
+    uint32_t i;
+    for (i = 0; i < c->live_count; i++)
+        if (c->live[i] == id) break;
+    if (i == c->live_count) return;
+    for (; i + 1 < c->live_count; i++) c->live[i] = c->live[i + 1];
+    c->live_count--;
+    c->net->nodes_[id].state = 2;
+}
+
+static int kwnn__elementwise(kwnn_kind k) { return k == KWNN_LAYER_BATCHNORM || k == KWNN_LAYER_ACTIVATION; }
+
+/* Roots (free layers and aliases share their input's storage), the run
+   order (computing nodes only), last readers, outputs written in place
+   when nothing else reads them, then the arena by first fit. */
+static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+{
+    kwnn_net *net = c->net;
+    kwnn__node *nodes = net->nodes_;
+    uint32_t p, s = 0, i, j;
+    size_t live = 0;
+    kwnn_result r;
+    for (p = 0; p < n_order; p++) {
+        uint32_t id = net->order_[p];
+        kwnn__node *x = &nodes[id];
+        x->where = KWNN__AT_ARENA;
+        if (x->kind == KWNN__N_INPUT) {
+            x->where = KWNN__AT_INPUT;
+            x->slot = x->aux;
+        } else if (kwnn__free_layer(net, x)) {
+            x->root = nodes[net->edges_[x->first_in]].root;
+        } else {
+            x->aux = x->last_use = s; /* its position; the last reader's, once known */
+            net->order_[s++] = id;
+        }
+    }
+    net->order_count_ = s;
+    for (p = 0; p < s; p++) {
+        const kwnn__node *x = &nodes[net->order_[p]];
+        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
+    }
+    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
+        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
+        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
+        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
+            root->where = KWNN__AT_OUTPUT;
+            root->slot = j;
+        } else if (root->where == KWNN__AT_ARENA) {
+            root->last_use = s; /* read by the final copy */
+        }
+    }
+    for (i = 0; i < net->node_count_; i++)
+        if (nodes[i].state == 2) nodes[i].state = 0;
+    c->live_count = 0;
+    for (p = 0; p < s; p++) {
+        uint32_t id = net->order_[p];
+        kwnn__node *x = &nodes[id];
+        if (x->where == KWNN__AT_ARENA) {
+            const kwnn__node *in = &nodes[nodes[net->edges_[x->first_in]].root];
+            uint32_t from = nodes[net->edges_[x->first_in]].root;
+            if (kwnn__elementwise(net->layers[x->layer].kind) && in->where == KWNN__AT_ARENA && in->last_use == p &&
+                in->count == x->count && in->state == 3) {
+                for (i = 0; i < c->live_count; i++) /* in place: the block passes to x */
+                    if (c->live[i] == from) c->live[i] = id;
+                x->offset = in->offset;
+                x->state = 3;
+                nodes[from].state = 0;
+            } else {
+                if ((r = kwnn__place(c, id)) != KWNN_OK) return r;
+                live += x->count;
+            }
+            if (live > net->peak_) net->peak_ = live;
+        }
+        for (i = 0; i < x->n_in; i++) {
+            uint32_t root = nodes[net->edges_[x->first_in + i]].root;
+            if (nodes[root].state == 3 && nodes[root].last_use == p) {
+                kwnn__release(c, root);
+                live -= nodes[root].count;
+            }
+        }
+        if (x->state == 3 && x->last_use == p) {
+            kwnn__release(c, id);
+            live -= x->count;
+        }
+    }
+    return KWNN_OK;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+/* Pass 1: floats the parameter area needs: every weight kwb_tensor_f32
+   cannot hand out (or flipped Theano kernels), and the BatchNormalization
+   folds (two per channel).  From the tensors alone: the loaders check. */
+static kwnn_result kwnn__measure_params(kwnn__ctx *c)
+{
+    uint32_t i, k;
+    size_t total = 0;
+    for (i = 0; i < c->n; i++) {
+        kwb_layer L;
+        kwb_tensor t;
+        int conv;
+        if (kwb_get_layer(c->f, i, &L) != KWB_OK)
+            return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
+        conv = strcmp(L.class_name, "Conv2D") == 0 || strcmp(L.class_name, "Convolution2D") == 0 ||
+               strcmp(L.class_name, "AtrousConvolution2D") == 0;
+        for (k = 0; k < L.tensor_count; k++) {
+            size_t n;
+            if (kwb_get_tensor(c->f, L.first_tensor + k, &t) != KWB_OK) continue;
+            if (t.count > (uint64_t)(KWNN__SIZE_MAX / 8)) return kwnn__oom(c);
+            n = (size_t)t.count;
+            if (strcmp(L.class_name, "BatchNormalization") == 0 && strcmp(t.weight, "moving_mean") == 0 &&
+                !kwnn__add(total, kwnn__round16(2 * n), &total))
+                return kwnn__oom(c);
+            if ((kwb_tensor_f32(&t) == NULL || (conv && c->theano_kernels && strcmp(t.weight, "kernel") == 0)) &&
+                !kwnn__add(total, kwnn__round16(n), &total))
+                return kwnn__oom(c);
+        }
+    }
+    if (total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
+    c->params_cap = total;
+    return KWNN_OK;
 }
 
 static void kwnn__m_u64(kwnn_net *net, uint64_t v)
@@ -2059,28 +3300,15 @@ static kwnn_result kwnn__too_costly(kwnn__ctx *c)
     return KWNN_ERR_COST;
 }
 
-/* ---- the pass over the layer table -------------------------------------- */
-
-/* One pass over the layer table (pass 1 measures, pass 2 fills). */
+/* Pass 2, in the allocation: the rows, the graph, its order, shapes, plan. */
 static kwnn_result kwnn__build(kwnn__ctx *c)
 {
     kwnn_net *net = c->net;
-    uint32_t i, n = kwb_layer_count(c->f);
-    size_t max_count = 0;
-    uint32_t last = KWB_NONE;
+    uint32_t i, n_order = 0;
     kwnn_result r;
-    c->have_shape = 0;
-    c->nd = 0;
-    c->params_used = 0;
-    c->cost = 0;
-    if (c->fill) { /* the table must list what the model configs say (pass 1 checked the configs) */
-        if ((r = kwnn__link(c)) != KWNN_OK) return r;
-        if (c->top_cfg.p != NULL && (r = kwnn__check_table(c, c->top_cfg, KWB_NONE, NULL)) != KWNN_OK)
-            return r;
-    }
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < c->n; i++) {
         kwb_layer L;
-        kwnn_layer *out = c->fill ? &net->layers[i] : &c->scratch_layer;
+        kwnn_layer *out = &net->layers[i];
         memset(out, 0, sizeof *out);
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
@@ -2093,42 +3321,33 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
         out->name = L.name;
         out->class_name = L.class_name;
         out->index = i;
-        out->in_ndim = c->nd;
-        memcpy(out->in_shape, c->shape, sizeof c->shape);
-        r = kwnn__layer(c, &L, out);
-        if (r != KWNN_OK) return r;
-        if (!c->have_shape && out->kind != KWNN_LAYER_MODEL)
-            return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "cannot tell the network's input shape");
-        if (out->kind == KWNN_LAYER_INPUT || out->kind == KWNN_LAYER_MODEL) {
-            out->in_ndim = c->nd;
-            memcpy(out->in_shape, c->shape, sizeof c->shape);
-        }
-        out->out_ndim = c->nd;
-        memcpy(out->out_shape, c->shape, sizeof c->shape);
-        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
-            return kwnn__shape_overflow(c, &L, "its input shape", out->in_shape, out->in_ndim);
-        if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
-            return kwnn__shape_overflow(c, &L, "its output shape", out->out_shape, out->out_ndim);
-        if (out->in_count == 0 || out->out_count == 0)
-            return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
-        if (kwnn__computes(out->kind)) last = i;
-        out->cost = kwnn__layer_cost(out);
-        c->cost = kwnn__sat_add(c->cost, out->cost);
+        out->kind = kwnn__is_class(&L, kwnn__model_classes) ? KWNN_LAYER_MODEL
+                    : kwnn__is_input(&L)                    ? KWNN_LAYER_INPUT
+                                                            : KWNN_LAYER_UNUSED;
+        c->loaded[i] = KWB_NONE;
+        c->calls[i] = c->outs[i] = 0;
+        c->base[i] = KWB_NONE;
     }
-    if (!c->have_shape) return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "the network has no layers to run");
+    net->layer_count = c->n;
+    if ((r = kwnn__link(c)) != KWNN_OK || (r = kwnn__hash_build(c)) != KWNN_OK) return r;
+    net->num_inputs = c->count_inputs;
+    net->num_outputs = c->count_outputs;
+    if ((r = kwnn__inst(c, KWB_NONE, c->top_cfg, NULL, c->count_inputs, net->outputs_, c->count_outputs, 0)) !=
+        KWNN_OK)
+        return r;
+    net->node_count_ = c->nodes_used;
+    if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK) return r;
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
-    /* The largest intermediate: every computing layer's output but the last one's. */
-    if (c->fill) {
-        for (i = 0; i < n; i++)
-            if (kwnn__computes(net->layers[i].kind) && i != last && net->layers[i].out_count > max_count)
-                max_count = net->layers[i].out_count;
-        net->max_count_ = max_count;
-        net->last_compute_ = last;
-        net->cost_ = c->cost;
-        net->output_ndim = c->nd;
-        memcpy(net->output_shape, c->shape, sizeof c->shape);
-        if (!kwnn__prod(c->shape, c->nd, &net->output_count)) return kwnn__oom(c);
-        net->layer_count = n;
+    net->cost_ = c->cost;
+    if ((r = kwnn__plan(c, n_order)) != KWNN_OK) return r;
+    {
+        const kwnn__node *in = &net->nodes_[net->inputs_[0]], *out = &net->nodes_[net->outputs_[0]];
+        net->input_ndim = in->nd;
+        memcpy(net->input_shape, in->shape, sizeof net->input_shape);
+        net->input_count = in->count;
+        net->output_ndim = out->nd;
+        memcpy(net->output_shape, out->shape, sizeof net->output_shape);
+        net->output_count = out->count;
     }
     return KWNN_OK;
 }
@@ -2157,10 +3376,6 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             kwnn__json mcfg;
             if (!kwnn__get(v, "config", &mcfg) || !kwnn__is(mcfg, '{'))
                 return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, NULL, "the metadata's model_config has no config");
-            {
-                kwnn_result r = kwnn__check_chain(c, mcfg, NULL);
-                if (r != KWNN_OK) return r;
-            }
             c->top_cfg = mcfg;
         }
     }
@@ -2170,15 +3385,25 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
     return KWNN_OK;
 }
 
+/* Room for `count` items of `size` bytes at *off (64-byte aligned); 0 on overflow. */
+static int kwnn__carve(size_t *off, size_t count, size_t size, size_t *at)
+{
+    size_t bytes;
+    *at = *off;
+    return kwnn__mul(count, size, &bytes) && kwnn__add(bytes, 63, &bytes) &&
+           kwnn__add(*off, bytes & ~(size_t)63, off);
+}
+
 KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt)
 {
     kwnn__ctx c;
-    size_t layers_bytes, links_bytes, total;
+    size_t off = 0, hash = 1, n1, at[16];
     kwnn_result r;
     void *mem;
+    unsigned char *base;
+    int ok;
     if (net == NULL) return KWNN_ERR_INVALID_ARGUMENT;
     memset(net, 0, sizeof *net);
-    net->last_compute_ = KWB_NONE;
     if (opt != NULL) net->opt_ = *opt;
     if (f == NULL || f->data == NULL ||
         (net->opt_.alloc_fn == NULL) != (net->opt_.free_fn == NULL) || net->opt_.hard_sigmoid < 0 ||
@@ -2196,31 +3421,56 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     c.net = net;
     c.f = f;
     c.n = kwb_layer_count(f);
-    if ((r = kwnn__metadata(&c, net->opt_.hard_sigmoid)) != KWNN_OK) return r;
-    if ((r = kwnn__build(&c)) != KWNN_OK) return r;
-    /* one block: the layers, then the parameters (64-byte aligned) */
-    /* ... and, used during kwnn_load only, the links of the table (3 n + 2 u32) */
-    if (!kwnn__mul((size_t)c.n, sizeof(kwnn_layer), &layers_bytes) ||
-        !kwnn__add(layers_bytes, 63 + 64, &layers_bytes) ||
-        !kwnn__mul((size_t)c.n, 3 * sizeof(uint32_t), &links_bytes) ||
-        !kwnn__add(links_bytes, 2 * sizeof(uint32_t), &links_bytes) ||
-        !kwnn__mul(c.params_used, sizeof(float), &total) || !kwnn__add(total, layers_bytes, &total) ||
-        !kwnn__add(total, links_bytes, &total))
-        return kwnn__oom(&c);
-    layers_bytes -= 64; /* 63 rounding + 64 slack to align the block itself */
-    mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(total, net->opt_.user_data) : KWNN_MALLOC(total);
+    if (c.n > (uint32_t)1 << 28) return kwnn__oom(&c);
+    /* pass 1: sizes from the configs and tensors alone */
+    if ((r = kwnn__metadata(&c, net->opt_.hard_sigmoid)) != KWNN_OK ||
+        (r = kwnn__count_graph(&c)) != KWNN_OK || (r = kwnn__measure_params(&c)) != KWNN_OK)
+        return r;
+    c.node_cap = (uint32_t)c.count_nodes;
+    c.edge_cap = (uint32_t)c.count_edges;
+    c.stack_cap = c.node_cap + c.edge_cap + 2;
+    while (hash < 2 * (size_t)c.n) hash *= 2;
+    c.hash_mask = (uint32_t)(hash - 1);
+    n1 = (size_t)c.n + 1;
+    /* one block: what the net keeps, then what kwnn_load uses only while loading */
+    ok = kwnn__carve(&off, c.n, sizeof(kwnn_layer), &at[0]) &&
+         kwnn__carve(&off, c.node_cap, sizeof(kwnn__node), &at[1]) &&
+         kwnn__carve(&off, c.edge_cap, sizeof(uint32_t), &at[2]) &&
+         kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[3]) &&
+         kwnn__carve(&off, c.count_inputs, sizeof(uint32_t), &at[4]) &&
+         kwnn__carve(&off, c.count_outputs, sizeof(uint32_t), &at[5]) &&
+         kwnn__carve(&off, c.params_cap, sizeof(float), &at[6]) &&
+         kwnn__carve(&off, n1 * 2 + c.n, sizeof(uint32_t), &at[7]) &&      /* links */
+         kwnn__carve(&off, (size_t)c.n * 4, sizeof(uint32_t), &at[8]) &&   /* base, calls, outs, loaded */
+         kwnn__carve(&off, hash, sizeof(uint32_t), &at[9]) &&
+         kwnn__carve(&off, c.stack_cap, sizeof(uint32_t), &at[10]) &&
+         kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[11]) &&       /* stack2 */
+         kwnn__carve(&off, c.node_cap + 1, sizeof(uint32_t), &at[12]) &&   /* live */
+         kwnn__add(off, 64, &off);
+    if (!ok) return kwnn__oom(&c);
+    mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(off, net->opt_.user_data) : KWNN_MALLOC(off);
     if (mem == NULL) return kwnn__fail(net, KWNN_ERR_OUT_OF_MEMORY, NULL, "out of memory");
     net->mem_ = mem;
-    {
-        unsigned char *base = (unsigned char *)mem;
-        size_t mis = (size_t)((uintptr_t)base % 64);
-        unsigned char *aligned = base + (mis ? 64 - mis : 0);
-        net->layers = (kwnn_layer *)(void *)aligned;
-        c.params = (float *)(void *)(aligned + (layers_bytes & ~(size_t)63));
-        c.first_child = (uint32_t *)(void *)(c.params + c.params_used);
-        c.last_child = c.first_child + c.n + 1;
-        c.next_sibling = c.last_child + c.n + 1;
-    }
+    base = (unsigned char *)mem;
+    base += (size_t)((uintptr_t)base % 64) ? 64 - (size_t)((uintptr_t)base % 64) : 0;
+    net->layers = (kwnn_layer *)(void *)(base + at[0]);
+    net->nodes_ = (kwnn__node *)(void *)(base + at[1]);
+    net->edges_ = (uint32_t *)(void *)(base + at[2]);
+    net->order_ = (uint32_t *)(void *)(base + at[3]);
+    net->inputs_ = (uint32_t *)(void *)(base + at[4]);
+    net->outputs_ = (uint32_t *)(void *)(base + at[5]);
+    c.params = (float *)(void *)(base + at[6]);
+    c.first_child = (uint32_t *)(void *)(base + at[7]);
+    c.last_child = c.first_child + n1;
+    c.next_sibling = c.last_child + n1;
+    c.base = (uint32_t *)(void *)(base + at[8]);
+    c.calls = c.base + c.n;
+    c.outs = c.calls + c.n;
+    c.loaded = c.outs + c.n;
+    c.hash = (uint32_t *)(void *)(base + at[9]);
+    c.stack = (uint32_t *)(void *)(base + at[10]);
+    c.stack2 = (uint32_t *)(void *)(base + at[11]);
+    c.live = (uint32_t *)(void *)(base + at[12]);
     c.fill = 1;
     if ((r = kwnn__build(&c)) != KWNN_OK) {
         char message[KWNN_MESSAGE_SIZE];
@@ -2229,15 +3479,6 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
         memcpy(net->message, message, sizeof message);
         net->error = r;
         return r;
-    }
-    {   /* the input shape is the first computing (or any) layer's input */
-        uint32_t i;
-        for (i = 0; i < net->layer_count; i++)
-            if (net->layers[i].kind != KWNN_LAYER_MODEL) break;
-        if (i == net->layer_count) i = 0;
-        net->input_ndim = net->layers[i].in_ndim;
-        memcpy(net->input_shape, net->layers[i].in_shape, sizeof net->input_shape);
-        net->input_count = net->layers[i].in_count;
     }
     net->error = KWNN_OK;
     return KWNN_OK;
@@ -2251,26 +3492,57 @@ KWNN_API void kwnn_free(kwnn_net *net)
         else KWNN_FREE(net->mem_);
     }
     memset(net, 0, sizeof *net);
-    net->last_compute_ = KWB_NONE;
 }
 
-static size_t kwnn__buffer_bytes(const kwnn_net *net, size_t batch)
+/* floats * batch * 4 bytes, checked */
+static size_t kwnn__bytes(size_t floats, int batch)
 {
     size_t n;
-    if (!kwnn__mul(net->max_count_, batch, &n) || !kwnn__mul(n, sizeof(float), &n) || !kwnn__add(n, 63, &n))
+    if (batch < 1 || !kwnn__mul(floats, (size_t)batch, &n) || !kwnn__mul(n, sizeof(float), &n))
         return KWNN__SIZE_MAX;
-    return n & ~(size_t)63;
+    return n;
 }
 
 KWNN_API size_t kwnn_scratch_size(const kwnn_net *net, int batch)
 {
-    size_t one, two;
+    size_t n;
     if (net == NULL || net->layers == NULL || batch < 1) return KWNN__SIZE_MAX;
-    if (net->max_count_ == 0) return 0;
-    one = kwnn__buffer_bytes(net, (size_t)batch);
-    if (one == KWNN__SIZE_MAX || !kwnn__mul(one, 2, &two) || !kwnn__add(two, 64, &two))
-        return KWNN__SIZE_MAX;
-    return two;
+    if (net->arena_ == 0) return 0;
+    n = kwnn__bytes(net->arena_, batch);
+    if (n == KWNN__SIZE_MAX || !kwnn__add(n, 64, &n)) return KWNN__SIZE_MAX;
+    return n;
+}
+
+KWNN_API size_t kwnn_peak_size(const kwnn_net *net, int batch)
+{
+    if (net == NULL || net->layers == NULL || batch < 1) return KWNN__SIZE_MAX;
+    return kwnn__bytes(net->peak_, batch);
+}
+
+KWNN_API const size_t *kwnn_input_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim)
+{
+    if (net == NULL || net->layers == NULL || i >= net->num_inputs) return NULL;
+    if (ndim != NULL) *ndim = net->nodes_[net->inputs_[i]].nd;
+    return net->nodes_[net->inputs_[i]].shape;
+}
+
+KWNN_API const size_t *kwnn_output_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim)
+{
+    if (net == NULL || net->layers == NULL || i >= net->num_outputs) return NULL;
+    if (ndim != NULL) *ndim = net->nodes_[net->outputs_[i]].nd;
+    return net->nodes_[net->outputs_[i]].shape;
+}
+
+KWNN_API size_t kwnn_input_size(const kwnn_net *net, uint32_t i)
+{
+    if (net == NULL || net->layers == NULL || i >= net->num_inputs) return 0;
+    return net->nodes_[net->inputs_[i]].count;
+}
+
+KWNN_API size_t kwnn_output_size(const kwnn_net *net, uint32_t i)
+{
+    if (net == NULL || net->layers == NULL || i >= net->num_outputs) return 0;
+    return net->nodes_[net->outputs_[i]].count;
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -2573,52 +3845,218 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     }
 }
 
-static int kwnn__elementwise(kwnn_kind k) { return k == KWNN_LAYER_BATCHNORM || k == KWNN_LAYER_ACTIVATION; }
+/* ---- running the graph --------------------------------------------------- */
+
+typedef struct kwnn__rt {
+    const kwnn_net *net;
+    const float *const *inputs;
+    float *const *outputs;
+    float *arena;
+    size_t batch;
+} kwnn__rt;
+
+/* Where node id's value lives (batch samples, row-major). */
+static const float *kwnn__src(const kwnn__rt *rt, uint32_t id)
+{
+    const kwnn__node *r = &rt->net->nodes_[rt->net->nodes_[id].root];
+    if (r->where == KWNN__AT_INPUT) return rt->inputs[r->slot];
+    if (r->where == KWNN__AT_OUTPUT) return rt->outputs[r->slot];
+    return rt->arena + r->offset * rt->batch;
+}
+
+static float *kwnn__dst(const kwnn__rt *rt, uint32_t id)
+{
+    const kwnn__node *r = &rt->net->nodes_[rt->net->nodes_[id].root];
+    if (r->where == KWNN__AT_OUTPUT) return rt->outputs[r->slot];
+    return rt->arena + r->offset * rt->batch; /* a computing node is never an input */
+}
+
+static float kwnn__merge_op(int op, float a, float b)
+{
+    switch (op) {
+    case KWNN_MERGE_SUBTRACT: return a - b;
+    case KWNN_MERGE_MULTIPLY: return a * b;
+    case KWNN_MERGE_MAXIMUM: return a > b ? a : b;
+    case KWNN_MERGE_MINIMUM: return a < b ? a : b;
+    default: return a + b; /* add, average */
+    }
+}
+
+/* Index in input `in` (broadcast to out's shape) of out's element k. */
+static size_t kwnn__bcast(const kwnn__node *out, const kwnn__node *in, size_t k)
+{
+    size_t idx = 0, stride = 1;
+    uint32_t d = out->nd, lead = out->nd - in->nd;
+    while (d-- > 0) {
+        size_t dim = out->shape[d], pos = k % dim;
+        k /= dim;
+        if (d >= lead) {
+            size_t idim = in->shape[d - lead];
+            if (idim != 1) idx += pos * stride;
+            stride *= idim;
+        }
+    }
+    return idx;
+}
+
+static void kwnn__merge_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_layer *L)
+{
+    const kwnn_net *net = rt->net;
+    float *y = kwnn__dst(rt, (uint32_t)(x - net->nodes_));
+    size_t n = x->count, b, k;
+    uint32_t i;
+    for (i = 0; i < x->n_in; i++) {
+        uint32_t id = net->edges_[x->first_in + i];
+        const kwnn__node *in = &net->nodes_[id];
+        const float *v = kwnn__src(rt, id);
+        for (b = 0; b < rt->batch; b++) {
+            float *yb = y + b * n;
+            const float *vb = v + b * in->count;
+            if (in->count == n) {
+                if (i == 0) memcpy(yb, vb, n * sizeof *yb);
+                else
+                    for (k = 0; k < n; k++) yb[k] = kwnn__merge_op(L->op, yb[k], vb[k]);
+            } else {
+                for (k = 0; k < n; k++) {
+                    float s = vb[kwnn__bcast(x, in, k)];
+                    yb[k] = i == 0 ? s : kwnn__merge_op(L->op, yb[k], s);
+                }
+            }
+        }
+    }
+    if (L->op == KWNN_MERGE_AVERAGE)
+        for (k = 0; k < n * rt->batch; k++) y[k] /= (float)x->n_in;
+}
+
+static void kwnn__concat_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_layer *L)
+{
+    const kwnn_net *net = rt->net;
+    float *y = kwnn__dst(rt, (uint32_t)(x - net->nodes_));
+    size_t outer = 1, b, o, inner, d;
+    uint32_t i;
+    for (d = 0; d < L->units; d++) outer *= x->shape[d];
+    for (b = 0; b < rt->batch; b++)
+        for (o = 0; o < outer; o++)
+            for (i = 0; i < x->n_in; i++) {
+                uint32_t id = net->edges_[x->first_in + i];
+                const kwnn__node *in = &net->nodes_[id];
+                inner = in->count / outer;
+                memcpy(y, kwnn__src(rt, id) + b * in->count + o * inner, inner * sizeof *y);
+                y += inner;
+            }
+}
+
+/* 1 / max(|x|, 1e-7) over the fiber x[p, :, q] of a (pre, K, post) view. */
+static float kwnn__inv_norm(const float *x, size_t K, size_t post)
+{
+    float s = 0.0f, nrm;
+    size_t k;
+    for (k = 0; k < K; k++) s += x[k * post] * x[k * post];
+    nrm = sqrtf(s);
+    return nrm > 1e-7f ? nrm : 1e-7f;
+}
+
+static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_layer *L)
+{
+    const kwnn_net *net = rt->net;
+    uint32_t ia = net->edges_[x->first_in], ib = net->edges_[x->first_in + 1], d;
+    const kwnn__node *A = &net->nodes_[ia], *B = &net->nodes_[ib];
+    const float *a = kwnn__src(rt, ia), *bv = kwnn__src(rt, ib);
+    float *y = kwnn__dst(rt, (uint32_t)(x - net->nodes_));
+    size_t K = A->shape[L->kh], pre1 = 1, post1 = 1, pre2 = 1, post2 = 1, b, p1, q1, p2, q2, k;
+    for (d = 0; d < A->nd; d++) {
+        if (d < L->kh) pre1 *= A->shape[d];
+        if (d > L->kh) post1 *= A->shape[d];
+    }
+    for (d = 0; d < B->nd; d++) {
+        if (d < L->kw) pre2 *= B->shape[d];
+        if (d > L->kw) post2 *= B->shape[d];
+    }
+    for (b = 0; b < rt->batch; b++) {
+        const float *ab = a + b * A->count, *bb = bv + b * B->count;
+        float *yb = y + b * x->count;
+        for (p1 = 0; p1 < pre1; p1++)
+            for (q1 = 0; q1 < post1; q1++) {
+                const float *fa = ab + p1 * K * post1 + q1;
+                float na = L->same ? kwnn__inv_norm(fa, K, post1) : 1.0f;
+                for (p2 = 0; p2 < pre2; p2++)
+                    for (q2 = 0; q2 < post2; q2++) {
+                        const float *fb = bb + p2 * K * post2 + q2;
+                        float nb = L->same ? kwnn__inv_norm(fb, K, post2) : 1.0f, s = 0.0f;
+                        if (L->same)
+                            for (k = 0; k < K; k++) s += (fa[k * post1] / na) * (fb[k * post2] / nb);
+                        else
+                            for (k = 0; k < K; k++) s += fa[k * post1] * fb[k * post2];
+                        *yb++ = s;
+                    }
+            }
+    }
+}
+
+/* One computing node. */
+static void kwnn__run_node(const kwnn__rt *rt, uint32_t id)
+{
+    const kwnn__node *x = &rt->net->nodes_[id];
+    const kwnn_layer *L = &rt->net->layers[x->layer];
+    switch (L->kind) {
+    case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
+    case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
+    case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
+    default: kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch); break;
+    }
+}
+
+KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inputs, const size_t *in_counts,
+                                    float *const *outputs, const size_t *out_counts, void *scratch,
+                                    size_t scratch_size, int batch)
+{
+    kwnn__rt rt;
+    size_t need, want;
+    uint32_t i;
+    if (net == NULL || net->layers == NULL || batch < 1 || inputs == NULL || in_counts == NULL ||
+        outputs == NULL || out_counts == NULL)
+        return KWNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < net->num_inputs; i++) {
+        if (inputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
+        if ((want = kwnn__bytes(net->nodes_[net->inputs_[i]].count, batch)) == KWNN__SIZE_MAX)
+            return KWNN_ERR_OVERFLOW;
+        if (in_counts[i] != want / sizeof(float)) return KWNN_ERR_SIZE;
+    }
+    for (i = 0; i < net->num_outputs; i++) {
+        if (outputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
+        if ((want = kwnn__bytes(net->nodes_[net->outputs_[i]].count, batch)) == KWNN__SIZE_MAX)
+            return KWNN_ERR_OVERFLOW;
+        if (out_counts[i] != want / sizeof(float)) return KWNN_ERR_SIZE;
+    }
+    need = kwnn_scratch_size(net, batch);
+    if (need == KWNN__SIZE_MAX) return KWNN_ERR_OVERFLOW;
+    if (scratch_size < need || (need > 0 && scratch == NULL)) return KWNN_ERR_SCRATCH;
+    rt.net = net;
+    rt.inputs = inputs;
+    rt.outputs = outputs;
+    rt.batch = (size_t)batch;
+    rt.arena = NULL;
+    if (need > 0) {
+        unsigned char *base = (unsigned char *)scratch;
+        size_t mis = (size_t)((uintptr_t)base % 64);
+        rt.arena = (float *)(void *)(base + (mis ? 64 - mis : 0));
+    }
+    for (i = 0; i < net->order_count_; i++) kwnn__run_node(&rt, net->order_[i]);
+    for (i = 0; i < net->num_outputs; i++) { /* outputs not written in place */
+        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
+        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
+        memcpy(outputs[i], kwnn__src(&rt, net->outputs_[i]), o->count * rt.batch * sizeof(float));
+    }
+    return KWNN_OK;
+}
 
 KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count, float *output,
                               size_t out_count, void *scratch, size_t scratch_size, int batch)
 {
-    size_t nb, want_in, want_out, need, one = 0;
-    float *buf[2] = {NULL, NULL};
-    const float *cur = input;
-    int cur_buf = -1;
-    uint32_t i;
     if (net == NULL || net->layers == NULL || batch < 1 || input == NULL || output == NULL)
         return KWNN_ERR_INVALID_ARGUMENT;
-    nb = (size_t)batch;
-    if (!kwnn__mul(net->input_count, nb, &want_in) || !kwnn__mul(net->output_count, nb, &want_out) ||
-        !kwnn__mul(want_in, sizeof(float), &need) || !kwnn__mul(want_out, sizeof(float), &need))
-        return KWNN_ERR_OVERFLOW;
-    if (in_count != want_in || out_count != want_out) return KWNN_ERR_SIZE;
-    need = kwnn_scratch_size(net, batch);
-    if (need == KWNN__SIZE_MAX) return KWNN_ERR_OVERFLOW;
-    if (scratch_size < need || (need > 0 && scratch == NULL)) return KWNN_ERR_SCRATCH;
-    if (need > 0) {
-        unsigned char *base = (unsigned char *)scratch;
-        size_t mis = (size_t)((uintptr_t)base % 64);
-        base += mis ? 64 - mis : 0;
-        one = kwnn__buffer_bytes(net, nb);
-        buf[0] = (float *)(void *)base;
-        buf[1] = (float *)(void *)(base + one);
-    }
-    for (i = 0; i < net->layer_count; i++) {
-        const kwnn_layer *L = &net->layers[i];
-        float *dst;
-        int dst_buf;
-        if (!kwnn__computes(L->kind)) continue;
-        if (i == net->last_compute_) {
-            dst = output;
-            dst_buf = 2;
-        } else {
-            dst_buf = (kwnn__elementwise(L->kind) && cur_buf >= 0) ? cur_buf : (cur_buf == 0 ? 1 : 0);
-            dst = buf[dst_buf];
-        }
-        kwnn__run_layer(L, cur, dst, nb);
-        cur = dst;
-        cur_buf = dst_buf;
-    }
-    if (net->last_compute_ == KWB_NONE) memcpy(output, input, want_out * sizeof(float));
-    return KWNN_OK;
+    if (net->num_inputs != 1 || net->num_outputs != 1) return KWNN_ERR_ARITY;
+    return kwnn_run_multi(net, &input, &in_count, &output, &out_count, scratch, scratch_size, batch);
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -2644,6 +4082,7 @@ KWNN_API const char *kwnn_result_string(kwnn_result r)
     case KWNN_ERR_SIZE: return "size";
     case KWNN_ERR_SCRATCH: return "scratch";
     case KWNN_ERR_COST: return "too_costly";
+    case KWNN_ERR_ARITY: return "arity";
     }
     return "unknown";
 }
@@ -2664,6 +4103,10 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_AVGPOOL2D: return "AveragePooling2D";
     case KWNN_LAYER_GLOBAL_AVGPOOL: return "GlobalAveragePooling";
     case KWNN_LAYER_GLOBAL_MAXPOOL: return "GlobalMaxPooling";
+    case KWNN_LAYER_MERGE: return "Merge";
+    case KWNN_LAYER_CONCAT: return "Concatenate";
+    case KWNN_LAYER_DOT: return "Dot";
+    case KWNN_LAYER_UNUSED: return "Unused";
     }
     return "?";
 }

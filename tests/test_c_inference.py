@@ -467,21 +467,6 @@ def test_unsupported_layer_is_named(kwbin_run, tmp_path):
     assert not (tmp_path / "y.npy").exists()
 
 
-def test_branching_functional_graph_is_refused(kwbin_run, tmp_path):
-    keras = _keras()
-    from kwbin.keras import save_model
-
-    L = keras.layers
-    inp = keras.Input((4,))
-    a = L.Dense(3, name="left")(inp)
-    b = L.Dense(3, name="right")(inp)
-    model = keras.Model(inp, L.Add(name="sum")([a, b]))
-    save_model(model, tmp_path / "branch.kwb")
-    np.save(tmp_path / "x.npy", np.zeros((2, 4), np.float32))
-    line = _error(_run(kwbin_run, tmp_path / "branch.kwb", tmp_path / "x.npy", tmp_path / "y.npy"), 1)
-    assert "only chains of layers are supported" in line
-
-
 def test_file_without_layers_is_refused(kwbin_run, tmp_path):
     kwbin.save_file({"dense/kernel": np.ones((4, 3), np.float32)}, tmp_path / "arrays.kwb")
     np.save(tmp_path / "x.npy", np.zeros((2, 4), np.float32))
@@ -681,7 +666,9 @@ int main(int argc, char **argv)
     CHECK(net.layers[15].kind == KWNN_LAYER_ACTIVATION && net.layers[15].act.kind == KWNN_ACT_SOFTMAX);
     CHECK(kwnn_scratch_size(&net, 0) == (size_t)-1);
     need = kwnn_scratch_size(&net, 3);
-    CHECK(need >= 2 * 3 * 500 * sizeof(float));
+    CHECK(need >= (500 + 400) * 3 * sizeof(float)); /* Dense 500 -> 400 needs both */
+    CHECK(kwnn_peak_size(&net, 3) == (500 + 400) * 3 * sizeof(float));
+    CHECK(net.num_inputs == 1 && net.num_outputs == 1);
     scratch = malloc(need);
     for (i = 0; i < 39 * 3; i++) x[i] = (float)(i % 7) * 0.25f - 0.5f;
     CHECK(kwnn_run(&net, x, 39 * 3, y, 300, scratch, need, 3) == KWNN_OK);

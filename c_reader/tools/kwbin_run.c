@@ -1,5 +1,10 @@
-/* kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy: run
-   a Keras network from its kwbin file alone (c_reader/kwbin_nn.h) on a batch.
+/* kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy
+   kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb IN1.npy [IN2.npy ...] -o OUT1.npy [-o OUT2.npy ...]
+   Run a Keras network from its kwbin file alone (c_reader/kwbin_nn.h) on a
+   batch.  The second form is for models with several inputs or outputs: the
+   inputs and the outputs in the order of the model config's input_layers and
+   output_layers (as many of each as the model has); every input has the
+   same batch size.
 
    --max-cost OPS  refuse a network that costs more than OPS operations
                    (multiply-adds, compares, ...) per sample, as kwnn_load
@@ -40,7 +45,8 @@
 #define EXIT_INPUT 4
 
 #define DEFAULT_MAX_COST 100000000000ULL /* operations per sample */
-#define USAGE "usage: kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy\n"
+#define USAGE \
+    "usage: kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy | MODEL.kwb IN1.npy ... -o OUT1.npy ...\n"
 
 /* Part of the error line: control characters (a newline in a file name or
    in a .npy key) become '?', so the message stays one line. */
@@ -370,21 +376,117 @@ static void shape_text(char *buf, size_t size, const size_t *shape, size_t ndim)
     if (len < size) snprintf(buf + len, size - len, ")");
 }
 
+/* One input file: read, parsed, checked against input i of the net, converted. */
+typedef struct input_file {
+    const char *path;
+    unsigned char *raw;
+    npy arr;
+    float *x;
+} input_file;
+
+static int load_input(input_file *in, const kwnn_net *net, uint32_t i)
+{
+    char why[512], a[160], b[160];
+    size_t raw_size = 0, k;
+    uint32_t nd = 0;
+    const size_t *shape = kwnn_input_shape(net, i, &nd);
+    int ok;
+    if (!read_file(in->path, &in->raw, &raw_size)) return fail(EXIT_IO, in->path, "cannot read the file", NULL);
+    if (!parse_npy(in->raw, raw_size, &in->arr, why, sizeof why)) return fail(EXIT_INPUT, in->path, why, NULL);
+    ok = in->arr.ndim == (size_t)nd + 1;
+    for (k = 0; ok && k < nd; k++) ok = in->arr.shape[k + 1] == shape[k];
+    if (!ok) {
+        shape_text(a, sizeof a, in->arr.shape, in->arr.ndim);
+        shape_text(b, sizeof b, shape, nd);
+        snprintf(why, sizeof why, "input of shape %s does not fit the network: expected (batch, *%s)", a, b);
+        return fail(EXIT_INPUT, in->path, why, NULL);
+    }
+    if (in->arr.shape[0] > 0x7fffffff) return fail(EXIT_INPUT, in->path, "batch too large", NULL);
+    if (in->arr.count > 0) {
+        in->x = (float *)malloc(in->arr.count * sizeof *in->x);
+        if (in->x == NULL) return fail(EXIT_IO, in->path, "out of memory for this batch", NULL);
+        for (k = 0; k < in->arr.count; k++) in->x[k] = le_f32(in->arr.data + 4 * k);
+    }
+    return 0;
+}
+
+/* Run the net on the loaded inputs (same batch) and write every output. */
+static int run_and_write(const kwnn_net *net, input_file *ins, char **out_paths)
+{
+    uint32_t i, n_in = net->num_inputs, n_out = net->num_outputs;
+    size_t batch = ins[0].arr.shape[0], scratch_size, shape[KWNN_MAX_DIMS + 1], k;
+    const float **xs = (const float **)calloc(n_in, sizeof *xs);
+    float **ys = (float **)calloc(n_out, sizeof *ys);
+    size_t *in_counts = (size_t *)calloc(n_in, sizeof *in_counts), *out_counts = (size_t *)calloc(n_out, sizeof *out_counts);
+    void *scratch = NULL;
+    int code = 0;
+    kwnn_result nr;
+    if (xs == NULL || ys == NULL || in_counts == NULL || out_counts == NULL) {
+        code = fail(EXIT_IO, NULL, "out of memory", NULL);
+        goto done;
+    }
+    for (i = 0; i < n_in; i++) {
+        if (ins[i].arr.shape[0] != batch) {
+            code = fail(EXIT_INPUT, ins[i].path, "batch size differs from the first input's", NULL);
+            goto done;
+        }
+        xs[i] = ins[i].x;
+        in_counts[i] = ins[i].arr.count;
+    }
+    for (i = 0; i < n_out; i++) {
+        size_t per = kwnn_output_size(net, i);
+        if (per != 0 && batch > ((size_t)-1 / 4) / per) {
+            code = fail(EXIT_INPUT, ins[0].path, "batch too large", NULL);
+            goto done;
+        }
+        out_counts[i] = batch * per;
+        if (batch > 0 && (ys[i] = (float *)malloc(out_counts[i] * sizeof(float))) == NULL) {
+            code = fail(EXIT_IO, ins[0].path, "out of memory for this batch", NULL);
+            goto done;
+        }
+    }
+    if (batch > 0) {
+        scratch_size = kwnn_scratch_size(net, (int)batch);
+        if (scratch_size == (size_t)-1 || (scratch_size > 0 && (scratch = malloc(scratch_size)) == NULL)) {
+            code = fail(EXIT_IO, ins[0].path, "out of memory for this batch", NULL);
+            goto done;
+        }
+        nr = kwnn_run_multi(net, xs, in_counts, ys, out_counts, scratch, scratch_size, (int)batch);
+        if (nr != KWNN_OK) {
+            code = fail(EXIT_INPUT, ins[0].path, kwnn_result_string(nr), "the network refused the input");
+            goto done;
+        }
+    }
+    for (i = 0; i < n_out && code == 0; i++) {
+        uint32_t nd = 0;
+        const size_t *s = kwnn_output_shape(net, i, &nd);
+        shape[0] = batch;
+        for (k = 0; k < nd; k++) shape[k + 1] = s[k];
+        if (!write_npy(out_paths[i], shape, (size_t)nd + 1, ys[i], out_counts[i]))
+            code = fail(EXIT_IO, out_paths[i], "cannot write the file", NULL);
+    }
+done:
+    free(scratch);
+    for (i = 0; ys != NULL && i < n_out; i++) free(ys[i]);
+    free(ys);
+    free(xs);
+    free(in_counts);
+    free(out_counts);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
-    const char *model_path, *in_path, *out_path;
-    int verify = 1, argi = 1, code = 0, batch;
+    const char *model_path = NULL;
+    char **in_paths, **out_paths;
+    int verify = 1, argi = 1, code = 0, n_in = 0, n_out = 0, dash_o = 0, i;
     kwnn_options opt;
     kwb_file f;
     kwb_result kr;
     kwnn_net net;
     kwnn_result nr;
-    unsigned char *raw = NULL;
-    size_t raw_size = 0, i, out_count, scratch_size, out_shape[KWNN_MAX_DIMS + 1];
-    npy in;
-    char why[512], a[160], b[160];
-    float *x = NULL, *y = NULL;
-    void *scratch = NULL;
+    char why[512];
+    input_file *ins = NULL;
 
     memset(&opt, 0, sizeof opt);
     opt.max_cost = DEFAULT_MAX_COST;
@@ -400,92 +502,79 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (argc - argi != 3 || argv[argi][0] == '-') {
+    /* the rest: MODEL, inputs, and -o OUTPUT (or the old form MODEL INPUT OUTPUT) */
+    in_paths = (char **)calloc((size_t)argc, sizeof *in_paths);
+    out_paths = (char **)calloc((size_t)argc, sizeof *out_paths);
+    if (in_paths == NULL || out_paths == NULL) return fail(EXIT_IO, NULL, "out of memory", NULL);
+    for (; argi < argc; argi++) {
+        if (strcmp(argv[argi], "-o") == 0 && argi + 1 < argc && argv[argi + 1][0] != '\0') {
+            out_paths[n_out++] = argv[++argi];
+            dash_o = 1;
+        } else if (argv[argi][0] == '-' || argv[argi][0] == '\0') {
+            n_in = -1;
+            break;
+        } else if (model_path == NULL) {
+            model_path = argv[argi];
+        } else {
+            in_paths[n_in++] = argv[argi];
+        }
+    }
+    if (!dash_o && n_in == 2) { /* MODEL INPUT OUTPUT */
+        out_paths[n_out++] = in_paths[--n_in];
+    }
+    if (model_path == NULL || n_in < 1 || n_out < 1) {
+        free(in_paths);
+        free(out_paths);
         fputs(USAGE, stderr);
         return EXIT_USAGE;
     }
-    model_path = argv[argi];
-    in_path = argv[argi + 1];
-    out_path = argv[argi + 2];
 
     kr = kwb_open_path(&f, model_path, NULL);
-    if (kr != KWB_OK)
-        return fail(kr == KWB_ERR_IO || kr == KWB_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path,
+    if (kr != KWB_OK) {
+        code = fail(kr == KWB_ERR_IO || kr == KWB_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path,
                     kwb_result_string(kr), NULL);
+        goto out;
+    }
     if (verify && (kr = kwb_verify(&f)) != KWB_OK) {
         kwb_close(&f);
-        return fail(EXIT_MODEL, model_path, kwb_result_string(kr), NULL);
+        code = fail(EXIT_MODEL, model_path, kwb_result_string(kr), NULL);
+        goto out;
     }
     nr = kwnn_load(&net, &f, &opt);
-    if (nr == KWNN_ERR_COST) {
-        snprintf(why, sizeof why, "%s (--max-cost OPS changes the cap)", net.message);
-        code = fail(EXIT_MODEL, model_path, kwnn_result_string(nr), why);
-        kwb_close(&f);
-        return code;
-    }
     if (nr != KWNN_OK) {
-        code = fail(nr == KWNN_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path, kwnn_result_string(nr),
-                    net.message);
+        if (nr == KWNN_ERR_COST) snprintf(why, sizeof why, "%s (--max-cost OPS changes the cap)", net.message);
+        else snprintf(why, sizeof why, "%s", net.message);
+        code = fail(nr == KWNN_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path, kwnn_result_string(nr), why);
         kwb_close(&f);
-        return code;
+        goto out;
     }
-
-    if (!read_file(in_path, &raw, &raw_size)) {
-        code = fail(EXIT_IO, in_path, "cannot read the file", NULL);
+    if ((uint32_t)n_in != net.num_inputs || (uint32_t)n_out != net.num_outputs) {
+        snprintf(why, sizeof why, "the model has %u input(s) and %u output(s); given %d and %d (inputs, then -o OUTPUT for each output)",
+                 (unsigned)net.num_inputs, (unsigned)net.num_outputs, n_in, n_out);
+        code = fail(EXIT_USAGE, model_path, why, NULL);
         goto done;
     }
-    if (!parse_npy(raw, raw_size, &in, why, sizeof why)) {
-        code = fail(EXIT_INPUT, in_path, why, NULL);
+    ins = (input_file *)calloc((size_t)n_in, sizeof *ins);
+    if (ins == NULL) {
+        code = fail(EXIT_IO, NULL, "out of memory", NULL);
         goto done;
     }
-    {
-        int ok = in.ndim == (size_t)net.input_ndim + 1;
-        for (i = 0; ok && i < net.input_ndim; i++) ok = in.shape[i + 1] == net.input_shape[i];
-        if (!ok) {
-            shape_text(a, sizeof a, in.shape, in.ndim);
-            shape_text(b, sizeof b, net.input_shape, net.input_ndim);
-            snprintf(why, sizeof why, "input of shape %s does not fit the network: expected (batch, *%s)", a, b);
-            code = fail(EXIT_INPUT, in_path, why, NULL);
-            goto done;
-        }
+    for (i = 0; i < n_in && code == 0; i++) {
+        ins[i].path = in_paths[i];
+        code = load_input(&ins[i], &net, (uint32_t)i);
     }
-    if (in.shape[0] > 0x7fffffff) {
-        code = fail(EXIT_INPUT, in_path, "batch too large", NULL);
-        goto done;
-    }
-    batch = (int)in.shape[0];
-    out_shape[0] = in.shape[0];
-    for (i = 0; i < net.output_ndim; i++) out_shape[i + 1] = net.output_shape[i];
-    if (net.output_count != 0 && in.shape[0] > ((size_t)-1 / 4) / net.output_count) {
-        code = fail(EXIT_INPUT, in_path, "batch too large", NULL);
-        goto done;
-    }
-    out_count = in.shape[0] * net.output_count;
-    if (batch > 0) {
-        x = (float *)malloc(in.count * sizeof *x);
-        y = (float *)malloc(out_count * sizeof *y);
-        scratch_size = kwnn_scratch_size(&net, batch);
-        if (scratch_size == (size_t)-1 || x == NULL || y == NULL ||
-            (scratch_size > 0 && (scratch = malloc(scratch_size)) == NULL)) {
-            code = fail(EXIT_IO, in_path, "out of memory for this batch", NULL);
-            goto done;
-        }
-        for (i = 0; i < in.count; i++) x[i] = le_f32(in.data + 4 * i);
-        nr = kwnn_run(&net, x, in.count, y, out_count, scratch, scratch_size, batch);
-        if (nr != KWNN_OK) {
-            code = fail(EXIT_INPUT, in_path, kwnn_result_string(nr), "the network refused the input");
-            goto done;
-        }
-    }
-    if (!write_npy(out_path, out_shape, (size_t)net.output_ndim + 1, y, out_count))
-        code = fail(EXIT_IO, out_path, "cannot write the file", NULL);
+    if (code == 0) code = run_and_write(&net, ins, out_paths);
 
 done:
-    free(scratch);
-    free(x);
-    free(y);
-    free(raw);
+    for (i = 0; ins != NULL && i < n_in; i++) {
+        free(ins[i].x);
+        free(ins[i].raw);
+    }
+    free(ins);
     kwnn_free(&net);
     kwb_close(&f);
+out:
+    free(in_paths);
+    free(out_paths);
     return code;
 }

@@ -79,9 +79,61 @@ static int same_results(const float *a, const float *b, size_t n)
     return 1;
 }
 
+/* Several inputs or outputs: kwnn_run refuses; kwnn_run_multi at batch 4,
+   then sample 2 alone, same bits. */
+static void exercise_multi(const kwnn_net *net, const uint8_t *data, size_t size)
+{
+    enum { MAX_IO = 8 };
+    const float *xs[MAX_IO], *x1s[MAX_IO];
+    float *ys[MAX_IO], *y1s[MAX_IO], dummy = 0.0f;
+    size_t ic[MAX_IO], oc[MAX_IO], ic1[MAX_IO], oc1[MAX_IO], total = 0;
+    uint32_t ni = net->num_inputs, no = net->num_outputs, i;
+    if (kwnn_run(net, &dummy, 1, &dummy, 1, NULL, 0, 1) != KWNN_ERR_ARITY) abort();
+    if (ni > MAX_IO || no > MAX_IO) return;
+    for (i = 0; i < ni + no; i++) {
+        size_t n = i < ni ? kwnn_input_size(net, i) : kwnn_output_size(net, i - ni);
+        if (n == 0 || n > MAX_FLOATS / BATCH || (total += n) > MAX_FLOATS) return;
+    }
+    size_t need = kwnn_scratch_size(net, BATCH), need1 = kwnn_scratch_size(net, 1);
+    if (need == (size_t)-1 || need1 > need || need > MAX_FLOATS * 2 * sizeof(float) + 64) return;
+    void *scratch = malloc(need ? need : 1);
+    if (scratch == NULL) abort();
+    for (i = 0; i < ni; i++) {
+        float *x = (float *)malloc(kwnn_input_size(net, i) * BATCH * sizeof *x);
+        if (x == NULL) abort();
+        ic[i] = kwnn_input_size(net, i) * BATCH;
+        ic1[i] = kwnn_input_size(net, i);
+        fill_input(x, ic[i], data + i % size, size - i % size);
+        xs[i] = x;
+        x1s[i] = x + 2 * ic1[i];
+    }
+    for (i = 0; i < no; i++) {
+        oc1[i] = kwnn_output_size(net, i);
+        oc[i] = oc1[i] * BATCH;
+        ys[i] = (float *)malloc(oc[i] * sizeof(float));
+        y1s[i] = (float *)malloc(oc1[i] * sizeof(float));
+        if (ys[i] == NULL || y1s[i] == NULL) abort();
+    }
+    if (kwnn_run_multi(net, xs, ic, ys, oc, scratch, need, BATCH) != KWNN_OK) abort();
+    if (kwnn_run_multi(net, x1s, ic1, y1s, oc1, scratch, need1, 1) != KWNN_OK) abort();
+    for (i = 0; i < no; i++)
+        if (!same_results(y1s[i], ys[i] + 2 * oc1[i], oc1[i])) abort();
+    for (i = 0; i < ni; i++) free((void *)xs[i]);
+    for (i = 0; i < no; i++) {
+        free(ys[i]);
+        free(y1s[i]);
+    }
+    free(scratch);
+}
+
 static void exercise(const kwnn_net *net, const uint8_t *data, size_t size)
 {
     size_t in = net->input_count, out = net->output_count;
+    if (net->num_inputs != 1 || net->num_outputs != 1) {
+        if (kwnn_cost_per_sample(net) > MAX_COST) abort();
+        exercise_multi(net, data, size);
+        return;
+    }
     if (kwnn_cost_per_sample(net) > MAX_COST) abort(); /* the cap was not applied */
     if (in == 0 || out == 0 || in > MAX_FLOATS / BATCH || out > MAX_FLOATS / BATCH) return;
     size_t need = kwnn_scratch_size(net, BATCH), need1 = kwnn_scratch_size(net, 1);
