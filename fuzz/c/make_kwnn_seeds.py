@@ -5,7 +5,9 @@ with ``kwbin pack`` (Keras 2 and 3, a CNN and an MLP), and tiny hand-made
 models written with ``kwbin.Writer`` that reach every layer family of
 c_reader/kwbin_nn.h: Dense / Conv / pooling / BatchNormalization chains,
 activation layers and objects, Reshape / Flatten, a functional chain with its
-model config, a nested model and Keras 1 keys.  Each seed is named by the
+model config, a nested model and Keras 1 keys, and graphs: branches and
+merges (Add, Concatenate, Dot, Keras 1 Merge), a shared layer, two inputs and
+two outputs, a nested model called twice.  Each seed is named by the
 SHA-1 of its bytes, as libFuzzer names corpus entries.
 
     .venv/bin/python fuzz/c/make_kwnn_seeds.py
@@ -52,6 +54,55 @@ def _conv(w: kwbin.Writer, rng, name: str, cin: int, filters: int, k: tuple[int,
     w.add_layer(name, "Conv2D", config={"filters": filters, "kernel_size": list(k), **config})
     w.add_tensor(f"{name}/kernel", _rand(rng, k[0], k[1], cin, filters), layer=name, weight="kernel")
     w.add_tensor(f"{name}/bias", _rand(rng, filters), layer=name, weight="bias")
+
+
+def _node(name: str, cls: str, config: dict, *calls) -> dict:
+    """A Keras 2 model config entry; each call a list of (layer, node, tensor)."""
+    return {"class_name": cls, "name": name, "config": {"name": name, **config},
+            "inbound_nodes": [[[a, b, c, {}] for a, b, c in call] for call in calls]}
+
+
+def _graphs(new, rng) -> None:
+    """Graph seeds: two inputs, two outputs, a shared Dense, merges, a nested model called twice."""
+    inner = {"name": "inner", "layers": [
+        _node("x", "InputLayer", {"batch_shape": [None, 3]}),
+        _node("y", "Dense", {"units": 3, "activation": "tanh"}, [("x", 0, 0)])],
+        "input_layers": [["x", 0, 0]], "output_layers": [["y", 0, 0]]}
+    layers = [
+        _node("a", "InputLayer", {"batch_shape": [None, 3]}),
+        _node("b", "InputLayer", {"batch_shape": [None, 3]}),
+        _node("s", "Dense", {"units": 3}, [("a", 0, 0)], [("b", 0, 0)]),
+        _node("add", "Add", {}, [("s", 0, 0), ("s", 1, 0)]),
+        {**_node("inner", "Functional", inner, [("add", 0, 0)], [("b", 0, 0)]), "config": inner},
+        _node("cat", "Concatenate", {"axis": -1}, [("inner", 0, 0), ("inner", 1, 0), ("a", 0, 0)]),
+        _node("dot", "Dot", {"axes": 1, "normalize": True}, [("inner", 0, 0), ("s", 1, 0)]),
+        _node("mx", "Maximum", {}, [("dot", 0, 0), ("s", 0, 0)]),
+    ]
+    model_config = {"class_name": "Functional", "config": {
+        "name": "g", "layers": layers, "input_layers": [["a", 0, 0], ["b", 0, 0]],
+        "output_layers": [["cat", 0, 0], ["mx", 0, 0]]}}
+    with new("graph", generation="keras2", model_config=model_config) as w:
+        for entry in layers:
+            w.add_layer(entry["name"], entry["class_name"], config=entry["config"])
+            if entry["name"] == "s":
+                w.add_tensor("s/kernel", _rand(rng, 3, 3), layer="s", weight="kernel")
+                w.add_tensor("s/bias", _rand(rng, 3), layer="s", weight="bias")
+            if entry["name"] == "inner":
+                w.add_layer("inner/x", "InputLayer", config={"batch_shape": [None, 3]}, parent="inner")
+                w.add_layer("inner/y", "Dense", config={"units": 3, "activation": "tanh"}, parent="inner")
+                w.add_tensor("inner/y/kernel", _rand(rng, 3, 3), layer="inner/y", weight="kernel")
+                w.add_tensor("inner/y/bias", _rand(rng, 3), layer="inner/y", weight="bias")
+    k1 = [{"class_name": "InputLayer", "name": n, "config": {"name": n, "batch_input_shape": [None, 2, 3]},
+           "inbound_nodes": []} for n in ("p", "q")]
+    k1.append({"class_name": "Merge", "name": "m", "config": {"name": "m", "mode": "concat", "concat_axis": 1},
+               "inbound_nodes": [[["p", 0, 0], ["q", 0, 0]]]})
+    k1.append({"class_name": "Merge", "name": "n", "config": {"name": "n", "mode": "ave"},
+               "inbound_nodes": [[["m", 0, 0], ["m", 0, 0]]]})
+    model_config = {"class_name": "Model", "config": {
+        "name": "k1", "layers": k1, "input_layers": [["p", 0, 0], ["q", 0, 0]], "output_layers": [["n", 0, 0]]}}
+    with new("keras1_merge", generation="keras1", keras_version="1.2.2", model_config=model_config) as w:
+        for entry in k1:
+            w.add_layer(entry["name"], entry["class_name"], config=entry["config"])
 
 
 def hand_made(folder: Path) -> list[Path]:
@@ -127,6 +178,7 @@ def hand_made(folder: Path) -> list[Path]:
         w.add_layer("flat", "Flatten", config={})
         w.add_layer("d", "Dense", config={"output_dim": 3, "bias": False, "activation": "hard_sigmoid"})
         w.add_tensor("d/kernel", _rand(rng, 4, 3), layer="d", weight="kernel", dtype="float16")
+    _graphs(new, np.random.default_rng(7))
     return paths
 
 
