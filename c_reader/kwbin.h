@@ -28,14 +28,21 @@
        every name and tensor pointer points into `data`, which you own and
        must keep alive and unchanged until kwb_close.  Lookups scan linearly
        unless you give it an index (kwb_build_index).  Without memory some
-       checks cannot remember what they saw: a string referenced again is
-       rescanned (memchr), a shared config re-parsed unless it is the
-       previous layer's, and the duplicate checks (spec steps 15-16) use
-       KWBIN_DUP_BLOCK*16 bytes of stack (16 KiB by default) and hash every
-       later string once per block of KWBIN_DUP_BLOCK strings.  Valid models
-       open in about linear time (3 ms for 10,000 tensors); a crafted file
-       whose records share long strings costs more than linear time.  For
-       large or untrusted files prefer kwb_open_memory_ex or kwb_open_path.
+       checks repeat work: a string referenced again is rescanned unless it
+       is in a 2.3 KiB stack cache, and the "stored once" and unique-name
+       checks (spec steps 15-16) compare block by block, KWBIN_DUP_BLOCK
+       strings at a time (16 KiB of stack).  That repeated work is counted,
+       and capped by a WORK BUDGET linear in the file's size (64 units of
+       about 4 instructions per byte, plus 2^24: KWBIN_WORK_PER_BYTE,
+       KWBIN_WORK_BASE): past it the open stops and returns
+       KWB_ERR_NEEDS_MEMORY ("needs_memory").  So every open is linear,
+       whatever the file (at most about 0.1 s per MB here).  needs_memory is
+       a resource limit, NOT a verdict on the file: open it with working
+       memory (kwb_options.work, kwb_open_memory_ex or kwb_open_path) for the
+       verdict.  Real files use a sliver of the budget: the Keras fixtures
+       under 0.3 units per byte, a 100,000-tensor file with 50,000 layer
+       configs 16.  To check the CRC-32s (kwb_options.verify), call
+       kwb_verify(f) after the open.
    kwb_open_memory_ex(f, data, size, opt)
        Same, but may allocate through `opt` (NULL: malloc/free) scratch
        memory of at most 22 bytes per string-table byte plus 4 per record,
@@ -44,7 +51,27 @@
        whatever it holds (each string is scanned, hashed and JSON-checked
        once; names are compared by offset).  The lookup index (below) is
        built during the open and freed by kwb_close; set opt->no_index to
-       skip it.  If the allocator returns NULL, the open goes on without.
+       skip it.  If the allocator returns NULL, the open goes on without
+       (as kwb_open_memory, budget included: on a file that needs the memory
+       it returns KWB_ERR_OUT_OF_MEMORY).
+   kwb_open_memory_ex(f, data, size, opt) with opt->work
+       Your own working memory, for a linear and decided open with ZERO
+       allocations (set opt->no_index too, or the index is allocated):
+
+           static unsigned char arena[64 * 1024];
+           kwb_options opt = {0};
+           opt.work = arena;                  // any alignment
+           opt.work_size = sizeof arena;      // enough: kwb_open_work_size
+           opt.no_index = 1;
+           r = kwb_open_memory_ex(&f, data, size, &opt);
+
+       kwb_open_work_size(data, size) gives the bytes that make this open
+       never return needs_memory: about 5 per string-table byte plus 32 per
+       string (a Keras model: tens of KiB), never more than
+       KWB_WORK_SIZE_MAX(size) = 6 * size + 64.  With less, what does not
+       fit is done without memory (budgeted).  The memory is used only
+       during the call: afterwards you may reuse it (e.g. for
+       kwb_build_index).
    kwb_open_path(f, path, opt)                 (not with KWBIN_NO_STDIO)
        Maps the file read-only (mmap on POSIX), or, where mmap is missing or
        fails or opt->no_mmap is set, reads it into memory allocated through
@@ -55,12 +82,13 @@
    kwb_close(f)
        Releases what the open acquired (mapping, buffer, index) and zeroes f.
        Safe on a zeroed kwb_file and after a failed open (which has already
-       released everything: a failed open never needs kwb_close).
+       released everything but f->message: a failed open never needs
+       kwb_close).
 
    Every open checks spec steps 1-18 (header, placement, header CRC-32,
    strings, JSON, records, canonical string table, names).  kwb_verify(f)
-   makes steps 19-20: the
-   CRC-32 of every tensor, then the zero padding after it, in file order.
+   (or kwb_options.verify) makes steps 19-20: the CRC-32 of every tensor,
+   then the zero padding after it, in file order.
 
    kwb_options: zero-initialise it and set what you need (sokol style):
        alloc_fn   void *(*)(size_t size, void *user_data)  default: malloc
@@ -69,6 +97,11 @@
        user_data  passed to alloc_fn and free_fn           default: NULL
        no_index   nonzero: do not build the lookup index   default: 0 (build it)
        no_mmap    nonzero: kwb_open_path reads the file    default: 0 (mmap)
+       verify     nonzero: the open also checks every      default: 0
+                  tensor's CRC-32 and padding (steps 19-20): a failure is
+                  KWB_ERR_TENSOR_CHECKSUM / BAD_PADDING naming the tensor
+       work, work_size  scratch memory for the checks      default: NULL
+                  (see above); alloc_fn is then never called for them
    A NULL kwb_options pointer means all defaults.
 
    LOOKUP INDEX
@@ -116,7 +149,21 @@
    kwb_result_string(r) gives the spec's error name ("bad_section",
    "tensor_checksum", ...), identical to Python's `KwbinError.code`, or for
    API errors "io", "out_of_memory", "invalid_argument", "not_found",
-   "unsupported_dtype".  No function asserts or aborts on bad input.
+   "unsupported_dtype", and "needs_memory" (a resource limit, above).  No
+   function asserts or aborts on bad input.
+
+   After every open, failed or not, f.message (char[KWB_MESSAGE_SIZE], 256
+   bytes with the NUL, "" after a success) says what was found where, on
+   one line: "cannot open 'x.kwb': No such file or directory", "'x' is a
+   directory", "offset 0: found 50 4b 03 04 ..., expected the kwbin magic
+   89 4b 57 42 0d 0a 1a 0a (a ZIP archive: a Keras 3 .keras file? ...)",
+   "tensor 3 'dense/kernel': CRC-32 of its 48 bytes at 576 is 0x..., the
+   record says 0x...", "layer 2 class_name (offset 12, length 5) holds a
+   NUL at offset 14".  Names from the file are quoted and cut after 48
+   bytes; control characters become '?'.  Print it as
+       fprintf(stderr, "%s: %s: %s\n", path, kwb_result_string(r), f.message);
+   kwb_verify (const, thread-safe) writes no message: open with
+   opt.verify for one naming the tensor.
 
    OPTIONS (define before including the implementation)
 
@@ -129,6 +176,9 @@
    KWBIN_DUP_BLOCK       names or strings per block of the allocation-free
                          duplicate checks, a power of two (default 1024;
                          16 bytes of stack each).
+   KWBIN_WORK_PER_BYTE / KWBIN_WORK_BASE
+                         the work budget of the memory-less checks, in units
+                         per file byte (default 64) and units (default 2^24).
 
    LIMITS AND GUARANTEES
 
@@ -141,9 +191,10 @@
      proportion to a count from the file before the file's size bounds it.
    - Files of a newer minor version (1.x) are read as the spec says: larger
      headers/records and unknown sections are skipped.
-   - Hash tables use a fixed hash (FNV-1a), so a crafted file full of
-     strings with colliding hashes can make the string-table check and
-     lookups slow (quadratic in the colliding strings), never wrong.
+   - Hash tables with memory use a fixed hash (FNV-1a), so a crafted file
+     full of strings with colliding hashes can make the allocating opens'
+     string-table check and lookups slow (quadratic in the colliding
+     strings), never wrong.  (kwb_open_memory's work is budgeted.)
    - On 32-bit hosts files above 4 GiB cannot be mapped (KWB_ERR_IO); where
      there is no mmap, files are read with fseek/ftell (at most LONG_MAX
      bytes).  Tested on x86-64 and on 32-bit big-endian powerpc (qemu).

@@ -418,7 +418,8 @@ def test_c_dump_lists_random_json_texts_as_python_or_refuses_them_alike(tools, t
             f = kwbin.open(path)
         except kwbin.KwbinError as exc:
             seen.add(exc.code)
-            assert result.returncode == 1 and result.stderr.decode() == f"kwbin-dump: {path}: {exc.code}\n", exc
+            assert result.returncode == 1, exc
+            assert result.stderr.decode().startswith(f"kwbin-dump: {path}: {exc.code}: "), exc
             return
         with f:
             text = listing_text(f).encode("utf-8")
@@ -431,19 +432,61 @@ def test_c_dump_lists_random_json_texts_as_python_or_refuses_them_alike(tools, t
     assert {"ok", "bad_metadata"} <= seen, seen
 
 
-def test_c_dump_reports_errors_by_name(tools, tmp_path):
+def _dump_error(tools, path: Path) -> str:
+    result = _run([str(tools["dump"]), str(path)])
+    assert result.returncode == 1 and result.stdout == "", result
+    assert result.stderr.endswith("\n") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_c_dump_reports_errors_by_name_with_what_and_where(tools, tmp_path):
+    """kwbin-dump FILE: code: detail (issue #12): the detail says what was found where."""
     path = tmp_path / "bad.kwb"
     path.write_bytes(b"\x89KWB\r\n\x1a\n" + bytes(10))
-    result = _run([str(tools["dump"]), str(path)])
-    assert result.returncode != 0 and result.stdout == ""
-    assert result.stderr == f"kwbin-dump: {path}: truncated\n"
+    assert _dump_error(tools, path) == f"kwbin-dump: {path}: truncated: the file has 18 bytes, a kwbin header has 128\n"
     good = tmp_path / "good.kwb"
-    kwbin.save_file({"x": np.ones(4, np.float32)}, good)
+    kwbin.save_file({"dense/kernel": np.ones(4, np.float32), "dense/bias": np.ones(3, np.float32)}, good)
     data = bytearray(good.read_bytes())
     data[-1] = 1  # the last padding byte: only verify sees it
     path.write_bytes(data)
-    result = _run([str(tools["dump"]), str(path)])
-    assert result.returncode != 0 and result.stderr == f"kwbin-dump: {path}: bad_padding\n"
+    assert _dump_error(tools, path).startswith(f"kwbin-dump: {path}: bad_padding: tensor 1 'dense/bias': ")
+    data[-1] = 0
+    with kwbin.open(good) as f:
+        kernel = f.tensors[0]
+    data[kernel.offset] ^= 1  # a data byte: the CRC error names the tensor
+    path.write_bytes(data)
+    assert _dump_error(tools, path).startswith(
+        f"kwbin-dump: {path}: tensor_checksum: tensor 0 'dense/kernel': CRC-32 of its 16 bytes"
+    )
+    # A missing file and a folder are both io, told apart by the detail.
+    missing = _dump_error(tools, tmp_path / "missing.kwb")
+    folder = _dump_error(tools, tmp_path)
+    assert (
+        missing
+        == f"kwbin-dump: {tmp_path / 'missing.kwb'}: io: cannot open '{tmp_path / 'missing.kwb'}': No such file or directory\n"
+    )
+    assert folder == f"kwbin-dump: {tmp_path}: io: '{tmp_path}' is a directory\n"
+    # not_kwbin shows the bytes found.
+    zip_path = tmp_path / "model.keras"
+    zip_path.write_bytes(b"PK\x03\x04" + bytes(60))
+    assert _dump_error(tools, zip_path).startswith(
+        f"kwbin-dump: {zip_path}: not_kwbin: offset 0: found 50 4b 03 04 00 00 00 00, expected the kwbin magic"
+    )
+
+
+def test_c_error_details_name_the_record_and_field(tools, tmp_path):
+    """Every invalid vector gets a detail; table errors give the record's index and field."""
+    details = {}
+    for path in sorted((VECTORS / "invalid").glob("*.kwb")):
+        line = _dump_error(tools, path)
+        code = path.name.split("__")[0]
+        assert (
+            line.startswith(f"kwbin-dump: {path}: {code}: ") and len(line) > len(f"kwbin-dump: {path}: {code}: ") + 10
+        )
+        details[path.name] = line.split(": ", 3)[3]
+    assert any(d.startswith("layer ") for n, d in details.items() if n.startswith("bad_layer"))
+    assert any(d.startswith("tensor ") for n, d in details.items() if n.startswith("bad_tensor"))
+    assert any(" (offset " in d for n, d in details.items() if n.startswith("bad_string"))
 
 
 # ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     }
     r = kwb_open_path(&f, argv[1], NULL);
     if (r != KWB_OK) {
-        fprintf(stderr, "%s: %s\n", argv[1], kwb_result_string(r));
+        fprintf(stderr, "%s: %s: %s\n", argv[1], kwb_result_string(r), f.message);  /* what, where */
         return 1;
     }
     for (i = 0; i < kwb_layer_count(&f); i++) {  /* every layer, in model order */

@@ -13,6 +13,7 @@
 #include "kwbin.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 /* ---- strings ------------------------------------------------------------ */
@@ -388,16 +389,18 @@ static int dump(const kwb_file *f)
 int main(int argc, char **argv)
 {
     kwb_file f;
+    kwb_options opt;
     kwb_result r;
     int failed;
     if (argc != 2) {
         fprintf(stderr, "usage: kwbin-dump FILE\n");
         return 2;
     }
-    r = kwb_open_path(&f, argv[1], NULL);
-    if (r == KWB_OK && (r = kwb_verify(&f)) != KWB_OK) kwb_close(&f);
+    memset(&opt, 0, sizeof opt);
+    opt.verify = 1; /* every CRC-32 too: a bad one names its tensor */
+    r = kwb_open_path(&f, argv[1], &opt);
     if (r != KWB_OK) {
-        fprintf(stderr, "kwbin-dump: %s: %s\n", argv[1], kwb_result_string(r));
+        fprintf(stderr, "kwbin-dump: %s: %s: %s\n", argv[1], kwb_result_string(r), f.message);
         return 1;
     }
     if (!dump(&f)) {
