@@ -20,6 +20,12 @@ from kwbin.keras import load_weights, pack  # noqa: E402
 from kwbin.keras.variables import layout  # noqa: E402
 
 
+def _layer_scale():
+    from keras.src.applications.convnext import LayerScale
+
+    return LayerScale
+
+
 def _single(layer_factory, shape, dtype="float32"):
     def build():
         inp = keras.Input(shape, dtype=dtype)
@@ -32,6 +38,9 @@ def _single(layer_factory, shape, dtype="float32"):
 
 CASES = {
     "Dense": _single(lambda: layers.Dense(3), (4,)),
+    "Normalization": _single(lambda: layers.Normalization(axis=-1), (4,)),
+    "Normalization_given_statistics": _single(lambda: layers.Normalization(mean=[1.0, 2.0], variance=[3.0, 4.0]), (2,)),
+    "LayerScale": _single(lambda: _layer_scale()(1e-6, 4), (4,)),
     "Dense_no_bias": _single(lambda: layers.Dense(3, use_bias=False), (4,)),
     "EinsumDense": _single(lambda: layers.EinsumDense("ab,bc->ac", output_shape=3, bias_axes="c"), (4,)),
     "Conv1D": _single(lambda: layers.Conv1D(3, 2), (6, 2)),

@@ -43,6 +43,12 @@ def _scale_center(config: dict[str, Any]) -> Layout:
     return {"vars": (["gamma"] if _flag(config, "scale") else []) + (["beta"] if _flag(config, "center") else [])}
 
 
+def _normalization(config: dict[str, Any]) -> Layout:
+    # Keras 3 creates the statistics as variables only when the config does
+    # not give them (``adapt()`` fills them); a given mean/variance is a constant.
+    return {"vars": ["mean", "variance", "count"] if config.get("mean") is None else []}
+
+
 def _rnn(config: dict[str, Any]) -> Layout:
     names = ["kernel", "recurrent_kernel"] + (["bias"] if _flag(config, "use_bias") else [])
     return {"vars": [], "cell/vars": names}
@@ -106,6 +112,10 @@ _TABLE: dict[str, Callable[[dict[str, Any]], Layout | None]] = {
     "GroupNormalization": _scale_center,
     "Embedding": lambda config: {"vars": ["embeddings"]},
     "PReLU": lambda config: {"vars": ["alpha"]},
+    "Normalization": _normalization,
+    # keras.applications.convnext's own layer (not in keras.layers); its one
+    # weight is created without a name, so Keras itself calls it "variable".
+    "LayerScale": lambda config: {"vars": ["variable"]},
     "SimpleRNN": _rnn,
     "LSTM": _rnn,
     "GRU": _rnn,
@@ -124,7 +134,8 @@ WEIGHTLESS = {
     "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "ReLU",
     "LeakyReLU", "ELU", "Softmax", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-    "Concatenate", "Dot", "Masking", "Lambda", "UnitNormalization",
+    "Concatenate", "Dot", "Masking", "Lambda", "UnitNormalization", "Rescaling", "Identity",
+    "ThresholdedReLU", "StochasticDepth", "Resizing", "CenterCrop",
 }  # fmt: skip
 
 KNOWN_CLASSES = set(_TABLE) | WEIGHTLESS
