@@ -114,17 +114,45 @@ def test_records_built_in_bulk_behave_as_dataclass_records(tmp_path):
         t.name = "other"  # type: ignore[misc]
     assert dataclasses.asdict(t) == dataclasses.asdict(made)
     assert dataclasses.replace(t, name="x").name == "x"
-    assert pickle.loads(pickle.dumps(t)) == t and copy.deepcopy(t) == t
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(t, protocol)) == t
+    assert copy.deepcopy(t) == t and copy.copy(t) == t
     assert weakref.ref(t)() is t
-    assert vars(t) == vars(made)
+    assert not hasattr(t, "__dict__") and not hasattr(made, "__dict__")  # slots: no dict per record
+
+
+def test_a_record_pickled_with_its_dict_loads():
+    """kwbin 0.1.0's records had a __dict__: their pickles carry it as the state."""
+    fields = dict(zip(TENSOR_FIELDS, range(len(TENSOR_FIELDS))))
+    t = TensorInfo.__new__(TensorInfo)
+    t.__setstate__(fields)
+    assert t == TensorInfo(**fields)
 
 
 def test_the_draft_class_mirrors_tensor_info():
-    assert TENSOR_FIELDS == tuple(_TensorInfoDraft.__init__.__code__.co_varnames[1 : 1 + len(TENSOR_FIELDS)])
+    assert TENSOR_FIELDS == TensorInfo.__slots__ == _TensorInfoDraft.__slots__
     cols = [[i] for i in range(len(TENSOR_FIELDS))]
     (built,) = tensor_infos(cols)
     assert built == TensorInfo(*range(len(TENSOR_FIELDS)))
     assert tensor_infos([[] for _ in TENSOR_FIELDS]) == ()
+
+
+@pytest.mark.parametrize("layers", [False, True])
+def test_lookups_find_tensors_only_by_their_own_names(tmp_path, layers):
+    """Names are found through their rank in the string table, which also holds
+    layer names, classes, weights, sources and the empty string: none of those is a tensor."""
+    path, tensors = _mixed_file(tmp_path, layers)
+    with kwbin.open(path) as f:
+        assert [f.info(name).index for name in tensors] == list(range(len(tensors)))
+        assert all(np.array_equal(f[name], array) for name, array in tensors.items())
+        others = set(f._parsed.strings.decode().split("\0")) - set(tensors)  # every other string of the table
+        assert {"", "kernel", "Dense", "block_0", "/model_weights/block_0/kernel:0"} <= others if layers else others == {""}
+        for key in others | {"\ud800", "nope"}:
+            assert key not in f and f.get(key) is None
+            with pytest.raises(KeyError):
+                f[key]
+        with pytest.raises(KeyError):
+            f.info("kernel")
 
 
 def test_names_with_any_unicode_and_shared_strings_read_back(tmp_path):
@@ -156,3 +184,16 @@ def test_an_empty_file_lists_nothing(tmp_path):
     with kwbin.open(kwbin.save({})) as f:
         assert f.tensors == () and f.layers == () and f.keys() == [] and dict(f.items()) == {}
         f.verify()
+
+
+def test_strings_by_rank_give_the_table_pieces_in_any_order():
+    """by_rank copies runs of consecutive ranks as slices: every mix of runs and jumps gives the same list."""
+    from kwbin.checks import _StringTable
+
+    table = _StringTable("".join(f"s{i}\0" for i in range(40)).encode())
+    rng = np.random.default_rng(3)
+    cases = [np.arange(0), np.arange(40), np.arange(5, 12), np.array([0, *range(2, 40)]), np.array([3, 3, 4, 5, 0, 1])]
+    cases += [rng.integers(0, 40, size=int(rng.integers(1, 60))) for _ in range(200)]
+    cases += [np.sort(c) for c in cases[-100:]]
+    for ranks in cases:
+        assert table.by_rank(ranks) == [f"s{r}" for r in ranks.tolist()]

@@ -34,7 +34,12 @@ I64_MAX = (1 << 63) - 1
 
 @dataclass
 class Parsed:
-    """The checked tables of one file, ready for ``KwbinFile``."""
+    """The checked tables of one file, ready for ``KwbinFile``.
+
+    Names are ``str``.  A tensor is found by name through the rank of its
+    name in the string table (``rank_of``, built by the check that no string
+    is stored twice): no name index is built at open.
+    """
 
     header: dict[str, int]
     strings: bytes
@@ -42,9 +47,27 @@ class Parsed:
     tensors: np.ndarray
     metadata: dict[str, Any]
     layer_configs: list[dict[str, Any] | None]
-    layer_names: list[bytes]
-    tensor_names: list[bytes]
-    tensor_index: dict[bytes, int]
+    layer_names: list[str]
+    tensor_names: list[str]
+    name_ranks: np.ndarray
+    rank_of: dict[str, int]
+    _tensor_of_rank: np.ndarray | None = None
+
+    def index_of(self, name: str) -> int:
+        """The index of the tensor called ``name``; KeyError if there is none."""
+        if self._tensor_of_rank is None:
+            which = np.full(len(self.rank_of) + 1, -1, np.int64)
+            which[self.name_ranks] = np.arange(len(self.name_ranks))
+            self._tensor_of_rank = which
+        i = int(self._tensor_of_rank[self.rank_of[name]])
+        if i < 0:
+            raise KeyError(name)  # a string of the table, but no tensor's name
+        return i
+
+    @property
+    def tensor_index(self) -> dict[str, int]:
+        """Every tensor name with its index."""
+        return dict(zip(self.tensor_names, range(len(self.tensor_names))))
 
 
 def align_up(value: int, alignment: int) -> int:
@@ -207,7 +230,7 @@ class _StringTable:
 
     def __init__(self, table: bytes):
         try:
-            table.decode("utf-8")
+            self.text = table.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise e.BadString(f"string table is not UTF-8 at byte {exc.start}: {exc.reason}") from None
         self.table = table
@@ -217,13 +240,17 @@ class _StringTable:
         # starts[k]: where the k-th NUL-terminated string of the table starts
         self.starts = np.zeros(self.nuls.size + 1, np.int64)
         self.starts[1:] = self.nuls + 1
-        self._pieces: list[bytes] | None = None
+        self._pieces: list[str] | None = None
 
     @property
-    def pieces(self) -> list[bytes]:
-        """The table's strings by rank (one shared bytes object each), then what follows the last NUL."""
+    def pieces(self) -> list[str]:
+        """The table's strings by rank, decoded (one shared str each), then what follows the last NUL.
+
+        NUL is one byte in UTF-8 and one character decoded: the k-th piece of
+        the text is the k-th NUL-terminated string of the bytes.
+        """
         if self._pieces is None:
-            self._pieces = self.table.split(b"\0")
+            self._pieces = self.text.split("\0")
         return self._pieces
 
     def bad(self, refs: list[tuple[np.ndarray, np.ndarray]], first_new: int = 0) -> list[np.ndarray]:
@@ -258,9 +285,24 @@ class _StringTable:
         """The rank of each checked reference's string (its index among the table's strings)."""
         return np.searchsorted(self.starts, offsets.astype(np.int64))
 
-    def by_rank(self, ranks: np.ndarray) -> list[bytes]:
-        """The strings of the given ranks, as the table's shared bytes objects."""
-        return list(map(self.pieces.__getitem__, ranks.tolist()))
+    def by_rank(self, ranks: np.ndarray) -> list[str]:
+        """The strings of the given ranks, as the table's shared str objects.
+
+        Names usually take consecutive ranks (a flat file's names follow each
+        other in the table): such runs are copied as list slices.
+        """
+        pieces = self.pieces
+        if not len(ranks):
+            return []
+        breaks = np.flatnonzero(ranks[1:] != ranks[:-1] + 1) + 1
+        if len(breaks) > len(ranks) // 8:
+            return list(map(pieces.__getitem__, ranks.tolist()))
+        out: list[str] = []
+        starts = [0, *breaks.tolist()]
+        for begin, end in zip(starts, [*starts[1:], len(ranks)]):
+            first = int(ranks[begin])
+            out += pieces[first : first + end - begin]
+        return out
 
     def get(self, offset: int, length: int) -> bytes:
         return self.table[offset : offset + length]
@@ -542,47 +584,58 @@ def _first_duplicate(names: list[Any]) -> int:
     raise AssertionError("no duplicate")
 
 
-def _check_string_table(strings: _StringTable, layers: np.ndarray, tensors: np.ndarray) -> None:
-    """Step 15: every byte belongs to a referenced string, and no string is stored twice."""
+def _check_string_table(strings: _StringTable, layers: np.ndarray, tensors: np.ndarray) -> dict[str, int]:
+    """Step 15: every byte belongs to a referenced string, and no string is stored twice.
+
+    Returns each string's rank, the hash table that proved them distinct.
+    """
     reach = refs_end(tensors, TENSOR_STRINGS, refs_end(layers, LAYER_STRINGS))
     if reach != strings.size:
         raise e.BadString(
             f"string table bytes {reach}..{strings.size - 1} belong to no referenced string"
         )
     pieces = strings.pieces[:-1]  # the last piece follows the final NUL: empty here
-    if len(set(pieces)) != len(pieces):
+    rank_of = dict(zip(pieces, range(len(pieces))))
+    if len(rank_of) != len(pieces):
         k = _first_duplicate(pieces)
         raise e.BadString(
-            f"string {pieces[k].decode()!r} is stored twice in the string table (again at {int(strings.starts[k])})"
+            f"string {pieces[k]!r} is stored twice in the string table (again at {int(strings.starts[k])})"
         )
+    return rank_of
+
+
+def _all_distinct(ranks: np.ndarray) -> bool:
+    """No rank twice; most files list their names in table order, which shows it at once."""
+    if len(ranks) < 2 or bool((ranks[1:] > ranks[:-1]).all()):
+        return True
+    return len(np.unique(ranks)) == len(ranks)
 
 
 def _check_names(
-    layer_names: list[bytes],
-    tensor_names: list[bytes],
+    layer_names: list[str],
+    tensor_names: list[str],
+    name_ranks: np.ndarray,
     tensors: np.ndarray,
     strings: _StringTable,
-) -> dict[bytes, int]:
-    """Step 16.  The names are the table's own bytes objects (hashed once each);
-    weights are compared by rank, which after step 15 is the same as by content."""
+) -> None:
+    """Step 16.  After step 15 each string is stored once, so names (and
+    weights) are compared by rank, which is the same as by content."""
     if len(set(layer_names)) != len(layer_names):
         i = _first_duplicate(layer_names)
-        raise e.DuplicateName(f"layer {i}: name {layer_names[i].decode()!r} is used twice")
-    index = dict(zip(tensor_names, range(len(tensor_names))))
-    if len(index) != len(tensor_names):
+        raise e.DuplicateName(f"layer {i}: name {layer_names[i]!r} is used twice")
+    if not _all_distinct(name_ranks):
         i = _first_duplicate(tensor_names)
-        raise e.DuplicateName(f"tensor {i}: name {tensor_names[i].decode()!r} is used twice")
+        raise e.DuplicateName(f"tensor {i}: name {tensor_names[i]!r} is used twice")
     if not layer_names:
-        return index  # no tensor can name a layer: the tensor rules have checked that
+        return  # no tensor can name a layer: the tensor rules have checked that
     in_layer = np.flatnonzero(tensors["layer"] != fmt.NO_INDEX)
     if in_layer.size:
         ranks = strings.ranks(tensors["weight_offset"][in_layer])
         keys = list(zip(tensors["layer"][in_layer].tolist(), ranks.tolist()))
         if len(set(keys)) != len(keys):
             j = _first_duplicate(keys)
-            weight = strings.pieces[keys[j][1]].decode()
+            weight = strings.pieces[keys[j][1]]
             raise e.DuplicateName(f"tensor {int(in_layer[j])}: weight {weight!r} is used twice in layer {keys[j][0]}")
-    return index
 
 
 def _check_ownership(layers: np.ndarray, tensors: np.ndarray) -> None:
@@ -641,13 +694,15 @@ def parse(buf: memoryview) -> Parsed:
     if name_ranks is None:
         _check_tensors(tensors, layers, strings, h)  # raises the first failure
         name_ranks = strings.ranks(tensors["name_offset"])
-    _check_string_table(strings, layers, tensors)
+    rank_of = _check_string_table(strings, layers, tensors)
     tensor_names = strings.by_rank(name_ranks)
     layer_names = strings.by_rank(strings.ranks(layers["name_offset"]))
-    tensor_index = _check_names(layer_names, tensor_names, tensors, strings)
+    _check_names(layer_names, tensor_names, name_ranks, tensors, strings)
     _check_ownership(layers, tensors)
     _check_payload_size(tensors, h)
-    return Parsed(h, strings.table, layers, tensors, metadata, configs, layer_names, tensor_names, tensor_index)
+    return Parsed(
+        h, strings.table, layers, tensors, metadata, configs, layer_names, tensor_names, name_ranks, rank_of
+    )
 
 
 def verify(buf: memoryview, tensors: np.ndarray, alignment: int) -> None:

@@ -76,7 +76,7 @@ def tensor_table_ok(
     None when any rule may fail (or the table is not of the known
     record size); the caller then runs the full check.  The ranks (index of
     each name's terminating NUL among all NULs) let the caller pick the names
-    out of ``table.split(b"\\0")`` without slicing each one.
+    out of the string table without slicing each one.
     """
     if not h["known_minor"] or h["tensor_record_size"] != fmt.TENSOR_RECORD_SIZE:
         return None
