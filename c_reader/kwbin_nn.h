@@ -201,6 +201,16 @@
                        the second's ((1,) if none), as batch_dot.
      Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
                        (dot_axes); cos and lambdas are refused.
+     DepthwiseConv2D, SeparableConv2D
+                       input (H, W, C); kernel_size, strides, padding
+                       ("valid", "same"), dilation_rate, depth_multiplier
+                       (1), use_bias, activation; SeparableConv2D: filters.
+                       Weights: depthwise kernel (kh, kw, C, mult) ("kernel"
+                       in Keras 3's DepthwiseConv2D, "depthwise_kernel"
+                       otherwise), pointwise_kernel (1, 1, C mult, filters),
+                       bias.  The separable one needs no intermediate
+                       buffer (each depthwise sum goes straight into the
+                       pointwise one).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -376,6 +386,7 @@ typedef enum kwnn_kind {
     KWNN_LAYER_MERGE,       /* Add, Subtract, Multiply, Average, Maximum, Minimum (op: KWNN_MERGE_*) */
     KWNN_LAYER_CONCAT,      /* Concatenate: axis (per sample) in `units` */
     KWNN_LAYER_DOT,         /* Dot: per-sample axes in kh, kw; normalize in `same` */
+    KWNN_LAYER_DEPTHWISE2D, /* DepthwiseConv2D, SeparableConv2D (then w2: the pointwise kernel) */
     KWNN_LAYER_UNUSED       /* in the table, but no output of the model depends on it */
 } kwnn_kind;
 
@@ -448,6 +459,8 @@ typedef struct kwnn_layer {
     size_t pad_top, pad_left;      /* 'same' padding before (the rest goes after) */
     int same;                      /* padding "same" */
     int op;                        /* KWNN_LAYER_MERGE: KWNN_MERGE_* */
+    size_t mult;                   /* depthwise: depth_multiplier */
+    const float *w2;               /* SeparableConv2D: pointwise kernel (cin * mult, filters) */
     uint32_t calls;                /* nodes of the graph that run this layer (shared layers: > 1) */
     uint64_t cost;                 /* operations per sample of one call (see kwnn_cost_per_sample) */
 } kwnn_layer;
@@ -1743,6 +1756,89 @@ static kwnn_result kwnn__conv2d(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg
     return KWNN_OK;
 }
 
+/* DepthwiseConv2D (separable 0) and SeparableConv2D (1): each input channel
+   convolved with its own depth_multiplier kernels (kh, kw, cin, mult); the
+   separable one then mixes the cin * mult channels with a 1x1 kernel. */
+static kwnn_result kwnn__depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                   int separable)
+{
+    static const char *const ks_keys[] = {"kernel_size", NULL};
+    static const char *const st_keys[] = {"strides", NULL};
+    static const char *const dl_keys[] = {"dilation_rate", NULL};
+    static const char *const sep_names[] = {"depthwise_kernel", "pointwise_kernel", "bias"};
+    const char *names[3] = {"kernel", "bias", NULL};
+    const char *dk = "kernel";
+    kwnn__json v;
+    long mult = 1, filters = 0;
+    size_t ks[2], st[2], dl[2], kshape[4], pshape[4], oh, ow, cm;
+    int use_bias, same;
+    kwnn_result r;
+    if ((r = kwnn__cfg_sizes(c, L, cfg, ks_keys, 2, 0, ks)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, st_keys, 2, 1, st)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, dl_keys, 2, 1, dl)) != KWNN_OK ||
+        (r = kwnn__padding(c, L, cfg, &same)) != KWNN_OK || (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "use_bias", NULL, 1, &use_bias)) != KWNN_OK)
+        return r;
+    if (ks[0] == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size");
+    if (kwnn__get(cfg, "depth_multiplier", &v) && !kwnn__null(v) &&
+        (!kwnn__int(v, &mult) || mult < 1 || (size_t)mult > KWNN__DIM_LIMIT))
+        return kwnn__bad_key(c, L, "depth_multiplier", v, "a positive number");
+    if (separable && (!kwnn__get(cfg, "filters", &v) || !kwnn__int(v, &filters) || filters < 1 ||
+                      (size_t)filters > KWNN__DIM_LIMIT))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no positive 'filters'");
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
+    if (c->nd != 3) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input (height, width, channels), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT || c->shape[2] > KWNN__DIM_LIMIT ||
+        !kwnn__extent(ks[0], dl[0], &oh) || !kwnn__extent(ks[1], dl[1], &ow))
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
+    if (!kwnn__window(c->shape[0], ks[0], st[0], dl[0], same, &oh, &out->pad_top) ||
+        !kwnn__window(c->shape[1], ks[1], st[1], dl[1], same, &ow, &out->pad_left)) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    if (!kwnn__mul(c->shape[2], (size_t)mult, &cm) || cm > KWNN__DIM_LIMIT)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too many channels (channels x depth_multiplier)");
+    kshape[0] = ks[0];
+    kshape[1] = ks[1];
+    kshape[2] = c->shape[2];
+    kshape[3] = (size_t)mult;
+    if (separable) {
+        dk = "depthwise_kernel";
+        if ((r = kwnn__only(c, L, sep_names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+    } else {
+        kwb_tensor t;
+        if (!kwnn__find(c, L, "kernel", &t)) dk = names[0] = "depthwise_kernel"; /* Keras 2 */
+        if ((r = kwnn__only(c, L, names, use_bias ? 2 : 1)) != KWNN_OK) return r;
+    }
+    if ((r = kwnn__weight(c, L, dk, kshape, 4, 0, &out->w)) != KWNN_OK) return r;
+    out->units = separable ? (size_t)filters : cm;
+    if (separable) {
+        pshape[0] = pshape[1] = 1;
+        pshape[2] = cm;
+        pshape[3] = out->units;
+        if ((r = kwnn__weight(c, L, "pointwise_kernel", pshape, 4, 0, &out->w2)) != KWNN_OK) return r;
+    }
+    if (use_bias && (r = kwnn__weight(c, L, "bias", &out->units, 1, 0, &out->b)) != KWNN_OK) return r;
+    out->kind = KWNN_LAYER_DEPTHWISE2D;
+    out->mult = (size_t)mult;
+    out->kh = ks[0];
+    out->kw = ks[1];
+    out->sh = st[0];
+    out->sw = st[1];
+    out->dh = dl[0];
+    out->dw = dl[1];
+    out->same = same;
+    c->shape[0] = oh;
+    c->shape[1] = ow;
+    c->shape[2] = out->units;
+    return KWNN_OK;
+}
+
 static kwnn_result kwnn__pool2d(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                 kwnn_kind kind)
 {
@@ -2077,6 +2173,12 @@ static kwnn_result kwnn__load_conv(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return kwnn__conv2d(c, L, cfg, out);
 }
 
+static kwnn_result kwnn__load_depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                        int arg)
+{
+    return kwnn__depthwise(c, L, cfg, out, arg);
+}
+
 static kwnn_result kwnn__load_pool(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
     return kwnn__pool2d(c, L, cfg, out, (kwnn_kind)arg);
@@ -2163,6 +2265,8 @@ static const kwnn__class kwnn__classes[] = {
     {"Conv2D", kwnn__load_conv, 0, 0},
     {"Convolution2D", kwnn__load_conv, 0, 0},
     {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
+    {"DepthwiseConv2D", kwnn__load_depthwise, 0, 0},
+    {"SeparableConv2D", kwnn__load_depthwise, 1, 0},
     {"MaxPooling2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
     {"MaxPool2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
     {"AveragePooling2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
@@ -2271,6 +2375,12 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
         return kwnn__sat_add(L->in_count, out);
     case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: case KWNN_LAYER_CONCAT: return out;
     case KWNN_LAYER_MERGE: return kwnn__sat_mul(out, L->units); /* units: inputs */
+    case KWNN_LAYER_DEPTHWISE2D: /* per output pixel: taps x cin x mult, then (separable) cin x mult x filters */
+        taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
+                             L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
+        taps = kwnn__sat_mul(taps, kwnn__sat_mul(L->in_shape[2], L->mult));
+        if (L->w2 != NULL) taps = kwnn__sat_add(taps, kwnn__sat_mul(kwnn__sat_mul(L->in_shape[2], L->mult), L->units));
+        return kwnn__sat_add(kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]), out);
     case KWNN_LAYER_DOT: /* every output sums one fiber; normalize: each input once more */
         taps = kwnn__sat_mul(out, L->in_shape[L->kh]);
         return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);
@@ -3759,6 +3869,52 @@ static void kwnn__conv_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, f
         }
 }
 
+/* Depthwise: out[.., c * mult + m] = sum over taps of x[.., c] k[i, j, c, m].
+   Separable: each of those sums, as soon as known, times its row of the
+   pointwise kernel into the pixel's filters (no intermediate buffer). */
+static void kwnn__depthwise_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
+                                size_t batch)
+{
+    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2], M = L->mult, CM = C * M;
+    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
+    size_t b, oh, ow, i, j, ci, m, f, i0, i1, j0, j1;
+    for (b = 0; b < batch; b++)
+        for (oh = 0; oh < OH; oh++) {
+            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
+            for (ow = 0; ow < OW; ow++) {
+                float *acc = y + ((b * OH + oh) * OW + ow) * F;
+                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
+                for (f = 0; f < F; f++) acc[f] = 0.0f;
+                if (L->w2 == NULL) {
+                    for (i = i0; i < i1; i++)
+                        for (j = j0; j < j1; j++) {
+                            const float *xp = x + ((b * H + oh * L->sh + i * L->dh - L->pad_top) * Wd +
+                                                   ow * L->sw + j * L->dw - L->pad_left) * C;
+                            const float *wp = L->w + (i * L->kw + j) * CM;
+                            KWNN_PROBE(taps, 1);
+                            for (ci = 0; ci < C; ci++)
+                                for (m = 0; m < M; m++) acc[ci * M + m] += xp[ci] * wp[ci * M + m];
+                        }
+                } else {
+                    for (ci = 0; ci < C; ci++)
+                        for (m = 0; m < M; m++) {
+                            float s = 0.0f;
+                            for (i = i0; i < i1; i++)
+                                for (j = j0; j < j1; j++) {
+                                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
+                                    size_t iw = ow * L->sw + j * L->dw - L->pad_left;
+                                    KWNN_PROBE(taps, 1);
+                                    s += x[((b * H + ih) * Wd + iw) * C + ci] * L->w[(i * L->kw + j) * CM + ci * M + m];
+                                }
+                            kwnn__axpy(acc, L->w2 + (ci * M + m) * F, s, F);
+                        }
+                }
+                if (L->b != NULL)
+                    for (f = 0; f < F; f++) acc[f] += L->b[f];
+            }
+        }
+}
+
 static void kwnn__pool_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
     size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->units;
@@ -3835,6 +3991,10 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV2D:
         kwnn__conv_run(L, x, y, batch);
+        kwnn__act(&L->act, y, y, n, last);
+        break;
+    case KWNN_LAYER_DEPTHWISE2D:
+        kwnn__depthwise_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
     case KWNN_LAYER_MAXPOOL2D: case KWNN_LAYER_AVGPOOL2D: kwnn__pool_run(L, x, y, batch); break;
@@ -4106,6 +4266,7 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_MERGE: return "Merge";
     case KWNN_LAYER_CONCAT: return "Concatenate";
     case KWNN_LAYER_DOT: return "Dot";
+    case KWNN_LAYER_DEPTHWISE2D: return "DepthwiseConv2D";
     case KWNN_LAYER_UNUSED: return "Unused";
     }
     return "?";

@@ -4,6 +4,7 @@
   graph cases (ResNet block, two inputs and three outputs, a shared Dense, a
   Functional in a Functional with a Sequential called twice) and every merge
   layer, run by kwbin-run, equal Keras's outputs to 1e-5;
+- DepthwiseConv2D and SeparableConv2D fixtures, and a mini-Xception;
 - live Keras 3 graphs (branches, a shared layer, nested models two levels
   deep whose Input is fed from the outer graph), also written as Keras 2 HDF5
   files (tests/legacy_h5.py: inbound nodes as [[name, node, tensor, {}]]);
@@ -28,12 +29,16 @@ import pytest
 import kwbin
 from kwbin.keras import pack
 
-from test_c_inference import CFLAGS, TOLERANCE, _compile, _difference, _error, kwbin_run  # noqa: F401
+from test_c_inference import (  # noqa: F401
+    CFLAGS, TOLERANCE, _compile, _difference, _error, kwbin_run, kwbin_run_asan)
 
 ROOT = Path(__file__).resolve().parents[1]
 NN = ROOT / "tests" / "data" / "nn"
 
-GRAPH_CASES = ["graph_resnet_block", "graph_two_in_two_out", "graph_shared_dense", "graph_nested"]
+GRAPH_CASES = ["graph_resnet_block", "graph_two_in_two_out", "graph_shared_dense", "graph_nested",
+               "graph_xception_mini"]
+DEPTHWISE_CASES = ["depthwise_conv2d", "depthwise_conv2d_m2_same_strides", "depthwise_conv2d_dilation",
+                   "separable_conv2d", "separable_conv2d_m2_strides", "separable_conv2d_dilation_nobias"]
 MERGE_CASES = ["add_2", "add_3", "add_broadcast", "subtract", "multiply_2", "multiply_3", "average_2",
                "average_3", "maximum_2", "maximum_3", "minimum_2", "minimum_3", "concatenate_last",
                "concatenate_axis1", "concatenate_axis2", "concatenate_neg2_3", "dot_1_vectors", "dot_2_int",
@@ -69,7 +74,7 @@ def _case(name: str) -> dict:
     return json.loads((NN / "cases.json").read_text())["cases"][name]
 
 
-@pytest.mark.parametrize("name", GRAPH_CASES + MERGE_CASES)
+@pytest.mark.parametrize("name", GRAPH_CASES + MERGE_CASES + DEPTHWISE_CASES)
 def test_fixture_graphs_equal_keras(name, kwbin_run, tmp_path):  # noqa: F811
     case = _case(name)
     model = tmp_path / "m.kwb"
@@ -78,6 +83,16 @@ def test_fixture_graphs_equal_keras(name, kwbin_run, tmp_path):  # noqa: F811
     got = _infer_multi(kwbin_run, model, inputs, len(case["outputs"]), tmp_path)
     for g, o in zip(got, case["outputs"]):
         assert _difference(g, np.load(NN / o["file"])) <= TOLERANCE
+
+
+def test_graphs_run_clean_under_asan_and_ubsan(kwbin_run_asan, tmp_path):  # noqa: F811
+    for name in GRAPH_CASES + ["add_broadcast", "concatenate_neg2_3", "dot_pair_normalize"]:
+        case = _case(name)
+        pack(NN / case["model"], tmp_path / "m.kwb")
+        inputs = [np.load(NN / i["file"]) for i in case["inputs"]]
+        got = _infer_multi(kwbin_run_asan, tmp_path / "m.kwb", inputs, len(case["outputs"]), tmp_path)
+        for g, o in zip(got, case["outputs"]):
+            assert _difference(g, np.load(NN / o["file"])) <= TOLERANCE
 
 
 def test_three_argument_form_still_works_for_a_graph(kwbin_run, tmp_path):  # noqa: F811
@@ -172,6 +187,24 @@ def _resnet_block():
     return keras.Model(inp, L.Dense(3)(L.GlobalAveragePooling2D()(y)))
 
 
+def _xception_mini():
+    """The first user model that failed: SeparableConv2D, residual Add with a 1x1 strided shortcut, GAP."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((10, 9, 3))
+    x = L.Conv2D(8, 3, strides=2, use_bias=False)(inp)
+    x = L.BatchNormalization()(x)
+    x = L.Activation("relu")(x)
+    residual = L.BatchNormalization()(L.Conv2D(16, 1, strides=2, padding="same", use_bias=False)(x))
+    x = L.SeparableConv2D(16, 3, padding="same", use_bias=False)(x)
+    x = L.Activation("relu")(L.BatchNormalization()(x))
+    x = L.SeparableConv2D(16, 3, padding="same", depth_multiplier=2, dilation_rate=1)(x)
+    x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+    x = L.Add()([x, residual])
+    x = L.DepthwiseConv2D(2, depth_multiplier=2, activation="relu")(x)
+    return keras.Model(inp, L.Dense(4, activation="softmax")(L.GlobalAveragePooling2D()(x)))
+
+
 def _randomize(model, seed: int) -> None:
     rng = np.random.default_rng(seed)
     for w in model.weights:
@@ -187,8 +220,8 @@ def _inputs(model, rng) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("builder,generation", [
     (_branching, "keras3"), (_shared_and_nested, "keras3"), (_shared_and_nested_flat, "keras3"),
-    (_resnet_block, "keras3"), (_branching, "keras2"), (_shared_and_nested_flat, "keras2"),
-    (_resnet_block, "keras2")], ids=lambda v: getattr(v, "__name__", v))
+    (_resnet_block, "keras3"), (_xception_mini, "keras3"), (_branching, "keras2"),
+    (_shared_and_nested_flat, "keras2"), (_resnet_block, "keras2"), (_xception_mini, "keras2")], ids=lambda v: getattr(v, "__name__", v))
 def test_live_graphs_equal_keras(builder, generation, kwbin_run, tmp_path):  # noqa: F811
     from kwbin.keras import save_model
 
@@ -485,3 +518,17 @@ def test_scratch_stays_near_the_peak_of_live_activations(api_exe, tmp_path):
     act = 7 * 9 * 4 * 4
     assert peak == 2 * act  # the conv's input and output (the skip is the network's input)
     assert scratch <= peak + 64 + 64
+
+
+def test_ambiguous_names_in_one_model_are_refused(kwbin_run, tmp_path):  # noqa: F811
+    """Rows 'm/x' and 'x' under model 'm' both answer to 'x' inside it: a reference would be ambiguous."""
+    inner = {"name": "m", "layers": [_k2_entry("x", "InputLayer", INPUT),
+                                     _k2_entry("x", "Activation", {"activation": "relu"}, [("x", 0, 0)])],
+             "input_layers": [["x", 0, 0]], "output_layers": [["x", 0, 0]]}
+    with kwbin.Writer(tmp_path / "m.kwb") as w:
+        w.add_layer("in", "InputLayer", config=INPUT)
+        w.add_layer("m", "Functional", config=inner)
+        w.add_layer("m/x", "InputLayer", config=INPUT, parent="m")
+        w.add_layer("x", "Activation", config={"activation": "relu"}, parent="m")
+    line = _error(_run_multi(kwbin_run, tmp_path / "m.kwb", [np.zeros((2, 3))], 1, tmp_path), 1)
+    assert "layer 'x' (Activation): has the same name as another layer of its model (references are ambiguous)" in line

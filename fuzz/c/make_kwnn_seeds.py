@@ -7,8 +7,9 @@ c_reader/kwbin_nn.h: Dense / Conv / pooling / BatchNormalization chains,
 activation layers and objects, Reshape / Flatten, a functional chain with its
 model config, a nested model and Keras 1 keys, and graphs: branches and
 merges (Add, Concatenate, Dot, Keras 1 Merge), a shared layer, two inputs and
-two outputs, a nested model called twice.  Each seed is named by the
-SHA-1 of its bytes, as libFuzzer names corpus entries.
+two outputs, a nested model called twice; SeparableConv2D, DepthwiseConv2D.
+Each seed is named by the SHA-1 of its bytes, as libFuzzer names corpus
+entries.
 
     .venv/bin/python fuzz/c/make_kwnn_seeds.py
 """
@@ -92,6 +93,17 @@ def _graphs(new, rng) -> None:
                 w.add_layer("inner/y", "Dense", config={"units": 3, "activation": "tanh"}, parent="inner")
                 w.add_tensor("inner/y/kernel", _rand(rng, 3, 3), layer="inner/y", weight="kernel")
                 w.add_tensor("inner/y/bias", _rand(rng, 3), layer="inner/y", weight="bias")
+    with new("separable", generation="keras3") as w:
+        w.add_layer("input", "InputLayer", config={"batch_shape": [None, 5, 6, 2]})
+        w.add_layer("sep", "SeparableConv2D", config={"filters": 3, "kernel_size": [3, 2], "padding": "same",
+                                                      "depth_multiplier": 2, "strides": [2, 1], "use_bias": True})
+        w.add_tensor("sep/depthwise_kernel", _rand(rng, 3, 2, 2, 2), layer="sep", weight="depthwise_kernel")
+        w.add_tensor("sep/pointwise_kernel", _rand(rng, 1, 1, 4, 3), layer="sep", weight="pointwise_kernel")
+        w.add_tensor("sep/bias", _rand(rng, 3), layer="sep", weight="bias")
+        w.add_layer("dw", "DepthwiseConv2D", config={"kernel_size": [2, 2], "dilation_rate": [1, 2],
+                                                     "depth_multiplier": 1, "activation": "relu"})
+        w.add_tensor("dw/kernel", _rand(rng, 2, 2, 3, 1), layer="dw", weight="kernel")
+        w.add_tensor("dw/bias", _rand(rng, 3), layer="dw", weight="bias")
     k1 = [{"class_name": "InputLayer", "name": n, "config": {"name": n, "batch_input_shape": [None, 2, 3]},
            "inbound_nodes": []} for n in ("p", "q")]
     k1.append({"class_name": "Merge", "name": "m", "config": {"name": "m", "mode": "concat", "concat_axis": 1},
