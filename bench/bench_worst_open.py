@@ -6,8 +6,8 @@ string (issue #11 finding 2: 90 s in Python, 108 s / 17 s in C at 1 MB, now
 refused), long strings shared by every record, as many records as fit, names
 with a long common prefix, and JSON nested 63 deep over and over.  Each is
 opened by ``kwbin.open`` (Python) and by ``kwb_open_memory``,
-``kwb_open_memory_ex`` and ``kwb_open_path`` (C, through ``build/test_kwbin
---open``).  Every measurement is one open in a fresh process; the table gives
+``kwb_open_memory_ex``, ``kwb_open_memory_ex`` with ``kwb_options.work`` and
+``kwb_open_path`` (C, through ``build/test_kwbin --open``).  Every measurement is one open in a fresh process; the table gives
 the median of the repetitions and the time per MB, which stays flat when the
 work is linear.
 
@@ -38,7 +38,7 @@ import hostile_files  # noqa: E402
 
 UNIT = REPO / "build" / "test_kwbin"
 MB = 1 << 20
-READERS = ("python", "c_memory", "c_memory_ex", "c_path")
+READERS = ("python", "c_memory", "c_memory_ex", "c_work", "c_path")
 #: Skip a measurement whose expected time (from the smaller size, assuming the
 #: worst, quadratic growth) exceeds this many seconds per repetition.
 BUDGET_S = 20.0
@@ -66,15 +66,15 @@ def child_env() -> dict:
     return env
 
 
-def one_open(reader: str, path: Path) -> tuple[str, float]:
-    """One open in a fresh process: (verdict, seconds)."""
+def one_open(reader: str, path: Path) -> tuple[str, float, int]:
+    """One open in a fresh process: (verdict, seconds, work units of the memory-less checks)."""
     if reader == "python":
         cmd = [sys.executable, "-c", PY_CHILD, str(path)]
     else:
         cmd = [str(UNIT), "--open", reader[2:], str(path), "1"]
     out = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=600, check=True)
-    verdict, seconds = out.stdout.split()
-    return verdict, float(seconds)
+    verdict, seconds, *units = out.stdout.split()
+    return verdict, float(seconds), int(units[0]) if units else 0
 
 
 def run(sizes: list[int], reps: int, work: Path) -> list[dict]:
@@ -95,13 +95,13 @@ def run(sizes: list[int], reps: int, work: Path) -> list[dict]:
                                          skipped=f"expected {expected:.0f} s per open"))  # fmt: skip
                         continue
                 results = [one_open(reader, path) for _ in range(reps)]
-                verdicts = {v for v, _ in results}
-                median = statistics.median(s for _, s in results)
+                verdicts = {v for v, _, _ in results}
+                median = statistics.median(s for _, s, _ in results)
                 last[reader] = (nbytes, median)
                 log(f"{kind} {size} MB {reader}: {'/'.join(sorted(verdicts))} {median * 1e3:.2f} ms")
                 rows.append(dict(kind=kind, valid=valid, mb=size, bytes=nbytes, reader=reader,
                                  verdict="/".join(sorted(verdicts)), median_s=median,
-                                 times_s=[s for _, s in results]))  # fmt: skip
+                                 times_s=[s for _, s, _ in results], units=results[-1][2]))  # fmt: skip
             path.unlink()
     return rows
 
@@ -120,7 +120,10 @@ def report(doc: dict) -> str:
         "",
         "Python: `kwbin.open` (perf_counter around the open, after imports). C: `build/test_kwbin "
         "--open MODE FILE 1` (processor time of one `kwb_open_memory` / `kwb_open_memory_ex` / "
-        "`kwb_open_path` call; the first two on the file already read into memory). Files from "
+        "`kwb_open_memory_ex` with `kwb_options.work` of `kwb_open_work_size` bytes and no index "
+        "(`c_work`, zero allocations) / `kwb_open_path` call; all but the last on the file already "
+        "read into memory). *units/B*: the work units per byte `kwb_open_memory` spent in its "
+        "memory-less checks, of the 64 per byte (+ 2^24) its budget allows. Files from "
         "`tests/hostile_files.py`:",
         "",
     ]
@@ -132,25 +135,27 @@ def report(doc: dict) -> str:
         "108 s (`kwb_open_memory`) and 17 s (`kwb_open_path`) in C; it is now refused at its second "
         "record.",
         "",
-        "| file | MB | reader | verdict | median ms | ms / MB |",
-        "|---|---:|---|---|---:|---:|",
+        "| file | MB | reader | verdict | median ms | ms / MB | units/B |",
+        "|---|---:|---|---|---:|---:|---:|",
     ]
     for r in doc["rows"]:
         mb = r["bytes"] / MB
         if "skipped" in r:
-            lines.append(f"| `{r['kind']}` | {mb:.1f} | {r['reader']} | skipped: {r['skipped']} | | |")
+            lines.append(f"| `{r['kind']}` | {mb:.1f} | {r['reader']} | skipped: {r['skipped']} | | | |")
             continue
         ms = r["median_s"] * 1e3
-        lines.append(f"| `{r['kind']}` | {mb:.1f} | {r['reader']} | {r['verdict']} | {ms:.2f} | {ms / mb:.3f} |")
+        units = f"{r['units'] / r['bytes']:.2f}" if r["reader"] == "c_memory" and "units" in r else ""
+        lines.append(f"| `{r['kind']}` | {mb:.1f} | {r['reader']} | {r['verdict']} | {ms:.2f} | {ms / mb:.3f} | {units} |")
     lines += [
         "",
-        "`c_path` and `c_memory_ex` (the C opens that may allocate scratch memory) stay flat on every "
-        "file. `c_memory` is the allocation-free open: without memory it rescans a string each time a "
-        "record refers to it again, re-parses a shared config unless the previous layer used it, and "
-        "checks uniqueness by blocks of 1024 strings or names held on the stack; so on "
-        "`shared_whole_strings` (every layer's class and config are the same few long strings, two "
-        "configs alternating) its time grows with records × length, and on `max_records` and "
-        "`deep_json` (tens of thousands of strings) with their number squared / 1024. Python "
+        "`c_path`, `c_memory_ex` and `c_work` (the C opens with working memory) stay flat on every "
+        "file. `c_memory` is the allocation-free open: without memory it rescans a string referenced "
+        "again unless a 256-entry stack cache holds it, and checks uniqueness by blocks of 1024 "
+        "strings or names held on the stack, so its work on `shared_whole_strings`, `max_records` "
+        "and `deep_json` (tens of thousands of strings) grows with their number squared / 1024; but "
+        "that work is counted and capped at 64 units (about 4 instructions each) per byte + 2^24, "
+        "past which it returns `needs_memory` (not a verdict: open with memory). Before the budget "
+        "(git 2f49878) `shared_whole_strings` took 0.8 s at 1 MB and 13 s at 4 MB in `c_memory`. Python "
         "(`kwbin.open`) does linear work on every file (tests/test_corruption.py counts its calls and "
         "peak memory at two sizes); the growth of its `deep_json` time is CPython's cyclic garbage "
         "collector walking the millions of nested lists the parsed JSON is made of (with `gc.disable()` "
