@@ -2536,19 +2536,16 @@ static kwnn_result kwnn__count_graph(kwnn__ctx *c)
     c->count_edges = 0;
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
-        kwnn__json cfg, cls;
-        int seq;
+        kwnn__json cfg;
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (L.parent != KWB_NONE) continue;
         KWNN_PROBE(load_steps, 1);
         cfg.p = L.config;
         cfg.e = L.config + L.config_length;
-        cls.p = "\"Sequential\"";
-        cls.e = cls.p + 12;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__size in;
-            seq = strcmp(L.class_name, "Sequential") == 0;
+            int seq = strcmp(L.class_name, "Sequential") == 0;
             if (L.config_length == 0)
                 return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
             if ((r = kwnn__count_model(c, seq, cfg, &L, 1, &in)) != KWNN_OK) return r;
@@ -2558,7 +2555,6 @@ static kwnn_result kwnn__count_graph(kwnn__ctx *c)
             c->count_nodes++;
             c->count_edges++;
         }
-        (void)cls;
         if (c->count_nodes > KWNN__MAX_NODES || c->count_edges > KWNN__MAX_NODES) return kwnn__too_big(c, NULL);
     }
     c->count_inputs = c->count_outputs = 1;

@@ -532,3 +532,38 @@ def test_ambiguous_names_in_one_model_are_refused(kwbin_run, tmp_path):  # noqa:
         w.add_layer("x", "Activation", config={"activation": "relu"}, parent="m")
     line = _error(_run_multi(kwbin_run, tmp_path / "m.kwb", [np.zeros((2, 3))], 1, tmp_path), 1)
     assert "layer 'x' (Activation): has the same name as another layer of its model (references are ambiguous)" in line
+
+
+def test_keras1_shared_layer_and_merge(kwbin_run, tmp_path):  # noqa: F811
+    """Keras 1 references ([name, node, tensor], no kwargs): a Dense called on both inputs, summed."""
+    rng = np.random.default_rng(3)
+    kernel = rng.normal(0, 1, (4, 2)).astype(np.float32)
+    entries = [
+        _k1_entry("a", "InputLayer", {"batch_input_shape": [None, 4]}, []),
+        _k1_entry("b", "InputLayer", {"batch_input_shape": [None, 4]}, []),
+        {"class_name": "Dense", "name": "d", "config": {"name": "d", "output_dim": 2, "bias": False},
+         "inbound_nodes": [[["a", 0, 0]], [["b", 0, 0]]]},
+        {"class_name": "Merge", "name": "m", "config": {"name": "m", "mode": "concat", "concat_axis": -1},
+         "inbound_nodes": [[["d", 1, 0], ["d", 0, 0]]]},
+    ]
+    _k1_file(tmp_path / "m.kwb", entries, {"d": {"kernel": kernel}}, ["m"])
+    a, b = rng.normal(0, 1, (3, 4)).astype(np.float32), rng.normal(0, 1, (3, 4)).astype(np.float32)
+    (got,) = _infer_multi(kwbin_run, tmp_path / "m.kwb", [a, b], 1, tmp_path)
+    assert _difference(got, np.concatenate([b @ kernel, a @ kernel], axis=1).astype(np.float64)) <= TOLERANCE
+
+
+def test_cost_counts_every_call_of_a_shared_layer(kwbin_run, tmp_path):  # noqa: F811
+    """y = s(s(x)), s a Dense 3 -> 3 with bias: 12 operations per call, 24 per sample."""
+    entries = [_k2_entry("x", "InputLayer", {"batch_input_shape": [None, 3]}),
+               _k2_entry("s", "Dense", {"units": 3}, [("x", 0, 0)], [("s", 0, 0)])]
+    meta = {"model_config": {"class_name": "Functional", "config": {
+        "name": "g", "layers": entries, "input_layers": [["x", 0, 0]], "output_layers": [["s", 1, 0]]}}}
+    with kwbin.Writer(tmp_path / "m.kwb", metadata=meta) as w:
+        for e in entries:
+            w.add_layer(e["name"], e["class_name"], config=e["config"])
+        w.add_tensor("s/kernel", np.eye(3, dtype=np.float32), layer="s", weight="kernel")
+        w.add_tensor("s/bias", np.ones(3, np.float32), layer="s", weight="bias")
+    line = _error(_run_multi(kwbin_run, tmp_path / "m.kwb", [np.zeros((2, 3))], 1, tmp_path, "--max-cost", "23"), 1)
+    assert "costs 24 operations per sample, above the cap of 23" in line
+    (got,) = _infer_multi(kwbin_run, tmp_path / "m.kwb", [np.zeros((2, 3))], 1, tmp_path)
+    assert np.array_equal(got, np.full((2, 3), 2, np.float32))
