@@ -172,6 +172,15 @@ def _shared_and_nested_flat():
     return keras.Model([xa, xb], [L.Dense(3, name="head")(out1), L.Subtract()([ha, hb])])
 
 
+def _shared_sequential():
+    """A Sequential called twice in a Functional, its Input fed from each call."""
+    keras = _keras()
+    L = keras.layers
+    seq = keras.Sequential([keras.Input((5,)), L.Dense(4, activation="relu"), L.Dense(3)], name="seq")
+    x, y = keras.Input((5,)), keras.Input((5,))
+    return keras.Model([x, y], L.Add()([seq(x), seq(L.Activation("tanh")(y))]))
+
+
 def _resnet_block():
     keras = _keras()
     L = keras.layers
@@ -221,7 +230,8 @@ def _inputs(model, rng) -> list[np.ndarray]:
 @pytest.mark.parametrize("builder,generation", [
     (_branching, "keras3"), (_shared_and_nested, "keras3"), (_shared_and_nested_flat, "keras3"),
     (_resnet_block, "keras3"), (_xception_mini, "keras3"), (_branching, "keras2"),
-    (_shared_and_nested_flat, "keras2"), (_resnet_block, "keras2"), (_xception_mini, "keras2")], ids=lambda v: getattr(v, "__name__", v))
+    (_shared_and_nested_flat, "keras2"), (_resnet_block, "keras2"), (_xception_mini, "keras2"),
+    (_shared_sequential, "keras3"), (_shared_sequential, "keras2")], ids=lambda v: getattr(v, "__name__", v))
 def test_live_graphs_equal_keras(builder, generation, kwbin_run, tmp_path):  # noqa: F811
     from kwbin.keras import save_model
 
