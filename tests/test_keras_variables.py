@@ -129,7 +129,7 @@ def _nested_and_shared():
     shared = layers.Dense(4, name="shared")
     a = keras.Input((4,), name="a")
     b = keras.Input((4,), name="b")
-    merged = layers.Add()([shared(a), shared(b)])
+    merged = layers.Add(name="add")([shared(a), shared(b)])
     return keras.Model([a, b], layers.Dense(2, name="head")(inner(merged)))
 
 
