@@ -94,6 +94,11 @@ build/test_kwbin: c_reader/tests/test_kwbin.c c_reader/kwbin.h
 	mkdir -p build
 	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/tests/test_kwbin.c
 
+# kwbin_nn.h is generated from its parts (c_reader/nn/README.md); the Python
+# standard library is enough, so no virtual environment is needed.
+c_reader/kwbin_nn.h: $(sort $(wildcard c_reader/nn/*.h)) c_reader/nn/amalgamate.py
+	$(PYTHON) c_reader/nn/amalgamate.py
+
 build/kwbin-run: c_reader/tools/kwbin_run.c c_reader/kwbin_nn.h c_reader/kwbin.h
 	mkdir -p build
 	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/tools/kwbin_run.c -lm

@@ -1,6 +1,9 @@
 /* kwbin_nn.h - reference inference of Keras networks from a kwbin file, in C.
    MIT License (see LICENSE).
 
+   (Generated from the parts in c_reader/nn/ by c_reader/nn/amalgamate.py:
+   to change it, edit those; see c_reader/nn/README.md.)
+
    One file, stb style, built on kwbin.h (the reader).  In exactly ONE C or
    C++ file of your program write
 

@@ -1,0 +1,529 @@
+/* kwbin_nn.h - reference inference of Keras networks from a kwbin file, in C.
+   MIT License (see LICENSE).
+
+   (Generated from the parts in c_reader/nn/ by c_reader/nn/amalgamate.py:
+   to change it, edit those; see c_reader/nn/README.md.)
+
+   One file, stb style, built on kwbin.h (the reader).  In exactly ONE C or
+   C++ file of your program write
+
+       #define KWBIN_IMPLEMENTATION      (unless another file already has it)
+       #define KWBIN_NN_IMPLEMENTATION
+       #include "kwbin_nn.h"
+
+   and include it plainly everywhere else.  C99 or C++, libc (<string.h>,
+   <stdlib.h> unless KWNN_MALLOC/KWNN_FREE are given) and <math.h> only; link
+   with -lm.  No global mutable state.
+
+   The network is built from the file alone: the layer table (names, Keras
+   classes, config JSON of every layer, in model order), the tensors, and the
+   metadata (which Keras generation wrote it; the model config: the graph of
+   a functional model).  Nothing else is needed: no Python, no HDF5, no
+   architecture code.
+
+   EXAMPLE
+
+       kwb_file f;
+       kwnn_net net;
+       if (kwb_open_path(&f, "model.kwb", NULL) != KWB_OK) ...;
+       if (kwnn_load(&net, &f, NULL) != KWNN_OK) {
+           fprintf(stderr, "%s: %s\n", kwnn_result_string(net.error), net.message);
+           ...
+       }
+       size_t need = kwnn_scratch_size(&net, batch);        // bytes
+       void *scratch = malloc(need);                         // may be NULL if need == 0
+       kwnn_result r = kwnn_run(&net, x, batch * net.input_count,
+                                y, batch * net.output_count, scratch, need, batch);
+       ...
+       kwnn_free(&net);     // before or after kwb_close, but the net is
+       kwb_close(&f);       // only usable while f is open
+
+   A model with several inputs or outputs runs with kwnn_run_multi: one
+   array per input and per output, in the order of the model config's
+   input_layers and output_layers (sizes from kwnn_input_size(&net, i) and
+   kwnn_output_size(&net, i), per sample).
+
+   API
+
+   kwnn_load(net, f, opt)
+       Builds the network from the open file `f`.  `net` is yours (on the
+       stack, static, in a struct: sizeof(kwnn_net) is under 1 KiB); kwnn_load
+       zeroes it first.  Makes exactly ONE allocation, through opt->alloc_fn
+       (default malloc), holding the layer array and the parameters that
+       cannot be used in place: weights that are not float32 (float16,
+       bfloat16, float64 are converted once) or that kwb_tensor_f32 cannot
+       hand out (big-endian host, unaligned buffer), kernels of
+       Theano-trained convolutions (flipped once) and every
+       BatchNormalization folded to a per-channel scale and shift, and the
+       graph (its nodes, run order and buffer plan; see THE GRAPH), with
+       tables used only while loading.  Every
+       other weight is used IN PLACE (kwb_tensor_f32): the file must stay
+       open, unchanged, for as long as the net is used.  Because the layer
+       array lives in that allocation too (sized from the file's layer
+       count), there is no fixed maximum number of layers (no
+       KWNN_MAX_LAYERS).  The layer table is read in two passes (measure,
+       then fill); the configs are not read again after kwnn_load.  On failure the result is also in net->error,
+       net->message says what and which layer ("layer 'lstm' (LSTM):
+       unsupported layer class"; one line, control characters replaced by
+       '?'), nothing stays allocated, and kwnn_free is not needed (but is
+       harmless).  `opt` may be NULL (all defaults).
+   kwnn_free(net)
+       Releases the allocation and zeroes net.  Safe on a zeroed net.
+   kwnn_scratch_size(net, batch)
+       Bytes of scratch memory kwnn_run / kwnn_run_multi need for `batch`
+       samples: the arena of the buffer plan (every intermediate value at
+       its offset, see THE GRAPH), plus 64 bytes of alignment slack.  0 when
+       no intermediate buffer is needed; SIZE_MAX when batch < 1 or the size
+       overflows.
+   kwnn_peak_size(net, batch)
+       Bytes of the largest sum of activations alive at once (the lower
+       bound the plan's arena approaches; the arena adds the rounding of
+       each value to 64 bytes and what first fit leaves between them).
+   kwnn_run(net, input, in_count, output, out_count, scratch, scratch_size, batch)
+       For a network of one input and one output (else KWNN_ERR_ARITY):
+       runs `batch` samples.  input: batch * net->input_count floats
+       (row-major, the Keras shape without the batch axis: for a
+       channels_last image (H, W, C)); output: batch * net->output_count
+       floats.  in_count / out_count are the lengths of the two arrays, in
+       floats, and must be exactly those (else KWNN_ERR_SIZE); scratch_size
+       must be at least kwnn_scratch_size (else KWNN_ERR_SCRATCH).  input and
+       output must not overlap.  NO allocation, no I/O, no global state:
+       several threads may run one net at once, each with its own scratch
+       and output.  A run error leaves net->message untouched (the net is
+       const); the code says which check failed.
+   kwnn_run_multi(net, inputs, in_counts, outputs, out_counts, scratch, scratch_size, batch)
+       The same for any number of inputs and outputs: inputs[i] holds
+       in_counts[i] == batch * kwnn_input_size(net, i) floats, outputs[j]
+       out_counts[j] == batch * kwnn_output_size(net, j) (else
+       KWNN_ERR_SIZE), in the model config's order; no array may overlap
+       another.  kwnn_run(...) is kwnn_run_multi(net, &input, &in_count,
+       &output, &out_count, ...).
+   kwnn_input_shape(net, i, &ndim), kwnn_output_shape(net, j, &ndim)
+       The per-sample shape of input i / output j (ndim dimensions), NULL
+       when i >= net->num_inputs (j >= net->num_outputs).
+   kwnn_input_size(net, i), kwnn_output_size(net, j)
+       Floats per sample of input i / output j; 0 when out of range.
+   kwnn_cost_per_sample(net)
+       Operations per sample (multiply-adds, compares, elementwise steps)
+       that kwnn_run does, as counted at load from the shapes: an upper
+       bound of what its loops visit (a window visits only the taps that
+       fall on its input), summed over every call of every layer.  Also per
+       layer: net->layers[i].cost (one call) and .calls.  0 for a net that
+       is not loaded.
+   kwnn_result_string(r)   "ok", "unsupported", "size", "too_costly", ...
+   kwnn_kind_name(k), kwnn_activation_name(a)
+                           "Dense", "relu", ... (for listings)
+
+   The loaded net (read-only fields):
+       layer_count, layers[i]  one kwnn_layer per row of the file's layer
+                               table, same order: name, class_name, kind,
+                               act, in/out shape (per sample; of its first
+                               input), weights, calls (KWNN_LAYER_UNUSED:
+                               no output depends on it, never loaded).
+       num_inputs, num_outputs the model's
+       input_ndim, input_shape[], input_count     per sample, batch excluded
+       output_ndim, output_shape[], output_count  (the first input / output)
+       hard_sigmoid            the form chosen (KWNN_HARD_SIGMOID_KERAS3/2)
+       error, message          of the last kwnn_load
+
+   kwnn_options (zero-initialise; NULL = all defaults)
+       alloc_fn, free_fn, user_data   the allocator of kwnn_load/kwnn_free
+                       (set both or neither; default malloc/free)
+       hard_sigmoid    KWNN_HARD_SIGMOID_AUTO (0, default): the generation
+                       recorded in the metadata decides (see ACTIVATIONS);
+                       KWNN_HARD_SIGMOID_KERAS3 / _KERAS2 force one form.
+       max_cost        0 (default): no cap.  Else kwnn_load refuses, with
+                       KWNN_ERR_COST and a message giving the cost and the
+                       cap, a net whose kwnn_cost_per_sample exceeds it
+                       (before running anything; the allocation is freed):
+                       a small file cannot ask for hours of work per sample.
+
+   SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
+   and its class, at load time)
+
+   The configs of every Keras generation are read: Keras 1 (output_dim,
+   bias, init, nb_filter, nb_row, nb_col, subsample, border_mode,
+   dim_ordering, mode, p, ...), Keras 2 / tf.keras (units, use_bias,
+   padding, data_format, axis as a list, alpha, ...) and Keras 3 (batch_shape,
+   negative_slope, activation objects, keepdims, ...).  Data layout is
+   channels_last throughout ("tf" in Keras 1); channels_first / "th" is
+   refused.
+
+     InputLayer        batch_shape | batch_input_shape: the input shape.
+     Dense             units | output_dim, activation, use_bias | bias
+                       (default true).  kernel (in, units), bias (units).
+                       On inputs of rank > 1 it acts on the last axis.
+     BatchNormalization  axis must be the last one (-1, or rank, or [rank]);
+                       epsilon (default 1e-3), center, scale (default true:
+                       beta / gamma are then required; without them 0 / 1);
+                       moving_mean, moving_variance.  Keras 1: mode 0 only
+                       (the importer already packs running_std, which holds
+                       the variance, as moving_variance).  Computed as Keras
+                       3 does: inv = gamma / sqrt(var + eps) (in double,
+                       rounded), y = x * inv + (beta - mean * inv).
+     Activation        activation (any of ACTIVATIONS).
+     ReLU              max_value (null = none), negative_slope, threshold:
+                       Keras's own formula, edge cases included.
+     LeakyReLU         negative_slope (Keras 3) | alpha (Keras 1/2); 0.3.
+     ELU               alpha (1.0).
+     ThresholdedReLU   theta (1.0): x > theta ? x : 0.
+     Softmax           axis must be the last (-1).
+     Dropout, SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout,
+     AlphaDropout, ActivityRegularization, Identity
+                       identity (inference).
+     Flatten           channels_last (or rank <= 1); free (no copy).
+     Reshape           target_shape, with at most one -1; free.
+     Conv2D, Convolution2D, AtrousConvolution2D
+                       input (H, W, C); filters | nb_filter; kernel_size |
+                       nb_row, nb_col; strides | subsample; padding |
+                       border_mode ("valid", "same": TensorFlow's split,
+                       the extra pixel at the bottom/right); dilation_rate |
+                       atrous_rate; groups 1; use_bias | bias; activation.
+                       kernel (kh, kw, cin, filters).  When the metadata
+                       says the kernels are Theano's (key "conv_kernels"
+                       starting with "theano", which `kwbin pack` writes for
+                       Theano-backend files), they are flipped once at load.
+     MaxPooling2D, AveragePooling2D (and MaxPool2D, AvgPool2D)
+                       pool_size (2, 2), strides (null = pool_size), padding
+                       | border_mode; "same" averages count only the real
+                       inputs (as TensorFlow and Keras 3 do).
+     GlobalAveragePooling1D/2D/3D, GlobalMaxPooling1D/2D/3D (and the
+     GlobalAvgPool / GlobalMaxPool aliases)
+                       over every axis but the last; keepdims.
+     Add, Subtract (2 inputs), Multiply, Average, Maximum, Minimum
+                       Keras broadcasting: the shapes (batch excluded) are
+                       aligned on the right and a dimension 1 stretches;
+                       applied pairwise in input order (Average: the sum,
+                       then / n).
+     Concatenate       axis (-1; negative from the end; counted with the
+                       batch, which cannot be concatenated); the other
+                       dimensions must agree.
+     Dot               axes: an int or a pair (negative from the end,
+                       counted with the batch); normalize (L2, x / max(|x|,
+                       1e-7)); output: the first input's other axes, then
+                       the second's ((1,) if none), as batch_dot.
+     Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
+                       (dot_axes); cos and lambdas are refused.
+     DepthwiseConv2D, SeparableConv2D
+                       input (H, W, C); kernel_size, strides, padding
+                       ("valid", "same"), dilation_rate, depth_multiplier
+                       (1), use_bias, activation; SeparableConv2D: filters.
+                       Weights: depthwise kernel (kh, kw, C, mult) ("kernel"
+                       in Keras 3's DepthwiseConv2D, "depthwise_kernel"
+                       otherwise), pointwise_kernel (1, 1, C mult, filters),
+                       bias.  The separable one needs no intermediate
+                       buffer (each depthwise sum goes straight into the
+                       pointwise one).
+     Sequential, Functional, Model (nested models)
+                       their layers follow them in the table (names
+                       "outer/inner"); see THE GRAPH.
+
+   THE GRAPH
+
+   A Functional / Model config (the metadata's "model_config", and each
+   nested one) is a graph: each entry of "layers" lists its calls in
+   "inbound_nodes", each call the tensors it takes, as [name, node_index,
+   tensor_index] (Keras 1 and 2: [[[name, node, tensor, kwargs], ...], ...];
+   Keras 3: {"args": [... {"class_name": "__keras_tensor__", "config":
+   {"keras_history": [name, node, tensor]}} ...], "kwargs": {...}}).
+   node_index counts the calls of that layer in the order its entry lists
+   them (every generation renumbers them so); tensor_index picks an output
+   of a nested model.  kwnn_load unrolls the graph into nodes: one per call
+   of a layer (a shared layer runs once per call, with its one set of
+   weights), one per model input; a nested model's layers get nodes for each
+   call of the model, its InputLayers fed by that call's arguments, its
+   outputs (output_layers) what the call gives.  A Sequential (and the
+   table's top level when the metadata has no Functional config, e.g. a file
+   written by hand with kwbin.Writer) is a chain of its rows in table order.
+   The model's inputs and outputs are its config's input_layers (default:
+   its InputLayers) and output_layers (default: the last layer), in order.
+   The config must list the layer table's rows under the model, in table
+   order (KWNN_ERR_BAD_CONFIG otherwise).
+
+   Then, at load: the nodes are sorted (inputs before readers, depth first
+   from the outputs; only what an output depends on runs); every node's
+   shape is inferred in that order, each layer loaded at its first call
+   (every call of a shared layer must see the same input shapes); and a
+   buffer plan gives each computed value an offset in one scratch arena:
+   placed by first fit among the values alive at that point (lowest offset
+   that fits, each value rounded to 64 bytes per sample), freed after its
+   last reader; Flatten / Reshape / Dropout & co share their input's
+   memory, BatchNormalization and activation layers run in place when
+   their input dies there, an output no layer reads is written straight
+   into the caller's array, the others are copied at the end.  Counting,
+   building, the sort and the shapes are linear in the nodes, the plan
+   too times the values alive at once; the graph may unroll to at most
+   2^24 calls, and models may nest 32 deep.
+
+   Refused at load with one line naming the layer: a cycle, a reference to
+   a layer the model does not have or to a call or output it does not make
+   (dangling), two rows of one model with one name (ambiguous), an
+   InputLayer that is not an input, an input whose shape cannot be derived,
+   merge inputs whose shapes disagree, a shared layer called on two shapes,
+   a tensor passed as a keyword argument.
+
+   The input shape (per sample) comes from its InputLayer's batch_shape /
+   batch_input_shape; in a chain without one, from the first layer's
+   batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
+   rows.  Every dimension after the batch must be known (not null).
+
+   ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
+
+     linear, relu, relu6, leaky_relu (negative_slope 0.2, as Keras 3's
+     function; the LeakyReLU layer's default is 0.3), elu (alpha 1), selu,
+     celu (alpha 1), gelu (erf form, Keras's default approximate=False),
+     sigmoid, hard_sigmoid, log_sigmoid, tanh, hard_tanh, tanh_shrink,
+     softmax and log_softmax (last axis), softplus, softsign, silu / swish,
+     hard_silu / hard_swish, mish, exponential, squareplus (b 4),
+     sparse_plus, sparse_sigmoid, soft_shrink and hard_shrink (0.5).
+     Others (glu, sparsemax, threshold, custom): KWNN_ERR_UNSUPPORTED.
+
+     hard_sigmoid differs between generations: Keras 3 computes
+     relu6(x + 3) / 6 (slope 1/6), Keras 1 and 2 (also tf.keras) clip(0.2 x +
+     0.5, 0, 1).  KWNN_HARD_SIGMOID_AUTO takes the Keras 1/2 form when the
+     metadata's "generation" is "keras1" or "keras2" (or, without it, its
+     "keras_version" starts with "1." or "2."), the Keras 3 form otherwise.
+
+     An activation may also be an object.  Keras 3 writes a layer used as
+     an activation so ({"class_name": "LeakyReLU", "config": {...}}; also
+     ReLU, ELU, Softmax, ThresholdedReLU, Activation) and a function as
+     {"class_name": "function", "config": "gelu"}.  Keras cannot write the
+     arguments of activation functions; kwbin_nn reads them when an
+     exporter writes {"class_name": NAME, "config": {ARGS}} with NAME an
+     activation above: {"class_name": "gelu", "config": {"approximate":
+     true}} is the tanh form of gelu (what keras.ops.gelu computes by
+     default), leaky_relu takes negative_slope, elu / celu alpha, relu
+     negative_slope / max_value / threshold, squareplus b, soft_shrink /
+     hard_shrink threshold.
+
+   NUMERICS
+
+   float32 everywhere, as Keras computes, with float32 accumulation in
+   Dense, Conv2D and Dot (sums in input order, bias added last, as x @ W + b),
+   double where it is free (the BatchNormalization fold, gelu).  Plain C,
+   no intrinsics: Dense sums 4 x 8 output tiles in registers and its inner
+   loops have fixed trip counts so that gcc and clang vectorize them at
+   -O2 (SSE2 on x86-64).  The order of every sum is fixed, so results are
+   the same bits for any batch size and with or without vectorization (a NaN
+   may change sign or payload; only
+   a compiler told to fuse multiply-adds, e.g. -ffp-contract=fast on FMA
+   hardware, changes the last bits).  Agrees
+   with Keras 3 (JAX) and tf.keras predictions to about 1e-6 on the test
+   fixtures (the tests require 1e-5).  Mixed-precision policies
+   (mixed_float16, ...) are computed in float32 anyway.
+
+   ERRORS
+
+   Every function that can fail returns a kwnn_result, KWNN_OK = 0.  No
+   function asserts, aborts or prints.  Config JSON is read defensively
+   (every read bounded; kwbin.h has already checked it is valid JSON) and
+   every size computation is checked for overflow.  Keys are matched with
+   their escapes decoded; numbers are parsed without the C locale (no
+   strtod).
+
+   OPTIONS (define before including the implementation)
+
+   KWBIN_NN_STATIC        all kwnn_ functions static (define KWBIN_STATIC too
+                          to make the reader's static as well).
+   KWNN_MALLOC(size) / KWNN_FREE(ptr)
+                          the default allocator (define both; then
+                          <stdlib.h> is not included).
+   KWNN_PROBE(counter, n) tests only: called with `taps` (window loops) and
+                          `load_steps` (kwnn_load's walks: configs counted,
+                          table linked, graph built, sorted, shapes) to
+                          count work.
+*/
+#ifndef KWBIN_NN_H
+#define KWBIN_NN_H
+
+#include "kwbin.h"
+
+#ifdef KWBIN_NN_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define KWNN_API static __attribute__((unused))
+#else
+#define KWNN_API static
+#endif
+#else
+#define KWNN_API extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KWNN_MAX_DIMS 8       /* rank of a per-sample shape (batch excluded) */
+#define KWNN_MESSAGE_SIZE 256 /* bytes of kwnn_net.message, NUL included */
+
+typedef enum kwnn_result {
+    KWNN_OK = 0,
+    KWNN_ERR_INVALID_ARGUMENT, /* NULL pointer, batch < 1, net not loaded, bad options */
+    KWNN_ERR_NO_LAYERS,        /* the file has no layer table (kwbin.save_file) */
+    KWNN_ERR_NO_CONFIG,        /* a layer has no config JSON (packed without --arch) */
+    KWNN_ERR_UNSUPPORTED,      /* layer class, option, activation or graph not supported */
+    KWNN_ERR_BAD_CONFIG,       /* a config key of the wrong type or value */
+    KWNN_ERR_BAD_WEIGHTS,      /* weight missing, unexpected, of a wrong shape or dtype */
+    KWNN_ERR_SHAPE,            /* input shape unknown, or a layer does not fit its input */
+    KWNN_ERR_OUT_OF_MEMORY,    /* the allocation of kwnn_load failed */
+    KWNN_ERR_OVERFLOW,         /* a size does not fit in size_t */
+    KWNN_ERR_SIZE,             /* kwnn_run: in_count / out_count do not match batch */
+    KWNN_ERR_SCRATCH,          /* kwnn_run: scratch_size below kwnn_scratch_size */
+    KWNN_ERR_COST,             /* the network costs more per sample than kwnn_options.max_cost */
+    KWNN_ERR_ARITY             /* kwnn_run on a net with several inputs or outputs (use kwnn_run_multi) */
+} kwnn_result;
+
+typedef enum kwnn_kind {
+    KWNN_LAYER_INPUT = 0,   /* InputLayer: nothing to do */
+    KWNN_LAYER_MODEL,       /* a nested model: its layers follow it */
+    KWNN_LAYER_IDENTITY,    /* Dropout & co at inference */
+    KWNN_LAYER_FLATTEN,     /* shape only */
+    KWNN_LAYER_RESHAPE,     /* shape only */
+    KWNN_LAYER_DENSE,
+    KWNN_LAYER_BATCHNORM,
+    KWNN_LAYER_ACTIVATION,  /* Activation, ReLU, LeakyReLU, ELU, Softmax, ThresholdedReLU */
+    KWNN_LAYER_CONV2D,
+    KWNN_LAYER_MAXPOOL2D,
+    KWNN_LAYER_AVGPOOL2D,
+    KWNN_LAYER_GLOBAL_AVGPOOL,
+    KWNN_LAYER_GLOBAL_MAXPOOL,
+    KWNN_LAYER_MERGE,       /* Add, Subtract, Multiply, Average, Maximum, Minimum (op: KWNN_MERGE_*) */
+    KWNN_LAYER_CONCAT,      /* Concatenate: axis (per sample) in `units` */
+    KWNN_LAYER_DOT,         /* Dot: per-sample axes in kh, kw; normalize in `same` */
+    KWNN_LAYER_DEPTHWISE2D, /* DepthwiseConv2D, SeparableConv2D (then w2: the pointwise kernel) */
+    KWNN_LAYER_UNUSED       /* in the table, but no output of the model depends on it */
+} kwnn_kind;
+
+enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
+    KWNN_MERGE_ADD = 0,
+    KWNN_MERGE_SUBTRACT,
+    KWNN_MERGE_MULTIPLY,
+    KWNN_MERGE_AVERAGE,
+    KWNN_MERGE_MAXIMUM,
+    KWNN_MERGE_MINIMUM
+};
+
+typedef enum kwnn_act_kind {
+    KWNN_ACT_LINEAR = 0,
+    KWNN_ACT_RELU,            /* a = negative_slope, b = max_value (if has_max), c = threshold */
+    KWNN_ACT_RELU6,
+    KWNN_ACT_LEAKY_RELU,      /* a = negative_slope */
+    KWNN_ACT_ELU,             /* a = alpha */
+    KWNN_ACT_SELU,
+    KWNN_ACT_CELU,            /* a = alpha */
+    KWNN_ACT_GELU,            /* erf form */
+    KWNN_ACT_GELU_TANH,       /* tanh approximation */
+    KWNN_ACT_SIGMOID,
+    KWNN_ACT_HARD_SIGMOID,    /* Keras 3: relu6(x + 3) / 6 */
+    KWNN_ACT_HARD_SIGMOID_K2, /* Keras 1/2: clip(0.2 x + 0.5, 0, 1) */
+    KWNN_ACT_LOG_SIGMOID,
+    KWNN_ACT_SPARSE_SIGMOID,
+    KWNN_ACT_TANH,
+    KWNN_ACT_HARD_TANH,
+    KWNN_ACT_TANH_SHRINK,
+    KWNN_ACT_SOFTMAX,         /* over the last axis */
+    KWNN_ACT_LOG_SOFTMAX,     /* over the last axis */
+    KWNN_ACT_SOFTPLUS,
+    KWNN_ACT_SOFTSIGN,
+    KWNN_ACT_SILU,
+    KWNN_ACT_HARD_SILU,
+    KWNN_ACT_MISH,
+    KWNN_ACT_EXPONENTIAL,
+    KWNN_ACT_SQUAREPLUS,      /* a = b */
+    KWNN_ACT_SPARSE_PLUS,
+    KWNN_ACT_SOFT_SHRINK,     /* a = threshold */
+    KWNN_ACT_HARD_SHRINK      /* a = threshold */
+} kwnn_act_kind;
+
+typedef struct kwnn_activation {
+    kwnn_act_kind kind;
+    float a, b, c; /* parameters, see kwnn_act_kind */
+    int has_max;   /* KWNN_ACT_RELU: b is a max_value */
+} kwnn_activation;
+
+enum {
+    KWNN_HARD_SIGMOID_AUTO = 0, /* from the file's metadata */
+    KWNN_HARD_SIGMOID_KERAS3 = 1,
+    KWNN_HARD_SIGMOID_KERAS2 = 2
+};
+
+typedef struct kwnn_layer {
+    const char *name;       /* in the file */
+    const char *class_name; /* in the file */
+    uint32_t index;         /* row of the file's layer table */
+    kwnn_kind kind;
+    kwnn_activation act;    /* applied after the op (Dense, Conv2D), or the op (Activation) */
+    uint32_t in_ndim, out_ndim;
+    size_t in_shape[KWNN_MAX_DIMS], out_shape[KWNN_MAX_DIMS]; /* per sample */
+    size_t in_count, out_count;                               /* floats per sample */
+    const float *w; /* Dense kernel (in, units); Conv2D kernel (kh, kw, cin, filters); BN scale */
+    const float *b; /* Dense / Conv2D bias or NULL; BN shift */
+    size_t units;   /* Dense units, Conv2D filters, BN / pooling channels */
+    size_t kh, kw, sh, sw, dh, dw; /* Conv2D / pooling: window, strides, dilation */
+    size_t pad_top, pad_left;      /* 'same' padding before (the rest goes after) */
+    int same;                      /* padding "same" */
+    int op;                        /* KWNN_LAYER_MERGE: KWNN_MERGE_* */
+    size_t mult;                   /* depthwise: depth_multiplier */
+    const float *w2;               /* SeparableConv2D: pointwise kernel (cin * mult, filters) */
+    uint32_t calls;                /* nodes of the graph that run this layer (shared layers: > 1) */
+    uint64_t cost;                 /* operations per sample of one call (see kwnn_cost_per_sample) */
+} kwnn_layer;
+
+struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
+
+typedef struct kwnn_options {
+    void *(*alloc_fn)(size_t size, void *user_data); /* default: malloc */
+    void (*free_fn)(void *ptr, void *user_data);     /* default: free */
+    void *user_data;                                 /* default: NULL */
+    int hard_sigmoid;                                /* KWNN_HARD_SIGMOID_*, default AUTO */
+    uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
+} kwnn_options;
+
+typedef struct kwnn_net {
+    uint32_t layer_count;
+    kwnn_layer *layers;
+    uint32_t num_inputs, num_outputs; /* the model's, in its config's input_layers / output_layers order */
+    uint32_t input_ndim, output_ndim; /* the first input's and the first output's: */
+    size_t input_shape[KWNN_MAX_DIMS], output_shape[KWNN_MAX_DIMS]; /* per sample */
+    size_t input_count, output_count;                               /* floats per sample */
+    int hard_sigmoid;                                               /* the form used */
+    kwnn_result error;                                              /* of the last kwnn_load */
+    char message[KWNN_MESSAGE_SIZE];
+
+    /* private */
+    struct kwnn__node *nodes_; /* the graph, one node per value */
+    uint32_t *edges_;          /* nodes' inputs (node ids) */
+    uint32_t *order_;          /* the computing nodes, in run order */
+    uint32_t *inputs_, *outputs_; /* node ids of the model's inputs and outputs */
+    uint32_t node_count_, order_count_;
+    size_t arena_;          /* scratch floats per sample (the buffer plan) */
+    size_t peak_;           /* largest sum of live activations, floats per sample */
+    uint64_t cost_;         /* operations per sample, sum over the nodes */
+    void *mem_;
+    kwnn_options opt_;
+} kwnn_net;
+
+KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt);
+KWNN_API void kwnn_free(kwnn_net *net);
+KWNN_API size_t kwnn_scratch_size(const kwnn_net *net, int batch);
+KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count,
+                              float *output, size_t out_count, void *scratch,
+                              size_t scratch_size, int batch);
+KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inputs,
+                                    const size_t *in_counts, float *const *outputs,
+                                    const size_t *out_counts, void *scratch, size_t scratch_size,
+                                    int batch);
+KWNN_API size_t kwnn_peak_size(const kwnn_net *net, int batch);
+KWNN_API const size_t *kwnn_input_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
+KWNN_API const size_t *kwnn_output_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
+KWNN_API size_t kwnn_input_size(const kwnn_net *net, uint32_t i);
+KWNN_API size_t kwnn_output_size(const kwnn_net *net, uint32_t i);
+KWNN_API uint64_t kwnn_cost_per_sample(const kwnn_net *net);
+KWNN_API const char *kwnn_result_string(kwnn_result r);
+KWNN_API const char *kwnn_kind_name(kwnn_kind k);
+KWNN_API const char *kwnn_activation_name(kwnn_act_kind a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KWBIN_NN_H */
+

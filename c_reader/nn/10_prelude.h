@@ -1,0 +1,33 @@
+/* ======================================================================== */
+/*                              IMPLEMENTATION                              */
+/* ======================================================================== */
+#if defined(KWBIN_NN_IMPLEMENTATION) && !defined(KWBIN_NN_IMPLEMENTATION_DONE)
+#define KWBIN_NN_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <string.h>
+
+#if !defined(KWNN_MALLOC) || !defined(KWNN_FREE)
+#include <stdlib.h>
+#undef KWNN_MALLOC
+#undef KWNN_FREE
+#define KWNN_MALLOC(size) malloc(size)
+#define KWNN_FREE(ptr) free(ptr)
+#endif
+
+#ifdef __cplusplus
+#define KWNN__RESTRICT __restrict
+extern "C" {
+#else
+#define KWNN__RESTRICT restrict
+#endif
+
+#define KWNN__SIZE_MAX ((size_t)-1)
+
+/* Test hook: the tests define KWNN_PROBE(counter, n) to count the steps of
+   kwnn_load's table walks and of the window loops (work, not time). */
+#ifndef KWNN_PROBE
+#define KWNN_PROBE(counter, n) ((void)0)
+#endif
+#define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
+

@@ -1,0 +1,474 @@
+/* ---- layers ------------------------------------------------------------- */
+
+static int kwnn__is_class(const kwb_layer *L, const char *const *names)
+{
+    for (; *names != NULL; names++)
+        if (strcmp(L->class_name, *names) == 0) return 1;
+    return 0;
+}
+
+static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, int with_batch,
+                                        const char *key)
+{
+    kwnn__iter it;
+    kwnn__json el;
+    uint32_t nd = 0;
+    size_t dims[KWNN_MAX_DIMS];
+    int first = with_batch;
+    long x;
+    if (!kwnn__begin(v, '[', &it)) return kwnn__bad_key(c, L, key, v, "a list");
+    while (kwnn__next(&it, NULL, &el)) {
+        if (first) { /* the batch dimension: null or a number */
+            first = 0;
+            continue;
+        }
+        if (kwnn__null(el)) {
+            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "the input shape ");
+            kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
+            kwnn__m(c->net, " has an unknown (None) dimension");
+            return KWNN_ERR_SHAPE;
+        }
+        if (!kwnn__int(el, &x) || x < 1) return kwnn__bad_key(c, L, key, v, "a list of positive sizes");
+        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
+        dims[nd++] = (size_t)x;
+    }
+    if (c->have_shape) { /* a nested model's InputLayer: must agree */
+        uint32_t i;
+        int same = nd == c->nd;
+        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i];
+        if (!same) {
+            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "expects input ");
+            kwnn__m_shape(c->net, dims, nd);
+            kwnn__m(c->net, ", gets ");
+            kwnn__m_shape(c->net, c->shape, c->nd);
+            return KWNN_ERR_SHAPE;
+        }
+        return KWNN_OK;
+    }
+    if (!kwnn__prod(dims, nd, &c->net->input_count)) {
+        kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "the input shape ");
+        kwnn__m_shape(c->net, dims, nd);
+        kwnn__m(c->net, " has more elements than a size_t counts");
+        return KWNN_ERR_OVERFLOW;
+    }
+    memcpy(c->shape, dims, sizeof dims);
+    c->nd = nd;
+    c->have_shape = 1;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
+{
+    static const char *const unit_keys[] = {"units", "output_dim", NULL};
+    static const char *const names[] = {"kernel", "bias"};
+    const char *which;
+    kwnn__json v;
+    long units = -1;
+    int use_bias;
+    size_t in, kshape[2];
+    kwnn_result r;
+    if (kwnn__key(cfg, unit_keys, &which, &v) && (!kwnn__int(v, &units) || units < 1))
+        return kwnn__bad_key(c, L, which, v, "a positive number of units");
+    if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK) return r;
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK)
+        return r;
+    if (c->nd == 0) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of rank 1 or more");
+    in = c->shape[c->nd - 1];
+    if (units < 0) { /* no units in the config: from the kernel */
+        kwb_tensor t;
+        if (!kwnn__find(c, L, "kernel", &t) || t.ndim != 2 || t.shape[1] == 0 ||
+            t.shape[1] > (uint64_t)KWNN__DIM_LIMIT)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
+        units = (long)t.shape[1];
+    }
+    kshape[0] = in;
+    kshape[1] = (size_t)units;
+    if ((r = kwnn__only(c, L, names, use_bias ? 2 : 1)) != KWNN_OK ||
+        (r = kwnn__weight(c, L, "kernel", kshape, 2, 0, &out->w)) != KWNN_OK)
+        return r;
+    if (use_bias && (r = kwnn__weight(c, L, "bias", kshape + 1, 1, 0, &out->b)) != KWNN_OK) return r;
+    out->kind = KWNN_LAYER_DENSE;
+    out->units = (size_t)units;
+    c->shape[c->nd - 1] = (size_t)units;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__batchnorm(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
+{
+    static const char *const names[] = {"gamma", "beta", "moving_mean", "moving_variance"};
+    const char *use[4];
+    const float *g = NULL, *be = NULL, *mean = NULL, *var = NULL;
+    double eps, mode;
+    int center, scale;
+    size_t ch, k;
+    float *fold;
+    kwnn_result r;
+    if (c->nd == 0) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of rank 1 or more");
+    if ((r = kwnn__last_axis(c, L, cfg, "axis")) != KWNN_OK ||
+        (r = kwnn__cfg_num(c, L, cfg, "epsilon", NULL, 1e-3, &eps)) != KWNN_OK ||
+        (r = kwnn__cfg_num(c, L, cfg, "mode", NULL, 0.0, &mode)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "center", NULL, 1, &center)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "scale", NULL, 1, &scale)) != KWNN_OK)
+        return r;
+    if (mode != 0.0)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "Keras 1 BatchNormalization mode 1 and 2 are not supported (mode 0 only)");
+    if (!(eps >= 0.0)) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "epsilon is negative");
+    ch = c->shape[c->nd - 1];
+    use[0] = scale ? names[0] : NULL;
+    use[1] = center ? names[1] : NULL;
+    use[2] = names[2];
+    use[3] = names[3];
+    if ((r = kwnn__only(c, L, use, 4)) != KWNN_OK ||
+        (scale && (r = kwnn__weight(c, L, "gamma", &ch, 1, 0, &g)) != KWNN_OK) ||
+        (center && (r = kwnn__weight(c, L, "beta", &ch, 1, 0, &be)) != KWNN_OK) ||
+        (r = kwnn__weight(c, L, "moving_mean", &ch, 1, 0, &mean)) != KWNN_OK ||
+        (r = kwnn__weight(c, L, "moving_variance", &ch, 1, 0, &var)) != KWNN_OK)
+        return r;
+    if (!kwnn__mul(ch, 2, &k)) return kwnn__oom(c);
+    if ((r = kwnn__param(c, k, &fold)) != KWNN_OK) return r;
+    if (c->fill) {
+        /* Keras 3: inv = rsqrt(var + eps) * gamma; y = x * inv + (beta - mean * inv) */
+        float epsf = (float)eps;
+        for (k = 0; k < ch; k++) {
+            double inv = 1.0 / sqrt((double)(var[k] + epsf));
+            float invf;
+            if (g != NULL) inv *= (double)g[k];
+            invf = (float)inv;
+            fold[k] = invf;
+            fold[ch + k] = (float)((be != NULL ? (double)be[k] : 0.0) - (double)mean[k] * (double)invf);
+        }
+        out->w = fold;
+        out->b = fold + ch;
+    }
+    out->kind = KWNN_LAYER_BATCHNORM;
+    out->units = ch;
+    return KWNN_OK;
+}
+
+/* The extent of a window of k taps d apart, (k - 1) d + 1, if at most
+   KWNN__DIM_LIMIT (checked: k and d may each be 2^30, beyond 32 bits). */
+static int kwnn__extent(size_t k, size_t d, size_t *eff)
+{
+    return kwnn__mul(k - 1, d, eff) && kwnn__add(*eff, 1, eff) && *eff <= KWNN__DIM_LIMIT;
+}
+
+/* Output size and 'same' padding of one spatial axis (TensorFlow's rule).
+   in, k, s, d <= KWNN__DIM_LIMIT and (k - 1) d + 1 too (kwnn__extent): then
+   (o - 1) s < in and need < 2^31, no overflow even with a 32-bit size_t. */
+static int kwnn__window(size_t in, size_t k, size_t s, size_t d, int same, size_t *out, size_t *pad)
+{
+    size_t eff, o, need;
+    if (in > KWNN__DIM_LIMIT || !kwnn__extent(k, d, &eff)) return 0;
+    if (same) {
+        o = (in + s - 1) / s;
+        need = (o - 1) * s + eff;
+        *pad = need > in ? (need - in) / 2 : 0;
+    } else {
+        if (in < eff) return 0;
+        o = (in - eff) / s + 1;
+        *pad = 0;
+    }
+    *out = o;
+    return o > 0;
+}
+
+static kwnn_result kwnn__conv2d(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
+{
+    static const char *const filter_keys[] = {"filters", "nb_filter", NULL};
+    static const char *const ks_keys[] = {"kernel_size", NULL};
+    static const char *const st_keys[] = {"strides", "subsample", NULL};
+    static const char *const dl_keys[] = {"dilation_rate", "atrous_rate", NULL};
+    static const char *const names[] = {"kernel", "bias"};
+    const char *which;
+    kwnn__json v;
+    long filters, groups = 1, nb;
+    size_t ks[2], st[2], dl[2], kshape[4], oh, ow;
+    int use_bias, same;
+    kwnn_result r;
+    if (!kwnn__key(cfg, filter_keys, &which, &v) || !kwnn__int(v, &filters) || filters < 1)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no positive 'filters'");
+    if (kwnn__get(cfg, "kernel_size", &v)) {
+        if ((r = kwnn__cfg_sizes(c, L, cfg, ks_keys, 2, 1, ks)) != KWNN_OK) return r;
+    } else { /* Keras 1 */
+        if (!kwnn__get(cfg, "nb_row", &v) || !kwnn__int(v, &nb) || nb < 1 || (size_t)nb > KWNN__DIM_LIMIT)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size (or nb_row)");
+        ks[0] = (size_t)nb;
+        if (!kwnn__get(cfg, "nb_col", &v) || !kwnn__int(v, &nb) || nb < 1 || (size_t)nb > KWNN__DIM_LIMIT)
+            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size (or nb_col)");
+        ks[1] = (size_t)nb;
+    }
+    if ((r = kwnn__cfg_sizes(c, L, cfg, st_keys, 2, 1, st)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, dl_keys, 2, 1, dl)) != KWNN_OK ||
+        (r = kwnn__padding(c, L, cfg, &same)) != KWNN_OK ||
+        (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK)
+        return r;
+    if (kwnn__get(cfg, "groups", &v) && !kwnn__null(v) && (!kwnn__int(v, &groups) || groups != 1))
+        return kwnn__unsupported_value(c, L, "groups", v);
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK)
+        return r;
+    if (c->nd != 3) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input (height, width, channels), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT || !kwnn__extent(ks[0], dl[0], &oh) ||
+        !kwnn__extent(ks[1], dl[1], &ow))
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
+    if (!kwnn__window(c->shape[0], ks[0], st[0], dl[0], same, &oh, &out->pad_top) ||
+        !kwnn__window(c->shape[1], ks[1], st[1], dl[1], same, &ow, &out->pad_left)) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    kshape[0] = ks[0];
+    kshape[1] = ks[1];
+    kshape[2] = c->shape[2];
+    kshape[3] = (size_t)filters;
+    if ((r = kwnn__only(c, L, names, use_bias ? 2 : 1)) != KWNN_OK ||
+        (r = kwnn__weight(c, L, "kernel", kshape, 4, c->theano_kernels, &out->w)) != KWNN_OK)
+        return r;
+    if (use_bias && (r = kwnn__weight(c, L, "bias", kshape + 3, 1, 0, &out->b)) != KWNN_OK) return r;
+    out->kind = KWNN_LAYER_CONV2D;
+    out->units = (size_t)filters;
+    out->kh = ks[0];
+    out->kw = ks[1];
+    out->sh = st[0];
+    out->sw = st[1];
+    out->dh = dl[0];
+    out->dw = dl[1];
+    out->same = same;
+    c->shape[0] = oh;
+    c->shape[1] = ow;
+    c->shape[2] = (size_t)filters;
+    return KWNN_OK;
+}
+
+/* DepthwiseConv2D (separable 0) and SeparableConv2D (1): each input channel
+   convolved with its own depth_multiplier kernels (kh, kw, cin, mult); the
+   separable one then mixes the cin * mult channels with a 1x1 kernel. */
+static kwnn_result kwnn__depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                   int separable)
+{
+    static const char *const ks_keys[] = {"kernel_size", NULL};
+    static const char *const st_keys[] = {"strides", NULL};
+    static const char *const dl_keys[] = {"dilation_rate", NULL};
+    static const char *const sep_names[] = {"depthwise_kernel", "pointwise_kernel", "bias"};
+    const char *names[3] = {"kernel", "bias", NULL};
+    const char *dk = "kernel";
+    kwnn__json v;
+    long mult = 1, filters = 0;
+    size_t ks[2], st[2], dl[2], kshape[4], pshape[4], oh, ow, cm;
+    int use_bias, same;
+    kwnn_result r;
+    if ((r = kwnn__cfg_sizes(c, L, cfg, ks_keys, 2, 0, ks)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, st_keys, 2, 1, st)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, dl_keys, 2, 1, dl)) != KWNN_OK ||
+        (r = kwnn__padding(c, L, cfg, &same)) != KWNN_OK || (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "use_bias", NULL, 1, &use_bias)) != KWNN_OK)
+        return r;
+    if (ks[0] == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size");
+    if (kwnn__get(cfg, "depth_multiplier", &v) && !kwnn__null(v) &&
+        (!kwnn__int(v, &mult) || mult < 1 || (size_t)mult > KWNN__DIM_LIMIT))
+        return kwnn__bad_key(c, L, "depth_multiplier", v, "a positive number");
+    if (separable && (!kwnn__get(cfg, "filters", &v) || !kwnn__int(v, &filters) || filters < 1 ||
+                      (size_t)filters > KWNN__DIM_LIMIT))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no positive 'filters'");
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
+    if (c->nd != 3) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input (height, width, channels), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT || c->shape[2] > KWNN__DIM_LIMIT ||
+        !kwnn__extent(ks[0], dl[0], &oh) || !kwnn__extent(ks[1], dl[1], &ow))
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
+    if (!kwnn__window(c->shape[0], ks[0], st[0], dl[0], same, &oh, &out->pad_top) ||
+        !kwnn__window(c->shape[1], ks[1], st[1], dl[1], same, &ow, &out->pad_left)) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    if (!kwnn__mul(c->shape[2], (size_t)mult, &cm) || cm > KWNN__DIM_LIMIT)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too many channels (channels x depth_multiplier)");
+    kshape[0] = ks[0];
+    kshape[1] = ks[1];
+    kshape[2] = c->shape[2];
+    kshape[3] = (size_t)mult;
+    if (separable) {
+        dk = "depthwise_kernel";
+        if ((r = kwnn__only(c, L, sep_names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+    } else {
+        kwb_tensor t;
+        if (!kwnn__find(c, L, "kernel", &t)) dk = names[0] = "depthwise_kernel"; /* Keras 2 */
+        if ((r = kwnn__only(c, L, names, use_bias ? 2 : 1)) != KWNN_OK) return r;
+    }
+    if ((r = kwnn__weight(c, L, dk, kshape, 4, 0, &out->w)) != KWNN_OK) return r;
+    out->units = separable ? (size_t)filters : cm;
+    if (separable) {
+        pshape[0] = pshape[1] = 1;
+        pshape[2] = cm;
+        pshape[3] = out->units;
+        if ((r = kwnn__weight(c, L, "pointwise_kernel", pshape, 4, 0, &out->w2)) != KWNN_OK) return r;
+    }
+    if (use_bias && (r = kwnn__weight(c, L, "bias", &out->units, 1, 0, &out->b)) != KWNN_OK) return r;
+    out->kind = KWNN_LAYER_DEPTHWISE2D;
+    out->mult = (size_t)mult;
+    out->kh = ks[0];
+    out->kw = ks[1];
+    out->sh = st[0];
+    out->sw = st[1];
+    out->dh = dl[0];
+    out->dw = dl[1];
+    out->same = same;
+    c->shape[0] = oh;
+    c->shape[1] = ow;
+    c->shape[2] = out->units;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__pool2d(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                kwnn_kind kind)
+{
+    static const char *const ps_keys[] = {"pool_size", NULL};
+    static const char *const st_keys[] = {"strides", NULL};
+    size_t ps[2], st[2], oh, ow;
+    int same;
+    kwnn_result r;
+    if ((r = kwnn__cfg_sizes(c, L, cfg, ps_keys, 2, 2, ps)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, st_keys, 2, 0, st)) != KWNN_OK ||
+        (r = kwnn__padding(c, L, cfg, &same)) != KWNN_OK ||
+        (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK || (r = kwnn__only(c, L, NULL, 0)) != KWNN_OK)
+        return r;
+    if (st[0] == 0) st[0] = ps[0]; /* strides null: the pool size */
+    if (st[1] == 0) st[1] = ps[1];
+    if (c->nd != 3) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input (height, width, channels), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large");
+    if (!kwnn__window(c->shape[0], ps[0], st[0], 1, same, &oh, &out->pad_top) ||
+        !kwnn__window(c->shape[1], ps[1], st[1], 1, same, &ow, &out->pad_left)) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    out->kind = kind;
+    out->units = c->shape[2];
+    out->kh = ps[0];
+    out->kw = ps[1];
+    out->sh = st[0];
+    out->sw = st[1];
+    out->dh = out->dw = 1;
+    out->same = same;
+    c->shape[0] = oh;
+    c->shape[1] = ow;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__global_pool(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                     kwnn_kind kind, uint32_t spatial)
+{
+    int keep;
+    uint32_t i;
+    kwnn_result r;
+    if ((r = kwnn__channels_last(c, L, cfg)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "keepdims", NULL, 0, &keep)) != KWNN_OK ||
+        (r = kwnn__only(c, L, NULL, 0)) != KWNN_OK)
+        return r;
+    if (c->nd != spatial + 1) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of rank ");
+        kwnn__m_u(c->net, spatial + 1);
+        kwnn__m(c->net, " (spatial axes, channels), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    out->kind = kind;
+    out->units = c->shape[c->nd - 1];
+    if (keep) {
+        for (i = 0; i < spatial; i++) c->shape[i] = 1;
+    } else {
+        c->shape[0] = out->units;
+        c->nd = 1;
+    }
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
+{
+    kwnn__json v, el;
+    kwnn__iter it;
+    size_t dims[KWNN_MAX_DIMS], known = 1, total;
+    uint32_t nd = 0, i;
+    int unknown = -1;
+    long x;
+    kwnn_result r;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if (!kwnn__get(cfg, "target_shape", &v) || !kwnn__begin(v, '[', &it))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no target_shape list");
+    while (kwnn__next(&it, NULL, &el)) {
+        if (!kwnn__int(el, &x) || x == 0 || x < -1) return kwnn__bad_key(c, L, "target_shape", v, "sizes (and one -1)");
+        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "target_shape", v);
+        if (x == -1) {
+            if (unknown >= 0) return kwnn__bad_key(c, L, "target_shape", v, "at most one -1");
+            unknown = (int)nd;
+            dims[nd++] = 1;
+        } else {
+            dims[nd++] = (size_t)x;
+            if (!kwnn__mul(known, (size_t)x, &known)) {
+                kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "target_shape ");
+                kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
+                kwnn__m(c->net, " has more elements than a size_t counts (its product overflows)");
+                return KWNN_ERR_OVERFLOW;
+            }
+        }
+    }
+    if (!kwnn__prod(c->shape, c->nd, &total)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
+    if (unknown >= 0) {
+        if (total % known != 0) goto mismatch;
+        dims[unknown] = total / known;
+        known = total;
+    }
+    if (known != total) goto mismatch;
+    out->kind = KWNN_LAYER_RESHAPE;
+    for (i = 0; i < nd; i++) c->shape[i] = dims[i];
+    c->nd = nd;
+    return KWNN_OK;
+mismatch:
+    kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "cannot reshape ");
+    kwnn__m_shape(c->net, c->shape, c->nd);
+    kwnn__m(c->net, " to ");
+    kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
+    return KWNN_ERR_SHAPE;
+}
+
+/* First layer without an InputLayer: batch_input_shape, batch_shape, input_dim, kernel rows. */
+static kwnn_result kwnn__implicit_input(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg)
+{
+    kwnn__json v;
+    long dim;
+    kwb_tensor t;
+    if (kwnn__get(cfg, "batch_input_shape", &v) && !kwnn__null(v))
+        return kwnn__set_shape_from(c, L, v, 1, "batch_input_shape");
+    if (kwnn__get(cfg, "batch_shape", &v) && !kwnn__null(v))
+        return kwnn__set_shape_from(c, L, v, 1, "batch_shape");
+    if (kwnn__get(cfg, "input_dim", &v) && !kwnn__null(v) && strcmp(L->class_name, "Dense") == 0) {
+        if (!kwnn__int(v, &dim) || dim < 1) return kwnn__bad_key(c, L, "input_dim", v, "a positive size");
+        c->shape[0] = (size_t)dim;
+    } else if (strcmp(L->class_name, "Dense") == 0 && kwnn__find(c, L, "kernel", &t) && t.ndim == 2 &&
+               t.shape[0] > 0 && t.shape[0] <= (uint64_t)KWNN__DIM_LIMIT) {
+        c->shape[0] = (size_t)t.shape[0];
+    } else {
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L,
+                          "cannot tell the network's input shape: no InputLayer, and the first "
+                          "layer's config has no batch_input_shape");
+    }
+    c->nd = 1;
+    c->net->input_count = c->shape[0];
+    c->have_shape = 1;
+    return KWNN_OK;
+}
+

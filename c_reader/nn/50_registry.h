@@ -1,0 +1,199 @@
+/* ---- the registration table: Keras class -> loader ----------------------- */
+
+/* A loader reads the config and weights of L for the input shape(s) in c
+   (c->shape: the first input; c->ins: all), fills `out` (kind, parameters)
+   and leaves the output shape in c->shape.  The kind decides the runner
+   (kwnn__run_node) and the cost (kwnn__layer_cost). */
+typedef kwnn_result (*kwnn__loader)(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg);
+
+static kwnn_result kwnn__load_dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__dense(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_bn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__batchnorm(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_conv(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__conv2d(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                        int arg)
+{
+    return kwnn__depthwise(c, L, cfg, out, arg);
+}
+
+static kwnn_result kwnn__load_pool(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    return kwnn__pool2d(c, L, cfg, out, (kwnn_kind)arg);
+}
+
+static kwnn_result kwnn__load_global(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{   /* arg: spatial axes, negative for max */
+    return kwnn__global_pool(c, L, cfg, out, arg < 0 ? KWNN_LAYER_GLOBAL_MAXPOOL : KWNN_LAYER_GLOBAL_AVGPOOL,
+                             (uint32_t)(arg < 0 ? -arg : arg));
+}
+
+static kwnn_result kwnn__load_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__reshape(c, L, cfg, out);
+}
+
+static kwnn_result kwnn__load_flatten(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    size_t n;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if (c->nd > 1 && (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK) return r;
+    if (!kwnn__prod(c->shape, c->nd, &n)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
+    out->kind = KWNN_LAYER_FLATTEN;
+    c->shape[0] = n;
+    c->nd = 1;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__load_identity(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)cfg;
+    (void)arg;
+    out->kind = KWNN_LAYER_IDENTITY;
+    return kwnn__only(c, L, NULL, 0);
+}
+
+/* Activation, ReLU, LeakyReLU, ELU, Softmax, ThresholdedReLU: the class is the activation's name. */
+static kwnn_result kwnn__load_act(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    static const char *const quoted[] = {"\"Activation\"", "\"ReLU\"", "\"LeakyReLU\"", "\"ELU\"",
+                                         "\"Softmax\"", "\"ThresholdedReLU\""};
+    kwnn__json cls;
+    int found;
+    kwnn_result r;
+    cls.p = quoted[arg];
+    cls.e = cls.p + strlen(cls.p);
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if ((r = kwnn__act_layer(c, L, cls, cfg, &found, &out->act)) != KWNN_OK) return r;
+    out->kind = KWNN_LAYER_ACTIVATION;
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__load_merge(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    return kwnn__merge(c, L, cfg, out, arg);
+}
+
+static kwnn_result kwnn__load_concat(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__concat(c, L, cfg, out, 0);
+}
+
+static kwnn_result kwnn__load_dot(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    (void)arg;
+    return kwnn__dot(c, L, cfg, out, 0);
+}
+
+typedef struct kwnn__class {
+    const char *name;   /* Keras class */
+    kwnn__loader load;
+    int arg;            /* passed to the loader */
+    int many;           /* takes several inputs */
+} kwnn__class;
+
+/* Every supported class (InputLayer and the model classes are the graph's). */
+static const kwnn__class kwnn__classes[] = {
+    {"Dense", kwnn__load_dense, 0, 0},
+    {"BatchNormalization", kwnn__load_bn, 0, 0},
+    {"Conv2D", kwnn__load_conv, 0, 0},
+    {"Convolution2D", kwnn__load_conv, 0, 0},
+    {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
+    {"DepthwiseConv2D", kwnn__load_depthwise, 0, 0},
+    {"SeparableConv2D", kwnn__load_depthwise, 1, 0},
+    {"MaxPooling2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
+    {"MaxPool2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
+    {"AveragePooling2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
+    {"AvgPool2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
+    {"GlobalAveragePooling1D", kwnn__load_global, 1, 0},
+    {"GlobalAveragePooling2D", kwnn__load_global, 2, 0},
+    {"GlobalAveragePooling3D", kwnn__load_global, 3, 0},
+    {"GlobalAvgPool1D", kwnn__load_global, 1, 0},
+    {"GlobalAvgPool2D", kwnn__load_global, 2, 0},
+    {"GlobalAvgPool3D", kwnn__load_global, 3, 0},
+    {"GlobalMaxPooling1D", kwnn__load_global, -1, 0},
+    {"GlobalMaxPooling2D", kwnn__load_global, -2, 0},
+    {"GlobalMaxPooling3D", kwnn__load_global, -3, 0},
+    {"GlobalMaxPool1D", kwnn__load_global, -1, 0},
+    {"GlobalMaxPool2D", kwnn__load_global, -2, 0},
+    {"GlobalMaxPool3D", kwnn__load_global, -3, 0},
+    {"Reshape", kwnn__load_reshape, 0, 0},
+    {"Flatten", kwnn__load_flatten, 0, 0},
+    {"Dropout", kwnn__load_identity, 0, 0},
+    {"SpatialDropout1D", kwnn__load_identity, 0, 0},
+    {"SpatialDropout2D", kwnn__load_identity, 0, 0},
+    {"SpatialDropout3D", kwnn__load_identity, 0, 0},
+    {"GaussianNoise", kwnn__load_identity, 0, 0},
+    {"GaussianDropout", kwnn__load_identity, 0, 0},
+    {"AlphaDropout", kwnn__load_identity, 0, 0},
+    {"ActivityRegularization", kwnn__load_identity, 0, 0},
+    {"Identity", kwnn__load_identity, 0, 0},
+    {"Activation", kwnn__load_act, 0, 0},
+    {"ReLU", kwnn__load_act, 1, 0},
+    {"LeakyReLU", kwnn__load_act, 2, 0},
+    {"ELU", kwnn__load_act, 3, 0},
+    {"Softmax", kwnn__load_act, 4, 0},
+    {"ThresholdedReLU", kwnn__load_act, 5, 0},
+    {"Add", kwnn__load_merge, KWNN_MERGE_ADD, 1},
+    {"Subtract", kwnn__load_merge, KWNN_MERGE_SUBTRACT, 1},
+    {"Multiply", kwnn__load_merge, KWNN_MERGE_MULTIPLY, 1},
+    {"Average", kwnn__load_merge, KWNN_MERGE_AVERAGE, 1},
+    {"Maximum", kwnn__load_merge, KWNN_MERGE_MAXIMUM, 1},
+    {"Minimum", kwnn__load_merge, KWNN_MERGE_MINIMUM, 1},
+    {"Concatenate", kwnn__load_concat, 0, 1},
+    {"Dot", kwnn__load_dot, 0, 1},
+    {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
+};
+#define KWNN__N_CLASSES (sizeof kwnn__classes / sizeof kwnn__classes[0])
+
+static const kwnn__class *kwnn__find_class(const char *name)
+{
+    size_t i;
+    for (i = 0; i < KWNN__N_CLASSES; i++)
+        if (strcmp(name, kwnn__classes[i].name) == 0) return &kwnn__classes[i];
+    return NULL;
+}
+
+static const char *const kwnn__model_classes[] = {"Sequential", "Functional", "Model", NULL};
+
+/* Load layer L for the input(s) in c (see kwnn__loader). */
+static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
+{
+    kwnn__json cfg;
+    const kwnn__class *k;
+    kwnn_result r;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (L->config_length == 0)
+        return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, L,
+                          "has no config (the file holds weights without the model's architecture; "
+                          "pack it with --arch)");
+    k = kwnn__find_class(L->class_name);
+    if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
+    if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;
+    return k->load(c, L, cfg, out, k->arg);
+}
+
+static int kwnn__computes(kwnn_kind k)
+{
+    return k != KWNN_LAYER_INPUT && k != KWNN_LAYER_MODEL && k != KWNN_LAYER_IDENTITY &&
+           k != KWNN_LAYER_FLATTEN && k != KWNN_LAYER_RESHAPE && k != KWNN_LAYER_UNUSED;
+}
+

@@ -1,0 +1,350 @@
+/* ---- running ------------------------------------------------------------ */
+
+static float kwnn__sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static float kwnn__softplus(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+
+static float kwnn__act1(const kwnn_activation *a, float x)
+{
+    switch (a->kind) {
+    case KWNN_ACT_LINEAR: return x;
+    case KWNN_ACT_RELU: {
+        /* Keras's relu(x, negative_slope, max_value, threshold), step by step */
+        float y, neg = 0.0f;
+        if (a->a != 0.0f && !a->has_max && a->c == 0.0f) return x >= 0.0f ? x : a->a * x;
+        if (a->a != 0.0f) neg = fmaxf(a->c - x, 0.0f);
+        if (a->c != 0.0f) y = x > a->c ? x : 0.0f;
+        else y = fmaxf(x, 0.0f);
+        if (a->has_max) y = fminf(fmaxf(y, 0.0f), a->b);
+        if (a->a != 0.0f) y -= a->a * neg;
+        return y;
+    }
+    case KWNN_ACT_RELU6: return fminf(fmaxf(x, 0.0f), 6.0f);
+    case KWNN_ACT_LEAKY_RELU: return x >= 0.0f ? x : a->a * x;
+    case KWNN_ACT_ELU: return x > 0.0f ? x : a->a * expm1f(x);
+    case KWNN_ACT_SELU:
+        return 1.0507009873554805f * (x > 0.0f ? x : 1.6732632423543772f * expm1f(x));
+    case KWNN_ACT_CELU: return fmaxf(x, 0.0f) + a->a * expm1f(fminf(x, 0.0f) / a->a);
+    case KWNN_ACT_GELU: return (float)(0.5 * (double)x * erfc(-(double)x * 0.70710678118654752440));
+    case KWNN_ACT_GELU_TANH: {
+        double d = (double)x;
+        return (float)(0.5 * d * (1.0 + tanh(0.79788456080286535588 * (d + 0.044715 * d * d * d))));
+    }
+    case KWNN_ACT_SIGMOID: return kwnn__sigmoid(x);
+    case KWNN_ACT_HARD_SIGMOID: return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+    case KWNN_ACT_HARD_SIGMOID_K2: return fminf(fmaxf(0.2f * x + 0.5f, 0.0f), 1.0f);
+    case KWNN_ACT_LOG_SIGMOID: return -kwnn__softplus(-x);
+    case KWNN_ACT_SPARSE_SIGMOID: return 0.5f * fminf(fmaxf(x + 1.0f, 0.0f), 2.0f);
+    case KWNN_ACT_TANH: return tanhf(x);
+    case KWNN_ACT_HARD_TANH: return x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
+    case KWNN_ACT_TANH_SHRINK: return x - tanhf(x);
+    case KWNN_ACT_SOFTPLUS: return kwnn__softplus(x);
+    case KWNN_ACT_SOFTSIGN: return x / (fabsf(x) + 1.0f);
+    case KWNN_ACT_SILU: return x * kwnn__sigmoid(x);
+    case KWNN_ACT_HARD_SILU: return x * (fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f);
+    case KWNN_ACT_MISH: return x * tanhf(kwnn__softplus(x));
+    case KWNN_ACT_EXPONENTIAL: return expf(x);
+    case KWNN_ACT_SQUAREPLUS: return (x + sqrtf(x * x + a->a)) / 2.0f;
+    case KWNN_ACT_SPARSE_PLUS:
+        return x <= -1.0f ? 0.0f : (x >= 1.0f ? x : (x + 1.0f) * (x + 1.0f) / 4.0f);
+    case KWNN_ACT_SOFT_SHRINK: return x > a->a ? x - a->a : (x < -a->a ? x + a->a : 0.0f);
+    case KWNN_ACT_HARD_SHRINK: return fabsf(x) > a->a ? x : 0.0f;
+    case KWNN_ACT_SOFTMAX: case KWNN_ACT_LOG_SOFTMAX: break; /* not elementwise */
+    }
+    return x;
+}
+
+/* y = act(x) over n floats, groups of `last` for softmax; x may equal y. */
+static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t n, size_t last)
+{
+    size_t i, g;
+    if (a->kind == KWNN_ACT_SOFTMAX || a->kind == KWNN_ACT_LOG_SOFTMAX) {
+        for (g = 0; g + last <= n; g += last) {
+            const float *xs = x + g;
+            float *ys = y + g, mx = xs[0], sum = 0.0f;
+            for (i = 1; i < last; i++) mx = fmaxf(mx, xs[i]);
+            if (a->kind == KWNN_ACT_SOFTMAX) {
+                for (i = 0; i < last; i++) {
+                    ys[i] = expf(xs[i] - mx);
+                    sum += ys[i];
+                }
+                for (i = 0; i < last; i++) ys[i] /= sum;
+            } else {
+                for (i = 0; i < last; i++) sum += expf(xs[i] - mx);
+                sum = logf(sum);
+                for (i = 0; i < last; i++) ys[i] = (xs[i] - mx) - sum;
+            }
+        }
+        return;
+    }
+    switch (a->kind) { /* the common ones without the per-element switch */
+    case KWNN_ACT_LINEAR:
+        if (x != y) memcpy(y, x, n * sizeof *y);
+        return;
+    case KWNN_ACT_RELU:
+        if (a->a == 0.0f && !a->has_max && a->c == 0.0f) {
+            for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+            return;
+        }
+        break;
+    case KWNN_ACT_TANH:
+        for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+        return;
+    default: break;
+    }
+    for (i = 0; i < n; i++) y[i] = kwnn__act1(a, x[i]);
+}
+
+/* rows x (K) times W (K, N) + bias -> rows x N.  Every output is the sum
+   over k in order, then + bias (x @ W + b), whatever the path; the fixed-size
+   inner loops are there so that compilers vectorize them even at -O2.
+   Blocks of 4 rows: tiles of 4 x 8 outputs summed in registers, a panel of
+   8 kernel columns reused by every block.  Remaining rows (batch 1): one row
+   at a time, streaming through the kernel rows. */
+#define KWNN__TR 4
+#define KWNN__TC 8
+
+/* o += a * w over n floats (restrict parameters: every compiler may vectorize). */
+static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n)
+{
+    size_t i, j, body = n - n % KWNN__TC;
+#if defined(__clang__) /* vectorizes the plain loop; the blocked one it gathers across blocks */
+    for (i = 0; i < body; i++) o[i] += a * w[i];
+    (void)j;
+#else /* gcc -O2 vectorizes only loops of a known trip count */
+    for (i = 0; i < body; i += KWNN__TC)
+        for (j = 0; j < KWNN__TC; j++) o[i + j] += a * w[i + j];
+#endif
+    for (i = body; i < n; i++) o[i] += a * w[i];
+}
+
+static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y, size_t rows,
+                            size_t K, size_t N, const float *KWNN__RESTRICT W,
+                            const float *KWNN__RESTRICT bias)
+{
+    size_t full = rows - rows % KWNN__TR, r, n, k, i, j;
+    for (n = 0; n < N && full > 0; n += KWNN__TC) {
+        size_t nc = N - n < KWNN__TC ? N - n : KWNN__TC;
+        for (r = 0; r < full; r += KWNN__TR) {
+            const float *x0 = x + r * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+            float acc[KWNN__TR][KWNN__TC];
+            memset(acc, 0, sizeof acc);
+            if (nc == KWNN__TC) {
+                for (k = 0; k < K; k++) {
+                    const float *w = W + k * N + n;
+                    float a0 = x0[k], a1 = x1[k], a2 = x2[k], a3 = x3[k];
+                    for (j = 0; j < KWNN__TC; j++) {
+                        acc[0][j] += a0 * w[j];
+                        acc[1][j] += a1 * w[j];
+                        acc[2][j] += a2 * w[j];
+                        acc[3][j] += a3 * w[j];
+                    }
+                }
+            } else {
+                for (k = 0; k < K; k++)
+                    for (j = 0; j < nc; j++) {
+                        float w = W[k * N + n + j];
+                        acc[0][j] += x0[k] * w;
+                        acc[1][j] += x1[k] * w;
+                        acc[2][j] += x2[k] * w;
+                        acc[3][j] += x3[k] * w;
+                    }
+            }
+            for (i = 0; i < KWNN__TR; i++)
+                for (j = 0; j < nc; j++)
+                    y[(r + i) * N + n + j] = bias != NULL ? acc[i][j] + bias[n + j] : acc[i][j];
+        }
+    }
+    for (r = full; r < rows; r++) {
+        float *o = y + r * N;
+        const float *xr = x + r * K;
+        for (n = 0; n < N; n++) o[n] = 0.0f;
+        for (k = 0; k < K; k++) {
+            const float *w = W + k * N;
+            float a = xr[k];
+            kwnn__axpy(o, w, a, N);
+        }
+        if (bias != NULL)
+            for (n = 0; n < N; n++) o[n] += bias[n];
+    }
+}
+
+/* The taps [*lo, *hi) of a window of k taps d apart, its first at padded
+   coordinate `start`, that fall on the input [pad, pad + n): the loops visit
+   only those, so a window larger than the input costs no more than the
+   input (bounded by kwnn__window's limits: no overflow, 32-bit included). */
+static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, size_t *lo, size_t *hi)
+{
+    size_t end = pad + n;
+    *lo = start < pad ? (pad - start + d - 1) / d : 0;
+    *hi = start < end ? (end - start + d - 1) / d : 0;
+    if (*hi > k) *hi = k;
+    if (*lo > *hi) *lo = *hi;
+}
+
+static void kwnn__conv_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
+                           size_t batch)
+{
+    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2];
+    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
+    size_t b, oh, ow, i, j, ci, f, i0, i1, j0, j1;
+    for (b = 0; b < batch; b++)
+        for (oh = 0; oh < OH; oh++) {
+            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
+            for (ow = 0; ow < OW; ow++) {
+                float *acc = y + ((b * OH + oh) * OW + ow) * F;
+                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
+                for (f = 0; f < F; f++) acc[f] = 0.0f;
+                for (i = i0; i < i1; i++) {
+                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
+                    for (j = j0; j < j1; j++) {
+                        size_t iw = ow * L->sw + j * L->dw - L->pad_left;
+                        const float *xp, *wp;
+                        KWNN_PROBE(taps, 1);
+                        xp = x + ((b * H + ih) * Wd + iw) * C;
+                        wp = L->w + (i * L->kw + j) * C * F;
+                        for (ci = 0; ci < C; ci++) kwnn__axpy(acc, wp + ci * F, xp[ci], F);
+                    }
+                }
+                if (L->b != NULL)
+                    for (f = 0; f < F; f++) acc[f] += L->b[f];
+            }
+        }
+}
+
+/* Depthwise: out[.., c * mult + m] = sum over taps of x[.., c] k[i, j, c, m].
+   Separable: each of those sums, as soon as known, times its row of the
+   pointwise kernel into the pixel's filters (no intermediate buffer). */
+static void kwnn__depthwise_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
+                                size_t batch)
+{
+    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2], M = L->mult, CM = C * M;
+    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
+    size_t b, oh, ow, i, j, ci, m, f, i0, i1, j0, j1;
+    for (b = 0; b < batch; b++)
+        for (oh = 0; oh < OH; oh++) {
+            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
+            for (ow = 0; ow < OW; ow++) {
+                float *acc = y + ((b * OH + oh) * OW + ow) * F;
+                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
+                for (f = 0; f < F; f++) acc[f] = 0.0f;
+                if (L->w2 == NULL) {
+                    for (i = i0; i < i1; i++)
+                        for (j = j0; j < j1; j++) {
+                            const float *xp = x + ((b * H + oh * L->sh + i * L->dh - L->pad_top) * Wd +
+                                                   ow * L->sw + j * L->dw - L->pad_left) * C;
+                            const float *wp = L->w + (i * L->kw + j) * CM;
+                            KWNN_PROBE(taps, 1);
+                            for (ci = 0; ci < C; ci++)
+                                for (m = 0; m < M; m++) acc[ci * M + m] += xp[ci] * wp[ci * M + m];
+                        }
+                } else {
+                    for (ci = 0; ci < C; ci++)
+                        for (m = 0; m < M; m++) {
+                            float s = 0.0f;
+                            for (i = i0; i < i1; i++)
+                                for (j = j0; j < j1; j++) {
+                                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
+                                    size_t iw = ow * L->sw + j * L->dw - L->pad_left;
+                                    KWNN_PROBE(taps, 1);
+                                    s += x[((b * H + ih) * Wd + iw) * C + ci] * L->w[(i * L->kw + j) * CM + ci * M + m];
+                                }
+                            kwnn__axpy(acc, L->w2 + (ci * M + m) * F, s, F);
+                        }
+                }
+                if (L->b != NULL)
+                    for (f = 0; f < F; f++) acc[f] += L->b[f];
+            }
+        }
+}
+
+static void kwnn__pool_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
+{
+    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->units;
+    size_t OH = L->out_shape[0], OW = L->out_shape[1];
+    size_t b, oh, ow, i, j, ci, i0, i1, j0, j1;
+    int is_max = L->kind == KWNN_LAYER_MAXPOOL2D;
+    for (b = 0; b < batch; b++)
+        for (oh = 0; oh < OH; oh++) {
+            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, 1, &i0, &i1);
+            for (ow = 0; ow < OW; ow++) {
+                float *o = y + ((b * OH + oh) * OW + ow) * C;
+                size_t count = 0;
+                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, 1, &j0, &j1);
+                for (i = i0; i < i1; i++) {
+                    size_t ih = oh * L->sh + i - L->pad_top;
+                    for (j = j0; j < j1; j++) {
+                        size_t iw = ow * L->sw + j - L->pad_left;
+                        const float *xp;
+                        KWNN_PROBE(taps, 1);
+                        xp = x + ((b * H + ih) * Wd + iw) * C;
+                        if (count == 0) {
+                            for (ci = 0; ci < C; ci++) o[ci] = xp[ci];
+                        } else if (is_max) {
+                            for (ci = 0; ci < C; ci++) o[ci] = xp[ci] > o[ci] ? xp[ci] : o[ci];
+                        } else {
+                            for (ci = 0; ci < C; ci++) o[ci] += xp[ci];
+                        }
+                        count++;
+                    }
+                }
+                if (!is_max) {
+                    float div_ = (float)(L->same ? count : L->kh * L->kw);
+                    for (ci = 0; ci < C; ci++) o[ci] /= div_;
+                }
+            }
+        }
+}
+
+static void kwnn__global_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
+{
+    size_t C = L->units, S = L->in_count / C, b, s, ci;
+    int is_max = L->kind == KWNN_LAYER_GLOBAL_MAXPOOL;
+    for (b = 0; b < batch; b++) {
+        const float *xb = x + b * L->in_count;
+        float *o = y + b * C;
+        for (ci = 0; ci < C; ci++) o[ci] = xb[ci];
+        for (s = 1; s < S; s++)
+            for (ci = 0; ci < C; ci++) {
+                float v = xb[s * C + ci];
+                if (is_max) o[ci] = v > o[ci] ? v : o[ci];
+                else o[ci] += v;
+            }
+        if (!is_max)
+            for (ci = 0; ci < C; ci++) o[ci] /= (float)S;
+    }
+}
+
+static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
+{
+    size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1, k;
+    switch (L->kind) {
+    case KWNN_LAYER_DENSE: {
+        size_t K = L->in_shape[L->in_ndim - 1];
+        kwnn__dense_run(x, y, batch * (L->in_count / K), K, L->units, L->w, L->b);
+        kwnn__act(&L->act, y, y, n, last);
+        break;
+    }
+    case KWNN_LAYER_BATCHNORM: {
+        size_t C = L->units, r, rows = n / C;
+        for (r = 0; r < rows; r++)
+            for (k = 0; k < C; k++) y[r * C + k] = x[r * C + k] * L->w[k] + L->b[k];
+        break;
+    }
+    case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
+    case KWNN_LAYER_CONV2D:
+        kwnn__conv_run(L, x, y, batch);
+        kwnn__act(&L->act, y, y, n, last);
+        break;
+    case KWNN_LAYER_DEPTHWISE2D:
+        kwnn__depthwise_run(L, x, y, batch);
+        kwnn__act(&L->act, y, y, n, last);
+        break;
+    case KWNN_LAYER_MAXPOOL2D: case KWNN_LAYER_AVGPOOL2D: kwnn__pool_run(L, x, y, batch); break;
+    case KWNN_LAYER_GLOBAL_AVGPOOL: case KWNN_LAYER_GLOBAL_MAXPOOL: kwnn__global_run(L, x, y, batch); break;
+    default:
+        if (x != y) memcpy(y, x, n * sizeof *y);
+        break;
+    }
+}
+
