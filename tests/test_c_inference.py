@@ -149,6 +149,21 @@ def test_seed_runs_clean_under_asan_and_ubsan(kwbin_run_asan, packed, tmp_path):
         assert _difference(np.load(out), np.load(DATA / f"{io}.output.npy")) <= TOLERANCE
 
 
+def test_a_damaged_weight_is_named_and_refused_unless_no_verify(kwbin_run, packed, tmp_path):
+    data = bytearray(packed["seed_k3.keras"].read_bytes())
+    with kwbin.open(bytes(data)) as f:
+        victim = f.tensors[1]
+    data[victim.offset] ^= 0x40  # one weight byte: only the CRC-32 sees it
+    damaged = tmp_path / "damaged.kwb"
+    damaged.write_bytes(bytes(data))
+    x, out = DATA / "seed_k3.input.npy", tmp_path / "out.npy"
+    for flags in ([], ["--verify"]):
+        line = _error(_run(kwbin_run, damaged, x, out, *flags), 1)
+        assert "tensor_checksum" in line and repr(victim.name).strip("'") in line, line
+        assert not out.exists()
+    assert _run(kwbin_run, damaged, x, out, "--no-verify").returncode == 0
+
+
 def test_batch_sizes_give_the_same_rows(kwbin_run, packed, tmp_path):
     """1, 3, 5, 8 and 64 rows (the 4-row Dense blocks and their tail) agree row by row."""
     x = np.load(DATA / "seed_k3.input.npy")

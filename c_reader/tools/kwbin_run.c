@@ -1,5 +1,5 @@
-/* kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy
-   kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb IN1.npy [IN2.npy ...] -o OUT1.npy [-o OUT2.npy ...]
+/* kwbin-run [--verify|--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy
+   kwbin-run [--verify|--no-verify] [--max-cost OPS] MODEL.kwb IN1.npy [IN2.npy ...] -o OUT1.npy [-o OUT2.npy ...]
    Run a Keras network from its kwbin file alone (c_reader/kwbin_nn.h) on a
    batch.  The second form is for models with several inputs or outputs: the
    inputs and the outputs in the order of the model config's input_layers and
@@ -18,8 +18,9 @@
    batch x input floats, no more, no less.  OUTPUT.npy: float32, shape
    (batch, *output shape), version 1.0.
 
-   The model file is opened (every check of the spec), then its tensors'
-   CRC-32s are verified (--no-verify skips that), then the network is built.
+   The model file is opened with every check of the spec and, by default
+   (--verify), every tensor's CRC-32 (--no-verify skips those; a damaged
+   tensor is named), then the network is built.
 
    Errors: one line on stderr, "kwbin-run: error: FILE: what", and exit
        1  the model cannot be run: invalid or damaged kwbin file, no layer
@@ -46,7 +47,7 @@
 
 #define DEFAULT_MAX_COST 100000000000ULL /* operations per sample */
 #define USAGE \
-    "usage: kwbin-run [--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy | MODEL.kwb IN1.npy ... -o OUT1.npy ...\n"
+    "usage: kwbin-run [--verify|--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy | MODEL.kwb IN1.npy ... -o OUT1.npy ...\n"
 
 /* Part of the error line: control characters (a newline in a file name or
    in a .npy key) become '?', so the message stays one line. */
@@ -482,6 +483,7 @@ int main(int argc, char **argv)
     int verify = 1, argi = 1, code = 0, n_in = 0, n_out = 0, dash_o = 0, i;
     kwnn_options opt;
     kwb_file f;
+    kwb_options kopt;
     kwb_result kr;
     kwnn_net net;
     kwnn_result nr;
@@ -493,6 +495,8 @@ int main(int argc, char **argv)
     for (; argi < argc && strncmp(argv[argi], "--", 2) == 0; argi++) {
         if (strcmp(argv[argi], "--no-verify") == 0) {
             verify = 0;
+        } else if (strcmp(argv[argi], "--verify") == 0) {
+            verify = 1; /* the default, accepted for scripts that say it */
         } else if (strcmp(argv[argi], "--max-cost") == 0 && argi + 1 < argc) {
             if (!parse_u64(argv[++argi], &opt.max_cost))
                 return fail(EXIT_USAGE, NULL, "--max-cost wants a number of operations per sample, not",
@@ -529,15 +533,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    kr = kwb_open_path(&f, model_path, NULL);
+    memset(&kopt, 0, sizeof kopt);
+    kopt.verify = verify; /* every CRC-32 during the open: a damaged tensor is named */
+    kr = kwb_open_path(&f, model_path, &kopt);
     if (kr != KWB_OK) {
         code = fail(kr == KWB_ERR_IO || kr == KWB_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_MODEL, model_path,
-                    kwb_result_string(kr), NULL);
-        goto out;
-    }
-    if (verify && (kr = kwb_verify(&f)) != KWB_OK) {
-        kwb_close(&f);
-        code = fail(EXIT_MODEL, model_path, kwb_result_string(kr), NULL);
+                    kwb_result_string(kr), f.message[0] ? f.message : NULL);
         goto out;
     }
     nr = kwnn_load(&net, &f, &opt);
