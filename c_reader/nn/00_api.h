@@ -146,8 +146,8 @@
    dim_ordering, mode, p, ...), Keras 2 / tf.keras (units, use_bias,
    padding, data_format, axis as a list, alpha, ...) and Keras 3 (batch_shape,
    negative_slope, activation objects, keepdims, ...).  Data layout is
-   channels_last throughout ("tf" in Keras 1); channels_first / "th" is
-   refused.
+   channels_last ("tf" in Keras 1); channels_first / "th" only where the
+   list below says so (refused elsewhere).
 
      InputLayer        batch_shape | batch_input_shape: the input shape.
      Dense             units | output_dim, activation, use_bias | bias
@@ -171,7 +171,8 @@
      Dropout, SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout,
      AlphaDropout, ActivityRegularization, Identity
                        identity (inference).
-     Flatten           channels_last (or rank <= 1); free (no copy).
+     Flatten           free (no copy); data_format channels_first (rank >=
+                       2): channels moved last first (a copy), as Keras does.
      Reshape           target_shape, with at most one -1; free.
      Conv2D, Convolution2D, AtrousConvolution2D
                        input (H, W, C); filters | nb_filter; kernel_size |
@@ -183,13 +184,29 @@
                        says the kernels are Theano's (key "conv_kernels"
                        starting with "theano", which `kwbin pack` writes for
                        Theano-backend files), they are flipped once at load.
-     MaxPooling2D, AveragePooling2D (and MaxPool2D, AvgPool2D)
-                       pool_size (2, 2), strides (null = pool_size), padding
-                       | border_mode; "same" averages count only the real
-                       inputs (as TensorFlow and Keras 3 do).
+     MaxPooling1D/2D/3D, AveragePooling1D/2D/3D (and MaxPool*, AvgPool*)
+                       pool_size | pool_length (2), strides | stride (null =
+                       pool_size), padding | border_mode ("valid", "same":
+                       TensorFlow's split), data_format | dim_ordering
+                       (channels_first / "th" too); "same" averages count
+                       only the real inputs (as TensorFlow and Keras 3 do).
      GlobalAveragePooling1D/2D/3D, GlobalMaxPooling1D/2D/3D (and the
      GlobalAvgPool / GlobalMaxPool aliases)
-                       over every axis but the last; keepdims.
+                       over the spatial axes; keepdims; data_format |
+                       dim_ordering.
+     ZeroPadding1D/2D/3D, Cropping1D/2D/3D
+                       padding / cropping: an int, one int or (before,
+                       after) pair per axis, a 1D pair, Keras 1's 4-list
+                       (top, bottom, left, right) and dicts (left_pad, ...);
+                       data_format | dim_ordering.  Cropping everything is
+                       refused.
+     UpSampling1D/2D/3D  size | length (2), data_format | dim_ordering;
+                       UpSampling2D interpolation "nearest" or "bilinear"
+                       (half-pixel centres, (o + 0.5) / size - 0.5 clamped
+                       to the input, as Keras 3 and tf.keras 2 compute;
+                       standalone Keras 2.x on TensorFlow 1 used o / size).
+     Permute           dims (1-based, without the batch).
+     RepeatVector      n; input of rank 1.
      Add, Subtract (2 inputs), Multiply, Average, Maximum, Minimum
                        Keras broadcasting: the shapes (batch excluded) are
                        aligned on the right and a dimension 1 stretches;
@@ -382,15 +399,20 @@ typedef enum kwnn_kind {
     KWNN_LAYER_BATCHNORM,
     KWNN_LAYER_ACTIVATION,  /* Activation, ReLU, LeakyReLU, ELU, Softmax, ThresholdedReLU */
     KWNN_LAYER_CONV2D,
-    KWNN_LAYER_MAXPOOL2D,
-    KWNN_LAYER_AVGPOOL2D,
+    KWNN_LAYER_MAXPOOL2D,   /* MaxPooling1D/2D/3D (spatial axes in `spatial`) */
+    KWNN_LAYER_AVGPOOL2D,   /* AveragePooling1D/2D/3D */
     KWNN_LAYER_GLOBAL_AVGPOOL,
     KWNN_LAYER_GLOBAL_MAXPOOL,
     KWNN_LAYER_MERGE,       /* Add, Subtract, Multiply, Average, Maximum, Minimum (op: KWNN_MERGE_*) */
     KWNN_LAYER_CONCAT,      /* Concatenate: axis (per sample) in `units` */
     KWNN_LAYER_DOT,         /* Dot: per-sample axes in kh, kw; normalize in `same` */
     KWNN_LAYER_DEPTHWISE2D, /* DepthwiseConv2D, SeparableConv2D (then w2: the pointwise kernel) */
-    KWNN_LAYER_UNUSED       /* in the table, but no output of the model depends on it */
+    KWNN_LAYER_UNUSED,      /* in the table, but no output of the model depends on it */
+    KWNN_LAYER_ZEROPAD,     /* ZeroPadding1D/2D/3D: lo / hi per axis */
+    KWNN_LAYER_CROP,        /* Cropping1D/2D/3D: lo / hi per axis */
+    KWNN_LAYER_UPSAMPLE,    /* UpSampling1D/2D/3D: factors in step; op 1: bilinear */
+    KWNN_LAYER_PERMUTE,     /* Permute, Flatten(channels_first): perm */
+    KWNN_LAYER_REPEAT       /* RepeatVector: n in units */
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -466,6 +488,13 @@ typedef struct kwnn_layer {
     const float *w2;               /* SeparableConv2D: pointwise kernel (cin * mult, filters) */
     uint32_t calls;                /* nodes of the graph that run this layer (shared layers: > 1) */
     uint64_t cost;                 /* operations per sample of one call (see kwnn_cost_per_sample) */
+    /* pooling, ZeroPadding, Cropping, UpSampling, global pooling: 1 to 3 spatial axes, the arrays
+       below right-aligned in 3 (a 1D layer's axis is [2]; the others 1, 1, 0, 0) */
+    uint32_t spatial;              /* spatial axes */
+    int channels_first;            /* data_format channels_first (Keras 1 dim_ordering "th") */
+    size_t win[3], step[3];        /* pooling window and strides; UpSampling factors in step */
+    size_t lo[3], hi[3];           /* padding (ZeroPadding, pooling 'same') or cropping before / after */
+    uint32_t perm[KWNN_MAX_DIMS];  /* Permute: output axis i is input axis perm[i] */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */

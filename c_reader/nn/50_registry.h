@@ -30,35 +30,10 @@ static kwnn_result kwnn__load_depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__
     return kwnn__depthwise(c, L, cfg, out, arg);
 }
 
-static kwnn_result kwnn__load_pool(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
-{
-    return kwnn__pool2d(c, L, cfg, out, (kwnn_kind)arg);
-}
-
-static kwnn_result kwnn__load_global(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
-{   /* arg: spatial axes, negative for max */
-    return kwnn__global_pool(c, L, cfg, out, arg < 0 ? KWNN_LAYER_GLOBAL_MAXPOOL : KWNN_LAYER_GLOBAL_AVGPOOL,
-                             (uint32_t)(arg < 0 ? -arg : arg));
-}
-
 static kwnn_result kwnn__load_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
     (void)arg;
     return kwnn__reshape(c, L, cfg, out);
-}
-
-static kwnn_result kwnn__load_flatten(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
-{
-    size_t n;
-    kwnn_result r;
-    (void)arg;
-    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
-    if (c->nd > 1 && (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK) return r;
-    if (!kwnn__prod(c->shape, c->nd, &n)) return kwnn__shape_overflow(c, L, "its input shape", c->shape, c->nd);
-    out->kind = KWNN_LAYER_FLATTEN;
-    c->shape[0] = n;
-    c->nd = 1;
-    return KWNN_OK;
 }
 
 static kwnn_result kwnn__load_identity(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
@@ -118,10 +93,29 @@ static const kwnn__class kwnn__classes[] = {
     {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
     {"DepthwiseConv2D", kwnn__load_depthwise, 0, 0},
     {"SeparableConv2D", kwnn__load_depthwise, 1, 0},
-    {"MaxPooling2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
-    {"MaxPool2D", kwnn__load_pool, KWNN_LAYER_MAXPOOL2D, 0},
-    {"AveragePooling2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
-    {"AvgPool2D", kwnn__load_pool, KWNN_LAYER_AVGPOOL2D, 0},
+    {"MaxPooling1D", kwnn__load_pool, 1, 0}, /* 43_shape_pool.h: spatial axes, negative for average */
+    {"MaxPooling2D", kwnn__load_pool, 2, 0},
+    {"MaxPooling3D", kwnn__load_pool, 3, 0},
+    {"MaxPool1D", kwnn__load_pool, 1, 0},
+    {"MaxPool2D", kwnn__load_pool, 2, 0},
+    {"MaxPool3D", kwnn__load_pool, 3, 0},
+    {"AveragePooling1D", kwnn__load_pool, -1, 0},
+    {"AveragePooling2D", kwnn__load_pool, -2, 0},
+    {"AveragePooling3D", kwnn__load_pool, -3, 0},
+    {"AvgPool1D", kwnn__load_pool, -1, 0},
+    {"AvgPool2D", kwnn__load_pool, -2, 0},
+    {"AvgPool3D", kwnn__load_pool, -3, 0},
+    {"ZeroPadding1D", kwnn__load_pad, 1, 0},
+    {"ZeroPadding2D", kwnn__load_pad, 2, 0},
+    {"ZeroPadding3D", kwnn__load_pad, 3, 0},
+    {"Cropping1D", kwnn__load_crop, 1, 0},
+    {"Cropping2D", kwnn__load_crop, 2, 0},
+    {"Cropping3D", kwnn__load_crop, 3, 0},
+    {"UpSampling1D", kwnn__load_upsampling, 1, 0},
+    {"UpSampling2D", kwnn__load_upsampling, 2, 0},
+    {"UpSampling3D", kwnn__load_upsampling, 3, 0},
+    {"Permute", kwnn__load_permute, 0, 0},
+    {"RepeatVector", kwnn__load_repeat, 0, 0},
     {"GlobalAveragePooling1D", kwnn__load_global, 1, 0},
     {"GlobalAveragePooling2D", kwnn__load_global, 2, 0},
     {"GlobalAveragePooling3D", kwnn__load_global, 3, 0},

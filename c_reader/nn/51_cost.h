@@ -16,15 +16,13 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
     uint64_t out = (uint64_t)L->out_count, taps;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: return kwnn__sat_add(kwnn__sat_mul(L->in_count, L->units), out);
-    case KWNN_LAYER_CONV2D: case KWNN_LAYER_MAXPOOL2D: case KWNN_LAYER_AVGPOOL2D:
+    case KWNN_LAYER_CONV2D:
         taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
                              L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
         taps = kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]);
         taps = kwnn__sat_mul(taps, L->in_shape[2]);
-        if (L->kind == KWNN_LAYER_CONV2D) taps = kwnn__sat_mul(taps, L->units);
+        taps = kwnn__sat_mul(taps, L->units);
         return kwnn__sat_add(taps, out);
-    case KWNN_LAYER_GLOBAL_AVGPOOL: case KWNN_LAYER_GLOBAL_MAXPOOL:
-        return kwnn__sat_add(L->in_count, out);
     case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: case KWNN_LAYER_CONCAT: return out;
     case KWNN_LAYER_MERGE: return kwnn__sat_mul(out, L->units); /* units: inputs */
     case KWNN_LAYER_DEPTHWISE2D: /* per output pixel: taps x cin x mult, then (separable) cin x mult x filters */
@@ -38,6 +36,7 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
         return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
     case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
+    default: return kwnn__shape_pool_cost(L); /* 43_shape_pool.h */
     }
     return 0;
 }

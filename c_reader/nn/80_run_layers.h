@@ -258,63 +258,6 @@ static void kwnn__depthwise_run(const kwnn_layer *L, const float *KWNN__RESTRICT
         }
 }
 
-static void kwnn__pool_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
-{
-    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->units;
-    size_t OH = L->out_shape[0], OW = L->out_shape[1];
-    size_t b, oh, ow, i, j, ci, i0, i1, j0, j1;
-    int is_max = L->kind == KWNN_LAYER_MAXPOOL2D;
-    for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++) {
-            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, 1, &i0, &i1);
-            for (ow = 0; ow < OW; ow++) {
-                float *o = y + ((b * OH + oh) * OW + ow) * C;
-                size_t count = 0;
-                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, 1, &j0, &j1);
-                for (i = i0; i < i1; i++) {
-                    size_t ih = oh * L->sh + i - L->pad_top;
-                    for (j = j0; j < j1; j++) {
-                        size_t iw = ow * L->sw + j - L->pad_left;
-                        const float *xp;
-                        KWNN_PROBE(taps, 1);
-                        xp = x + ((b * H + ih) * Wd + iw) * C;
-                        if (count == 0) {
-                            for (ci = 0; ci < C; ci++) o[ci] = xp[ci];
-                        } else if (is_max) {
-                            for (ci = 0; ci < C; ci++) o[ci] = xp[ci] > o[ci] ? xp[ci] : o[ci];
-                        } else {
-                            for (ci = 0; ci < C; ci++) o[ci] += xp[ci];
-                        }
-                        count++;
-                    }
-                }
-                if (!is_max) {
-                    float div_ = (float)(L->same ? count : L->kh * L->kw);
-                    for (ci = 0; ci < C; ci++) o[ci] /= div_;
-                }
-            }
-        }
-}
-
-static void kwnn__global_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
-{
-    size_t C = L->units, S = L->in_count / C, b, s, ci;
-    int is_max = L->kind == KWNN_LAYER_GLOBAL_MAXPOOL;
-    for (b = 0; b < batch; b++) {
-        const float *xb = x + b * L->in_count;
-        float *o = y + b * C;
-        for (ci = 0; ci < C; ci++) o[ci] = xb[ci];
-        for (s = 1; s < S; s++)
-            for (ci = 0; ci < C; ci++) {
-                float v = xb[s * C + ci];
-                if (is_max) o[ci] = v > o[ci] ? v : o[ci];
-                else o[ci] += v;
-            }
-        if (!is_max)
-            for (ci = 0; ci < C; ci++) o[ci] /= (float)S;
-    }
-}
-
 static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
     size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1, k;
@@ -340,9 +283,8 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
         kwnn__depthwise_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
-    case KWNN_LAYER_MAXPOOL2D: case KWNN_LAYER_AVGPOOL2D: kwnn__pool_run(L, x, y, batch); break;
-    case KWNN_LAYER_GLOBAL_AVGPOOL: case KWNN_LAYER_GLOBAL_MAXPOOL: kwnn__global_run(L, x, y, batch); break;
     default:
+        if (kwnn__shape_pool_run(L, x, y, batch)) break; /* 43_shape_pool.h */
         if (x != y) memcpy(y, x, n * sizeof *y);
         break;
     }

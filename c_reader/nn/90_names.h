@@ -47,6 +47,11 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_DOT: return "Dot";
     case KWNN_LAYER_DEPTHWISE2D: return "DepthwiseConv2D";
     case KWNN_LAYER_UNUSED: return "Unused";
+    case KWNN_LAYER_ZEROPAD: return "ZeroPadding";
+    case KWNN_LAYER_CROP: return "Cropping";
+    case KWNN_LAYER_UPSAMPLE: return "UpSampling";
+    case KWNN_LAYER_PERMUTE: return "Permute";
+    case KWNN_LAYER_REPEAT: return "RepeatVector";
     }
     return "?";
 }
