@@ -191,6 +191,25 @@ def hand_made(folder: Path) -> list[Path]:
         w.add_layer("d", "Dense", config={"output_dim": 3, "bias": False, "activation": "hard_sigmoid"})
         w.add_tensor("d/kernel", _rand(rng, 4, 3), layer="d", weight="kernel", dtype="float16")
     _graphs(new, np.random.default_rng(7))
+    with new("shape_pool", generation="keras3") as w:  # 43_shape_pool.h: every layer, both layouts
+        for name, cls, config in [
+                ("input", "InputLayer", {"batch_shape": [None, 7, 6, 2]}),
+                ("zp", "ZeroPadding2D", {"padding": [[1, 0], [2, 1]]}),
+                ("crop", "Cropping2D", {"cropping": [[0, 1], [1, 1]]}),
+                ("up", "UpSampling2D", {"size": [2, 1], "interpolation": "bilinear"}),
+                ("mp", "MaxPooling2D", {"pool_size": 3, "strides": 2, "padding": "same"}),
+                ("perm", "Permute", {"dims": [3, 1, 2]}),
+                ("ap", "AveragePooling2D", {"pool_size": 2, "padding": "same", "data_format": "channels_first"}),
+                ("r", "Reshape", {"target_shape": [2, 2, 2, 2]}),
+                ("zp3", "ZeroPadding3D", {"padding": 1, "dim_ordering": "th"}),
+                ("mp3", "MaxPooling3D", {"pool_size": [2, 2, 2], "data_format": "channels_first"}),
+                ("gmp", "GlobalMaxPooling3D", {"keepdims": True, "data_format": "channels_first"}),
+                ("flat", "Flatten", {"data_format": "channels_first"}),
+                ("rep", "RepeatVector", {"n": 3}),
+                ("up1", "UpSampling1D", {"length": 2}),
+                ("ap1", "AveragePooling1D", {"pool_length": 3, "stride": 2, "border_mode": "same"}),
+                ("crop1", "Cropping1D", {"cropping": [1, 0]})]:
+            w.add_layer(name, cls, config=config)
     return paths
 
 
