@@ -2531,16 +2531,27 @@ static void kwnn__pad_crop_run(const kwnn_layer *L, const float *x, float *y, si
     }
 }
 
-/* Half-pixel source of output o for a factor f on n inputs (jax.image.resize):
-   (o + 0.5) / f - 0.5 clamped to [0, n - 1]; the two taps and the weight of the second. */
-static void kwnn__bilinear_src(size_t o, size_t f, size_t n, size_t *i0, size_t *i1, float *t)
+/* The two taps of output o for a factor f on n inputs and their weights, as
+   jax.image.resize computes them: half-pixel centre s = (o + 0.5) (1 / f) - 0.5,
+   weights max(0, 1 - |s - i|) of the taps inside the input, divided by their
+   sum (so the edges repeat: s clamped to [0, n - 1]). */
+static void kwnn__bilinear_src(size_t o, size_t f, size_t n, size_t *i0, size_t *i1, float *w0, float *w1)
 {
-    float s = ((float)o + 0.5f) / (float)f - 0.5f;
-    if (s < 0.0f) s = 0.0f;
-    if (s > (float)(n - 1)) s = (float)(n - 1);
+    float s = ((float)o + 0.5f) * (1.0f / (float)f) - 0.5f, sum;
+    if (s <= 0.0f) { /* the first tap only (also n == 1) */
+        *i0 = *i1 = 0;
+        *w0 = 1.0f;
+        *w1 = 0.0f;
+        return;
+    }
     *i0 = (size_t)s;
-    *i1 = *i0 + 1 < n ? *i0 + 1 : *i0;
-    *t = s - (float)*i0;
+    *i1 = *i0 + 1;
+    *w0 = 1.0f - (s - (float)*i0);
+    *w1 = *i1 < n ? fmaxf(0.0f, 1.0f - ((float)*i1 - s)) : 0.0f;
+    if (*i1 >= n) *i1 = *i0;
+    sum = *w0 + *w1;
+    *w0 /= sum;
+    *w1 /= sum;
 }
 
 static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
@@ -2552,36 +2563,32 @@ static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, si
     for (b = 0; b < batch * g.outer; b++) {
         const float *xs = x + b * g.in_vol;
         float *yo = y + b * g.out_vol;
-        for (p0 = 0; p0 < g.out[0]; p0++) {
-            size_t a0, a1;
-            float t0;
-            kwnn__bilinear_src(p0, L->step[0], g.in[0], &a0, &a1, &t0);
+        for (p0 = 0; p0 < g.out[0]; p0++)
             for (p1 = 0; p1 < g.out[1]; p1++) {
                 size_t c0, c1;
-                float t1;
-                kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &t1);
+                float u0, u1;
+                if (L->op != 0) kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &u0, &u1);
                 for (p2 = 0; p2 < g.out[2]; p2++, yo += inner) {
-                    size_t r0 = p0 / L->step[0], r1 = p1 / L->step[1], e0, e1;
-                    float t2;
-                    if (L->op == 0) { /* nearest */
-                        memcpy(yo, xs + ((r0 * g.in[1] + r1) * g.in[2] + p2 / L->step[2]) * inner,
+                    size_t e0, e1;
+                    float v0, v1;
+                    const float *q00, *q01, *q10, *q11;
+                    if (L->op == 0) { /* nearest: the input cell the output falls in */
+                        memcpy(yo,
+                               xs + ((p0 / L->step[0] * g.in[1] + p1 / L->step[1]) * g.in[2] + p2 / L->step[2]) *
+                                        inner,
                                inner * sizeof *yo);
                         continue;
                     }
-                    /* bilinear (2D: axes 1 and 2) */
-                    kwnn__bilinear_src(p2, L->step[2], g.in[2], &e0, &e1, &t2);
-                    {
-                        const float *q00 = xs + (c0 * g.in[2] + e0) * inner, *q01 = xs + (c0 * g.in[2] + e1) * inner;
-                        const float *q10 = xs + (c1 * g.in[2] + e0) * inner, *q11 = xs + (c1 * g.in[2] + e1) * inner;
-                        for (k = 0; k < inner; k++) {
-                            float top = q00[k] * (1.0f - t2) + q01[k] * t2;
-                            float bot = q10[k] * (1.0f - t2) + q11[k] * t2;
-                            yo[k] = top * (1.0f - t1) + bot * t1;
-                        }
-                    }
+                    /* bilinear (2D: axes 1 and 2): along the height first, then the width, as jax */
+                    kwnn__bilinear_src(p2, L->step[2], g.in[2], &e0, &e1, &v0, &v1);
+                    q00 = xs + (c0 * g.in[2] + e0) * inner;
+                    q01 = xs + (c0 * g.in[2] + e1) * inner;
+                    q10 = xs + (c1 * g.in[2] + e0) * inner;
+                    q11 = xs + (c1 * g.in[2] + e1) * inner;
+                    for (k = 0; k < inner; k++)
+                        yo[k] = v0 * (u0 * q00[k] + u1 * q10[k]) + v1 * (u0 * q01[k] + u1 * q11[k]);
                 }
             }
-        }
     }
 }
 
