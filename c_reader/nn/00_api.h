@@ -153,14 +153,37 @@
      Dense             units | output_dim, activation, use_bias | bias
                        (default true).  kernel (in, units), bias (units).
                        On inputs of rank > 1 it acts on the last axis.
-     BatchNormalization  axis must be the last one (-1, or rank, or [rank]);
+     BatchNormalization  axis (-1; an int, or a list in tf.keras: any axes
+                       but the batch, e.g. 1 in a channels_first convnet);
                        epsilon (default 1e-3), center, scale (default true:
                        beta / gamma are then required; without them 0 / 1);
-                       moving_mean, moving_variance.  Keras 1: mode 0 only
-                       (the importer already packs running_std, which holds
-                       the variance, as moving_variance).  Computed as Keras
-                       3 does: inv = gamma / sqrt(var + eps) (in double,
-                       rounded), y = x * inv + (beta - mean * inv).
+                       moving_mean, moving_variance (of the axes' sizes, or
+                       the input's rank with 1 elsewhere).  Keras 1: mode 0
+                       only (the importer already packs running_std, which
+                       holds the variance, as moving_variance).  Computed as
+                       Keras 3 does: inv = gamma / sqrt(var + eps) (in
+                       double, rounded), y = x * inv + (beta - mean * inv).
+     LayerNormalization  axis (-1; a list of adjacent axes), epsilon (1e-3),
+                       center, scale, rms_scaling (Keras 3: y = x *
+                       rsqrt(var + eps) * gamma, no beta); gamma / beta of
+                       the axes' sizes.  Mean and variance per group (in
+                       double, rounded), then inv = rsqrt(var + eps) * gamma,
+                       y = x * inv + (beta - mean * inv).
+     Rescaling         y = x * scale + offset: numbers, or flat lists (per
+                       channel: the last axis; Keras 3's global
+                       image_data_format is not in the file, so a
+                       channels_first Rescaling list is read as last-axis).
+     Normalization     axis (-1; a list; null: every axis), invert: y = (x -
+                       mean) / max(sqrt(variance), 1e-7) (invert: x *
+                       max(...) + mean), from its weights mean, variance
+                       (count unused) of the kept axes' sizes, or from mean
+                       and variance in the config (numbers or flat lists,
+                       aligned on the right of the kept axes).
+     PReLU             alpha (the input's shape, 1 on shared_axes): x >= 0 ?
+                       x : alpha x.
+     LayerScale        keras.applications.convnext's: x * its vector (weight
+                       "variable" as packed, or "gamma") on the last axis.
+     StochasticDepth   (keras.applications.convnext) identity (inference).
      Activation        activation (any of ACTIVATIONS).
      ReLU              max_value (null = none), negative_slope, threshold:
                        Keras's own formula, edge cases included.
@@ -412,7 +435,10 @@ typedef enum kwnn_kind {
     KWNN_LAYER_CROP,        /* Cropping1D/2D/3D: lo / hi per axis */
     KWNN_LAYER_UPSAMPLE,    /* UpSampling1D/2D/3D: factors in step; op 1: bilinear */
     KWNN_LAYER_PERMUTE,     /* Permute, Flatten(channels_first): perm */
-    KWNN_LAYER_REPEAT       /* RepeatVector: n in units */
+    KWNN_LAYER_REPEAT,      /* RepeatVector: n in units */
+    KWNN_LAYER_AFFINE,      /* Rescaling, Normalization, LayerScale: x * w + b or (x - b) / w (op), w, b over `axes` */
+    KWNN_LAYER_LAYERNORM,   /* LayerNormalization over the adjacent `axes`; op 1: rms_scaling */
+    KWNN_LAYER_PRELU        /* PReLU: alpha in w, over `axes` */
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -495,6 +521,9 @@ typedef struct kwnn_layer {
     size_t win[3], step[3];        /* pooling window and strides; UpSampling factors in step */
     size_t lo[3], hi[3];           /* padding (ZeroPadding, pooling 'same') or cropping before / after */
     uint32_t perm[KWNN_MAX_DIMS];  /* Permute: output axis i is input axis perm[i] */
+    uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
+                       parameters vary along; LayerNormalization: the axes it normalises */
+    float epsilon;  /* LayerNormalization */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */

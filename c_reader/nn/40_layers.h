@@ -93,59 +93,6 @@ static kwnn_result kwnn__dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg,
     return KWNN_OK;
 }
 
-static kwnn_result kwnn__batchnorm(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
-{
-    static const char *const names[] = {"gamma", "beta", "moving_mean", "moving_variance"};
-    const char *use[4];
-    const float *g = NULL, *be = NULL, *mean = NULL, *var = NULL;
-    double eps, mode;
-    int center, scale;
-    size_t ch, k;
-    float *fold;
-    kwnn_result r;
-    if (c->nd == 0) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of rank 1 or more");
-    if ((r = kwnn__last_axis(c, L, cfg, "axis")) != KWNN_OK ||
-        (r = kwnn__cfg_num(c, L, cfg, "epsilon", NULL, 1e-3, &eps)) != KWNN_OK ||
-        (r = kwnn__cfg_num(c, L, cfg, "mode", NULL, 0.0, &mode)) != KWNN_OK ||
-        (r = kwnn__cfg_bool(c, L, cfg, "center", NULL, 1, &center)) != KWNN_OK ||
-        (r = kwnn__cfg_bool(c, L, cfg, "scale", NULL, 1, &scale)) != KWNN_OK)
-        return r;
-    if (mode != 0.0)
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "Keras 1 BatchNormalization mode 1 and 2 are not supported (mode 0 only)");
-    if (!(eps >= 0.0)) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "epsilon is negative");
-    ch = c->shape[c->nd - 1];
-    use[0] = scale ? names[0] : NULL;
-    use[1] = center ? names[1] : NULL;
-    use[2] = names[2];
-    use[3] = names[3];
-    if ((r = kwnn__only(c, L, use, 4)) != KWNN_OK ||
-        (scale && (r = kwnn__weight(c, L, "gamma", &ch, 1, 0, &g)) != KWNN_OK) ||
-        (center && (r = kwnn__weight(c, L, "beta", &ch, 1, 0, &be)) != KWNN_OK) ||
-        (r = kwnn__weight(c, L, "moving_mean", &ch, 1, 0, &mean)) != KWNN_OK ||
-        (r = kwnn__weight(c, L, "moving_variance", &ch, 1, 0, &var)) != KWNN_OK)
-        return r;
-    if (!kwnn__mul(ch, 2, &k)) return kwnn__oom(c);
-    if ((r = kwnn__param(c, k, &fold)) != KWNN_OK) return r;
-    if (c->fill) {
-        /* Keras 3: inv = rsqrt(var + eps) * gamma; y = x * inv + (beta - mean * inv) */
-        float epsf = (float)eps;
-        for (k = 0; k < ch; k++) {
-            double inv = 1.0 / sqrt((double)(var[k] + epsf));
-            float invf;
-            if (g != NULL) inv *= (double)g[k];
-            invf = (float)inv;
-            fold[k] = invf;
-            fold[ch + k] = (float)((be != NULL ? (double)be[k] : 0.0) - (double)mean[k] * (double)invf);
-        }
-        out->w = fold;
-        out->b = fold + ch;
-    }
-    out->kind = KWNN_LAYER_BATCHNORM;
-    out->units = ch;
-    return KWNN_OK;
-}
-
 /* The extent of a window of k taps d apart, (k - 1) d + 1, if at most
    KWNN__DIM_LIMIT (checked: k and d may each be 2^30, beyond 32 bits). */
 static int kwnn__extent(size_t k, size_t d, size_t *eff)

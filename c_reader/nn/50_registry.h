@@ -12,12 +12,6 @@ static kwnn_result kwnn__load_dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json
     return kwnn__dense(c, L, cfg, out);
 }
 
-static kwnn_result kwnn__load_bn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
-{
-    (void)arg;
-    return kwnn__batchnorm(c, L, cfg, out);
-}
-
 static kwnn_result kwnn__load_conv(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
     (void)arg;
@@ -88,6 +82,11 @@ typedef struct kwnn__class {
 static const kwnn__class kwnn__classes[] = {
     {"Dense", kwnn__load_dense, 0, 0},
     {"BatchNormalization", kwnn__load_bn, 0, 0},
+    {"LayerNormalization", kwnn__load_layernorm, 0, 0},
+    {"Rescaling", kwnn__load_rescaling, 0, 0},
+    {"Normalization", kwnn__load_normalization, 0, 0},
+    {"PReLU", kwnn__load_prelu, 0, 0},
+    {"LayerScale", kwnn__load_layer_scale, 0, 0},
     {"Conv2D", kwnn__load_conv, 0, 0},
     {"Convolution2D", kwnn__load_conv, 0, 0},
     {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
@@ -139,6 +138,7 @@ static const kwnn__class kwnn__classes[] = {
     {"AlphaDropout", kwnn__load_identity, 0, 0},
     {"ActivityRegularization", kwnn__load_identity, 0, 0},
     {"Identity", kwnn__load_identity, 0, 0},
+    {"StochasticDepth", kwnn__load_identity, 0, 0},
     {"Activation", kwnn__load_act, 0, 0},
     {"ReLU", kwnn__load_act, 1, 0},
     {"LeakyReLU", kwnn__load_act, 2, 0},

@@ -34,6 +34,8 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
     case KWNN_LAYER_DOT: /* every output sums one fiber; normalize: each input once more */
         taps = kwnn__sat_mul(out, L->in_shape[L->kh]);
         return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);
+    case KWNN_LAYER_AFFINE: case KWNN_LAYER_PRELU: return out;
+    case KWNN_LAYER_LAYERNORM: return kwnn__sat_mul(out, 3); /* mean, variance, output */
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
     case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
     default: return kwnn__shape_pool_cost(L); /* 43_shape_pool.h */

@@ -879,7 +879,11 @@ static void kwnn__release(kwnn__ctx *c, uint32_t id)
     c->net->nodes_[id].state = 2;
 }
 
-static int kwnn__elementwise(kwnn_kind k) { return k == KWNN_LAYER_BATCHNORM || k == KWNN_LAYER_ACTIVATION; }
+static int kwnn__elementwise(kwnn_kind k)
+{
+    return k == KWNN_LAYER_BATCHNORM || k == KWNN_LAYER_ACTIVATION || k == KWNN_LAYER_AFFINE ||
+           k == KWNN_LAYER_PRELU || k == KWNN_LAYER_LAYERNORM;
+}
 
 /* Roots (free layers and aliases share their input's storage), the run
    order (computing nodes only), last readers, outputs written in place

@@ -15,6 +15,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         conv = strcmp(L.class_name, "Conv2D") == 0 || strcmp(L.class_name, "Convolution2D") == 0 ||
                strcmp(L.class_name, "AtrousConvolution2D") == 0;
+        if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
         for (k = 0; k < L.tensor_count; k++) {
             size_t n;
             if (kwb_get_tensor(c->f, L.first_tensor + k, &t) != KWB_OK) continue;

@@ -260,7 +260,7 @@ static void kwnn__depthwise_run(const kwnn_layer *L, const float *KWNN__RESTRICT
 
 static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
-    size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1, k;
+    size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: {
         size_t K = L->in_shape[L->in_ndim - 1];
@@ -268,12 +268,10 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
         kwnn__act(&L->act, y, y, n, last);
         break;
     }
-    case KWNN_LAYER_BATCHNORM: {
-        size_t C = L->units, r, rows = n / C;
-        for (r = 0; r < rows; r++)
-            for (k = 0; k < C; k++) y[r * C + k] = x[r * C + k] * L->w[k] + L->b[k];
+    case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_AFFINE: case KWNN_LAYER_PRELU: /* 44_norm_apps.h */
+        kwnn__bcast_run(L, x, y, batch);
         break;
-    }
+    case KWNN_LAYER_LAYERNORM: kwnn__layernorm_run(L, x, y, batch); break;
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV2D:
         kwnn__conv_run(L, x, y, batch);

@@ -52,6 +52,9 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_UPSAMPLE: return "UpSampling";
     case KWNN_LAYER_PERMUTE: return "Permute";
     case KWNN_LAYER_REPEAT: return "RepeatVector";
+    case KWNN_LAYER_AFFINE: return "Affine";
+    case KWNN_LAYER_LAYERNORM: return "LayerNormalization";
+    case KWNN_LAYER_PRELU: return "PReLU";
     }
     return "?";
 }

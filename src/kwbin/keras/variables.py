@@ -40,7 +40,10 @@ def _batch_norm(config: dict[str, Any]) -> Layout:
 
 
 def _scale_center(config: dict[str, Any]) -> Layout:
-    return {"vars": (["gamma"] if _flag(config, "scale") else []) + (["beta"] if _flag(config, "center") else [])}
+    # Keras 3's LayerNormalization(rms_scaling=True) makes gamma even with scale off, and no beta
+    rms = config.get("rms_scaling") is True
+    return {"vars": (["gamma"] if _flag(config, "scale") or rms else [])
+            + (["beta"] if _flag(config, "center") and not rms else [])}
 
 
 def _normalization(config: dict[str, Any]) -> Layout:
