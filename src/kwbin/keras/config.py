@@ -90,7 +90,14 @@ def _dependencies(node: Any, known: set[str]) -> set[str]:
 
 
 def _topological(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Kahn's algorithm, always taking the earliest ready layer in config order."""
+    """Kahn's algorithm, always taking the earliest ready layer in config order.
+
+    Layers, not calls, are ordered: shared layers can make that order cyclic
+    in a valid model (y = a(b(a(x))): a's second call reads b, b reads a's
+    first call).  When no layer is ready, the earliest remaining one in config
+    order (Keras writes layers in the order of their first call) goes next;
+    a real cycle between calls is left for the reader to refuse.
+    """
     names = [_entry(e)[0] for e in entries]
     known = set(names)
     deps = [_dependencies(e.get("inbound_nodes", []), known) - {n} for e, n in zip(entries, names)]
@@ -98,14 +105,10 @@ def _topological(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     order: list[int] = []
     remaining = list(range(len(entries)))
     while remaining:
-        for pos, i in enumerate(remaining):
-            if deps[i] <= done:
-                break
-        else:
-            raise PackError("the model config's layer graph has a cycle")
+        pos = next((p for p, i in enumerate(remaining) if deps[i] <= done), 0)
+        i = remaining.pop(pos)
         order.append(i)
         done.add(names[i])
-        del remaining[pos]
     return [entries[i] for i in order]
 
 
