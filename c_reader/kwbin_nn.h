@@ -226,8 +226,10 @@
      UpSampling1D/2D/3D  size | length (2), data_format | dim_ordering;
                        UpSampling2D interpolation "nearest" or "bilinear"
                        (half-pixel centres, (o + 0.5) / size - 0.5 clamped
-                       to the input, as Keras 3 and tf.keras 2 compute;
-                       standalone Keras 2.x on TensorFlow 1 used o / size).
+                       to the input, as Keras 3 and tf.keras 2 compute; in
+                       files of standalone Keras 2.0-2.3, keras_version
+                       without "-tf", TensorFlow 1's resize_bilinear: o /
+                       size, the last input repeated).
      Permute           dims (1-based, without the batch).
      RepeatVector      n; input of rank 1.
      Add, Subtract (2 inputs), Multiply, Average, Maximum, Minimum
@@ -2252,6 +2254,25 @@ static kwnn_result kwnn__pad_crop(kwnn__ctx *c, const kwb_layer *L, kwnn__json c
     return KWNN_OK;
 }
 
+/* Standalone Keras 2.2-2.3 (keras_version "2.0" to "2.3.x" without "-tf"):
+   its bilinear UpSampling2D was TensorFlow 1's resize_bilinear, without
+   half-pixel centres.  tf.keras writes "2.x.y-tf" or 2.4 and later. */
+static int kwnn__keras2_standalone(kwnn__ctx *c)
+{
+    size_t len = 0;
+    const char *text = kwb_metadata(c->f, &len), *q;
+    kwnn__json meta, v;
+    if (text == NULL || len == 0) return 0;
+    meta.p = text;
+    meta.e = text + len;
+    if (!kwnn__is(meta, '{') || !kwnn__get(meta, "keras_version", &v) || v.e - v.p < 5) return 0;
+    if (v.p[1] != '2' || v.p[2] != '.' || v.p[3] < '0' || v.p[3] > '3' || (v.p[4] >= '0' && v.p[4] <= '9'))
+        return 0;
+    for (q = v.p; q + 3 <= v.e; q++)
+        if (memcmp(q, "-tf", 3) == 0) return 0;
+    return 1;
+}
+
 /* UpSampling1D (size | length), 2D (size, interpolation), 3D (size). */
 static kwnn_result kwnn__upsampling(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                     uint32_t spatial)
@@ -2270,7 +2291,7 @@ static kwnn_result kwnn__upsampling(kwnn__ctx *c, const kwb_layer *L, kwnn__json
     out->kind = KWNN_LAYER_UPSAMPLE;
     if (kwnn__get(cfg, "interpolation", &v) && !kwnn__null(v) && !kwnn__jstr_is(v, "nearest")) {
         if (spatial != 2 || !kwnn__jstr_is(v, "bilinear")) return kwnn__unsupported_value(c, L, "interpolation", v);
-        out->op = 1; /* bilinear */
+        out->op = kwnn__keras2_standalone(c) ? 2 : 1; /* bilinear: half-pixel centres, or TF 1's */
     }
     for (a = 0; a < spatial; a++) {
         d = kwnn__sp(c, cf, a);
@@ -2507,6 +2528,16 @@ static void kwnn__pad_crop_run(const kwnn_layer *L, const float *x, float *y, si
     }
 }
 
+/* TensorFlow 1's resize_bilinear: source o (in / out), the taps below and
+   above it (clamped) and the fraction. */
+static void kwnn__bilinear_tf1(size_t o, size_t f, size_t n, size_t *i0, size_t *i1, float *t)
+{
+    float s = (float)o * ((float)n / (float)(n * f));
+    *i0 = (size_t)s;
+    *i1 = *i0 + 1 < n ? *i0 + 1 : n - 1;
+    *t = s - (float)*i0;
+}
+
 /* The two taps of output o for a factor f on n inputs and their weights, as
    jax.image.resize computes them: half-pixel centre s = (o + 0.5) (1 / f) - 0.5,
    weights max(0, 1 - |s - i|) of the taps inside the input, divided by their
@@ -2543,7 +2574,8 @@ static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, si
             for (p1 = 0; p1 < g.out[1]; p1++) {
                 size_t c0, c1;
                 float u0, u1;
-                if (L->op != 0) kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &u0, &u1);
+                if (L->op == 1) kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &u0, &u1);
+                if (L->op == 2) kwnn__bilinear_tf1(p1, L->step[1], g.in[1], &c0, &c1, &u1);
                 for (p2 = 0; p2 < g.out[2]; p2++, yo += inner) {
                     size_t e0, e1;
                     float v0, v1;
@@ -2555,13 +2587,21 @@ static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, si
                                inner * sizeof *yo);
                         continue;
                     }
-                    /* bilinear (2D: axes 1 and 2): along the height first, then the width, as jax */
-                    kwnn__bilinear_src(p2, L->step[2], g.in[2], &e0, &e1, &v0, &v1);
+                    /* bilinear (2D: axes 1 and 2) */
+                    if (L->op == 2) kwnn__bilinear_tf1(p2, L->step[2], g.in[2], &e0, &e1, &v1);
+                    else kwnn__bilinear_src(p2, L->step[2], g.in[2], &e0, &e1, &v0, &v1);
                     q00 = xs + (c0 * g.in[2] + e0) * inner;
                     q01 = xs + (c0 * g.in[2] + e1) * inner;
                     q10 = xs + (c1 * g.in[2] + e0) * inner;
                     q11 = xs + (c1 * g.in[2] + e1) * inner;
-                    for (k = 0; k < inner; k++)
+                    if (L->op == 2) { /* TensorFlow 1: along the width, then the height, as a + (b - a) t */
+                        for (k = 0; k < inner; k++) {
+                            float top = q00[k] + (q01[k] - q00[k]) * v1, bot = q10[k] + (q11[k] - q10[k]) * v1;
+                            yo[k] = top + (bot - top) * u1;
+                        }
+                        continue;
+                    }
+                    for (k = 0; k < inner; k++) /* along the height first, then the width, as jax */
                         yo[k] = v0 * (u0 * q00[k] + u1 * q10[k]) + v1 * (u0 * q01[k] + u1 * q11[k]);
                 }
             }

@@ -165,6 +165,24 @@ def test_bilinear_upsampling_uses_half_pixel_centres(kwbin_run, tmp_path):  # no
     assert got.ravel().tolist() == [0.0, 0.25, 0.75, 1.25, 1.75, 2.0]
 
 
+@pytest.mark.parametrize("version, expected", [
+    ("2.2.4", [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]),  # standalone Keras 2: TensorFlow 1's resize_bilinear, o * in / out
+    ("2.3.1", [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]),
+    ("2.3.0-tf", [0.0, 0.25, 0.75, 1.25, 1.75, 2.0]),  # tf.keras: half-pixel centres
+    ("2.13.1", [0.0, 0.25, 0.75, 1.25, 1.75, 2.0]),
+    ("3.15.1", [0.0, 0.25, 0.75, 1.25, 1.75, 2.0]),
+])
+def test_bilinear_upsampling_of_standalone_keras2_has_no_half_pixel_centres(version, expected, kwbin_run,  # noqa: F811
+                                                                             tmp_path):
+    with kwbin.Writer(tmp_path / "m.kwb", metadata={"keras_version": version}) as w:
+        w.add_layer("input", "InputLayer", config={"batch_input_shape": [None, 3, 3, 1]})
+        w.add_layer("up", "UpSampling2D", config={"size": [1, 2], "interpolation": "bilinear",
+                                                  "data_format": "channels_last"})
+    x = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]], np.float32).reshape(1, 3, 3, 1)
+    got = _infer(kwbin_run, tmp_path / "m.kwb", x, tmp_path).reshape(3, 6)
+    assert got.tolist() == [[v + 3 * r for v in expected] for r in range(3)]
+
+
 def test_average_pooling_same_divides_by_the_taps_inside(kwbin_run, tmp_path):  # noqa: F811
     _chain_file(tmp_path / "m.kwb", (4, 1), "AveragePooling1D", {"pool_size": 3, "strides": 1, "padding": "same"})
     got = _infer(kwbin_run, tmp_path / "m.kwb", np.array([[[1], [2], [3], [10]]], np.float32), tmp_path)

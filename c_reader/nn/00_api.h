@@ -226,8 +226,10 @@
      UpSampling1D/2D/3D  size | length (2), data_format | dim_ordering;
                        UpSampling2D interpolation "nearest" or "bilinear"
                        (half-pixel centres, (o + 0.5) / size - 0.5 clamped
-                       to the input, as Keras 3 and tf.keras 2 compute;
-                       standalone Keras 2.x on TensorFlow 1 used o / size).
+                       to the input, as Keras 3 and tf.keras 2 compute; in
+                       files of standalone Keras 2.0-2.3, keras_version
+                       without "-tf", TensorFlow 1's resize_bilinear: o /
+                       size, the last input repeated).
      Permute           dims (1-based, without the batch).
      RepeatVector      n; input of rank 1.
      Add, Subtract (2 inputs), Multiply, Average, Maximum, Minimum
