@@ -45,13 +45,14 @@
        kwb_verify(f) after the open.
    kwb_open_memory_ex(f, data, size, opt)
        Same, but may allocate through `opt` (NULL: malloc/free) scratch
-       memory of at most 22 bytes per string-table byte plus 4 per record,
-       freed before it returns (a NUL index of the string table, a flag and
-       a hash per string): then every open is linear in the file's size,
-       whatever it holds (each string is scanned, hashed and JSON-checked
-       once; names are compared by offset).  The lookup index (below) is
-       built during the open and freed by kwb_close; set opt->no_index to
-       skip it.  If the allocator returns NULL, the open goes on without
+       memory of at most 10 bytes per string-table byte plus 4 per record,
+       freed before it returns (a NUL index of the string table, a flag per
+       byte, the string starts sorted by content): then every open is
+       linear in the file's size, whatever it holds (each string is scanned
+       and JSON-checked once; "stored once" is checked by sorting the
+       strings, without hashing; names are compared by offset).  The lookup
+       index (below) is built during the open and freed by kwb_close; set
+       opt->no_index to skip it.  If the allocator returns NULL, the open goes on without
        (as kwb_open_memory, budget included: on a file that needs the memory
        it returns KWB_ERR_OUT_OF_MEMORY).
    kwb_open_memory_ex(f, data, size, opt) with opt->work
@@ -66,7 +67,7 @@
            r = kwb_open_memory_ex(&f, data, size, &opt);
 
        kwb_open_work_size(data, size) gives the bytes that make this open
-       never return needs_memory: about 5 per string-table byte plus 32 per
+       never return needs_memory: about 1 per string-table byte plus 8 per
        string (a Keras model: tens of KiB), never more than
        KWB_WORK_SIZE_MAX(size) = 6 * size + 64.  With less, what does not
        fit is done without memory (budgeted).  The memory is used only
@@ -109,13 +110,25 @@
    kwb_find_tensor(f, "dense/kernel", &t), kwb_find_weight(f, "dense",
    "kernel", &t) and kwb_find_layer(f, "dense", &l) use an index when the
    file has one, else scan (find_weight scans the layers, then only that
-   layer's tensors).  The index is three open-addressing hash tables of u32
-   (FNV-1a, linear probing, load <= 1/2): layer names, tensor names, and
-   (layer, weight) pairs.  kwb_open_memory_ex/kwb_open_path build it with
-   the allocator; after kwb_open_memory you may give it memory yourself:
+   layer's tensors).  The index is sorted arrays of u32, searched by
+   bisection: the layers by name, the tensors by name, the distinct weight
+   names, and the tensors by (layer, weight).  It hashes nothing, so no
+   file can make it slow (a fixed hash, as FNV-1a before, can be flooded:
+   names crafted to collide made build and lookups quadratic).  Building
+   it sorts the names by content (MSD radix sort) and integers (LSD radix
+   sort): O(name bytes + layers + tensors) for any file, each distinct
+   string sorted once.  A lookup compares the name with about log2(n) names
+   of the file, from where the bounds' common prefix ends: O(length +
+   log n) in practice, O(length * log n) at worst; find_weight is two
+   such lookups plus a bisection of integers.  kwb_open_memory_ex/
+   kwb_open_path build it with the allocator; after kwb_open_memory you may
+   give it memory yourself:
 
        size_t n = kwb_index_size(&f);        // bytes, 4-aligned memory
        kwb_build_index(&f, mem, n);          // mem must outlive f
+
+   kwb_index_size is 4 * (layers + 3 * tensors + max(layers, tensors) + 1)
+   bytes (the last part is room to sort in).
 
    Names are compared byte for byte (no normalisation), as C strings: every
    name is NUL-terminated in the file and contains no NUL.
@@ -191,10 +204,12 @@
      proportion to a count from the file before the file's size bounds it.
    - Files of a newer minor version (1.x) are read as the spec says: larger
      headers/records and unknown sections are skipped.
-   - Hash tables with memory use a fixed hash (FNV-1a), so a crafted file
-     full of strings with colliding hashes can make the allocating opens'
-     string-table check and lookups slow (quadratic in the colliding
-     strings), never wrong.  (kwb_open_memory's work is budgeted.)
+   - With memory, nothing depends on a hash: the string table's "stored
+     once" check and the lookup index sort by content, so every open with
+     memory, kwb_build_index and every lookup keep the costs above for any
+     file, however crafted (tests/test_c_reader_work.py counts instructions
+     on names that share one FNV-1a hash).  kwb_open_memory's stack tables
+     do hash, but their work is budgeted (needs_memory).
    - On 32-bit hosts files above 4 GiB cannot be mapped (KWB_ERR_IO); where
      there is no mmap, files are read with fseek/ftell (at most LONG_MAX
      bytes).  Tested on x86-64 and on 32-bit big-endian powerpc (qemu).
@@ -337,9 +352,9 @@ typedef struct kwb_file {
     uint64_t next_string_;      /* during an open: where the next new string must start */
     uint64_t *nul_index_;       /* only during an open: next NUL per 64-byte block */
     unsigned char *marks_;      /* only during an open: flags per string-table byte */
-    uint32_t *hash_at_;         /* only during an open: FNV-1a of the string starting at each byte */
     uint32_t *index_;           /* lookup index: layer, tensor and weight tables */
-    size_t layer_slots_, tensor_slots_;
+    size_t weight_count_;       /* index: tensors with a layer */
+    size_t weight_strings_;     /* index: distinct weight strings */
     void *owned_index_;         /* allocated by us, freed by kwb_close */
     void *owned_data_;          /* file read into memory */
     void *map_addr_;            /* file mapped */
@@ -1875,14 +1890,163 @@ static kwb_result kwb__check_tensors(kwb_file *f)
     return KWB_OK;
 }
 
-/* ---- step 15: the string table is canonical ----------------------------- */
+/* ---- sorting strings by content, without hashing ------------------------ */
 
-static uint32_t kwb__fnv1a(uint32_t h, const unsigned char *s, size_t n)
+/* What a sorted u32 stands for: a string offset, or a layer or tensor whose
+   name is the key. */
+enum { KWB__SORT_OFFSETS, KWB__SORT_LAYERS, KWB__SORT_TENSORS };
+
+typedef struct kwb__sorter {
+    const kwb_file *f;
+    int kind;
+    int equal;          /* two keys were found equal */
+    uint32_t *tmp;      /* as many as the array sorted */
+    size_t count[256];  /* shared by every level: used before recursing */
+} kwb__sorter;
+
+/* The NUL-terminated key of v, in the string table. */
+static const unsigned char *kwb__key_string(const kwb_file *f, int kind, uint32_t v)
 {
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-    return h;
+    const unsigned char *r;
+    if (kind == KWB__SORT_OFFSETS) return kwb__strings(f) + v;
+    r = kind == KWB__SORT_LAYERS ? kwb__layer_record(f, v) : kwb__tensor_record(f, v);
+    return kwb__strings(f) + kwb__u32(r);
 }
+
+static const unsigned char *kwb__sort_key(const kwb__sorter *s, uint32_t v)
+{
+    return kwb__key_string(s->f, s->kind, v);
+}
+
+/* Two keys sharing their first d bytes, compared from there: O(their common prefix). */
+static int kwb__compare_from(const unsigned char *a, const unsigned char *b, size_t d)
+{
+    a += d;
+    b += d;
+    while (*a && *a == *b) a++, b++;
+    return (int)*a - (int)*b;
+}
+
+static void kwb__insertion_sort(kwb__sorter *s, uint32_t *a, size_t n, size_t d)
+{
+    size_t i, j;
+    for (i = 1; i < n; i++) {
+        uint32_t v = a[i];
+        const unsigned char *key = kwb__sort_key(s, v);
+        int c = 1;
+        for (j = i; j > 0 && (c = kwb__compare_from(kwb__sort_key(s, a[j - 1]), key, d)) > 0; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+        if (c == 0) s->equal = 1;
+    }
+}
+
+/* Counting sort of a[0, n) by the byte at d (stable). */
+static void kwb__distribute(kwb__sorter *s, uint32_t *a, size_t n, size_t d)
+{
+    size_t i, sum = 0;
+    memset(s->count, 0, sizeof s->count);
+    for (i = 0; i < n; i++) s->count[kwb__sort_key(s, a[i])[d]]++;
+    for (i = 0; i < 256; i++) {
+        size_t c = s->count[i];
+        s->count[i] = sum;
+        sum += c;
+    }
+    for (i = 0; i < n; i++) s->tmp[s->count[kwb__sort_key(s, a[i])[d]]++] = a[i];
+    memcpy(a, s->tmp, n * sizeof *a);
+}
+
+/* The end of the run of keys from i on that have the same byte at d. */
+static size_t kwb__run_end(const kwb__sorter *s, const uint32_t *a, size_t n, size_t i, size_t d)
+{
+    unsigned char c = kwb__sort_key(s, a[i])[d];
+    while (++i < n && kwb__sort_key(s, a[i])[d] == c) {}
+    return i;
+}
+
+/* The bytes from d on that all keys of a[0, n) share (n >= 2), before the
+   first one's NUL: windows of doubling size compared with memcmp, so
+   O(n * (result + 8)) however long the keys. */
+static size_t kwb__common_prefix(const kwb__sorter *s, const uint32_t *a, size_t n, size_t d)
+{
+    const unsigned char *first = kwb__sort_key(s, a[0]);
+    const unsigned char *end = kwb__strings(s->f) + (size_t)s->f->strings_size_;
+    size_t m = 0, w = 8, i, j;
+    for (;;) {
+        /* p is within the first key (its NUL included): the key shares p - first non-NUL bytes */
+        const unsigned char *p = first + d + m, *nul;
+        int differ = 0;
+        if (w > (size_t)(end - p)) w = (size_t)(end - p);
+        nul = (const unsigned char *)memchr(p, 0, w);
+        if (nul) w = (size_t)(nul - p);
+        for (i = 1; i < n && w; i++) {
+            const unsigned char *q = kwb__sort_key(s, a[i]) + d + m; /* no further than its NUL */
+            if (w <= (size_t)(end - q) && memcmp(p, q, w) == 0) continue;
+            for (j = 0; j < w && p[j] == q[j]; j++) {}
+            w = j; /* the window shrinks to what all keys so far share */
+            differ = 1;
+        }
+        m += w;
+        if (differ || nul || !w) return m;
+        w *= 2;
+    }
+}
+
+#define KWB__INSERTION 16
+
+/* MSD radix sort of a[0, n), whose keys share their first d bytes.  A key
+   takes part in one distribution per group it is in, and each group shares
+   its common prefix (skipped at n * (its length + 8)) and then splits, so a
+   key is in fewer groups than the bytes of its distinguishing prefix (the
+   shortest prefix no other key has, or the whole key and its NUL): the
+   distributions cost O(sum of distinguishing prefixes) <= O(key bytes),
+   their 256-entry passes being paid by the more than KWB__INSERTION keys
+   they move.  A group of at most KWB__INSERTION keys is insertion-sorted,
+   each comparison within its distinguishing prefixes: O(KWB__INSERTION *
+   those bytes).  Keys ending together (byte 0) are equal: left as they
+   are.  Every run but the largest is sorted by recursion, the largest by
+   the loop, so the recursion is at most log2(n) deep. */
+static void kwb__radix_sort(kwb__sorter *s, uint32_t *a, size_t n, size_t d)
+{
+    while (n > 1) {
+        size_t i, end, big = 0, big_n = 0;
+        d += kwb__common_prefix(s, a, n, d);
+        if (n <= KWB__INSERTION) break;
+        kwb__distribute(s, a, n, d);
+        for (i = 0; i < n; i = end) { /* the largest run of a byte other than 0 */
+            end = kwb__run_end(s, a, n, i, d);
+            if (kwb__sort_key(s, a[i])[d] == 0) {
+                if (end - i > 1) s->equal = 1;
+            } else if (end - i > big_n) {
+                big = i;
+                big_n = end - i;
+            }
+        }
+        for (i = 0; i < n; i = end) {
+            end = kwb__run_end(s, a, n, i, d);
+            if (i != big && end - i > 1 && kwb__sort_key(s, a[i])[d] != 0)
+                kwb__radix_sort(s, a + i, end - i, d + 1);
+        }
+        a += big;
+        n = big_n;
+        d++;
+    }
+    kwb__insertion_sort(s, a, n, d);
+}
+
+/* Sorts a[0, n) by key, tmp holding n more; 1 if two keys are equal. */
+static int kwb__sort_strings(const kwb_file *f, int kind, uint32_t *a, uint32_t *tmp, size_t n)
+{
+    kwb__sorter s;
+    s.f = f;
+    s.kind = kind;
+    s.equal = 0;
+    s.tmp = tmp;
+    kwb__radix_sort(&s, a, n, 0);
+    return s.equal;
+}
+
+/* ---- step 15: the string table is canonical ----------------------------- */
 
 /* The length of the table's string starting at pos (the table ends with a NUL). */
 static uint64_t kwb__string_length(const kwb_file *f, uint64_t pos)
@@ -1962,44 +2126,39 @@ static kwb_result kwb__string_repeats_blocked(kwb_file *f)
     return KWB_OK;
 }
 
-/* With memory: every string hashed once (kept in hash_at_ for the lookup
-   index), one hash table of string starts. */
+/* With memory: the string starts sorted by content (kwb__sort_strings: no
+   hashing, so no input makes it slow), then equal neighbours looked for. */
 static kwb_result kwb__string_repeats(kwb_file *f, int use_allocator)
 {
     const unsigned char *s = kwb__strings(f);
-    uint64_t pos, count = 0, slots = 2, *table, first = 0, again = 0, length = 0;
-    size_t mask;
-    int repeat = 0;
+    uint64_t pos, count = 0, first = 0, again = KWB__U64_MAX;
+    uint32_t *starts;
+    size_t i, n, run;
     for (pos = 0; pos < f->strings_size_; pos += kwb__string_length(f, pos) + 1) count++;
-    while (slots < 2 * count) slots <<= 1;
-    table = slots <= KWB__U64_MAX / sizeof *table
-                ? (uint64_t *)kwb__scratch(f, slots * sizeof *table, use_allocator)
-                : NULL;
-    if (!table) { /* hash_at_ stays unfilled: drop it */
-        kwb__scratch_free(f, f->hash_at_);
-        f->hash_at_ = NULL;
-        return kwb__string_repeats_blocked(f);
-    }
-    memset(table, 0, (size_t)slots * sizeof *table);
-    mask = (size_t)slots - 1;
-    for (pos = 0; pos < f->strings_size_ && !repeat; pos += length + 1) {
-        uint32_t hash;
-        size_t j;
-        length = kwb__string_length(f, pos);
-        hash = kwb__fnv1a(2166136261u, s + pos, (size_t)length);
-        j = hash & mask;
-        f->hash_at_[pos] = hash;
-        while (table[j] && !repeat) {
-            uint64_t other = table[j] - 1;
-            repeat = f->hash_at_[other] == hash && kwb__same_string(f, pos, length, other);
-            first = other;
-            again = pos;
-            j = (j + 1) & mask;
+    starts = count <= KWB__U64_MAX / 8 ? (uint32_t *)kwb__scratch(f, 8 * count, use_allocator) : NULL;
+    if (!starts) return kwb__string_repeats_blocked(f);
+    n = (size_t)count;
+    /* every string is referenced, so it starts at a 32-bit offset */
+    for (pos = 0, i = 0; i < n; pos += kwb__string_length(f, pos) + 1) starts[i++] = (uint32_t)pos;
+    if (kwb__sort_strings(f, KWB__SORT_OFFSETS, starts, starts + n, n)) {
+        /* The first string (in table order) stored again: the smallest second
+           offset of a run of equal strings.  O(table size) comparisons. */
+        for (i = 1, run = 0; i <= n; i++) {
+            if (i < n && strcmp((const char *)s + starts[i], (const char *)s + starts[run]) == 0) continue;
+            if (i - run > 1) {
+                uint32_t lo = KWB_NONE, second = KWB_NONE;
+                size_t j;
+                for (j = run; j < i; j++) {
+                    if (starts[j] < lo) second = lo, lo = starts[j];
+                    else if (starts[j] < second) second = starts[j];
+                }
+                if (second < again) first = lo, again = second;
+            }
+            run = i;
         }
-        table[j] = pos + 1;
     }
-    kwb__scratch_free(f, table);
-    return repeat ? kwb__stored_twice(f, first, again, length) : KWB_OK;
+    kwb__scratch_free(f, starts);
+    return again == KWB__U64_MAX ? KWB_OK : kwb__stored_twice(f, first, again, kwb__string_length(f, first));
 }
 
 /* Step 15: every byte belongs to a referenced string (the references have
@@ -2012,7 +2171,8 @@ static kwb_result kwb__check_string_table(kwb_file *f, int use_allocator)
                          "the string table's bytes from offset %u on (%q) are referenced by no record",
                          KWB__U(f->next_string_), kwb__strings(f) + f->next_string_,
                          KWB__U(f->strings_size_ - f->next_string_));
-    return f->hash_at_ ? kwb__string_repeats(f, use_allocator) : kwb__string_repeats_blocked(f);
+    return use_allocator || f->arena_ ? kwb__string_repeats(f, use_allocator)
+                                      : kwb__string_repeats_blocked(f);
 }
 
 /* ---- steps 16-18: names, ownership, payload size ------------------------ */
@@ -2026,31 +2186,6 @@ typedef struct kwb__key {
     uint32_t length;
     uint32_t layer; /* KWB_NONE for plain names */
 } kwb__key;
-
-/* The hash of a key from the hash of its string. */
-static uint32_t kwb__hash_with_layer(uint32_t string_hash, uint32_t layer)
-{
-    unsigned char bytes[4];
-    bytes[0] = (unsigned char)layer;
-    bytes[1] = (unsigned char)(layer >> 8);
-    bytes[2] = (unsigned char)(layer >> 16);
-    bytes[3] = (unsigned char)(layer >> 24);
-    return kwb__fnv1a(string_hash, bytes, 4);
-}
-
-static uint32_t kwb__hash(const kwb__key *k)
-{
-    return kwb__hash_with_layer(kwb__fnv1a(2166136261u, k->s, k->length), k->layer);
-}
-
-/* A key of the file: its string's hash is remembered (hash_at_) while an
-   allocating open builds the index, so a string shared by many keys is
-   hashed once. */
-static uint32_t kwb__file_key_hash(const kwb_file *f, const kwb__key *k)
-{
-    if (!f->hash_at_) return kwb__hash(k);
-    return kwb__hash_with_layer(f->hash_at_[k->s - kwb__strings(f)], k->layer);
-}
 
 /* Keys of the file, after step 15: the same string is the same offset. */
 static int kwb__file_key_equal(const kwb__key *a, const kwb__key *b)
@@ -2095,17 +2230,6 @@ static size_t kwb__probe(const kwb_file *f, int kind, const uint32_t *slots, siz
         j = (j + 1) & mask;
     }
     return j;
-}
-
-/* Fills one hash table with every key of a kind (all distinct: step 16). */
-static void kwb__fill_table(const kwb_file *f, int kind, uint32_t *slots, size_t count_slots)
-{
-    uint32_t i, n = kwb__key_count(f, kind);
-    kwb__key k;
-    memset(slots, 0, count_slots * sizeof *slots);
-    for (i = 0; i < n; i++)
-        if (kwb__key_of(f, kind, i, &k))
-            slots[kwb__probe(f, kind, slots, count_slots - 1, &k, kwb__file_key_hash(f, &k), 1)] = i + 1;
 }
 
 /* A key's position for the duplicate check: its offset mixed with its layer. */
@@ -2207,34 +2331,85 @@ static kwb_result kwb__has_duplicate_marked(kwb_file *f, int use_allocator)
     return repeat == KWB_NONE ? KWB_OK : kwb__duplicate(f, KWB__WEIGHTS, repeat);
 }
 
-/* Slots of one table: a power of two >= 2 * count (load <= 1/2), or 0 if
-   that does not fit in memory. */
-static size_t kwb__slots_for(uint32_t count)
+/* ---- the lookup index: names sorted by content ---------------------------- */
+
+/* The index, in u32 items: the layers sorted by name, the tensors sorted by
+   name, the tensors that have a layer sorted by (layer, weight's offset),
+   the distinct weight strings (offsets) sorted by content, and room to
+   sort in.  No hashing: a crafted file cannot make it slow. */
+static uint64_t kwb__index_items(const kwb_file *f)
 {
-    uint64_t slots = 2;
-    while (slots < 2 * (uint64_t)count) slots <<= 1;
-    return slots > (uint64_t)(SIZE_MAX / 16) ? 0 : (size_t)slots;
+    uint64_t layers = f->layer_count, tensors = f->tensor_count;
+    return layers + 3 * tensors + (layers > tensors ? layers : tensors) + 1;
 }
 
-/* Lays the three tables out in `mem` and fills them. */
+/* A tensor's (layer, weight) as one number: weights are compared by offset
+   (after step 15 the same string is the same offset). */
+static uint64_t kwb__weight_key(const kwb_file *f, uint32_t t)
+{
+    const unsigned char *r = kwb__tensor_record(f, t);
+    return (uint64_t)kwb__u32(r + 24) << 32 | kwb__u32(r + 8);
+}
+
+static uint64_t kwb__number_key(const kwb_file *f, int weights, uint32_t v)
+{
+    return weights ? kwb__weight_key(f, v) : v;
+}
+
+/* LSD radix sort of a[0, n) (stable, tmp holding n more) by the value itself
+   or, with `weights`, by kwb__weight_key: a pass of O(n + 256) per key byte,
+   skipped when every key has the same byte there. */
+static void kwb__sort_numbers(const kwb_file *f, int weights, uint32_t *a, uint32_t *tmp, size_t n)
+{
+    size_t count[256], i;
+    unsigned shift;
+    for (shift = 0; n && shift < (weights ? 64u : 32u); shift += 8) {
+        size_t sum = 0;
+        memset(count, 0, sizeof count);
+        for (i = 0; i < n; i++) count[(size_t)(kwb__number_key(f, weights, a[i]) >> shift & 0xFF)]++;
+        if (count[(size_t)(kwb__number_key(f, weights, a[0]) >> shift & 0xFF)] == n) continue;
+        for (i = 0; i < 256; i++) {
+            size_t c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++) tmp[count[(size_t)(kwb__number_key(f, weights, a[i]) >> shift & 0xFF)]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+/* Lays the index out in `mem` and fills it: O(name bytes + count) (see
+   kwb__radix_sort), names being unique (step 16). */
 static void kwb__fill_index(kwb_file *f, uint32_t *mem)
 {
+    size_t layers = f->layer_count, tensors = f->tensor_count, i, w = 0, d = 0;
+    uint32_t *by_name = mem, *tensor_names = by_name + layers, *weights = tensor_names + tensors;
+    uint32_t *strings = weights + tensors, *tmp = strings + tensors;
+    for (i = 0; i < layers; i++) by_name[i] = (uint32_t)i;
+    for (i = 0; i < tensors; i++) tensor_names[i] = (uint32_t)i;
+    (void)kwb__sort_strings(f, KWB__SORT_LAYERS, by_name, tmp, layers);
+    (void)kwb__sort_strings(f, KWB__SORT_TENSORS, tensor_names, tmp, tensors);
+    for (i = 0; i < tensors; i++)
+        if (kwb__u32(kwb__tensor_record(f, (uint32_t)i) + 24) != KWB_NONE) weights[w++] = (uint32_t)i;
+    kwb__sort_numbers(f, 1, weights, tmp, w);
+    /* Each weight string once (sorted by offset, then deduplicated), so a
+       string shared by many layers is sorted by content once. */
+    for (i = 0; i < w; i++) strings[i] = kwb__u32(kwb__tensor_record(f, weights[i]) + 8);
+    kwb__sort_numbers(f, 0, strings, tmp, w);
+    for (i = 0; i < w; i++)
+        if (!d || strings[i] != strings[d - 1]) strings[d++] = strings[i];
+    (void)kwb__sort_strings(f, KWB__SORT_OFFSETS, strings, tmp, d);
+    f->weight_count_ = w;
+    f->weight_strings_ = d;
     f->index_ = mem;
-    f->layer_slots_ = kwb__slots_for(f->layer_count);
-    f->tensor_slots_ = kwb__slots_for(f->tensor_count);
-    kwb__fill_table(f, KWB__LAYER_NAMES, mem, f->layer_slots_);
-    kwb__fill_table(f, KWB__TENSOR_NAMES, mem + f->layer_slots_, f->tensor_slots_);
-    kwb__fill_table(f, KWB__WEIGHTS, mem + f->layer_slots_ + f->tensor_slots_, f->tensor_slots_);
 }
 
 KWBIN_API size_t kwb_index_size(const kwb_file *f)
 {
-    size_t layers, tensors;
+    uint64_t items;
     if (!f || !f->data) return 0;
-    layers = kwb__slots_for(f->layer_count);
-    tensors = kwb__slots_for(f->tensor_count);
-    if (!layers || !tensors) return 0;
-    return (layers + 2 * tensors) * sizeof(uint32_t); /* cannot overflow: see slots_for */
+    items = kwb__index_items(f);
+    return items > (uint64_t)(SIZE_MAX / sizeof(uint32_t)) ? 0 : (size_t)items * sizeof(uint32_t);
 }
 
 /* Step 16: any repeated name is `duplicate_name`, whichever kind comes first
@@ -2311,8 +2486,9 @@ static kwb_result kwb__check_payload_size(kwb_file *f)
 
 /* The memory that makes an open linear in the file's size whatever the
    strings (each optional: without it the checks scan instead).  The table
-   lies in the file, so these are about 5 bytes per table byte (plus the
-   string hash table and weight lists, made and freed by their checks). */
+   lies in the file, so these are about 1.1 bytes per table byte (plus the
+   sorted string starts and the weight lists, made and freed by their
+   checks). */
 static void kwb__alloc_scratch(kwb_file *f, int use_allocator)
 {
     uint64_t size = f->strings_size_;
@@ -2320,35 +2496,32 @@ static void kwb__alloc_scratch(kwb_file *f, int use_allocator)
         f->nul_index_ = (uint64_t *)kwb__scratch(f, (size + 63) / 64 * sizeof(uint64_t), use_allocator);
         if (f->nul_index_) kwb__build_nul_index(kwb__strings(f), size, f->nul_index_);
     }
-    if (size && size <= SIZE_MAX / sizeof(uint32_t)) {
+    if (size) {
         f->marks_ = (unsigned char *)kwb__scratch(f, size, use_allocator);
         if (f->marks_) memset(f->marks_, 0, (size_t)size);
-        f->hash_at_ = (uint32_t *)kwb__scratch(f, size * sizeof(uint32_t), use_allocator);
     }
 }
 
 static void kwb__free_scratch(kwb_file *f)
 {
-    kwb__scratch_free(f, f->hash_at_);
     kwb__scratch_free(f, f->marks_);
     kwb__scratch_free(f, f->nul_index_);
     f->nul_index_ = NULL;
     f->marks_ = NULL;
-    f->hash_at_ = NULL;
 }
 
 /* What kwb__alloc_scratch and the checks after it take at most, with 8 bytes
-   of alignment for each of the (at most five) pieces.  String starts are
-   reference offsets, so there are at most 3 per record. */
+   of alignment for each of the (at most three) pieces live at once: the NUL
+   index, the marks, and then either the sorted string starts (two u32 per
+   string; strings start at reference offsets, so there are at most 3 per
+   record) or the weight lists (a u32 per record). */
 static uint64_t kwb__work_needed(const kwb_file *f)
 {
     uint64_t size = f->strings_size_, refs = 3 * ((uint64_t)f->layer_count + f->tensor_count);
-    uint64_t count = size < refs ? size : refs, slots = 2, need = 40;
+    uint64_t count = size < refs ? size : refs, need = 24 + size;
     uint64_t chain = 4 * ((uint64_t)f->layer_count + f->tensor_count);
     if (size > 64) need += (size + 63) / 64 * 8;
-    if (size && size <= SIZE_MAX / sizeof(uint32_t)) need += 5 * size;
-    while (slots < 2 * count) slots <<= 1;
-    return need + (8 * slots > chain ? 8 * slots : chain);
+    return need + (8 * count > chain ? 8 * count : chain);
 }
 
 /* Steps 13-16, and the lookup index of an allocating open. */
@@ -2674,24 +2847,85 @@ KWBIN_API kwb_result kwb_get_tensor(const kwb_file *f, uint32_t i, kwb_tensor *o
     return KWB_OK;
 }
 
-/* Where item `k` is: through the index if there is one, else by scanning
-   items [lo, hi).  1 and *found if present. */
+/* A query of n bytes (no NUL) against a NUL-terminated string of the file,
+   both known to share their first *same bytes, in the order of
+   kwb__sort_strings: <0, 0 or >0, and *same set to their common prefix. */
+static int kwb__compare_query(const unsigned char *q, size_t n, const unsigned char *s, size_t *same)
+{
+    size_t i;
+    for (i = *same; i < n; i++)
+        if (q[i] != s[i]) break; /* also where s ends: q[i] > 0 */
+    *same = i;
+    if (i < n) return (int)q[i] - (int)s[i];
+    return s[n] == 0 ? 0 : -1;
+}
+
+/* Binary search of the string k->s in a[0, n), sorted by the keys of `kind`:
+   its position, or n.  Every key between two keys shares their common
+   prefix, so comparisons start after the shorter of the query's common
+   prefixes with the bounds: O(k->length + log n) in practice, never more
+   than O(k->length * log n). */
+static size_t kwb__search(const kwb_file *f, int kind, const uint32_t *a, size_t n, const kwb__key *k)
+{
+    size_t lo = 0, hi = n, same_lo = 0, same_hi = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, same = same_lo < same_hi ? same_lo : same_hi;
+        int c = kwb__compare_query(k->s, k->length, kwb__key_string(f, kind, a[mid]), &same);
+        if (c == 0) return mid;
+        if (c < 0) {
+            hi = mid;
+            same_hi = same;
+        } else {
+            lo = mid + 1;
+            same_lo = same;
+        }
+    }
+    return n;
+}
+
+/* Binary search of a (layer, weight offset) key among the index's weights. */
+static int kwb__search_weight(const kwb_file *f, uint64_t key, uint32_t *found)
+{
+    const uint32_t *weights = f->index_ + f->layer_count + f->tensor_count;
+    size_t lo = 0, hi = f->weight_count_;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t at = kwb__weight_key(f, weights[mid]);
+        if (at == key) {
+            *found = weights[mid];
+            return 1;
+        }
+        if (key < at) hi = mid;
+        else lo = mid + 1;
+    }
+    return 0;
+}
+
+/* Where item `k` is: through the index if there is one (binary searches),
+   else by scanning items [lo, hi).  1 and *found if present. */
 static int kwb__find(const kwb_file *f, int kind, const kwb__key *k, uint32_t lo, uint32_t hi,
                      uint32_t *found)
 {
     kwb__key other;
     uint32_t i;
     if (f->index_) {
-        const uint32_t *slots = f->index_;
-        size_t count = f->layer_slots_, j;
-        if (kind != KWB__LAYER_NAMES) {
-            slots += f->layer_slots_ + (kind == KWB__WEIGHTS ? f->tensor_slots_ : 0);
-            count = f->tensor_slots_;
+        const uint32_t *layers = f->index_, *tensors = layers + f->layer_count;
+        const uint32_t *strings = tensors + 2 * (size_t)f->tensor_count;
+        size_t j;
+        if (kind == KWB__LAYER_NAMES) {
+            j = kwb__search(f, KWB__SORT_LAYERS, layers, f->layer_count, k);
+            if (j == f->layer_count) return 0;
+            *found = layers[j];
+            return 1;
         }
-        j = kwb__probe(f, kind, slots, count - 1, k, kwb__hash(k), 0);
-        if (!slots[j]) return 0;
-        *found = slots[j] - 1;
-        return 1;
+        if (kind == KWB__TENSOR_NAMES) {
+            j = kwb__search(f, KWB__SORT_TENSORS, tensors, f->tensor_count, k);
+            if (j == f->tensor_count) return 0;
+            *found = tensors[j];
+            return 1;
+        }
+        j = kwb__search(f, KWB__SORT_OFFSETS, strings, f->weight_strings_, k);
+        return j < f->weight_strings_ && kwb__search_weight(f, (uint64_t)k->layer << 32 | strings[j], found);
     }
     for (i = lo; i < hi; i++)
         if (kwb__key_of(f, kind, i, &other) && kwb__key_equal(k, &other)) {

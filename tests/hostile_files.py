@@ -7,6 +7,7 @@ about that size; ``KINDS`` says which are valid.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -152,6 +153,71 @@ def deep_json(size: int) -> bytes:
     return file_from_parts(bytes(t.data), layers, np.zeros(0, fmt.TENSOR_DTYPE), b"{" + items + b"}")
 
 
+FNV_OFFSET, FNV_PRIME = 2166136261, 16777619
+
+
+def fnv1a(data: bytes, h: int = FNV_OFFSET) -> int:
+    """32-bit FNV-1a, the hash the C reader's tables used before issue #11's hash flooding fix."""
+    for byte in data:
+        h = ((h ^ byte) * FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def _block_pair(h: int, rng: np.random.Generator) -> tuple[bytes, bytes, int]:
+    """Two different 4-byte printable blocks taking FNV-1a from state ``h`` to one state (birthday search)."""
+    while True:
+        blocks = rng.integers(0x21, 0x7F, size=(1 << 18, 4), dtype=np.uint32)
+        state = np.full(len(blocks), h, np.uint32)
+        for k in range(4):
+            state = (state ^ blocks[:, k]) * np.uint32(FNV_PRIME)  # wraps modulo 2^32
+        code = blocks[:, 0] << 24 | blocks[:, 1] << 16 | blocks[:, 2] << 8 | blocks[:, 3]
+        order = np.lexsort((code, state))
+        same = np.nonzero((state[order][1:] == state[order][:-1]) & (code[order][1:] != code[order][:-1]))[0]
+        if len(same):
+            a, b = order[same[0]], order[same[0] + 1]
+            return bytes(blocks[a].astype(np.uint8)), bytes(blocks[b].astype(np.uint8)), int(state[a])
+
+
+@functools.lru_cache(maxsize=None)
+def fnv_colliding_names(bits: int) -> tuple[bytes, ...]:
+    """2^bits distinct names of 4 * bits printable bytes with one 32-bit FNV-1a hash (a Joux multicollision).
+
+    Each 4-byte position has two blocks leading to the same state, so every choice of blocks does.
+    """
+    rng = np.random.default_rng(11)
+    h, pairs = FNV_OFFSET, []
+    for _ in range(bits):
+        a, b, h = _block_pair(h, rng)
+        pairs.append((a, b))
+    return tuple(b"".join(pair[(i >> j) & 1] for j, pair in enumerate(pairs)) for i in range(1 << bits))
+
+
+def fnv_collisions(size: int) -> bytes:
+    """Valid: layer, tensor and weight names that all share one 32-bit FNV-1a hash (hash flooding).
+
+    Layer 0 owns every tensor; layer i + 1 and tensor i are named name i, which is also tensor
+    i's weight: one hash for every string, every layer name, tensor name and (layer, weight).
+    """
+    bits = 17  # names of 68 bytes, enough for 16 MB
+    n = max(2, min(1 << bits, size // (fmt.LAYER_RECORD_SIZE + fmt.TENSOR_RECORD_SIZE + 4 * bits + 1)))
+    names = fnv_colliding_names(bits)[:n]
+    t = _Table()
+    layers = _layers(n + 1)
+    for i in range(n + 1):
+        _set(layers, i, "name", t.ref(names[i - 1] if i else b"owner"))
+        _set(layers, i, "class", t.ref(b""))
+        _set(layers, i, "config", t.ref(b""))
+    tensors = np.zeros(n, fmt.TENSOR_DTYPE)
+    for i in range(n):
+        _set(tensors, i, "name", t.ref(names[i]))
+        _set(tensors, i, "weight", t.ref(names[i]))
+        _set(tensors, i, "source", t.ref(b""))
+    layers[0]["tensor_count"] = n
+    tensors["layer"] = 0
+    tensors["dtype"], tensors["ndim"] = 1, 1  # float32 of shape (0,)
+    return file_from_parts(bytes(t.data), layers, tensors)
+
+
 #: name -> (builder, valid?)
 KINDS = {
     "shared_suffixes": (shared_suffixes, False),
@@ -159,4 +225,5 @@ KINDS = {
     "max_records": (max_records, True),
     "common_prefix_names": (common_prefix_names, True),
     "deep_json": (deep_json, True),
+    "fnv_collisions": (fnv_collisions, True),
 }

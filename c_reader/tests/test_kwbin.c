@@ -569,7 +569,7 @@ static void test_lookups(void)
     CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_OK);
     check_lookups(&f); /* by scanning */
     need = kwb_index_size(&f);
-    CHECK(need == 4 * (8 + 2 * 16));
+    CHECK(need == 4 * (4 + 3 * 7 + 7 + 1)); /* layers + 3 tensors + room to sort + 1 */
     mem = (uint32_t *)xmalloc(need + 4);
     CHECK_RESULT(kwb_build_index(&f, mem, need - 4), KWB_ERR_INVALID_ARGUMENT);
     CHECK_RESULT(kwb_build_index(&f, (char *)mem + 2, need), KWB_ERR_INVALID_ARGUMENT);
@@ -800,6 +800,99 @@ static void test_allocations(const char *tmpdir)
     }
     CHECK(g_default_allocs == 0);
     free(b);
+}
+
+/* The index sorts names by content (no hashing): names that are prefixes of
+   one another, bytes above 0x7F, weight strings shared by many layers, and
+   misses between them, through every way of looking up. */
+static void test_index_order(void)
+{
+    enum { LAYERS = 512 };
+    static const char *const weights[4] = {"k", "kernel", "kernel2", "\xc3\xa9"};
+    tb_layer *layers = (tb_layer *)xmalloc(sizeof(tb_layer) * LAYERS);
+    tb_tensor *tensors = (tb_tensor *)xmalloc(sizeof(tb_tensor) * 2 * LAYERS);
+    char *names = (char *)xmalloc(LAYERS * 48), *p = names; /* 9 + 2 * 11 bytes a layer */
+    static const char *const misses[] = {"", "c", "aaaaaaaaa", "abc", "t", "tc", "\xc3", "\xc3\xa9\xc3\xa9"};
+    uint32_t i, n = 0, pass;
+    unsigned char *b;
+    size_t size;
+    tb_spec s;
+    /* every string over {a, b} of length 1 to 8 (each prefix also a name), then two more */
+    for (i = 2; n < LAYERS - 2; i++, n++) {
+        uint32_t bits = i, len = 0;
+        while (bits >> (len + 1)) len++;
+        for (bits = 0; bits < len; bits++) p[bits] = (char)((i >> (len - 1 - bits)) & 1 ? 'b' : 'a');
+        p[len] = 0;
+        layers[n].name = p;
+        p += len + 1;
+    }
+    layers[n++].name = "\xc3\xa9";
+    layers[n++].name = "z";
+    for (i = 0; i < LAYERS; i++) {
+        layers[i].class_name = "Dense";
+        layers[i].config = "";
+        layers[i].parent = KWB_NONE;
+    }
+    for (i = 0; i < 2 * LAYERS; i++) {
+        memset(&tensors[i], 0, sizeof tensors[i]);
+        sprintf(p, "t%s", layers[i / 2].name);
+        if (i % 2) strcat(p, "/");
+        tensors[i].name = p;
+        p += strlen(p) + 1;
+        tensors[i].layer = i / 2;
+        tensors[i].weight = weights[(i / 2 + i % 2) % 4];
+        tensors[i].source = "";
+        tensors[i].dtype = KWB_FLOAT32;
+        tensors[i].ndim = 1;
+    }
+    memset(&s, 0, sizeof s);
+    s.layers = layers;
+    s.layer_count = LAYERS;
+    s.tensors = tensors;
+    s.tensor_count = 2 * LAYERS;
+    s.metadata = "{}";
+    s.alignment = 16;
+    b = tb_build(&s, &size);
+    for (pass = 0; pass < 3; pass++) {
+        kwb_file f;
+        kwb_layer l;
+        kwb_tensor t;
+        uint32_t *mem = NULL;
+        int ok = 1;
+        size_t m;
+        if (pass == 2) {
+            CHECK_RESULT(kwb_open_memory_ex(&f, b, size, NULL), KWB_OK);
+            CHECK(f.index_ != NULL);
+        } else {
+            CHECK_RESULT(kwb_open_memory(&f, b, size), KWB_OK);
+        }
+        if (pass == 1) {
+            mem = (uint32_t *)xmalloc(kwb_index_size(&f));
+            CHECK_RESULT(kwb_build_index(&f, mem, kwb_index_size(&f)), KWB_OK);
+        }
+        for (i = 0; i < LAYERS; i++) {
+            ok &= kwb_find_layer(&f, layers[i].name, &l) == KWB_OK && l.index == i;
+            ok &= kwb_find_weight(&f, layers[i].name, weights[(i + 2) % 4], &t) == KWB_ERR_NOT_FOUND;
+        }
+        for (i = 0; i < 2 * LAYERS; i++) {
+            ok &= kwb_find_tensor(&f, tensors[i].name, &t) == KWB_OK && t.index == i;
+            ok &= kwb_find_weight(&f, layers[i / 2].name, tensors[i].weight, &t) == KWB_OK && t.index == i;
+        }
+        for (m = 0; m < sizeof misses / sizeof *misses; m++) {
+            ok &= kwb_find_layer(&f, misses[m], &l) == KWB_ERR_NOT_FOUND;
+            ok &= kwb_find_tensor(&f, misses[m], &t) == KWB_ERR_NOT_FOUND;
+            ok &= kwb_find_weight(&f, "a", misses[m], &t) == KWB_ERR_NOT_FOUND;
+        }
+        ok &= kwb_find_weight(&f, "a", "ker", &t) == KWB_ERR_NOT_FOUND;
+        ok &= kwb_find_weight(&f, "b", "kernel2", &t) == KWB_OK && t.index == 3;
+        CHECK(ok);
+        kwb_close(&f);
+        free(mem);
+    }
+    free(b);
+    free(names);
+    free(tensors);
+    free(layers);
 }
 
 static void test_many_tensors(void)
@@ -1304,14 +1397,45 @@ static int bench_verify(unsigned mb)
     return 0;
 }
 
+/* After an open: the lookup index (kwb_build_index if the open made none),
+   then every layer, tensor and weight looked up by name.  0 if all found. */
+static int lookup_all(kwb_file *f)
+{
+    uint32_t *mem = NULL, i;
+    int ok = 1;
+    if (!f->index_) {
+        mem = (uint32_t *)xmalloc(kwb_index_size(f));
+        ok = kwb_build_index(f, mem, kwb_index_size(f)) == KWB_OK;
+    }
+    for (i = 0; i < kwb_layer_count(f); i++) {
+        kwb_layer l, found;
+        ok &= kwb_get_layer(f, i, &l) == KWB_OK && kwb_find_layer(f, l.name, &found) == KWB_OK &&
+              found.index == i;
+    }
+    for (i = 0; i < kwb_tensor_count(f); i++) {
+        kwb_tensor t, found;
+        kwb_layer l;
+        ok &= kwb_get_tensor(f, i, &t) == KWB_OK && kwb_find_tensor(f, t.name, &found) == KWB_OK &&
+              found.index == i;
+        if (t.layer != KWB_NONE)
+            ok &= kwb_get_layer(f, t.layer, &l) == KWB_OK &&
+                  kwb_find_weight(f, l.name, t.weight, &found) == KWB_OK && found.index == i;
+    }
+    kwb_close(f);
+    free(mem);
+    return ok ? 0 : 1;
+}
+
 /* --open MODE FILE [REPEAT]: open FILE REPEAT times (default 1) with
    kwb_open_memory, kwb_open_memory_ex, kwb_open_memory_ex with
    kwb_options.work of kwb_open_work_size bytes (MODE work; these three on the
    file read into memory once) or kwb_open_path; print the verdict, the
    median time of one open in seconds of processor time and the work units
    the last open spent in its memory-less checks (fails if memory or work
-   allocated anything).  Used to count the work of an open (under valgrind) and by
-   bench/bench_worst_open.py. */
+   allocated anything).  After the last open, if it succeeded, the lookup
+   index and every name looked up (lookup_all: outside the time, inside the
+   instruction count).  Used to count the work of an open (under valgrind)
+   and by bench/bench_worst_open.py. */
 static int open_one(const char *mode, const char *path, int repeat)
 {
     FILE *fp = fopen(path, "rb");
@@ -1344,6 +1468,10 @@ static int open_one(const char *mode, const char *path, int repeat)
         else r = kwb_open_path(&f, path, NULL);
         t1 = clock();
         work = f.work_done_;
+        if (r == KWB_OK && i == repeat - 1 && lookup_all(&f) != 0) {
+            fprintf(stderr, "%s: a lookup failed\n", path);
+            return 1;
+        }
         if (r == KWB_OK) kwb_close(&f);
         times[i] = (double)(t1 - t0) / CLOCKS_PER_SEC; /* processor time */
         for (j = i; j > 0 && times[j - 1] > times[j]; j--) { /* insertion sort */
@@ -1388,6 +1516,7 @@ int main(int argc, char **argv)
     test_verify();
     test_allocations(tmpdir);
     test_many_tensors();
+    test_index_order();
     test_unknown_minor();
     test_json_depth();
     test_api_errors(tmpdir);

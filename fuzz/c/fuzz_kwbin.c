@@ -6,7 +6,9 @@
        build/fuzz_kwbin -dict=fuzz/c/kwbin.dict fuzz/c/corpus spec/vectors/valid
 
    Every input is opened twice (from memory with zero allocations, and with
-   the allocating index), then listed, looked up, converted and verified.
+   the allocating index), then listed, looked up (every layer, tensor and
+   weight; the memory-less open by scanning and then through
+   kwb_build_index), converted and verified.
    The custom mutator recomputes the header CRC-32 after half the mutations,
    so mutated tables reach the checks behind the checksum. */
 #define KWBIN_IMPLEMENTATION
@@ -53,7 +55,13 @@ static void exercise(const kwb_file *f)
     for (uint32_t i = 0; i < kwb_tensor_count(f); i++) {
         kwb_tensor t, found;
         if (kwb_get_tensor(f, i, &t) != KWB_OK) abort();
-        if (kwb_find_tensor(f, t.name, &found) != KWB_OK || found.data != t.data) abort();
+        if (kwb_find_tensor(f, t.name, &found) != KWB_OK || found.index != i) abort();
+        if (t.layer != KWB_NONE) {
+            kwb_layer owner;
+            if (kwb_get_layer(f, t.layer, &owner) != KWB_OK ||
+                kwb_find_weight(f, owner.name, t.weight, &found) != KWB_OK || found.index != i)
+                abort();
+        }
         if (t.count <= 256) (void)kwb_copy_f32(&t, buffer, 256);
         (void)kwb_tensor_f32(&t);
     }
@@ -68,7 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Both ways of opening give the same verdict, unless the allocation-free
        one declined for lack of memory (a resource limit, not a verdict). */
     if (a != b && a != KWB_ERR_NEEDS_MEMORY) abort();
-    if (a == KWB_OK) exercise(&plain);
+    if (a == KWB_OK) {
+        void *index = malloc(kwb_index_size(&plain));
+        exercise(&plain); /* by scanning */
+        if (!index || kwb_build_index(&plain, index, kwb_index_size(&plain)) != KWB_OK) abort();
+        exercise(&plain); /* through the caller's index (sorted names) */
+        kwb_close(&plain);
+        free(index);
+    }
     if (b == KWB_OK) exercise(&indexed);
     kwb_close(&plain); /* (harmless after a failed open) */
     kwb_close(&indexed);
