@@ -7,7 +7,8 @@ c_reader/kwbin_nn.h: Dense / Conv / pooling / BatchNormalization chains,
 activation layers and objects, Reshape / Flatten, a functional chain with its
 model config, a nested model and Keras 1 keys, and graphs: branches and
 merges (Add, Concatenate, Dot, Keras 1 Merge), a shared layer, two inputs and
-two outputs, a nested model called twice; SeparableConv2D, DepthwiseConv2D.
+two outputs, a nested model called twice; SeparableConv2D, DepthwiseConv2D; normalisation
+layers on non-last axes.
 Each seed is named by the SHA-1 of its bytes, as libFuzzer names corpus
 entries.
 
@@ -210,6 +211,27 @@ def hand_made(folder: Path) -> list[Path]:
                 ("ap1", "AveragePooling1D", {"pool_length": 3, "stride": 2, "border_mode": "same"}),
                 ("crop1", "Cropping1D", {"cropping": [1, 0]})]:
             w.add_layer(name, cls, config=config)
+    with new("norm_apps", generation="keras3") as w:  # 44_norm_apps.h: parameters over non-last axes
+        def weights(layer: str, **arrays) -> None:
+            for weight, value in arrays.items():
+                w.add_tensor(f"{layer}/{weight}", value, layer=layer, weight=weight)
+
+        w.add_layer("input", "InputLayer", config={"batch_shape": [None, 3, 4, 2]})
+        w.add_layer("bn", "BatchNormalization", config={"axis": 1, "center": False})
+        weights("bn", gamma=_rand(rng, 3), moving_mean=_rand(rng, 3), moving_variance=np.abs(_rand(rng, 3)) + 0.1)
+        w.add_layer("ln", "LayerNormalization", config={"axis": [1, 2], "epsilon": 0.01})
+        weights("ln", gamma=_rand(rng, 3, 4), beta=_rand(rng, 3, 4))
+        w.add_layer("rs", "Rescaling", config={"scale": [0.5, 2.0], "offset": 0.1})
+        w.add_layer("norm", "Normalization", config={"axis": [1, 3]})
+        weights("norm", mean=_rand(rng, 3, 2), variance=np.abs(_rand(rng, 3, 2)),
+                count=np.array(9, dtype=np.int64))
+        w.add_layer("prelu", "PReLU", config={"shared_axes": [2]})
+        weights("prelu", alpha=_rand(rng, 3, 1, 2))
+        w.add_layer("scale", "LayerScale", config={"init_values": 0.1, "projection_dim": 2})
+        weights("scale", variable=_rand(rng, 2))
+        w.add_layer("sd", "StochasticDepth", config={"drop_path_rate": 0.2})
+        w.add_layer("rms", "LayerNormalization", config={"rms_scaling": True})
+        weights("rms", gamma=_rand(rng, 2))
     return paths
 
 
