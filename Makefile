@@ -195,6 +195,13 @@ lint: $(VENV)/.installed-lint
 	$(BIN)/ruff check src tests examples fuzz bench spec
 	$(BIN)/mypy src/kwbin
 
+# Issue #13's proof: every keras.applications image model (random weights, default
+# input size) packed, run by kwbin-run and compared with Keras predict (1e-4 relative);
+# a refused model fails here too.  Long: minutes per model.  `make test` runs the small ones.
+.PHONY: check-applications
+check-applications: $(STAMP) build/kwbin-run
+	$(BIN)/python tools/check_applications.py --strict --json build/check-applications.json
+
 # save_model/load_weights against a live tf.keras model (installs TensorFlow, ~600 MB: not in CI).
 .PHONY: check-tfkeras
 check-tfkeras:
