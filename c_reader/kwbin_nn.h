@@ -197,16 +197,38 @@
      Flatten           free (no copy); data_format channels_first (rank >=
                        2): channels moved last first (a copy), as Keras does.
      Reshape           target_shape, with at most one -1; free.
-     Conv2D, Convolution2D, AtrousConvolution2D
-                       input (H, W, C); filters | nb_filter; kernel_size |
-                       nb_row, nb_col; strides | subsample; padding |
-                       border_mode ("valid", "same": TensorFlow's split,
-                       the extra pixel at the bottom/right); dilation_rate |
-                       atrous_rate; groups 1; use_bias | bias; activation.
-                       kernel (kh, kw, cin, filters).  When the metadata
-                       says the kernels are Theano's (key "conv_kernels"
-                       starting with "theano", which `kwbin pack` writes for
-                       Theano-backend files), they are flipped once at load.
+     Conv1D, Conv2D, Conv3D, DepthwiseConv1D/2D, SeparableConv1D/2D,
+     Conv1DTranspose, Conv2DTranspose, Conv3DTranspose (Keras 1:
+     Convolution1D/2D/3D, AtrousConvolution1D/2D, SeparableConvolution1D/2D)
+                       one N-d direct convolution (42_conv_family.h).
+                       Input (spatial..., C) or, with data_format
+                       channels_first | dim_ordering "th", (C, spatial...).
+                       filters | nb_filter; kernel_size | filter_length,
+                       nb_row, nb_col, kernel_dim1..3; strides | subsample
+                       | subsample_length; padding | border_mode ("valid",
+                       "same": TensorFlow's split, the extra cell at the
+                       end; "causal" for 1-d forward convolutions: (k - 1) d
+                       before); dilation_rate | atrous_rate; groups (Conv:
+                       must divide channels and filters); depth_multiplier
+                       (depthwise, separable; output channel c mult + m);
+                       output_padding (transposed: null or sizes; Keras 3's
+                       output size and padding, as it computes them for
+                       JAX); use_bias | bias; activation.  Kernels (k...,
+                       cin / groups, filters); depthwise (k..., C, mult)
+                       ("kernel" in Keras 3, "depthwise_kernel" otherwise);
+                       pointwise_kernel (1..., C mult, filters); transposed
+                       (k..., filters, cin); Keras 1 "th" (filters, cin,
+                       k...); Keras 1 Convolution1D (k, 1, cin, filters).
+                       Kernels not laid out (k..., cin, filters) are
+                       repacked once at load, in the one allocation; when
+                       the metadata says the kernels are Theano's (key
+                       "conv_kernels" starting with "theano", which `kwbin
+                       pack` writes for Theano-backend files), they are
+                       flipped once at load.  channels_first is index
+                       arithmetic (no copy); the loops visit only the taps
+                       on the input; a separable convolution needs no
+                       intermediate buffer.  Keras 1 Deconvolution2D/3D
+                       are refused (their kernel layout varied).
      MaxPooling1D/2D/3D, AveragePooling1D/2D/3D (and MaxPool*, AvgPool*)
                        pool_size | pool_length (2), strides | stride (null =
                        pool_size), padding | border_mode ("valid", "same":
@@ -246,16 +268,6 @@
                        the second's ((1,) if none), as batch_dot.
      Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
                        (dot_axes); cos and lambdas are refused.
-     DepthwiseConv2D, SeparableConv2D
-                       input (H, W, C); kernel_size, strides, padding
-                       ("valid", "same"), dilation_rate, depth_multiplier
-                       (1), use_bias, activation; SeparableConv2D: filters.
-                       Weights: depthwise kernel (kh, kw, C, mult) ("kernel"
-                       in Keras 3's DepthwiseConv2D, "depthwise_kernel"
-                       otherwise), pointwise_kernel (1, 1, C mult, filters),
-                       bias.  The separable one needs no intermediate
-                       buffer (each depthwise sum goes straight into the
-                       pointwise one).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -438,6 +450,12 @@ typedef enum kwnn_kind {
     KWNN_LAYER_UPSAMPLE,    /* UpSampling1D/2D/3D: factors in step; op 1: bilinear */
     KWNN_LAYER_PERMUTE,     /* Permute, Flatten(channels_first): perm */
     KWNN_LAYER_REPEAT,      /* RepeatVector: n in units */
+    KWNN_LAYER_CONV1D,      /* Conv1D (CONV2D, CONV3D: the same N-d convolution; 42_conv_family.h) */
+    KWNN_LAYER_CONV3D,
+    KWNN_LAYER_DEPTHWISE1D, /* DepthwiseConv1D, SeparableConv1D (then w2) */
+    KWNN_LAYER_CONV1D_TRANSPOSE,
+    KWNN_LAYER_CONV2D_TRANSPOSE,
+    KWNN_LAYER_CONV3D_TRANSPOSE,
     KWNN_LAYER_AFFINE,      /* Rescaling, Normalization, LayerScale: x * w + b or (x - b) / w (op), w, b over `axes` */
     KWNN_LAYER_LAYERNORM,   /* LayerNormalization over the adjacent `axes`; op 1: rms_scaling */
     KWNN_LAYER_PRELU        /* PReLU: alpha in w, over `axes` */
@@ -523,6 +541,10 @@ typedef struct kwnn_layer {
     size_t win[3], step[3];        /* pooling window and strides; UpSampling factors in step */
     size_t lo[3], hi[3];           /* padding (ZeroPadding, pooling 'same') or cropping before / after */
     uint32_t perm[KWNN_MAX_DIMS];  /* Permute: output axis i is input axis perm[i] */
+    /* convolutions (every Conv, Depthwise, Separable, Transpose kind) use spatial, channels_first,
+       win (kernel), step (strides), lo (padding before; transposed: outputs cropped at the start) */
+    size_t dilation[3];            /* convolutions: dilation rate, right-aligned as win (else 1) */
+    size_t groups;                 /* convolutions: groups (depthwise: the input channels) */
     uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
                        parameters vary along; LayerNormalization: the axes it normalises */
     float epsilon;  /* LayerNormalization */
@@ -1282,17 +1304,6 @@ static kwnn_result kwnn__cfg_sizes(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
-/* Channels-last data format (Keras 2/3 data_format, Keras 1 dim_ordering). */
-static kwnn_result kwnn__channels_last(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg)
-{
-    kwnn__json v;
-    if (kwnn__get(cfg, "data_format", &v) && !kwnn__null(v) && !kwnn__jstr_is(v, "channels_last"))
-        return kwnn__unsupported_value(c, L, "data_format", v);
-    if (kwnn__get(cfg, "dim_ordering", &v) && !kwnn__null(v) && !kwnn__jstr_is(v, "tf"))
-        return kwnn__unsupported_value(c, L, "dim_ordering", v);
-    return KWNN_OK;
-}
-
 /* padding | border_mode: 0 valid, 1 same. */
 static kwnn_result kwnn__padding(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, int *same)
 {
@@ -1694,161 +1705,6 @@ static int kwnn__window(size_t in, size_t k, size_t s, size_t d, int same, size_
     return o > 0;
 }
 
-static kwnn_result kwnn__conv2d(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
-{
-    static const char *const filter_keys[] = {"filters", "nb_filter", NULL};
-    static const char *const ks_keys[] = {"kernel_size", NULL};
-    static const char *const st_keys[] = {"strides", "subsample", NULL};
-    static const char *const dl_keys[] = {"dilation_rate", "atrous_rate", NULL};
-    static const char *const names[] = {"kernel", "bias"};
-    const char *which;
-    kwnn__json v;
-    long filters, groups = 1, nb;
-    size_t ks[2], st[2], dl[2], kshape[4], oh, ow;
-    int use_bias, same;
-    kwnn_result r;
-    if (!kwnn__key(cfg, filter_keys, &which, &v) || !kwnn__int(v, &filters) || filters < 1)
-        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no positive 'filters'");
-    if (kwnn__get(cfg, "kernel_size", &v)) {
-        if ((r = kwnn__cfg_sizes(c, L, cfg, ks_keys, 2, 1, ks)) != KWNN_OK) return r;
-    } else { /* Keras 1 */
-        if (!kwnn__get(cfg, "nb_row", &v) || !kwnn__int(v, &nb) || nb < 1 || (size_t)nb > KWNN__DIM_LIMIT)
-            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size (or nb_row)");
-        ks[0] = (size_t)nb;
-        if (!kwnn__get(cfg, "nb_col", &v) || !kwnn__int(v, &nb) || nb < 1 || (size_t)nb > KWNN__DIM_LIMIT)
-            return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size (or nb_col)");
-        ks[1] = (size_t)nb;
-    }
-    if ((r = kwnn__cfg_sizes(c, L, cfg, st_keys, 2, 1, st)) != KWNN_OK ||
-        (r = kwnn__cfg_sizes(c, L, cfg, dl_keys, 2, 1, dl)) != KWNN_OK ||
-        (r = kwnn__padding(c, L, cfg, &same)) != KWNN_OK ||
-        (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK ||
-        (r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK)
-        return r;
-    if (kwnn__get(cfg, "groups", &v) && !kwnn__null(v) && (!kwnn__int(v, &groups) || groups != 1))
-        return kwnn__unsupported_value(c, L, "groups", v);
-    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK)
-        return r;
-    if (c->nd != 3) {
-        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input (height, width, channels), gets ");
-        kwnn__m_shape(c->net, c->shape, c->nd);
-        return KWNN_ERR_SHAPE;
-    }
-    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT || !kwnn__extent(ks[0], dl[0], &oh) ||
-        !kwnn__extent(ks[1], dl[1], &ow))
-        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
-    if (!kwnn__window(c->shape[0], ks[0], st[0], dl[0], same, &oh, &out->pad_top) ||
-        !kwnn__window(c->shape[1], ks[1], st[1], dl[1], same, &ow, &out->pad_left)) {
-        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
-        kwnn__m_shape(c->net, c->shape, c->nd);
-        return KWNN_ERR_SHAPE;
-    }
-    kshape[0] = ks[0];
-    kshape[1] = ks[1];
-    kshape[2] = c->shape[2];
-    kshape[3] = (size_t)filters;
-    if ((r = kwnn__only(c, L, names, use_bias ? 2 : 1)) != KWNN_OK ||
-        (r = kwnn__weight(c, L, "kernel", kshape, 4, c->theano_kernels, &out->w)) != KWNN_OK)
-        return r;
-    if (use_bias && (r = kwnn__weight(c, L, "bias", kshape + 3, 1, 0, &out->b)) != KWNN_OK) return r;
-    out->kind = KWNN_LAYER_CONV2D;
-    out->units = (size_t)filters;
-    out->kh = ks[0];
-    out->kw = ks[1];
-    out->sh = st[0];
-    out->sw = st[1];
-    out->dh = dl[0];
-    out->dw = dl[1];
-    out->same = same;
-    c->shape[0] = oh;
-    c->shape[1] = ow;
-    c->shape[2] = (size_t)filters;
-    return KWNN_OK;
-}
-
-/* DepthwiseConv2D (separable 0) and SeparableConv2D (1): each input channel
-   convolved with its own depth_multiplier kernels (kh, kw, cin, mult); the
-   separable one then mixes the cin * mult channels with a 1x1 kernel. */
-static kwnn_result kwnn__depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
-                                   int separable)
-{
-    static const char *const ks_keys[] = {"kernel_size", NULL};
-    static const char *const st_keys[] = {"strides", NULL};
-    static const char *const dl_keys[] = {"dilation_rate", NULL};
-    static const char *const sep_names[] = {"depthwise_kernel", "pointwise_kernel", "bias"};
-    const char *names[3] = {"kernel", "bias", NULL};
-    const char *dk = "kernel";
-    kwnn__json v;
-    long mult = 1, filters = 0;
-    size_t ks[2], st[2], dl[2], kshape[4], pshape[4], oh, ow, cm;
-    int use_bias, same;
-    kwnn_result r;
-    if ((r = kwnn__cfg_sizes(c, L, cfg, ks_keys, 2, 0, ks)) != KWNN_OK ||
-        (r = kwnn__cfg_sizes(c, L, cfg, st_keys, 2, 1, st)) != KWNN_OK ||
-        (r = kwnn__cfg_sizes(c, L, cfg, dl_keys, 2, 1, dl)) != KWNN_OK ||
-        (r = kwnn__padding(c, L, cfg, &same)) != KWNN_OK || (r = kwnn__channels_last(c, L, cfg)) != KWNN_OK ||
-        (r = kwnn__cfg_bool(c, L, cfg, "use_bias", NULL, 1, &use_bias)) != KWNN_OK)
-        return r;
-    if (ks[0] == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size");
-    if (kwnn__get(cfg, "depth_multiplier", &v) && !kwnn__null(v) &&
-        (!kwnn__int(v, &mult) || mult < 1 || (size_t)mult > KWNN__DIM_LIMIT))
-        return kwnn__bad_key(c, L, "depth_multiplier", v, "a positive number");
-    if (separable && (!kwnn__get(cfg, "filters", &v) || !kwnn__int(v, &filters) || filters < 1 ||
-                      (size_t)filters > KWNN__DIM_LIMIT))
-        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no positive 'filters'");
-    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
-    if (c->nd != 3) {
-        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input (height, width, channels), gets ");
-        kwnn__m_shape(c->net, c->shape, c->nd);
-        return KWNN_ERR_SHAPE;
-    }
-    if (c->shape[0] > KWNN__DIM_LIMIT || c->shape[1] > KWNN__DIM_LIMIT || c->shape[2] > KWNN__DIM_LIMIT ||
-        !kwnn__extent(ks[0], dl[0], &oh) || !kwnn__extent(ks[1], dl[1], &ow))
-        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
-    if (!kwnn__window(c->shape[0], ks[0], st[0], dl[0], same, &oh, &out->pad_top) ||
-        !kwnn__window(c->shape[1], ks[1], st[1], dl[1], same, &ow, &out->pad_left)) {
-        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its window is larger than its input ");
-        kwnn__m_shape(c->net, c->shape, c->nd);
-        return KWNN_ERR_SHAPE;
-    }
-    if (!kwnn__mul(c->shape[2], (size_t)mult, &cm) || cm > KWNN__DIM_LIMIT)
-        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too many channels (channels x depth_multiplier)");
-    kshape[0] = ks[0];
-    kshape[1] = ks[1];
-    kshape[2] = c->shape[2];
-    kshape[3] = (size_t)mult;
-    if (separable) {
-        dk = "depthwise_kernel";
-        if ((r = kwnn__only(c, L, sep_names, use_bias ? 3 : 2)) != KWNN_OK) return r;
-    } else {
-        kwb_tensor t;
-        if (!kwnn__find(c, L, "kernel", &t)) dk = names[0] = "depthwise_kernel"; /* Keras 2 */
-        if ((r = kwnn__only(c, L, names, use_bias ? 2 : 1)) != KWNN_OK) return r;
-    }
-    if ((r = kwnn__weight(c, L, dk, kshape, 4, 0, &out->w)) != KWNN_OK) return r;
-    out->units = separable ? (size_t)filters : cm;
-    if (separable) {
-        pshape[0] = pshape[1] = 1;
-        pshape[2] = cm;
-        pshape[3] = out->units;
-        if ((r = kwnn__weight(c, L, "pointwise_kernel", pshape, 4, 0, &out->w2)) != KWNN_OK) return r;
-    }
-    if (use_bias && (r = kwnn__weight(c, L, "bias", &out->units, 1, 0, &out->b)) != KWNN_OK) return r;
-    out->kind = KWNN_LAYER_DEPTHWISE2D;
-    out->mult = (size_t)mult;
-    out->kh = ks[0];
-    out->kw = ks[1];
-    out->sh = st[0];
-    out->sw = st[1];
-    out->dh = dl[0];
-    out->dw = dl[1];
-    out->same = same;
-    c->shape[0] = oh;
-    c->shape[1] = ow;
-    c->shape[2] = out->units;
-    return KWNN_OK;
-}
-
 static kwnn_result kwnn__reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
 {
     kwnn__json v, el;
@@ -2088,6 +1944,588 @@ static kwnn_result kwnn__merge_k1(kwnn__ctx *c, const kwb_layer *L, kwnn__json c
     return kwnn__unsupported_value(c, L, "Merge mode", v);
 }
 
+/* ---- the convolution family ---------------------------------------------- */
+
+/* Conv1D/2D/3D (groups, causal), DepthwiseConv1D/2D, SeparableConv1D/2D and
+   Conv1D/2D/3DTranspose, of every Keras generation, channels_last or
+   channels_first: one N-d direct convolution.  Every layer is seen as 3-d: a
+   1-d or 2-d one gets leading axes of size 1 (kernel 1, stride 1, no
+   padding), which leave its memory layout as it is.  Kernels are used as
+   (k0, k1, k2, cin / groups, filters); those stored otherwise (a transposed
+   convolution's (k..., filters, cin), Keras 1 "th" (filters, cin, k...),
+   Theano's flipped ones) are repacked once at load.  channels_first is index
+   arithmetic (a channel stride and a position stride), not a copy.
+   A depthwise convolution is a grouped one (groups = channels, one input
+   channel and depth_multiplier filters per group: the kernel (k..., C, mult)
+   is already (k..., 1, C mult)); a separable one adds the pointwise kernel. */
+
+enum { KWNN__OP_CONV = 0, KWNN__OP_DEPTHWISE, KWNN__OP_SEPARABLE, KWNN__OP_TRANSPOSE, KWNN__OP_REFUSED };
+#define KWNN__CONV_ARG(op, rank) ((op) * 4 + (rank)) /* the registry's arg */
+
+/* Helpers of 51_cost.h and 80_run_layers.h, defined there. */
+static uint64_t kwnn__sat_mul(uint64_t a, uint64_t b);
+static uint64_t kwnn__sat_add(uint64_t a, uint64_t b);
+static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n);
+static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, size_t *lo, size_t *hi);
+
+static const char *const kwnn__conv_classes[] = {
+    "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D", "AtrousConvolution1D",
+    "AtrousConvolution2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+    "SeparableConvolution1D", "SeparableConvolution2D", "Conv1DTranspose", "Conv2DTranspose",
+    "Conv3DTranspose", NULL};
+
+static int kwnn__conv_transposed(kwnn_kind k)
+{
+    return k == KWNN_LAYER_CONV1D_TRANSPOSE || k == KWNN_LAYER_CONV2D_TRANSPOSE || k == KWNN_LAYER_CONV3D_TRANSPOSE;
+}
+
+/* Keras 1 "th" config (dim_ordering): channels first, kernels (filters, cin, k...). */
+static int kwnn__conv_th(kwnn__json cfg)
+{
+    kwnn__json v;
+    return kwnn__get(cfg, "dim_ordering", &v) && kwnn__jstr_is(v, "th");
+}
+
+/* Pass 1 (kwnn__measure_params): floats a conv-family weight needs repacked
+   (beyond a conversion to float32, counted by the caller); 0 for others. */
+static size_t kwnn__conv_repack_floats(const kwb_layer *L, const kwb_tensor *t, int theano)
+{
+    kwnn__json cfg;
+    int transpose, kernel;
+    if (!kwnn__is_class(L, kwnn__conv_classes)) return 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    transpose = strstr(L->class_name, "Transpose") != NULL;
+    kernel = strcmp(t->weight, "kernel") == 0 || strcmp(t->weight, "depthwise_kernel") == 0;
+    if ((kernel && (transpose || theano)) || (t->ndim >= 3 && L->config_length > 0 && kwnn__conv_th(cfg)))
+        return (size_t)t->count;
+    return 0;
+}
+
+/* dst (taps, A, B) from src laid out as order 0 (taps, A, B), 1 (taps, B, A)
+   or 2 (B, A, taps); flip: the taps reversed (reversing each spatial axis of
+   a row-major kernel reverses its flat tap index). */
+static void kwnn__repack(float *dst, const float *src, size_t taps, size_t A, size_t B, int order, int flip)
+{
+    size_t t, a, b;
+    for (t = 0; t < taps; t++) {
+        size_t st = flip ? taps - 1 - t : t;
+        for (a = 0; a < A; a++)
+            for (b = 0; b < B; b++) {
+                size_t s = order == 0 ? (st * A + a) * B + b : order == 1 ? (st * B + b) * A + a : (b * A + a) * taps + st;
+                dst[(t * A + a) * B + b] = src[s];
+            }
+    }
+}
+
+/* Kernel `name` of L, used as (ks..., A, B); stored as `order` (see
+   kwnn__repack), Keras 1 Conv1D's as (k, 1, A, B) (k1_1d). */
+static kwnn_result kwnn__conv_kernel(kwnn__ctx *c, const kwb_layer *L, const char *name, const size_t *ks,
+                                     uint32_t rank, size_t A, size_t B, int order, int flip, int k1_1d,
+                                     const float **out)
+{
+    size_t shape[6], taps = 1, n;
+    uint32_t a, nd = 0;
+    const float *src;
+    float *dst;
+    kwnn_result r;
+    for (a = 0; a < rank; a++)
+        if (!kwnn__mul(taps, ks[a], &taps)) return kwnn__oom(c);
+    if (order == 2) {
+        shape[nd++] = B;
+        shape[nd++] = A;
+    }
+    for (a = 0; a < rank; a++) shape[nd++] = ks[a];
+    if (k1_1d) shape[nd++] = 1;
+    if (order != 2) {
+        shape[nd++] = order == 0 ? A : B;
+        shape[nd++] = order == 0 ? B : A;
+    }
+    if ((r = kwnn__weight(c, L, name, shape, nd, 0, &src)) != KWNN_OK) return r;
+    if (order == 0 && !flip) {
+        *out = src;
+        return KWNN_OK;
+    }
+    if (!kwnn__mul(taps, A, &n) || !kwnn__mul(n, B, &n)) return kwnn__oom(c);
+    if ((r = kwnn__param(c, n, &dst)) != KWNN_OK) return r;
+    if (c->fill) kwnn__repack(dst, src, taps, A, B, order, flip);
+    *out = dst;
+    return KWNN_OK;
+}
+
+/* kernel_size, or Keras 1's filter_length / nb_row, nb_col / kernel_dim1..3. */
+static kwnn_result kwnn__conv_ksize(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, uint32_t rank, size_t *ks)
+{
+    static const char *const ks_keys[] = {"kernel_size", NULL};
+    static const char *const k1[3][3] = {{"filter_length", NULL, NULL},
+                                         {"nb_row", "nb_col", NULL},
+                                         {"kernel_dim1", "kernel_dim2", "kernel_dim3"}};
+    kwnn__json v;
+    uint32_t a;
+    long x;
+    if (kwnn__get(cfg, "kernel_size", &v) && !kwnn__null(v)) return kwnn__cfg_sizes(c, L, cfg, ks_keys, rank, 1, ks);
+    for (a = 0; a < rank; a++) {
+        const char *key = k1[rank - 1][a];
+        if (!kwnn__get(cfg, key, &v)) {
+            kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no kernel_size (or ");
+            kwnn__m(c->net, key);
+            kwnn__m(c->net, ")");
+            return KWNN_ERR_BAD_CONFIG;
+        }
+        if (!kwnn__int(v, &x) || x < 1 || (size_t)x > KWNN__DIM_LIMIT)
+            return kwnn__bad_key(c, L, key, v, "a positive size");
+        ks[a] = (size_t)x;
+    }
+    return KWNN_OK;
+}
+
+/* padding | border_mode: 0 valid, 1 same, 2 causal (1-d forward convolutions). */
+static kwnn_result kwnn__conv_padding(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, int causal_ok, int *mode)
+{
+    static const char *const keys[] = {"padding", "border_mode", NULL};
+    const char *which;
+    kwnn__json v;
+    *mode = 0;
+    if (!kwnn__key(cfg, keys, &which, &v) || kwnn__jstr_is(v, "valid")) return KWNN_OK;
+    if (kwnn__jstr_is(v, "same")) *mode = 1;
+    else if (causal_ok && kwnn__jstr_is(v, "causal")) *mode = 2;
+    else return kwnn__unsupported_value(c, L, which, v);
+    return KWNN_OK;
+}
+
+/* data_format (Keras 2/3) | dim_ordering (Keras 1): 1 for channels first. */
+static kwnn_result kwnn__conv_format(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, int *first)
+{
+    kwnn__json v;
+    *first = 0;
+    if (kwnn__get(cfg, "data_format", &v) && !kwnn__null(v)) {
+        if (kwnn__jstr_is(v, "channels_first")) *first = 1;
+        else if (!kwnn__jstr_is(v, "channels_last")) return kwnn__unsupported_value(c, L, "data_format", v);
+    }
+    if (kwnn__get(cfg, "dim_ordering", &v) && !kwnn__null(v)) {
+        if (kwnn__jstr_is(v, "th")) *first = 1;
+        else if (!kwnn__jstr_is(v, "tf")) return kwnn__unsupported_value(c, L, "dim_ordering", v);
+    }
+    return KWNN_OK;
+}
+
+/* A positive count (filters, depth_multiplier, groups) under one of `keys`. */
+static kwnn_result kwnn__conv_count(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, const char *const *keys,
+                                    long dflt, long *out)
+{
+    const char *which;
+    kwnn__json v;
+    *out = dflt;
+    if (!kwnn__key(cfg, keys, &which, &v)) {
+        if (dflt > 0) return KWNN_OK;
+        kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no positive '");
+        kwnn__m(c->net, keys[0]);
+        kwnn__m(c->net, "'");
+        return KWNN_ERR_BAD_CONFIG;
+    }
+    if (!kwnn__int(v, out) || *out < 1 || (size_t)*out > KWNN__DIM_LIMIT)
+        return kwnn__bad_key(c, L, which, v, "a positive number");
+    return KWNN_OK;
+}
+
+/* output_padding of a transposed convolution: null (-1 each) or sizes >= 0. */
+static kwnn_result kwnn__conv_outpad(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, uint32_t rank, long *op)
+{
+    kwnn__json v, el;
+    kwnn__iter it;
+    uint32_t a;
+    long x;
+    for (a = 0; a < rank; a++) op[a] = -1;
+    if (!kwnn__get(cfg, "output_padding", &v) || kwnn__null(v)) return KWNN_OK;
+    if (kwnn__int(v, &x)) {
+        if (x < 0 || (size_t)x > KWNN__DIM_LIMIT) return kwnn__bad_key(c, L, "output_padding", v, "a size >= 0");
+        for (a = 0; a < rank; a++) op[a] = x;
+        return KWNN_OK;
+    }
+    if (!kwnn__begin(v, '[', &it) || kwnn__count(v) != rank)
+        return kwnn__bad_key(c, L, "output_padding", v, "a list of sizes");
+    for (a = 0; a < rank && kwnn__next(&it, NULL, &el); a++) {
+        if (!kwnn__int(el, &x) || x < 0 || (size_t)x > KWNN__DIM_LIMIT)
+            return kwnn__bad_key(c, L, "output_padding", v, "a list of sizes >= 0");
+        op[a] = x;
+    }
+    return KWNN_OK;
+}
+
+/* Output size and crop of one axis of a transposed convolution, as Keras 3
+   (compute_conv_transpose_output_shape, and the padding it gives JAX): the
+   full output (in - 1) s + eff, of which `crop` are dropped at the start.
+   Sizes <= KWNN__DIM_LIMIT (checked arithmetic: no overflow on 32 bits). */
+static int kwnn__conv_tr_axis(size_t in, size_t k, size_t s, size_t d, int same, long op, size_t *out, size_t *crop)
+{
+    size_t eff, o, left = 0, pad_len;
+    if (in > KWNN__DIM_LIMIT || !kwnn__extent(k, d, &eff) || !kwnn__mul(in - 1, s, &o)) return 0;
+    if (!same) {
+        size_t extra = op >= 0 ? (size_t)op : (s > eff ? s - eff : 0);
+        if (!kwnn__add(o, eff, &o) || !kwnn__add(o, extra, &o)) return 0;
+        left = eff - 1;
+    } else {
+        if (op >= 0) {
+            pad_len = eff + eff % 2 - 2 + (size_t)op;
+            if (!kwnn__add(o, eff % 2 + (size_t)op, &o)) return 0;
+        } else {
+            pad_len = s + eff - 2;
+            if (!kwnn__mul(in, s, &o)) return 0;
+        }
+        left = pad_len / 2 + pad_len % 2;
+        if (left > eff - 1) left = eff - 1;
+    }
+    *out = o;
+    *crop = eff - 1 - left;
+    return o >= 1 && o <= KWNN__DIM_LIMIT;
+}
+
+static const kwnn_kind kwnn__conv_kinds[4][3] = {
+    {KWNN_LAYER_CONV1D, KWNN_LAYER_CONV2D, KWNN_LAYER_CONV3D},
+    {KWNN_LAYER_DEPTHWISE1D, KWNN_LAYER_DEPTHWISE2D, KWNN_LAYER_UNUSED},
+    {KWNN_LAYER_DEPTHWISE1D, KWNN_LAYER_DEPTHWISE2D, KWNN_LAYER_UNUSED},
+    {KWNN_LAYER_CONV1D_TRANSPOSE, KWNN_LAYER_CONV2D_TRANSPOSE, KWNN_LAYER_CONV3D_TRANSPOSE}};
+
+/* The options of a convolution's config (every generation's keys). */
+typedef struct kwnn__conv_cfg {
+    size_t ks[3], st[3], dl[3];
+    long filters, mult, groups, op[3];
+    int pad_mode, first, use_bias, th;
+} kwnn__conv_cfg;
+
+static kwnn_result kwnn__conv_options(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, int op, uint32_t rank,
+                                      kwnn__conv_cfg *k)
+{
+    static const char *const filter_keys[] = {"filters", "nb_filter", NULL};
+    static const char *const mult_keys[] = {"depth_multiplier", NULL};
+    static const char *const group_keys[] = {"groups", NULL};
+    static const char *const st1_keys[] = {"strides", "subsample_length", NULL};
+    static const char *const st_keys[] = {"strides", "subsample", NULL};
+    static const char *const dl_keys[] = {"dilation_rate", "atrous_rate", NULL};
+    kwnn__json v;
+    kwnn_result r;
+    k->filters = k->mult = k->groups = 1;
+    k->th = kwnn__conv_th(cfg);
+    if ((op != KWNN__OP_DEPTHWISE && (r = kwnn__conv_count(c, L, cfg, filter_keys, 0, &k->filters)) != KWNN_OK) ||
+        (op != KWNN__OP_CONV && op != KWNN__OP_TRANSPOSE &&
+         (r = kwnn__conv_count(c, L, cfg, mult_keys, 1, &k->mult)) != KWNN_OK) ||
+        (op == KWNN__OP_CONV && (r = kwnn__conv_count(c, L, cfg, group_keys, 1, &k->groups)) != KWNN_OK) ||
+        (r = kwnn__conv_ksize(c, L, cfg, rank, k->ks)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, rank == 1 ? st1_keys : st_keys, rank, 1, k->st)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, dl_keys, rank, 1, k->dl)) != KWNN_OK ||
+        (r = kwnn__conv_padding(c, L, cfg, rank == 1 && op != KWNN__OP_TRANSPOSE, &k->pad_mode)) != KWNN_OK ||
+        (r = kwnn__conv_format(c, L, cfg, &k->first)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &k->use_bias)) != KWNN_OK)
+        return r;
+    if (op == KWNN__OP_TRANSPOSE && (r = kwnn__conv_outpad(c, L, cfg, rank, k->op)) != KWNN_OK) return r;
+    if (op != KWNN__OP_TRANSPOSE && kwnn__get(cfg, "output_padding", &v) && !kwnn__null(v))
+        return kwnn__unsupported_value(c, L, "output_padding", v);
+    return KWNN_OK;
+}
+
+/* Spatial geometry: each axis's output size and padding (or crop); the
+   layer's window as 3-d (leading unit axes). */
+static kwnn_result kwnn__conv_geometry(kwnn__ctx *c, const kwb_layer *L, const kwnn__conv_cfg *k, int op,
+                                       uint32_t rank, kwnn_layer *out, size_t *osz)
+{
+    uint32_t a, lead = 3 - rank;
+    const size_t *in = c->shape + (k->first ? 1 : 0);
+    for (a = 0; a < 3; a++) {
+        out->win[a] = out->step[a] = out->dilation[a] = 1;
+        out->lo[a] = 0;
+    }
+    for (a = 0; a < rank; a++) {
+        size_t eff, o, pad = 0;
+        int ok;
+        if (in[a] > KWNN__DIM_LIMIT || !kwnn__extent(k->ks[a], k->dl[a], &eff))
+            return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too large (a dilated kernel spans more than 2^30)");
+        if (op == KWNN__OP_TRANSPOSE) ok = kwnn__conv_tr_axis(in[a], k->ks[a], k->st[a], k->dl[a], k->pad_mode == 1,
+                                                              k->op[a], &o, &pad);
+        else if (k->pad_mode == 2) { /* causal: eff - 1 before, the output as long as the input (stride 1) */
+            pad = eff - 1;
+            o = (in[a] - 1) / k->st[a] + 1;
+            ok = 1;
+        } else ok = kwnn__window(in[a], k->ks[a], k->st[a], k->dl[a], k->pad_mode == 1, &o, &pad);
+        if (!ok) {
+            kwnn__fail(c->net, KWNN_ERR_SHAPE, L,
+                       op == KWNN__OP_TRANSPOSE ? "its output would be empty or above 2^30 for its input "
+                                                : "its window is larger than its input ");
+            kwnn__m_shape(c->net, c->shape, c->nd);
+            return KWNN_ERR_SHAPE;
+        }
+        osz[a] = o;
+        out->win[lead + a] = k->ks[a];
+        out->step[lead + a] = k->st[a];
+        out->dilation[lead + a] = k->dl[a];
+        out->lo[lead + a] = pad;
+    }
+    return KWNN_OK;
+}
+
+/* Every convolution: arg = KWNN__CONV_ARG(op, spatial rank). */
+static kwnn_result kwnn__conv_nd(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    int op = arg / 4, flip = c->theano_kernels, order;
+    uint32_t rank = (uint32_t)(arg % 4), a;
+    kwnn__conv_cfg k;
+    size_t C, osz[3], cm, bias_n;
+    kwb_tensor t;
+    kwnn__json v;
+    const char *dk = "kernel";
+    kwnn_result r;
+    if (op == KWNN__OP_REFUSED)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "Keras 1 Deconvolution2D/3D is not supported (its kernel layout varied across "
+                          "releases); use Conv2DTranspose / Conv3DTranspose");
+    if ((r = kwnn__conv_options(c, L, cfg, op, rank, &k)) != KWNN_OK) return r;
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
+    if (c->nd != rank + 1) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of rank ");
+        kwnn__m_u(c->net, rank + 1);
+        kwnn__m(c->net, k.first ? " (channels, spatial axes), gets " : " (spatial axes, channels), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    C = k.first ? c->shape[0] : c->shape[rank];
+    if (C > KWNN__DIM_LIMIT || !kwnn__mul(C, (size_t)k.mult, &cm) || cm > KWNN__DIM_LIMIT)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "too many channels");
+    if (C % (size_t)k.groups != 0 || (size_t)k.filters % (size_t)k.groups != 0) {
+        kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "groups ");
+        kwnn__m_u(c->net, (size_t)k.groups);
+        kwnn__m(c->net, " does not divide its input channels and filters");
+        return KWNN_ERR_BAD_CONFIG;
+    }
+    if ((r = kwnn__conv_geometry(c, L, &k, op, rank, out, osz)) != KWNN_OK) return r;
+    out->kind = kwnn__conv_kinds[op][rank - 1];
+    out->spatial = rank;
+    out->channels_first = k.first;
+    out->mult = (size_t)k.mult;
+    out->groups = op == KWNN__OP_CONV ? (size_t)k.groups : op == KWNN__OP_TRANSPOSE ? 1 : C;
+    out->units = op == KWNN__OP_DEPTHWISE ? cm : (size_t)k.filters;
+    /* weights */
+    order = k.th ? 2 : 0;
+    if (op == KWNN__OP_SEPARABLE) {
+        static const char *const sep_names[] = {"depthwise_kernel", "pointwise_kernel", "bias"};
+        size_t ones[3] = {1, 1, 1};
+        if ((r = kwnn__only(c, L, sep_names, k.use_bias ? 3 : 2)) != KWNN_OK ||
+            (r = kwnn__conv_kernel(c, L, "depthwise_kernel", k.ks, rank, C, out->mult, order, flip, 0, &out->w)) !=
+                KWNN_OK ||
+            (r = kwnn__conv_kernel(c, L, "pointwise_kernel", ones, rank, cm, out->units, order, 0, 0, &out->w2)) !=
+                KWNN_OK)
+            return r;
+    } else {
+        const char *names[2];
+        if (op == KWNN__OP_DEPTHWISE && !kwnn__find(c, L, "kernel", &t)) dk = "depthwise_kernel"; /* Keras 2 */
+        names[0] = dk;
+        names[1] = "bias";
+        if ((r = kwnn__only(c, L, names, k.use_bias ? 2 : 1)) != KWNN_OK) return r;
+        if (op == KWNN__OP_DEPTHWISE)
+            r = kwnn__conv_kernel(c, L, dk, k.ks, rank, C, out->mult, order, flip, 0, &out->w);
+        else if (op == KWNN__OP_TRANSPOSE)
+            r = kwnn__conv_kernel(c, L, dk, k.ks, rank, C, out->units, 1, flip, 0, &out->w);
+        else
+            r = kwnn__conv_kernel(c, L, dk, k.ks, rank, C / out->groups, out->units, order, flip,
+                                  rank == 1 && kwnn__find(c, L, dk, &t) && t.ndim == 4, &out->w);
+        if (r != KWNN_OK) return r;
+    }
+    bias_n = out->units;
+    if (k.use_bias && (r = kwnn__weight(c, L, "bias", &bias_n, 1, 0, &out->b)) != KWNN_OK) return r;
+    /* the 2-d fields (kh, kw, ...) of the first API, from the last two axes */
+    out->kh = out->win[1];
+    out->kw = out->win[2];
+    out->sh = out->step[1];
+    out->sw = out->step[2];
+    out->dh = out->dilation[1];
+    out->dw = out->dilation[2];
+    out->pad_top = out->lo[1];
+    out->pad_left = out->lo[2];
+    out->same = k.pad_mode == 1;
+    for (a = 0; a < rank; a++) c->shape[(k.first ? 1 : 0) + a] = osz[a];
+    c->shape[k.first ? 0 : rank] = out->units;
+    return KWNN_OK;
+}
+
+/* ---- running ---- */
+
+typedef struct kwnn__cgeo {
+    size_t in[3], out[3];           /* spatial sizes, as 3-d */
+    size_t C, F;                    /* input and output channels */
+    size_t x_cs, x_ps, y_cs, y_ps;  /* strides of a channel and of a position in x and y */
+} kwnn__cgeo;
+
+static void kwnn__conv_geo(const kwnn_layer *L, kwnn__cgeo *g)
+{
+    uint32_t r = L->spatial, a, lead = 3 - r, sp = L->channels_first ? 1 : 0;
+    size_t ni = 1, no = 1;
+    for (a = 0; a < 3; a++) {
+        g->in[a] = a < lead ? 1 : L->in_shape[sp + a - lead];
+        g->out[a] = a < lead ? 1 : L->out_shape[sp + a - lead];
+        ni *= g->in[a];
+        no *= g->out[a];
+    }
+    g->C = L->in_shape[L->channels_first ? 0 : r];
+    g->F = L->out_shape[L->channels_first ? 0 : r];
+    g->x_cs = L->channels_first ? ni : 1;
+    g->x_ps = L->channels_first ? 1 : g->C;
+    g->y_cs = L->channels_first ? no : 1;
+    g->y_ps = L->channels_first ? 1 : g->F;
+}
+
+/* Axis a, output o: the taps [lo, hi) that can reach the input (transposed:
+   the full output position o + crop receives tap j from input (o + crop - j d) / s
+   when that divides; the others are skipped by kwnn__conv_at). */
+static void kwnn__conv_range(const kwnn_layer *L, int tr, uint32_t a, size_t o, size_t n, size_t *lo, size_t *hi)
+{
+    size_t k = L->win[a], s = L->step[a], d = L->dilation[a];
+    if (!tr) {
+        kwnn__taps(o * s, L->lo[a], n, k, d, lo, hi);
+        return;
+    } else {
+        size_t p = o + L->lo[a], last = (n - 1) * s;
+        *hi = p / d + 1 < k ? p / d + 1 : k;
+        *lo = p > last ? (p - last + d - 1) / d : 0;
+        if (*lo > *hi) *lo = *hi;
+    }
+}
+
+/* The input index of tap j on axis a (j within kwnn__conv_range); 0 when it
+   falls between two inputs (transposed, stride > 1). */
+static int kwnn__conv_at(const kwnn_layer *L, int tr, uint32_t a, size_t o, size_t j, size_t *i)
+{
+    size_t q;
+    if (!tr) {
+        *i = o * L->step[a] + j * L->dilation[a] - L->lo[a];
+        return 1;
+    }
+    q = o + L->lo[a] - j * L->dilation[a];
+    *i = q / L->step[a];
+    return q % L->step[a] == 0;
+}
+
+/* o[k * os] += a * w[k] over n. */
+static void kwnn__axpy_s(float *KWNN__RESTRICT o, size_t os, const float *KWNN__RESTRICT w, float a, size_t n)
+{
+    size_t k;
+    if (os == 1) {
+        kwnn__axpy(o, w, a, n);
+        return;
+    }
+    for (k = 0; k < n; k++) o[k * os] += a * w[k];
+}
+
+/* One output position, every tap on the input: y += x[tap] (groups) times W[tap]. */
+static void kwnn__conv_point(const kwnn_layer *L, const kwnn__cgeo *g, int tr, const size_t *o, const float *xb,
+                             float *KWNN__RESTRICT yo)
+{
+    size_t lo[3], hi[3], j0, j1, j2, i0, i1, i2, G = L->groups, Cg = g->C / G, Fg = g->F / G, gi, ci;
+    uint32_t a;
+    for (a = 0; a < 3; a++) kwnn__conv_range(L, tr, a, o[a], g->in[a], &lo[a], &hi[a]);
+    for (j0 = lo[0]; j0 < hi[0]; j0++) {
+        if (!kwnn__conv_at(L, tr, 0, o[0], j0, &i0)) continue;
+        for (j1 = lo[1]; j1 < hi[1]; j1++) {
+            if (!kwnn__conv_at(L, tr, 1, o[1], j1, &i1)) continue;
+            for (j2 = lo[2]; j2 < hi[2]; j2++) {
+                const float *xp, *wp;
+                if (!kwnn__conv_at(L, tr, 2, o[2], j2, &i2)) continue;
+                KWNN_PROBE(taps, 1);
+                xp = xb + ((i0 * g->in[1] + i1) * g->in[2] + i2) * g->x_ps;
+                wp = L->w + ((j0 * L->win[1] + j1) * L->win[2] + j2) * Cg * g->F;
+                for (gi = 0; gi < G; gi++)
+                    for (ci = 0; ci < Cg; ci++)
+                        kwnn__axpy_s(yo + gi * Fg * g->y_cs, g->y_cs, wp + ci * g->F + gi * Fg,
+                                     xp[(gi * Cg + ci) * g->x_cs], Fg);
+            }
+        }
+    }
+}
+
+/* Separable, one output position: each depthwise sum (channel c, multiplier
+   m), as soon as known, times its row of the pointwise kernel into y. */
+static void kwnn__separable_point(const kwnn_layer *L, const kwnn__cgeo *g, const size_t *o, const float *xb,
+                                  float *KWNN__RESTRICT yo)
+{
+    size_t lo[3], hi[3], j0, j1, j2, M = L->mult, CM = g->C * M, cm;
+    uint32_t a;
+    for (a = 0; a < 3; a++) kwnn__conv_range(L, 0, a, o[a], g->in[a], &lo[a], &hi[a]);
+    for (cm = 0; cm < CM; cm++) {
+        float s = 0.0f;
+        const float *xc = xb + (cm / M) * g->x_cs;
+        for (j0 = lo[0]; j0 < hi[0]; j0++)
+            for (j1 = lo[1]; j1 < hi[1]; j1++)
+                for (j2 = lo[2]; j2 < hi[2]; j2++) {
+                    size_t i0 = o[0] * L->step[0] + j0 * L->dilation[0] - L->lo[0];
+                    size_t i1 = o[1] * L->step[1] + j1 * L->dilation[1] - L->lo[1];
+                    size_t i2 = o[2] * L->step[2] + j2 * L->dilation[2] - L->lo[2];
+                    KWNN_PROBE(taps, 1);
+                    s += xc[((i0 * g->in[1] + i1) * g->in[2] + i2) * g->x_ps] *
+                         L->w[((j0 * L->win[1] + j1) * L->win[2] + j2) * CM + cm];
+                }
+        kwnn__axpy_s(yo, g->y_cs, L->w2 + cm * g->F, s, g->F);
+    }
+}
+
+static void kwnn__conv_nd_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
+                              size_t batch)
+{
+    kwnn__cgeo g;
+    size_t b, o[3], f;
+    int tr = kwnn__conv_transposed(L->kind);
+    kwnn__conv_geo(L, &g);
+    for (b = 0; b < batch; b++) {
+        const float *xb = x + b * L->in_count;
+        float *yb = y + b * L->out_count;
+        for (o[0] = 0; o[0] < g.out[0]; o[0]++)
+            for (o[1] = 0; o[1] < g.out[1]; o[1]++)
+                for (o[2] = 0; o[2] < g.out[2]; o[2]++) {
+                    float *yo = yb + ((o[0] * g.out[1] + o[1]) * g.out[2] + o[2]) * g.y_ps;
+                    for (f = 0; f < g.F; f++) yo[f * g.y_cs] = 0.0f;
+                    if (L->w2 != NULL) kwnn__separable_point(L, &g, o, xb, yo);
+                    else kwnn__conv_point(L, &g, tr, o, xb, yo);
+                    if (L->b != NULL)
+                        for (f = 0; f < g.F; f++) yo[f * g.y_cs] += L->b[f];
+                }
+    }
+}
+
+static size_t kwnn__gcd(size_t a, size_t b)
+{
+    while (b != 0) {
+        size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Operations per sample (see kwnn__layer_cost): per output position, the
+   taps on the input (at most min(k, in) per axis; transposed: those that
+   divide, at most ceil(k / (s / gcd(s, d))), plus the range checked) times
+   the multiply-adds of a tap; separable: then C mult x filters. */
+static uint64_t kwnn__conv_cost(const kwnn_layer *L)
+{
+    kwnn__cgeo g;
+    uint64_t taps = 1, seen = 1, pos, per;
+    uint32_t a;
+    int tr = kwnn__conv_transposed(L->kind);
+    kwnn__conv_geo(L, &g);
+    pos = (uint64_t)L->out_count / (g.F ? g.F : 1);
+    for (a = 0; a < 3; a++) {
+        size_t k = L->win[a], n = k < g.in[a] ? k : g.in[a];
+        if (tr) { /* the range spans (in - 1) s / d + 1 taps at most; of those, 1 in s / gcd(s, d) hits */
+            uint64_t span = (uint64_t)(g.in[a] - 1) * L->step[a] / L->dilation[a] + 1;
+            size_t s = L->step[a] / kwnn__gcd(L->step[a], L->dilation[a]), hit = (k + s - 1) / s;
+            seen = kwnn__sat_mul(seen, span < k ? span : k);
+            n = hit < n ? hit : n;
+        }
+        taps = kwnn__sat_mul(taps, n);
+    }
+    if (L->w2 != NULL)
+        per = kwnn__sat_add(kwnn__sat_mul(taps, g.C * L->mult), kwnn__sat_mul(g.C * L->mult, g.F));
+    else
+        per = kwnn__sat_mul(taps, kwnn__sat_mul(g.C / (L->groups ? L->groups : 1), g.F));
+    if (tr) per = kwnn__sat_add(per, seen);
+    return kwnn__sat_add(kwnn__sat_mul(per, pos), L->out_count);
+}
 /* ---- shape, resampling and pooling layers of 1 to 3 spatial axes -------- */
 
 /* ZeroPadding1D/2D/3D, Cropping1D/2D/3D, UpSampling1D/2D/3D, Max/
@@ -3281,18 +3719,6 @@ static kwnn_result kwnn__load_dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json
     return kwnn__dense(c, L, cfg, out);
 }
 
-static kwnn_result kwnn__load_conv(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
-{
-    (void)arg;
-    return kwnn__conv2d(c, L, cfg, out);
-}
-
-static kwnn_result kwnn__load_depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
-                                        int arg)
-{
-    return kwnn__depthwise(c, L, cfg, out, arg);
-}
-
 static kwnn_result kwnn__load_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
     (void)arg;
@@ -3356,11 +3782,25 @@ static const kwnn__class kwnn__classes[] = {
     {"Normalization", kwnn__load_normalization, 0, 0},
     {"PReLU", kwnn__load_prelu, 0, 0},
     {"LayerScale", kwnn__load_layer_scale, 0, 0},
-    {"Conv2D", kwnn__load_conv, 0, 0},
-    {"Convolution2D", kwnn__load_conv, 0, 0},
-    {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
-    {"DepthwiseConv2D", kwnn__load_depthwise, 0, 0},
-    {"SeparableConv2D", kwnn__load_depthwise, 1, 0},
+    {"Conv1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 1), 0}, /* 42_conv_family.h */
+    {"Conv2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 2), 0},
+    {"Conv3D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 3), 0},
+    {"Convolution1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 1), 0},
+    {"Convolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 2), 0},
+    {"Convolution3D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 3), 0},
+    {"AtrousConvolution1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 1), 0},
+    {"AtrousConvolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 2), 0},
+    {"DepthwiseConv1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_DEPTHWISE, 1), 0},
+    {"DepthwiseConv2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_DEPTHWISE, 2), 0},
+    {"SeparableConv1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 1), 0},
+    {"SeparableConv2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 2), 0},
+    {"SeparableConvolution1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 1), 0},
+    {"SeparableConvolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 2), 0},
+    {"Conv1DTranspose", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_TRANSPOSE, 1), 0},
+    {"Conv2DTranspose", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_TRANSPOSE, 2), 0},
+    {"Conv3DTranspose", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_TRANSPOSE, 3), 0},
+    {"Deconvolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_REFUSED, 2), 0}, /* Keras 1: refused by name */
+    {"Deconvolution3D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_REFUSED, 3), 0},
     {"MaxPooling1D", kwnn__load_pool, 1, 0}, /* 43_shape_pool.h: spatial axes, negative for average */
     {"MaxPooling2D", kwnn__load_pool, 2, 0},
     {"MaxPooling3D", kwnn__load_pool, 3, 0},
@@ -3478,21 +3918,11 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
     uint64_t out = (uint64_t)L->out_count, taps;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: return kwnn__sat_add(kwnn__sat_mul(L->in_count, L->units), out);
-    case KWNN_LAYER_CONV2D:
-        taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
-                             L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
-        taps = kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]);
-        taps = kwnn__sat_mul(taps, L->in_shape[2]);
-        taps = kwnn__sat_mul(taps, L->units);
-        return kwnn__sat_add(taps, out);
+    case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
+    case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
+    case KWNN_LAYER_CONV3D_TRANSPOSE: return kwnn__conv_cost(L); /* 42_conv_family.h */
     case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: case KWNN_LAYER_CONCAT: return out;
     case KWNN_LAYER_MERGE: return kwnn__sat_mul(out, L->units); /* units: inputs */
-    case KWNN_LAYER_DEPTHWISE2D: /* per output pixel: taps x cin x mult, then (separable) cin x mult x filters */
-        taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
-                             L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
-        taps = kwnn__sat_mul(taps, kwnn__sat_mul(L->in_shape[2], L->mult));
-        if (L->w2 != NULL) taps = kwnn__sat_add(taps, kwnn__sat_mul(kwnn__sat_mul(L->in_shape[2], L->mult), L->units));
-        return kwnn__sat_add(kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]), out);
     case KWNN_LAYER_DOT: /* every output sums one fiber; normalize: each input once more */
         taps = kwnn__sat_mul(out, L->in_shape[L->kh]);
         return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);
@@ -4480,11 +4910,8 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
         kwb_tensor t;
-        int conv;
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
-        conv = strcmp(L.class_name, "Conv2D") == 0 || strcmp(L.class_name, "Convolution2D") == 0 ||
-               strcmp(L.class_name, "AtrousConvolution2D") == 0;
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
         for (k = 0; k < L.tensor_count; k++) {
             size_t n;
@@ -4494,9 +4921,9 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             if (strcmp(L.class_name, "BatchNormalization") == 0 && strcmp(t.weight, "moving_mean") == 0 &&
                 !kwnn__add(total, kwnn__round16(2 * n), &total))
                 return kwnn__oom(c);
-            if ((kwb_tensor_f32(&t) == NULL || (conv && c->theano_kernels && strcmp(t.weight, "kernel") == 0)) &&
-                !kwnn__add(total, kwnn__round16(n), &total))
-                return kwnn__oom(c);
+            if (kwb_tensor_f32(&t) == NULL && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
+            n = kwnn__conv_repack_floats(&L, &t, c->theano_kernels); /* 42_conv_family.h */
+            if (n > 0 && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
         }
     }
     if (total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
@@ -4955,82 +5382,6 @@ static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, s
     if (*lo > *hi) *lo = *hi;
 }
 
-static void kwnn__conv_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
-                           size_t batch)
-{
-    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2];
-    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
-    size_t b, oh, ow, i, j, ci, f, i0, i1, j0, j1;
-    for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++) {
-            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
-            for (ow = 0; ow < OW; ow++) {
-                float *acc = y + ((b * OH + oh) * OW + ow) * F;
-                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
-                for (f = 0; f < F; f++) acc[f] = 0.0f;
-                for (i = i0; i < i1; i++) {
-                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
-                    for (j = j0; j < j1; j++) {
-                        size_t iw = ow * L->sw + j * L->dw - L->pad_left;
-                        const float *xp, *wp;
-                        KWNN_PROBE(taps, 1);
-                        xp = x + ((b * H + ih) * Wd + iw) * C;
-                        wp = L->w + (i * L->kw + j) * C * F;
-                        for (ci = 0; ci < C; ci++) kwnn__axpy(acc, wp + ci * F, xp[ci], F);
-                    }
-                }
-                if (L->b != NULL)
-                    for (f = 0; f < F; f++) acc[f] += L->b[f];
-            }
-        }
-}
-
-/* Depthwise: out[.., c * mult + m] = sum over taps of x[.., c] k[i, j, c, m].
-   Separable: each of those sums, as soon as known, times its row of the
-   pointwise kernel into the pixel's filters (no intermediate buffer). */
-static void kwnn__depthwise_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
-                                size_t batch)
-{
-    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2], M = L->mult, CM = C * M;
-    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
-    size_t b, oh, ow, i, j, ci, m, f, i0, i1, j0, j1;
-    for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++) {
-            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
-            for (ow = 0; ow < OW; ow++) {
-                float *acc = y + ((b * OH + oh) * OW + ow) * F;
-                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
-                for (f = 0; f < F; f++) acc[f] = 0.0f;
-                if (L->w2 == NULL) {
-                    for (i = i0; i < i1; i++)
-                        for (j = j0; j < j1; j++) {
-                            const float *xp = x + ((b * H + oh * L->sh + i * L->dh - L->pad_top) * Wd +
-                                                   ow * L->sw + j * L->dw - L->pad_left) * C;
-                            const float *wp = L->w + (i * L->kw + j) * CM;
-                            KWNN_PROBE(taps, 1);
-                            for (ci = 0; ci < C; ci++)
-                                for (m = 0; m < M; m++) acc[ci * M + m] += xp[ci] * wp[ci * M + m];
-                        }
-                } else {
-                    for (ci = 0; ci < C; ci++)
-                        for (m = 0; m < M; m++) {
-                            float s = 0.0f;
-                            for (i = i0; i < i1; i++)
-                                for (j = j0; j < j1; j++) {
-                                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
-                                    size_t iw = ow * L->sw + j * L->dw - L->pad_left;
-                                    KWNN_PROBE(taps, 1);
-                                    s += x[((b * H + ih) * Wd + iw) * C + ci] * L->w[(i * L->kw + j) * CM + ci * M + m];
-                                }
-                            kwnn__axpy(acc, L->w2 + (ci * M + m) * F, s, F);
-                        }
-                }
-                if (L->b != NULL)
-                    for (f = 0; f < F; f++) acc[f] += L->b[f];
-            }
-        }
-}
-
 static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
     size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1;
@@ -5046,12 +5397,10 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
         break;
     case KWNN_LAYER_LAYERNORM: kwnn__layernorm_run(L, x, y, batch); break;
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
-    case KWNN_LAYER_CONV2D:
-        kwnn__conv_run(L, x, y, batch);
-        kwnn__act(&L->act, y, y, n, last);
-        break;
-    case KWNN_LAYER_DEPTHWISE2D:
-        kwnn__depthwise_run(L, x, y, batch);
+    case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
+    case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 42_conv_family.h */
+        kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
     default:
@@ -5329,6 +5678,12 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_UPSAMPLE: return "UpSampling";
     case KWNN_LAYER_PERMUTE: return "Permute";
     case KWNN_LAYER_REPEAT: return "RepeatVector";
+    case KWNN_LAYER_CONV1D: return "Conv1D";
+    case KWNN_LAYER_CONV3D: return "Conv3D";
+    case KWNN_LAYER_DEPTHWISE1D: return "DepthwiseConv1D";
+    case KWNN_LAYER_CONV1D_TRANSPOSE: return "Conv1DTranspose";
+    case KWNN_LAYER_CONV2D_TRANSPOSE: return "Conv2DTranspose";
+    case KWNN_LAYER_CONV3D_TRANSPOSE: return "Conv3DTranspose";
     case KWNN_LAYER_AFFINE: return "Affine";
     case KWNN_LAYER_LAYERNORM: return "LayerNormalization";
     case KWNN_LAYER_PRELU: return "PReLU";

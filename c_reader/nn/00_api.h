@@ -197,16 +197,38 @@
      Flatten           free (no copy); data_format channels_first (rank >=
                        2): channels moved last first (a copy), as Keras does.
      Reshape           target_shape, with at most one -1; free.
-     Conv2D, Convolution2D, AtrousConvolution2D
-                       input (H, W, C); filters | nb_filter; kernel_size |
-                       nb_row, nb_col; strides | subsample; padding |
-                       border_mode ("valid", "same": TensorFlow's split,
-                       the extra pixel at the bottom/right); dilation_rate |
-                       atrous_rate; groups 1; use_bias | bias; activation.
-                       kernel (kh, kw, cin, filters).  When the metadata
-                       says the kernels are Theano's (key "conv_kernels"
-                       starting with "theano", which `kwbin pack` writes for
-                       Theano-backend files), they are flipped once at load.
+     Conv1D, Conv2D, Conv3D, DepthwiseConv1D/2D, SeparableConv1D/2D,
+     Conv1DTranspose, Conv2DTranspose, Conv3DTranspose (Keras 1:
+     Convolution1D/2D/3D, AtrousConvolution1D/2D, SeparableConvolution1D/2D)
+                       one N-d direct convolution (42_conv_family.h).
+                       Input (spatial..., C) or, with data_format
+                       channels_first | dim_ordering "th", (C, spatial...).
+                       filters | nb_filter; kernel_size | filter_length,
+                       nb_row, nb_col, kernel_dim1..3; strides | subsample
+                       | subsample_length; padding | border_mode ("valid",
+                       "same": TensorFlow's split, the extra cell at the
+                       end; "causal" for 1-d forward convolutions: (k - 1) d
+                       before); dilation_rate | atrous_rate; groups (Conv:
+                       must divide channels and filters); depth_multiplier
+                       (depthwise, separable; output channel c mult + m);
+                       output_padding (transposed: null or sizes; Keras 3's
+                       output size and padding, as it computes them for
+                       JAX); use_bias | bias; activation.  Kernels (k...,
+                       cin / groups, filters); depthwise (k..., C, mult)
+                       ("kernel" in Keras 3, "depthwise_kernel" otherwise);
+                       pointwise_kernel (1..., C mult, filters); transposed
+                       (k..., filters, cin); Keras 1 "th" (filters, cin,
+                       k...); Keras 1 Convolution1D (k, 1, cin, filters).
+                       Kernels not laid out (k..., cin, filters) are
+                       repacked once at load, in the one allocation; when
+                       the metadata says the kernels are Theano's (key
+                       "conv_kernels" starting with "theano", which `kwbin
+                       pack` writes for Theano-backend files), they are
+                       flipped once at load.  channels_first is index
+                       arithmetic (no copy); the loops visit only the taps
+                       on the input; a separable convolution needs no
+                       intermediate buffer.  Keras 1 Deconvolution2D/3D
+                       are refused (their kernel layout varied).
      MaxPooling1D/2D/3D, AveragePooling1D/2D/3D (and MaxPool*, AvgPool*)
                        pool_size | pool_length (2), strides | stride (null =
                        pool_size), padding | border_mode ("valid", "same":
@@ -246,16 +268,6 @@
                        the second's ((1,) if none), as batch_dot.
      Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
                        (dot_axes); cos and lambdas are refused.
-     DepthwiseConv2D, SeparableConv2D
-                       input (H, W, C); kernel_size, strides, padding
-                       ("valid", "same"), dilation_rate, depth_multiplier
-                       (1), use_bias, activation; SeparableConv2D: filters.
-                       Weights: depthwise kernel (kh, kw, C, mult) ("kernel"
-                       in Keras 3's DepthwiseConv2D, "depthwise_kernel"
-                       otherwise), pointwise_kernel (1, 1, C mult, filters),
-                       bias.  The separable one needs no intermediate
-                       buffer (each depthwise sum goes straight into the
-                       pointwise one).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -438,6 +450,12 @@ typedef enum kwnn_kind {
     KWNN_LAYER_UPSAMPLE,    /* UpSampling1D/2D/3D: factors in step; op 1: bilinear */
     KWNN_LAYER_PERMUTE,     /* Permute, Flatten(channels_first): perm */
     KWNN_LAYER_REPEAT,      /* RepeatVector: n in units */
+    KWNN_LAYER_CONV1D,      /* Conv1D (CONV2D, CONV3D: the same N-d convolution; 42_conv_family.h) */
+    KWNN_LAYER_CONV3D,
+    KWNN_LAYER_DEPTHWISE1D, /* DepthwiseConv1D, SeparableConv1D (then w2) */
+    KWNN_LAYER_CONV1D_TRANSPOSE,
+    KWNN_LAYER_CONV2D_TRANSPOSE,
+    KWNN_LAYER_CONV3D_TRANSPOSE,
     KWNN_LAYER_AFFINE,      /* Rescaling, Normalization, LayerScale: x * w + b or (x - b) / w (op), w, b over `axes` */
     KWNN_LAYER_LAYERNORM,   /* LayerNormalization over the adjacent `axes`; op 1: rms_scaling */
     KWNN_LAYER_PRELU        /* PReLU: alpha in w, over `axes` */
@@ -523,6 +541,10 @@ typedef struct kwnn_layer {
     size_t win[3], step[3];        /* pooling window and strides; UpSampling factors in step */
     size_t lo[3], hi[3];           /* padding (ZeroPadding, pooling 'same') or cropping before / after */
     uint32_t perm[KWNN_MAX_DIMS];  /* Permute: output axis i is input axis perm[i] */
+    /* convolutions (every Conv, Depthwise, Separable, Transpose kind) use spatial, channels_first,
+       win (kernel), step (strides), lo (padding before; transposed: outputs cropped at the start) */
+    size_t dilation[3];            /* convolutions: dilation rate, right-aligned as win (else 1) */
+    size_t groups;                 /* convolutions: groups (depthwise: the input channels) */
     uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
                        parameters vary along; LayerNormalization: the axes it normalises */
     float epsilon;  /* LayerNormalization */

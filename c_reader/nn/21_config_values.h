@@ -88,17 +88,6 @@ static kwnn_result kwnn__cfg_sizes(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
-/* Channels-last data format (Keras 2/3 data_format, Keras 1 dim_ordering). */
-static kwnn_result kwnn__channels_last(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg)
-{
-    kwnn__json v;
-    if (kwnn__get(cfg, "data_format", &v) && !kwnn__null(v) && !kwnn__jstr_is(v, "channels_last"))
-        return kwnn__unsupported_value(c, L, "data_format", v);
-    if (kwnn__get(cfg, "dim_ordering", &v) && !kwnn__null(v) && !kwnn__jstr_is(v, "tf"))
-        return kwnn__unsupported_value(c, L, "dim_ordering", v);
-    return KWNN_OK;
-}
-
 /* padding | border_mode: 0 valid, 1 same. */
 static kwnn_result kwnn__padding(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, int *same)
 {

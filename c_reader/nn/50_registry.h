@@ -12,18 +12,6 @@ static kwnn_result kwnn__load_dense(kwnn__ctx *c, const kwb_layer *L, kwnn__json
     return kwnn__dense(c, L, cfg, out);
 }
 
-static kwnn_result kwnn__load_conv(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
-{
-    (void)arg;
-    return kwnn__conv2d(c, L, cfg, out);
-}
-
-static kwnn_result kwnn__load_depthwise(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
-                                        int arg)
-{
-    return kwnn__depthwise(c, L, cfg, out, arg);
-}
-
 static kwnn_result kwnn__load_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
     (void)arg;
@@ -87,11 +75,25 @@ static const kwnn__class kwnn__classes[] = {
     {"Normalization", kwnn__load_normalization, 0, 0},
     {"PReLU", kwnn__load_prelu, 0, 0},
     {"LayerScale", kwnn__load_layer_scale, 0, 0},
-    {"Conv2D", kwnn__load_conv, 0, 0},
-    {"Convolution2D", kwnn__load_conv, 0, 0},
-    {"AtrousConvolution2D", kwnn__load_conv, 0, 0},
-    {"DepthwiseConv2D", kwnn__load_depthwise, 0, 0},
-    {"SeparableConv2D", kwnn__load_depthwise, 1, 0},
+    {"Conv1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 1), 0}, /* 42_conv_family.h */
+    {"Conv2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 2), 0},
+    {"Conv3D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 3), 0},
+    {"Convolution1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 1), 0},
+    {"Convolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 2), 0},
+    {"Convolution3D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 3), 0},
+    {"AtrousConvolution1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 1), 0},
+    {"AtrousConvolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_CONV, 2), 0},
+    {"DepthwiseConv1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_DEPTHWISE, 1), 0},
+    {"DepthwiseConv2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_DEPTHWISE, 2), 0},
+    {"SeparableConv1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 1), 0},
+    {"SeparableConv2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 2), 0},
+    {"SeparableConvolution1D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 1), 0},
+    {"SeparableConvolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_SEPARABLE, 2), 0},
+    {"Conv1DTranspose", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_TRANSPOSE, 1), 0},
+    {"Conv2DTranspose", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_TRANSPOSE, 2), 0},
+    {"Conv3DTranspose", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_TRANSPOSE, 3), 0},
+    {"Deconvolution2D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_REFUSED, 2), 0}, /* Keras 1: refused by name */
+    {"Deconvolution3D", kwnn__conv_nd, KWNN__CONV_ARG(KWNN__OP_REFUSED, 3), 0},
     {"MaxPooling1D", kwnn__load_pool, 1, 0}, /* 43_shape_pool.h: spatial axes, negative for average */
     {"MaxPooling2D", kwnn__load_pool, 2, 0},
     {"MaxPooling3D", kwnn__load_pool, 3, 0},

@@ -16,21 +16,11 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
     uint64_t out = (uint64_t)L->out_count, taps;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: return kwnn__sat_add(kwnn__sat_mul(L->in_count, L->units), out);
-    case KWNN_LAYER_CONV2D:
-        taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
-                             L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
-        taps = kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]);
-        taps = kwnn__sat_mul(taps, L->in_shape[2]);
-        taps = kwnn__sat_mul(taps, L->units);
-        return kwnn__sat_add(taps, out);
+    case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
+    case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
+    case KWNN_LAYER_CONV3D_TRANSPOSE: return kwnn__conv_cost(L); /* 42_conv_family.h */
     case KWNN_LAYER_BATCHNORM: case KWNN_LAYER_ACTIVATION: case KWNN_LAYER_CONCAT: return out;
     case KWNN_LAYER_MERGE: return kwnn__sat_mul(out, L->units); /* units: inputs */
-    case KWNN_LAYER_DEPTHWISE2D: /* per output pixel: taps x cin x mult, then (separable) cin x mult x filters */
-        taps = kwnn__sat_mul(L->kh < L->in_shape[0] ? L->kh : L->in_shape[0],
-                             L->kw < L->in_shape[1] ? L->kw : L->in_shape[1]);
-        taps = kwnn__sat_mul(taps, kwnn__sat_mul(L->in_shape[2], L->mult));
-        if (L->w2 != NULL) taps = kwnn__sat_add(taps, kwnn__sat_mul(kwnn__sat_mul(L->in_shape[2], L->mult), L->units));
-        return kwnn__sat_add(kwnn__sat_mul(taps, (uint64_t)L->out_shape[0] * L->out_shape[1]), out);
     case KWNN_LAYER_DOT: /* every output sums one fiber; normalize: each input once more */
         taps = kwnn__sat_mul(out, L->in_shape[L->kh]);
         return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);

@@ -10,11 +10,8 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
         kwb_tensor t;
-        int conv;
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
-        conv = strcmp(L.class_name, "Conv2D") == 0 || strcmp(L.class_name, "Convolution2D") == 0 ||
-               strcmp(L.class_name, "AtrousConvolution2D") == 0;
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
         for (k = 0; k < L.tensor_count; k++) {
             size_t n;
@@ -24,9 +21,9 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             if (strcmp(L.class_name, "BatchNormalization") == 0 && strcmp(t.weight, "moving_mean") == 0 &&
                 !kwnn__add(total, kwnn__round16(2 * n), &total))
                 return kwnn__oom(c);
-            if ((kwb_tensor_f32(&t) == NULL || (conv && c->theano_kernels && strcmp(t.weight, "kernel") == 0)) &&
-                !kwnn__add(total, kwnn__round16(n), &total))
-                return kwnn__oom(c);
+            if (kwb_tensor_f32(&t) == NULL && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
+            n = kwnn__conv_repack_floats(&L, &t, c->theano_kernels); /* 42_conv_family.h */
+            if (n > 0 && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
         }
     }
     if (total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);

@@ -182,82 +182,6 @@ static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, s
     if (*lo > *hi) *lo = *hi;
 }
 
-static void kwnn__conv_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
-                           size_t batch)
-{
-    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2];
-    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
-    size_t b, oh, ow, i, j, ci, f, i0, i1, j0, j1;
-    for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++) {
-            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
-            for (ow = 0; ow < OW; ow++) {
-                float *acc = y + ((b * OH + oh) * OW + ow) * F;
-                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
-                for (f = 0; f < F; f++) acc[f] = 0.0f;
-                for (i = i0; i < i1; i++) {
-                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
-                    for (j = j0; j < j1; j++) {
-                        size_t iw = ow * L->sw + j * L->dw - L->pad_left;
-                        const float *xp, *wp;
-                        KWNN_PROBE(taps, 1);
-                        xp = x + ((b * H + ih) * Wd + iw) * C;
-                        wp = L->w + (i * L->kw + j) * C * F;
-                        for (ci = 0; ci < C; ci++) kwnn__axpy(acc, wp + ci * F, xp[ci], F);
-                    }
-                }
-                if (L->b != NULL)
-                    for (f = 0; f < F; f++) acc[f] += L->b[f];
-            }
-        }
-}
-
-/* Depthwise: out[.., c * mult + m] = sum over taps of x[.., c] k[i, j, c, m].
-   Separable: each of those sums, as soon as known, times its row of the
-   pointwise kernel into the pixel's filters (no intermediate buffer). */
-static void kwnn__depthwise_run(const kwnn_layer *L, const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y,
-                                size_t batch)
-{
-    size_t H = L->in_shape[0], Wd = L->in_shape[1], C = L->in_shape[2], M = L->mult, CM = C * M;
-    size_t OH = L->out_shape[0], OW = L->out_shape[1], F = L->units;
-    size_t b, oh, ow, i, j, ci, m, f, i0, i1, j0, j1;
-    for (b = 0; b < batch; b++)
-        for (oh = 0; oh < OH; oh++) {
-            kwnn__taps(oh * L->sh, L->pad_top, H, L->kh, L->dh, &i0, &i1);
-            for (ow = 0; ow < OW; ow++) {
-                float *acc = y + ((b * OH + oh) * OW + ow) * F;
-                kwnn__taps(ow * L->sw, L->pad_left, Wd, L->kw, L->dw, &j0, &j1);
-                for (f = 0; f < F; f++) acc[f] = 0.0f;
-                if (L->w2 == NULL) {
-                    for (i = i0; i < i1; i++)
-                        for (j = j0; j < j1; j++) {
-                            const float *xp = x + ((b * H + oh * L->sh + i * L->dh - L->pad_top) * Wd +
-                                                   ow * L->sw + j * L->dw - L->pad_left) * C;
-                            const float *wp = L->w + (i * L->kw + j) * CM;
-                            KWNN_PROBE(taps, 1);
-                            for (ci = 0; ci < C; ci++)
-                                for (m = 0; m < M; m++) acc[ci * M + m] += xp[ci] * wp[ci * M + m];
-                        }
-                } else {
-                    for (ci = 0; ci < C; ci++)
-                        for (m = 0; m < M; m++) {
-                            float s = 0.0f;
-                            for (i = i0; i < i1; i++)
-                                for (j = j0; j < j1; j++) {
-                                    size_t ih = oh * L->sh + i * L->dh - L->pad_top;
-                                    size_t iw = ow * L->sw + j * L->dw - L->pad_left;
-                                    KWNN_PROBE(taps, 1);
-                                    s += x[((b * H + ih) * Wd + iw) * C + ci] * L->w[(i * L->kw + j) * CM + ci * M + m];
-                                }
-                            kwnn__axpy(acc, L->w2 + (ci * M + m) * F, s, F);
-                        }
-                }
-                if (L->b != NULL)
-                    for (f = 0; f < F; f++) acc[f] += L->b[f];
-            }
-        }
-}
-
 static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
     size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1;
@@ -273,12 +197,10 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
         break;
     case KWNN_LAYER_LAYERNORM: kwnn__layernorm_run(L, x, y, batch); break;
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
-    case KWNN_LAYER_CONV2D:
-        kwnn__conv_run(L, x, y, batch);
-        kwnn__act(&L->act, y, y, n, last);
-        break;
-    case KWNN_LAYER_DEPTHWISE2D:
-        kwnn__depthwise_run(L, x, y, batch);
+    case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
+    case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 42_conv_family.h */
+        kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
     default:

@@ -52,6 +52,12 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_UPSAMPLE: return "UpSampling";
     case KWNN_LAYER_PERMUTE: return "Permute";
     case KWNN_LAYER_REPEAT: return "RepeatVector";
+    case KWNN_LAYER_CONV1D: return "Conv1D";
+    case KWNN_LAYER_CONV3D: return "Conv3D";
+    case KWNN_LAYER_DEPTHWISE1D: return "DepthwiseConv1D";
+    case KWNN_LAYER_CONV1D_TRANSPOSE: return "Conv1DTranspose";
+    case KWNN_LAYER_CONV2D_TRANSPOSE: return "Conv2DTranspose";
+    case KWNN_LAYER_CONV3D_TRANSPOSE: return "Conv3DTranspose";
     case KWNN_LAYER_AFFINE: return "Affine";
     case KWNN_LAYER_LAYERNORM: return "LayerNormalization";
     case KWNN_LAYER_PRELU: return "PReLU";
