@@ -8,7 +8,7 @@ activation layers and objects, Reshape / Flatten, a functional chain with its
 model config, a nested model and Keras 1 keys, and graphs: branches and
 merges (Add, Concatenate, Dot, Keras 1 Merge), a shared layer, two inputs and
 two outputs, a nested model called twice; SeparableConv2D, DepthwiseConv2D; normalisation
-layers on non-last axes.
+layers on non-last axes; convolutions of every rank, layout and kind (42_conv_family.h).
 Each seed is named by the SHA-1 of its bytes, as libFuzzer names corpus
 entries.
 
@@ -232,6 +232,25 @@ def hand_made(folder: Path) -> list[Path]:
         w.add_layer("sd", "StochasticDepth", config={"drop_path_rate": 0.2})
         w.add_layer("rms", "LayerNormalization", config={"rms_scaling": True})
         weights("rms", gamma=_rand(rng, 2))
+    with new("conv_family", generation="keras3") as w:  # 42_conv_family.h: ranks, groups, layouts, transposes
+        for name, cls, config, kernels in [
+                ("input", "InputLayer", {"batch_shape": [None, 6, 4]}, {}),
+                ("c1", "Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2,
+                                  "groups": 2}, {"kernel": (3, 2, 4), "bias": (4,)}),
+                ("dw", "DepthwiseConv1D", {"kernel_size": 2, "depth_multiplier": 2, "data_format": "channels_first",
+                                           "use_bias": False}, {"kernel": (2, 6, 2)}),
+                ("tr", "Conv1DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
+                                           "output_padding": 1}, {"kernel": (3, 2, 3), "bias": (2,)}),
+                ("r", "Reshape", {"target_shape": [2, 3, 4, 2]}, {}),
+                ("t3", "Conv3DTranspose", {"filters": 1, "kernel_size": [2, 1, 2], "strides": [1, 2, 1],
+                                           "data_format": "channels_first", "use_bias": False},
+                 {"kernel": (2, 1, 2, 1, 2)}),
+                ("r2", "Reshape", {"target_shape": [4, 8, 3]}, {}),
+                ("sep", "SeparableConv2D", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"},
+                 {"depthwise_kernel": (3, 3, 3, 1), "pointwise_kernel": (1, 1, 3, 2), "bias": (2,)})]:
+            w.add_layer(name, cls, config=config)
+            for weight, shape in kernels.items():
+                w.add_tensor(f"{name}/{weight}", _rand(rng, *shape), layer=name, weight=weight)
     return paths
 
 
