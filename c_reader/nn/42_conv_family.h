@@ -467,6 +467,19 @@ static void kwnn__axpy_s(float *KWNN__RESTRICT o, size_t os, const float *KWNN__
     for (k = 0; k < n; k++) o[k * os] += a * w[k];
 }
 
+/* Depthwise, channels_last, one tap: o[c M + m] += x[c] w[c M + m] (vectorizable). */
+static void kwnn__dw_tap(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT x, const float *KWNN__RESTRICT w,
+                         size_t C, size_t M)
+{
+    size_t c, m;
+    if (M == 1) {
+        for (c = 0; c < C; c++) o[c] += x[c] * w[c];
+        return;
+    }
+    for (c = 0; c < C; c++)
+        for (m = 0; m < M; m++) o[c * M + m] += x[c] * w[c * M + m];
+}
+
 /* One output position, every tap on the input: y += x[tap] (groups) times W[tap]. */
 static void kwnn__conv_point(const kwnn_layer *L, const kwnn__cgeo *g, int tr, const size_t *o, const float *xb,
                              float *KWNN__RESTRICT yo)
@@ -484,6 +497,10 @@ static void kwnn__conv_point(const kwnn_layer *L, const kwnn__cgeo *g, int tr, c
                 KWNN_PROBE(taps, 1);
                 xp = xb + ((i0 * g->in[1] + i1) * g->in[2] + i2) * g->x_ps;
                 wp = L->w + ((j0 * L->win[1] + j1) * L->win[2] + j2) * Cg * g->F;
+                if (Cg == 1 && g->x_cs == 1 && g->y_cs == 1) { /* depthwise, channels_last */
+                    kwnn__dw_tap(yo, xp, wp, G, Fg);
+                    continue;
+                }
                 for (gi = 0; gi < G; gi++)
                     for (ci = 0; ci < Cg; ci++)
                         kwnn__axpy_s(yo + gi * Fg * g->y_cs, g->y_cs, wp + ci * g->F + gi * Fg,
