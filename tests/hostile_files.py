@@ -218,6 +218,32 @@ def fnv_collisions(size: int) -> bytes:
     return file_from_parts(bytes(t.data), layers, tensors)
 
 
+def shared_long_weights(size: int) -> bytes:
+    """Valid: every layer has two weights named by the same two long strings (one common prefix).
+
+    A reader that hashes or sorts each (layer, weight) key by its text works layers x length.
+    """
+    per = size // 4
+    weights = [b"w" * per + b"0", b"w" * per + b"1"]
+    n = max(1, (size - 2 * per) // (fmt.LAYER_RECORD_SIZE + 2 * fmt.TENSOR_RECORD_SIZE + 24))
+    t = _Table()
+    layers = _layers(n)
+    tensors = np.zeros(2 * n, fmt.TENSOR_DTYPE)
+    for i in range(n):
+        _set(layers, i, "name", t.ref(b"l%d" % i))
+        _set(layers, i, "class", t.ref(b""))
+        _set(layers, i, "config", t.ref(b""))
+    for i in range(2 * n):
+        _set(tensors, i, "name", t.ref(b"l%d/%d" % (i // 2, i % 2)))
+        _set(tensors, i, "weight", t.ref(weights[i % 2]))
+        _set(tensors, i, "source", t.ref(b""))
+    layers["first_tensor"] = 2 * np.arange(n)
+    layers["tensor_count"] = 2
+    tensors["layer"] = np.arange(2 * n) // 2
+    tensors["dtype"], tensors["ndim"] = 1, 1  # float32 of shape (0,)
+    return file_from_parts(bytes(t.data), layers, tensors)
+
+
 #: name -> (builder, valid?)
 KINDS = {
     "shared_suffixes": (shared_suffixes, False),
@@ -226,4 +252,5 @@ KINDS = {
     "common_prefix_names": (common_prefix_names, True),
     "deep_json": (deep_json, True),
     "fnv_collisions": (fnv_collisions, True),
+    "shared_long_weights": (shared_long_weights, True),
 }

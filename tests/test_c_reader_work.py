@@ -109,20 +109,27 @@ def test_worst_case_valid_files_open_in_linear_work(unit, tmp_path, kind, mode):
     assert _linear_work(unit, tmp_path, kind, mode) == ["ok", "ok"]
 
 
-@pytest.mark.parametrize("mode", ["memory_ex", "path", "work", "memory"])
-def test_names_with_one_fnv1a_hash_open_index_and_look_up_in_linear_work(unit, tmp_path, mode):
-    """Hash flooding: every string, layer name, tensor name and (layer, weight) has one FNV-1a hash.
+def test_the_flooding_names_share_one_fnv1a_hash():
+    names = hostile_files.fnv_colliding_names(17)
+    assert len(set(names)) == 1 << 17
+    assert {hostile_files.fnv1a(name) for name in names[:: 1 << 10]} == {hostile_files.fnv1a(names[-1])}
 
-    The C reader's hash tables (string table check, lookup index) used FNV-1a: this file made
-    open + index + lookups quadratic (3.6e9 instructions at 1 MB, 1.4e10 at 2 MB).  Step 15 now
-    sorts the strings and the index is sorted arrays: no hash to flood.  The run includes the
-    index (kwb_build_index after the opens that make none) and a lookup of every name.
+
+@pytest.mark.parametrize("kind", ["fnv_collisions", "shared_long_weights"])
+@pytest.mark.parametrize("mode", ["memory_ex", "path", "work", "memory"])
+def test_index_and_lookups_take_linear_work_on_hostile_names(unit, tmp_path, kind, mode):
+    """The run includes the lookup index (kwb_build_index after the opens that make none) and
+    the lookup of every name (test_kwbin's lookup_all), not only the open.
+
+    fnv_collisions (hash flooding): every string, layer name, tensor name and (layer, weight)
+    shares one FNV-1a hash, the hash of the C reader's tables (step 15's check, the index):
+    open + index + lookups took 3.6e9 instructions at 1 MB, 1.4e10 at 2 MB.
+    shared_long_weights: kwb_build_index hashed each (layer, weight) key's text, so two 256 KB
+    weights shared by every layer took 5.5e9 and 2.2e10.  Now step 15 sorts the strings and the
+    index is sorted arrays, each distinct string sorted once: no hash to flood.
     """
-    assert hostile_files.fnv1a(hostile_files.fnv_colliding_names(17)[1]) == hostile_files.fnv1a(
-        hostile_files.fnv_colliding_names(17)[-1]
-    )
     # memory: the default budget (the allocation-free open decides these sizes)
-    verdicts = _linear_work(unit, tmp_path, "fnv_collisions", mode, growth=1.15)
+    verdicts = _linear_work(unit, tmp_path, kind, mode, growth=1.15)
     assert verdicts == ["ok", "ok"]
 
 

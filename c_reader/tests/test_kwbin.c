@@ -1398,10 +1398,14 @@ static int bench_verify(unsigned mb)
 }
 
 /* After an open: the lookup index (kwb_build_index if the open made none),
-   then every layer, tensor and weight looked up by name.  0 if all found. */
+   then every layer, tensor and weight looked up by name, while the names
+   looked up total at most 4 bytes per file byte (a lookup reads its name:
+   a file whose every weight is a 1 MB name would make the caller's work,
+   not the reader's, quadratic).  0 if all found. */
 static int lookup_all(kwb_file *f)
 {
     uint32_t *mem = NULL, i;
+    uint64_t budget = 4 * (uint64_t)f->size;
     int ok = 1;
     if (!f->index_) {
         mem = (uint32_t *)xmalloc(kwb_index_size(f));
@@ -1409,17 +1413,24 @@ static int lookup_all(kwb_file *f)
     }
     for (i = 0; i < kwb_layer_count(f); i++) {
         kwb_layer l, found;
-        ok &= kwb_get_layer(f, i, &l) == KWB_OK && kwb_find_layer(f, l.name, &found) == KWB_OK &&
-              found.index == i;
+        ok &= kwb_get_layer(f, i, &l) == KWB_OK;
+        if (l.name_length > budget) continue;
+        budget -= l.name_length;
+        ok &= kwb_find_layer(f, l.name, &found) == KWB_OK && found.index == i;
     }
     for (i = 0; i < kwb_tensor_count(f); i++) {
         kwb_tensor t, found;
         kwb_layer l;
-        ok &= kwb_get_tensor(f, i, &t) == KWB_OK && kwb_find_tensor(f, t.name, &found) == KWB_OK &&
-              found.index == i;
-        if (t.layer != KWB_NONE)
-            ok &= kwb_get_layer(f, t.layer, &l) == KWB_OK &&
-                  kwb_find_weight(f, l.name, t.weight, &found) == KWB_OK && found.index == i;
+        ok &= kwb_get_tensor(f, i, &t) == KWB_OK;
+        if (t.name_length <= budget) {
+            budget -= t.name_length;
+            ok &= kwb_find_tensor(f, t.name, &found) == KWB_OK && found.index == i;
+        }
+        if (t.layer == KWB_NONE || kwb_get_layer(f, t.layer, &l) != KWB_OK ||
+            (uint64_t)l.name_length + t.weight_length > budget)
+            continue;
+        budget -= (uint64_t)l.name_length + t.weight_length;
+        ok &= kwb_find_weight(f, l.name, t.weight, &found) == KWB_OK && found.index == i;
     }
     kwb_close(f);
     free(mem);
