@@ -437,7 +437,7 @@ def _run_pack(args: argparse.Namespace, inputs: Sequence[tuple[str, str | None]]
     with progress_bar(size, enabled=not args.quiet) as advance, _writing(shown), _source_errors(args.src, inputs):
         return pack(
             args.src, output, arch=args.arch, include_optimizer=args.include_optimizer,
-            source_hash=not args.no_source_hash, progress=advance, warn=warn,
+            source_hash=not args.no_source_hash, progress=advance, warn=warn, dtype=args.dtype,
         )  # fmt: skip
 
 
@@ -643,6 +643,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-optimizer", action="store_true", help="keep the optimizer state too")
     p.add_argument("--no-source-hash", action="store_true",
                    help="leave the source's SHA-256 out of the metadata (hashing is the slowest part of packing)")
+    p.add_argument("--dtype", choices=("float16", "bfloat16", "float32"),
+                   help="store the layers' floating weights in this dtype (rounded to nearest even; "
+                   "normalisation statistics keep theirs; a value out of range is refused); "
+                   "recorded in the metadata as weight_dtype")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     p.set_defaults(run=cmd_pack, verb_parser=p)
 

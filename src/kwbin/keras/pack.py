@@ -29,6 +29,7 @@ from .legacy import LegacyReader
 from .model import Layer, Model, Weight
 from .rawdata import SourceMaps
 from .sources import GuardedFile, KerasArchive, ShardedWeights, open_h5, parse_json, read_json_file, sniff
+from .weight_dtype import Conversion, check_dtype, convert, is_statistic
 
 Progress = Callable[[int], None]
 
@@ -228,6 +229,7 @@ def pack(
     source_hash: bool = True,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
+    dtype: str | None = None,
 ) -> str:
     """Pack a Keras weights or model file into a kwbin file; return its path.
 
@@ -236,8 +238,13 @@ def pack(
     leaves the source's SHA-256 out of the metadata: hashing runs at about
     1.6 GB/s on one core, the slowest part of packing a large file.
     ``progress`` is called with the number of bytes of each tensor written;
-    ``warn`` with each warning.
+    ``warn`` with each warning.  ``dtype`` (``"float16"``, ``"bfloat16"``
+    or ``"float32"``) stores the layers' floating weights in that dtype,
+    rounded to nearest even, except normalisation statistics, which keep the
+    source's dtype (see ``weight_dtype.py``); the metadata key
+    ``weight_dtype`` records it.  A value the dtype cannot hold is refused.
     """
+    dtype = check_dtype(dtype)
     src = os.fspath(src)
     out = os.fspath(out) if out is not None else os.path.splitext(src)[0] + ".kwb"
     if os.path.exists(out) and os.path.samefile(out, src):
@@ -265,18 +272,26 @@ def pack(
         if model.warnings:
             metadata["warnings"] = model.warnings
         plan = Plan(metadata, DEFAULT_ALIGNMENT)
-        order: list[Weight] = []
+        conversion = Conversion(dtype) if dtype else None
+
+        def kind(weight: Weight, tensor: str, convertible: bool) -> fmt.DType:
+            source_kind = _kind(weight)
+            return conversion.target(tensor, source_kind, convertible) if conversion else source_kind
+
+        order: list[tuple[Weight, str, fmt.DType]] = []
         for layer in model.layers:
             plan.add_layer(layer.name, layer.class_name, layer.config, layer.parent)
             for weight in layer.weights:
-                plan.declare(
-                    f"{layer.name}/{weight.name}", weight.dataset.shape, _kind(weight),
-                    layer.name, weight.name, weight.source,
-                )  # fmt: skip
-                order.append(weight)
+                name = f"{layer.name}/{weight.name}"
+                target = kind(weight, name, not is_statistic(layer, weight))
+                plan.declare(name, weight.dataset.shape, target, layer.name, weight.name, weight.source)
+                order.append((weight, name, target))
         for weight in model.extra:
-            plan.declare(weight.name, weight.dataset.shape, _kind(weight), None, None, weight.source)
-            order.append(weight)
+            target = kind(weight, weight.name, False)
+            plan.declare(weight.name, weight.dataset.shape, target, None, None, weight.source)
+            order.append((weight, weight.name, target))
+        if conversion:
+            plan.update_metadata({"weight_dtype": conversion.metadata()})
 
         def finish() -> None:
             assert digest is not None
@@ -298,9 +313,11 @@ def _kind(weight: Weight) -> fmt.DType:
         raise PackError(f"dataset {weight.source}: {exc}") from None
 
 
-def _arrays(order: list[Weight], maps: SourceMaps, progress: Progress | None) -> Iterator[np.ndarray]:
-    """Each dataset's data in order, viewed in place or read only when its turn comes."""
-    for weight in order:
+def _arrays(
+    order: list[tuple[Weight, str, fmt.DType]], maps: SourceMaps, progress: Progress | None
+) -> Iterator[np.ndarray]:
+    """Each dataset's data in order (as its target dtype), viewed in place or read only when its turn comes."""
+    for weight, name, target in order:
         try:
             data = maps.array(weight.dataset)
             if data is None:
@@ -311,7 +328,8 @@ def _arrays(order: list[Weight], maps: SourceMaps, progress: Progress | None) ->
             raise PackError(f"dataset {weight.source}: not enough memory for its {weight.nbytes} bytes") from None
         except Exception as exc:  # noqa: BLE001 - whatever h5py raises on a damaged dataset is a pack error
             raise PackError(f"cannot read dataset {weight.source}: {_reason(exc)}") from None
-        yield normalise(data, None, weight.source)[0]
+        data, kind = normalise(data, None, weight.source)
+        yield data if kind == target else convert(data, target.name, name, weight.source)
         if progress:
             progress(weight.nbytes)
 
