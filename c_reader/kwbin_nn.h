@@ -87,7 +87,9 @@
        floats.  in_count / out_count are the lengths of the two arrays, in
        floats, and must be exactly those (else KWNN_ERR_SIZE); scratch_size
        must be at least kwnn_scratch_size (else KWNN_ERR_SCRATCH).  input and
-       output must not overlap.  NO allocation, no I/O, no global state:
+       output must not overlap.  KWNN_ERR_INPUT_VALUE: an input value a
+       layer cannot take (an Embedding id outside its table); the
+       outputs are then undefined.  NO allocation, no I/O, no global state:
        several threads may run one net at once, each with its own scratch
        and output.  A run error leaves net->message untouched (the net is
        const); the code says which check failed.
@@ -268,6 +270,30 @@
                        the second's ((1,) if none), as batch_dot.
      Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
                        (dot_axes); cos and lambdas are refused.
+     Embedding         input_dim, output_dim; embeddings (input_dim,
+                       output_dim); ids of any shape, as floats (an int32
+                       input is given converted): an id that is not an
+                       integer in [0, input_dim) makes kwnn_run return
+                       KWNN_ERR_INPUT_VALUE (never a read outside the
+                       table).  mask_zero true is refused.
+     SimpleRNN, LSTM, GRU (45_recurrent.h)
+                       input (time steps, features), both known; units,
+                       activation (tanh), recurrent_activation (sigmoid;
+                       Keras 1 / 2 files: hard_sigmoid, their form),
+                       use_bias, return_sequences, go_backwards (the
+                       output sequence stays in processing order, as
+                       Keras's), unroll (the same math), GRU reset_after
+                       (Keras 3 / tf.keras default true; Keras 1: false);
+                       dropouts ignored (inference).  Keras 3 / tf.keras
+                       fused weights: kernel (features, G units),
+                       recurrent_kernel (units, G units), bias (G units;
+                       GRU reset_after (2, 3 units): input and recurrent
+                       biases); gates i, f, c, o (LSTM), z, r, h (GRU).
+                       The state starts at zero.  Refused: return_state,
+                       stateful, time_major, Keras 1 per-gate weights (W_i,
+                       U_i, b_i, ...), a None time axis.  The scratch
+                       holds a work area of (T G + G + 4) units floats
+                       per sample (x @ kernel for every step, the state).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -423,7 +449,9 @@ typedef enum kwnn_result {
     KWNN_ERR_SIZE,             /* kwnn_run: in_count / out_count do not match batch */
     KWNN_ERR_SCRATCH,          /* kwnn_run: scratch_size below kwnn_scratch_size */
     KWNN_ERR_COST,             /* the network costs more per sample than kwnn_options.max_cost */
-    KWNN_ERR_ARITY             /* kwnn_run on a net with several inputs or outputs (use kwnn_run_multi) */
+    KWNN_ERR_ARITY,            /* kwnn_run on a net with several inputs or outputs (use kwnn_run_multi) */
+    KWNN_ERR_INPUT_VALUE       /* kwnn_run: an input value a layer cannot take (an Embedding id that is not
+                                  an integer in [0, input_dim)) */
 } kwnn_result;
 
 typedef enum kwnn_kind {
@@ -458,7 +486,11 @@ typedef enum kwnn_kind {
     KWNN_LAYER_CONV3D_TRANSPOSE,
     KWNN_LAYER_AFFINE,      /* Rescaling, Normalization, LayerScale: x * w + b or (x - b) / w (op), w, b over `axes` */
     KWNN_LAYER_LAYERNORM,   /* LayerNormalization over the adjacent `axes`; op 1: rms_scaling */
-    KWNN_LAYER_PRELU        /* PReLU: alpha in w, over `axes` */
+    KWNN_LAYER_PRELU,       /* PReLU: alpha in w, over `axes` */
+    KWNN_LAYER_EMBEDDING,   /* Embedding: table (kh = input_dim, units) in w (45_recurrent.h) */
+    KWNN_LAYER_SIMPLE_RNN,  /* recurrent layers: kernel w, recurrent kernel w2, bias b, flags in op */
+    KWNN_LAYER_LSTM,
+    KWNN_LAYER_GRU
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -548,6 +580,8 @@ typedef struct kwnn_layer {
     uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
                        parameters vary along; LayerNormalization: the axes it normalises */
     float epsilon;  /* LayerNormalization */
+    kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
+    size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
@@ -578,6 +612,7 @@ typedef struct kwnn_net {
     uint32_t *inputs_, *outputs_; /* node ids of the model's inputs and outputs */
     uint32_t node_count_, order_count_;
     size_t arena_;          /* scratch floats per sample (the buffer plan) */
+    size_t work_;           /* offset in the arena of the layers' work area (floats per sample) */
     size_t peak_;           /* largest sum of live activations, floats per sample */
     uint64_t cost_;         /* operations per sample, sum over the nodes */
     void *mem_;
@@ -3722,6 +3757,258 @@ static void kwnn__layernorm_run(const kwnn_layer *L, const float *x, float *y, s
             }
         }
 }
+/* ---- Embedding and recurrent layers (SimpleRNN, LSTM, GRU) --------------- */
+
+/* The runners below use the dense kernels and activations of 80_run_layers.h. */
+static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n);
+static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y, size_t rows,
+                            size_t K, size_t N, const float *KWNN__RESTRICT W,
+                            const float *KWNN__RESTRICT bias);
+static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t n, size_t last);
+
+/* kwnn_layer.op of the recurrent kinds */
+#define KWNN__RNN_SEQUENCES 1   /* return_sequences */
+#define KWNN__RNN_BACKWARDS 2   /* go_backwards */
+#define KWNN__RNN_RESET_AFTER 4 /* GRU reset_after */
+
+/* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
+   floats (an int32 input arrives converted); each one is checked when the net runs. */
+static kwnn_result kwnn__load_embedding(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                        int arg)
+{
+    static const char *const names[] = {"embeddings"};
+    static const char *const in_keys[] = {"input_dim", NULL}, *const out_keys[] = {"output_dim", NULL};
+    size_t dims[2];
+    int mask_zero;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__cfg_sizes(c, L, cfg, in_keys, 1, 0, dims)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, out_keys, 1, 0, dims + 1)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "mask_zero", NULL, 0, &mask_zero)) != KWNN_OK)
+        return r;
+    if (dims[0] == 0 || dims[1] == 0)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config needs input_dim and output_dim");
+    if (mask_zero) /* the mask would have to reach the layers after it */
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask_zero true (masking)");
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "input rank too large");
+    if ((r = kwnn__only(c, L, names, 1)) != KWNN_OK ||
+        (r = kwnn__weight(c, L, "embeddings", dims, 2, 0, &out->w)) != KWNN_OK)
+        return r;
+    out->kind = KWNN_LAYER_EMBEDDING;
+    out->kh = dims[0];
+    out->units = dims[1];
+    c->shape[c->nd++] = dims[1];
+    return KWNN_OK;
+}
+
+static size_t kwnn__rnn_gates(kwnn_kind k)
+{
+    return k == KWNN_LAYER_LSTM ? 4 : k == KWNN_LAYER_GRU ? 3 : 1;
+}
+
+/* A boolean option the C code does not run: refused by name when true. */
+static kwnn_result kwnn__refuse_true(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, const char *key,
+                                     const char *why)
+{
+    int on;
+    kwnn_result r = kwnn__cfg_bool(c, L, cfg, key, NULL, 0, &on);
+    if (r != KWNN_OK || !on) return r;
+    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported ");
+    kwnn__m(c->net, key);
+    kwnn__m(c->net, " true (");
+    kwnn__m(c->net, why);
+    kwnn__m(c->net, ")");
+    return KWNN_ERR_UNSUPPORTED;
+}
+
+/* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h).  Input (T, F); weights kernel
+   (F, G U), recurrent_kernel (U, G U), bias (G U), or (2, 3 U) for GRU reset_after. */
+static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    static const char *const unit_keys[] = {"units", "output_dim", NULL};
+    static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
+    kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
+    size_t U, T, F, G = kwnn__rnn_gates(kind), GU, shape[2], per_step, work;
+    int use_bias, seq, back, reset_after = 0;
+    kwnn__json v;
+    kwb_tensor t;
+    kwnn_result r;
+    if (kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "W", &t))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported Keras 1 weights (W, U, b per gate or fused under those names)");
+    if ((r = kwnn__cfg_sizes(c, L, cfg, unit_keys, 1, 0, &U)) != KWNN_OK) return r;
+    if (U == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
+    if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
+        (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
+        (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
+        (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
+        return r;
+    /* GRU: Keras 3 and tf.keras 2 write reset_after (default true); Keras 1 has none (false) */
+    if (kind == KWNN_LAYER_GRU &&
+        (r = kwnn__cfg_bool(c, L, cfg, "reset_after", NULL, c->legacy ? 0 : 1, &reset_after)) != KWNN_OK)
+        return r;
+    kwnn__act_init(&out->act, KWNN_ACT_TANH, 0.0f);
+    kwnn__act_init(&out->rec_act, c->legacy ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
+    if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "recurrent_activation", &v) &&
+        (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
+        return r;
+    if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "inner_activation", &v) && /* Keras 1 */
+        (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
+        return r;
+    if (c->nd != 2) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of shape (time steps, features), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    T = c->shape[0];
+    F = c->shape[1];
+    if (U > KWNN__DIM_LIMIT / 4 || !kwnn__mul(G, U, &GU))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "too many units");
+    if ((r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+    shape[0] = F;
+    shape[1] = GU;
+    if ((r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w)) != KWNN_OK) return r;
+    shape[0] = U;
+    if ((r = kwnn__weight(c, L, "recurrent_kernel", shape, 2, 0, &out->w2)) != KWNN_OK) return r;
+    if (use_bias) {
+        shape[0] = 2;
+        if ((r = kwnn__weight(c, L, "bias", reset_after ? shape : shape + 1, reset_after ? 2 : 1, 0,
+                              &out->b)) != KWNN_OK)
+            return r;
+    }
+    /* work per sample: x @ kernel for every step (T G U), h @ recurrent_kernel (G U), h, c, two temps */
+    if (!kwnn__mul(T, GU, &per_step) || !kwnn__add(per_step, GU, &work) || !kwnn__add(work, 4 * U, &work))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->kind = kind;
+    out->units = U;
+    out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
+              (reset_after ? KWNN__RNN_RESET_AFTER : 0);
+    out->work = work;
+    if (seq) {
+        c->shape[1] = U;
+    } else {
+        c->shape[0] = U;
+        c->nd = 1;
+    }
+    return KWNN_OK;
+}
+
+/* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
+static uint64_t kwnn__recurrent_cost(const kwnn_layer *L)
+{
+    uint64_t T, F, U, GU, step;
+    if (L->kind == KWNN_LAYER_EMBEDDING) return (uint64_t)L->out_count;
+    T = (uint64_t)L->in_shape[0];
+    F = (uint64_t)L->in_shape[1];
+    U = (uint64_t)L->units;
+    GU = kwnn__sat_mul(kwnn__rnn_gates(L->kind), U);
+    step = kwnn__sat_add(kwnn__sat_mul(F, GU), kwnn__sat_mul(U, GU));
+    step = kwnn__sat_add(step, kwnn__sat_add(kwnn__sat_mul(GU, 2), kwnn__sat_mul(U, 4)));
+    return kwnn__sat_mul(T, step);
+}
+
+static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
+{
+    size_t n = L->in_count * batch, D = L->units, i;
+    for (i = 0; i < n; i++) {
+        float v = x[i];
+        size_t id;
+        /* NaN fails every comparison; the bound keeps the cast defined */
+        if (!(v >= 0.0f && v < 1.0e9f) || v != floorf(v)) return KWNN_ERR_INPUT_VALUE;
+        id = (size_t)v;
+        if (id >= L->kh) return KWNN_ERR_INPUT_VALUE;
+        memcpy(y + i * D, L->w + id * D, D * sizeof *y);
+    }
+    return KWNN_OK;
+}
+
+/* y (rows, N) = x (rows, K) @ W, W's rows ldw floats apart: sums in k order. */
+static void kwnn__rnn_mm(const float *x, size_t rows, size_t K, const float *W, size_t ldw, size_t N, float *y)
+{
+    size_t r, k;
+    for (r = 0; r < rows; r++) {
+        float *o = y + r * N;
+        memset(o, 0, N * sizeof *o);
+        for (k = 0; k < K; k++) kwnn__axpy(o, W + k * ldw, x[r * K + k], N);
+    }
+}
+
+/* One step of one sample: xz = x_t @ kernel (G U), rz = h @ recurrent_kernel (G U; GRU without
+   reset_after: 2 U), h and c updated in place; t1, t2: U floats each. */
+static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, float *cs, float *t1, float *t2)
+{
+    size_t U = L->units, G = kwnn__rnn_gates(L->kind), j;
+    const float *b = L->b;
+    if (L->kind == KWNN_LAYER_SIMPLE_RNN) { /* act((x @ K + b) + h @ R) */
+        for (j = 0; j < U; j++) rz[j] = (b != NULL ? xz[j] + b[j] : xz[j]) + rz[j];
+        kwnn__act(&L->act, rz, h, U, U);
+    } else if (L->kind == KWNN_LAYER_LSTM) { /* z = (x @ K + h @ R) + b; gates i, f, c, o */
+        for (j = 0; j < G * U; j++) rz[j] = b != NULL ? (xz[j] + rz[j]) + b[j] : xz[j] + rz[j];
+        kwnn__act(&L->rec_act, rz, rz, U, U);
+        kwnn__act(&L->rec_act, rz + U, rz + U, U, U);
+        kwnn__act(&L->act, rz + 2 * U, rz + 2 * U, U, U);
+        kwnn__act(&L->rec_act, rz + 3 * U, rz + 3 * U, U, U);
+        for (j = 0; j < U; j++) cs[j] = rz[U + j] * cs[j] + rz[j] * rz[2 * U + j];
+        kwnn__act(&L->act, cs, t1, U, U);
+        for (j = 0; j < U; j++) h[j] = rz[3 * U + j] * t1[j];
+    } else { /* GRU: gates z, r, candidate h; h = z h + (1 - z) hh */
+        int after = (L->op & KWNN__RNN_RESET_AFTER) != 0;
+        if (b != NULL)
+            for (j = 0; j < G * U; j++) xz[j] += b[j]; /* the input bias */
+        if (after && b != NULL)
+            for (j = 0; j < G * U; j++) rz[j] += b[G * U + j]; /* the recurrent bias */
+        for (j = 0; j < 2 * U; j++) rz[j] = xz[j] + rz[j];
+        kwnn__act(&L->rec_act, rz, rz, U, U);
+        kwnn__act(&L->rec_act, rz + U, rz + U, U, U);
+        if (after) {
+            for (j = 0; j < U; j++) t2[j] = xz[2 * U + j] + rz[U + j] * rz[2 * U + j];
+        } else { /* (r h) @ R[:, 2U:] */
+            for (j = 0; j < U; j++) t1[j] = rz[U + j] * h[j];
+            kwnn__rnn_mm(t1, 1, U, L->w2 + 2 * U, G * U, U, t2);
+            for (j = 0; j < U; j++) t2[j] = xz[2 * U + j] + t2[j];
+        }
+        kwnn__act(&L->act, t2, t2, U, U);
+        for (j = 0; j < U; j++) h[j] = rz[j] * h[j] + (1.0f - rz[j]) * t2[j];
+    }
+}
+
+/* The recurrent kinds: state starts at zero; work holds L->work floats per sample. */
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+{
+    size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
+    size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
+    float *xz = work, *rz = xz + batch * T * GU, *h = rz + batch * GU, *cs = h + batch * U;
+    float *t1 = cs + batch * U, *t2 = t1 + batch * U;
+    int seq = (L->op & KWNN__RNN_SEQUENCES) != 0;
+    kwnn__dense_run(x, xz, batch * T, F, GU, L->w, NULL);
+    memset(h, 0, 2 * batch * U * sizeof *h);
+    for (s = 0; s < T; s++) {
+        size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
+        kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
+        for (b = 0; b < batch; b++) {
+            kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U, t2 + b * U);
+            if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+        }
+    }
+    if (!seq) memcpy(y, h, batch * U * sizeof *y);
+}
+
+/* Runs the kinds of this part; 0 when L is not one of them. */
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch,
+                               kwnn_result *res)
+{
+    *res = KWNN_OK;
+    switch (L->kind) {
+    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
+    case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
+        kwnn__rnn_run(L, x, y, work, batch);
+        return 1;
+    default: return 0;
+    }
+}
 /* ---- the registration table: Keras class -> loader ----------------------- */
 
 /* A loader reads the config and weights of L for the input shape(s) in c
@@ -3880,6 +4167,10 @@ static const kwnn__class kwnn__classes[] = {
     {"Concatenate", kwnn__load_concat, 0, 1},
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
+    {"Embedding", kwnn__load_embedding, 0, 0}, /* 45_recurrent.h */
+    {"SimpleRNN", kwnn__load_rnn, 1, 0},
+    {"LSTM", kwnn__load_rnn, 4, 0},
+    {"GRU", kwnn__load_rnn, 3, 0},
 };
 #define KWNN__N_CLASSES (sizeof kwnn__classes / sizeof kwnn__classes[0])
 
@@ -3945,6 +4236,8 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
         return kwnn__sat_add(taps, L->same ? kwnn__sat_mul(taps, 2) : out);
     case KWNN_LAYER_AFFINE: case KWNN_LAYER_PRELU: return out;
     case KWNN_LAYER_LAYERNORM: return kwnn__sat_mul(out, 3); /* mean, variance, output */
+    case KWNN_LAYER_EMBEDDING: case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
+        return kwnn__recurrent_cost(L); /* 45_recurrent.h */
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
     case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
     default: return kwnn__shape_pool_cost(L); /* 43_shape_pool.h */
@@ -5010,6 +5303,15 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
     if ((r = kwnn__plan(c, n_order)) != KWNN_OK) return r;
+    { /* the layers' work area (recurrent state), after the plan's values: the largest one */
+        size_t work = 0;
+        for (i = 0; i < net->layer_count; i++)
+            if (net->layers[i].work > work) work = net->layers[i].work;
+        net->work_ = net->arena_;
+        if (work > 0 && (!kwnn__add(net->arena_, kwnn__round16(work), &net->arena_) ||
+                         work > KWNN__SIZE_MAX / 64 || net->arena_ > KWNN__SIZE_MAX / 64))
+            return kwnn__oom(c);
+    }
     {
         const kwnn__node *in = &net->nodes_[net->inputs_[0]], *out = &net->nodes_[net->outputs_[0]];
         net->input_ndim = in->nd;
@@ -5434,6 +5736,7 @@ typedef struct kwnn__rt {
     const float *const *inputs;
     float *const *outputs;
     float *arena;
+    float *work; /* the layers' work area (45_recurrent.h) */
     size_t batch;
 } kwnn__rt;
 
@@ -5575,17 +5878,22 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
-/* One computing node. */
-static void kwnn__run_node(const kwnn__rt *rt, uint32_t id)
+/* One computing node; a run error (an input value a layer cannot take) stops the run. */
+static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
 {
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = &rt->net->layers[x->layer];
+    kwnn_result res;
+    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
+                            rt->batch, &res))
+        return res;
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     default: kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch); break;
     }
+    return KWNN_OK;
 }
 
 KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inputs, const size_t *in_counts,
@@ -5623,7 +5931,11 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
         size_t mis = (size_t)((uintptr_t)base % 64);
         rt.arena = (float *)(void *)(base + (mis ? 64 - mis : 0));
     }
-    for (i = 0; i < net->order_count_; i++) kwnn__run_node(&rt, net->order_[i]);
+    rt.work = rt.arena != NULL ? rt.arena + net->work_ * rt.batch : NULL;
+    for (i = 0; i < net->order_count_; i++) {
+        kwnn_result res = kwnn__run_node(&rt, net->order_[i]);
+        if (res != KWNN_OK) return res;
+    }
     for (i = 0; i < net->num_outputs; i++) { /* outputs not written in place */
         const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
         if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
@@ -5665,6 +5977,7 @@ KWNN_API const char *kwnn_result_string(kwnn_result r)
     case KWNN_ERR_SCRATCH: return "scratch";
     case KWNN_ERR_COST: return "too_costly";
     case KWNN_ERR_ARITY: return "arity";
+    case KWNN_ERR_INPUT_VALUE: return "input_value";
     }
     return "unknown";
 }
@@ -5704,6 +6017,10 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_AFFINE: return "Affine";
     case KWNN_LAYER_LAYERNORM: return "LayerNormalization";
     case KWNN_LAYER_PRELU: return "PReLU";
+    case KWNN_LAYER_EMBEDDING: return "Embedding";
+    case KWNN_LAYER_SIMPLE_RNN: return "SimpleRNN";
+    case KWNN_LAYER_LSTM: return "LSTM";
+    case KWNN_LAYER_GRU: return "GRU";
     }
     return "?";
 }

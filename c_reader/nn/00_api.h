@@ -87,7 +87,9 @@
        floats.  in_count / out_count are the lengths of the two arrays, in
        floats, and must be exactly those (else KWNN_ERR_SIZE); scratch_size
        must be at least kwnn_scratch_size (else KWNN_ERR_SCRATCH).  input and
-       output must not overlap.  NO allocation, no I/O, no global state:
+       output must not overlap.  KWNN_ERR_INPUT_VALUE: an input value a
+       layer cannot take (an Embedding id outside its table); the
+       outputs are then undefined.  NO allocation, no I/O, no global state:
        several threads may run one net at once, each with its own scratch
        and output.  A run error leaves net->message untouched (the net is
        const); the code says which check failed.
@@ -268,6 +270,30 @@
                        the second's ((1,) if none), as batch_dot.
      Merge (Keras 1)   mode sum, mul, ave, max, concat (concat_axis), dot
                        (dot_axes); cos and lambdas are refused.
+     Embedding         input_dim, output_dim; embeddings (input_dim,
+                       output_dim); ids of any shape, as floats (an int32
+                       input is given converted): an id that is not an
+                       integer in [0, input_dim) makes kwnn_run return
+                       KWNN_ERR_INPUT_VALUE (never a read outside the
+                       table).  mask_zero true is refused.
+     SimpleRNN, LSTM, GRU (45_recurrent.h)
+                       input (time steps, features), both known; units,
+                       activation (tanh), recurrent_activation (sigmoid;
+                       Keras 1 / 2 files: hard_sigmoid, their form),
+                       use_bias, return_sequences, go_backwards (the
+                       output sequence stays in processing order, as
+                       Keras's), unroll (the same math), GRU reset_after
+                       (Keras 3 / tf.keras default true; Keras 1: false);
+                       dropouts ignored (inference).  Keras 3 / tf.keras
+                       fused weights: kernel (features, G units),
+                       recurrent_kernel (units, G units), bias (G units;
+                       GRU reset_after (2, 3 units): input and recurrent
+                       biases); gates i, f, c, o (LSTM), z, r, h (GRU).
+                       The state starts at zero.  Refused: return_state,
+                       stateful, time_major, Keras 1 per-gate weights (W_i,
+                       U_i, b_i, ...), a None time axis.  The scratch
+                       holds a work area of (T G + G + 4) units floats
+                       per sample (x @ kernel for every step, the state).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -423,7 +449,9 @@ typedef enum kwnn_result {
     KWNN_ERR_SIZE,             /* kwnn_run: in_count / out_count do not match batch */
     KWNN_ERR_SCRATCH,          /* kwnn_run: scratch_size below kwnn_scratch_size */
     KWNN_ERR_COST,             /* the network costs more per sample than kwnn_options.max_cost */
-    KWNN_ERR_ARITY             /* kwnn_run on a net with several inputs or outputs (use kwnn_run_multi) */
+    KWNN_ERR_ARITY,            /* kwnn_run on a net with several inputs or outputs (use kwnn_run_multi) */
+    KWNN_ERR_INPUT_VALUE       /* kwnn_run: an input value a layer cannot take (an Embedding id that is not
+                                  an integer in [0, input_dim)) */
 } kwnn_result;
 
 typedef enum kwnn_kind {
@@ -458,7 +486,11 @@ typedef enum kwnn_kind {
     KWNN_LAYER_CONV3D_TRANSPOSE,
     KWNN_LAYER_AFFINE,      /* Rescaling, Normalization, LayerScale: x * w + b or (x - b) / w (op), w, b over `axes` */
     KWNN_LAYER_LAYERNORM,   /* LayerNormalization over the adjacent `axes`; op 1: rms_scaling */
-    KWNN_LAYER_PRELU        /* PReLU: alpha in w, over `axes` */
+    KWNN_LAYER_PRELU,       /* PReLU: alpha in w, over `axes` */
+    KWNN_LAYER_EMBEDDING,   /* Embedding: table (kh = input_dim, units) in w (45_recurrent.h) */
+    KWNN_LAYER_SIMPLE_RNN,  /* recurrent layers: kernel w, recurrent kernel w2, bias b, flags in op */
+    KWNN_LAYER_LSTM,
+    KWNN_LAYER_GRU
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -548,6 +580,8 @@ typedef struct kwnn_layer {
     uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
                        parameters vary along; LayerNormalization: the axes it normalises */
     float epsilon;  /* LayerNormalization */
+    kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
+    size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
@@ -578,6 +612,7 @@ typedef struct kwnn_net {
     uint32_t *inputs_, *outputs_; /* node ids of the model's inputs and outputs */
     uint32_t node_count_, order_count_;
     size_t arena_;          /* scratch floats per sample (the buffer plan) */
+    size_t work_;           /* offset in the arena of the layers' work area (floats per sample) */
     size_t peak_;           /* largest sum of live activations, floats per sample */
     uint64_t cost_;         /* operations per sample, sum over the nodes */
     void *mem_;

@@ -156,6 +156,10 @@ static const kwnn__class kwnn__classes[] = {
     {"Concatenate", kwnn__load_concat, 0, 1},
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
+    {"Embedding", kwnn__load_embedding, 0, 0}, /* 45_recurrent.h */
+    {"SimpleRNN", kwnn__load_rnn, 1, 0},
+    {"LSTM", kwnn__load_rnn, 4, 0},
+    {"GRU", kwnn__load_rnn, 3, 0},
 };
 #define KWNN__N_CLASSES (sizeof kwnn__classes / sizeof kwnn__classes[0])
 

@@ -93,6 +93,15 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
     if ((r = kwnn__plan(c, n_order)) != KWNN_OK) return r;
+    { /* the layers' work area (recurrent state), after the plan's values: the largest one */
+        size_t work = 0;
+        for (i = 0; i < net->layer_count; i++)
+            if (net->layers[i].work > work) work = net->layers[i].work;
+        net->work_ = net->arena_;
+        if (work > 0 && (!kwnn__add(net->arena_, kwnn__round16(work), &net->arena_) ||
+                         work > KWNN__SIZE_MAX / 64 || net->arena_ > KWNN__SIZE_MAX / 64))
+            return kwnn__oom(c);
+    }
     {
         const kwnn__node *in = &net->nodes_[net->inputs_[0]], *out = &net->nodes_[net->outputs_[0]];
         net->input_ndim = in->nd;

@@ -5,6 +5,7 @@ typedef struct kwnn__rt {
     const float *const *inputs;
     float *const *outputs;
     float *arena;
+    float *work; /* the layers' work area (45_recurrent.h) */
     size_t batch;
 } kwnn__rt;
 
@@ -146,17 +147,22 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
-/* One computing node. */
-static void kwnn__run_node(const kwnn__rt *rt, uint32_t id)
+/* One computing node; a run error (an input value a layer cannot take) stops the run. */
+static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
 {
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = &rt->net->layers[x->layer];
+    kwnn_result res;
+    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
+                            rt->batch, &res))
+        return res;
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     default: kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch); break;
     }
+    return KWNN_OK;
 }
 
 KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inputs, const size_t *in_counts,
@@ -194,7 +200,11 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
         size_t mis = (size_t)((uintptr_t)base % 64);
         rt.arena = (float *)(void *)(base + (mis ? 64 - mis : 0));
     }
-    for (i = 0; i < net->order_count_; i++) kwnn__run_node(&rt, net->order_[i]);
+    rt.work = rt.arena != NULL ? rt.arena + net->work_ * rt.batch : NULL;
+    for (i = 0; i < net->order_count_; i++) {
+        kwnn_result res = kwnn__run_node(&rt, net->order_[i]);
+        if (res != KWNN_OK) return res;
+    }
     for (i = 0; i < net->num_outputs; i++) { /* outputs not written in place */
         const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
         if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;

@@ -22,6 +22,7 @@ KWNN_API const char *kwnn_result_string(kwnn_result r)
     case KWNN_ERR_SCRATCH: return "scratch";
     case KWNN_ERR_COST: return "too_costly";
     case KWNN_ERR_ARITY: return "arity";
+    case KWNN_ERR_INPUT_VALUE: return "input_value";
     }
     return "unknown";
 }
@@ -61,6 +62,10 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_AFFINE: return "Affine";
     case KWNN_LAYER_LAYERNORM: return "LayerNormalization";
     case KWNN_LAYER_PRELU: return "PReLU";
+    case KWNN_LAYER_EMBEDDING: return "Embedding";
+    case KWNN_LAYER_SIMPLE_RNN: return "SimpleRNN";
+    case KWNN_LAYER_LSTM: return "LSTM";
+    case KWNN_LAYER_GRU: return "GRU";
     }
     return "?";
 }

@@ -1,0 +1,252 @@
+/* ---- Embedding and recurrent layers (SimpleRNN, LSTM, GRU) --------------- */
+
+/* The runners below use the dense kernels and activations of 80_run_layers.h. */
+static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n);
+static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y, size_t rows,
+                            size_t K, size_t N, const float *KWNN__RESTRICT W,
+                            const float *KWNN__RESTRICT bias);
+static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t n, size_t last);
+
+/* kwnn_layer.op of the recurrent kinds */
+#define KWNN__RNN_SEQUENCES 1   /* return_sequences */
+#define KWNN__RNN_BACKWARDS 2   /* go_backwards */
+#define KWNN__RNN_RESET_AFTER 4 /* GRU reset_after */
+
+/* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
+   floats (an int32 input arrives converted); each one is checked when the net runs. */
+static kwnn_result kwnn__load_embedding(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                        int arg)
+{
+    static const char *const names[] = {"embeddings"};
+    static const char *const in_keys[] = {"input_dim", NULL}, *const out_keys[] = {"output_dim", NULL};
+    size_t dims[2];
+    int mask_zero;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__cfg_sizes(c, L, cfg, in_keys, 1, 0, dims)) != KWNN_OK ||
+        (r = kwnn__cfg_sizes(c, L, cfg, out_keys, 1, 0, dims + 1)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "mask_zero", NULL, 0, &mask_zero)) != KWNN_OK)
+        return r;
+    if (dims[0] == 0 || dims[1] == 0)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config needs input_dim and output_dim");
+    if (mask_zero) /* the mask would have to reach the layers after it */
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask_zero true (masking)");
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "input rank too large");
+    if ((r = kwnn__only(c, L, names, 1)) != KWNN_OK ||
+        (r = kwnn__weight(c, L, "embeddings", dims, 2, 0, &out->w)) != KWNN_OK)
+        return r;
+    out->kind = KWNN_LAYER_EMBEDDING;
+    out->kh = dims[0];
+    out->units = dims[1];
+    c->shape[c->nd++] = dims[1];
+    return KWNN_OK;
+}
+
+static size_t kwnn__rnn_gates(kwnn_kind k)
+{
+    return k == KWNN_LAYER_LSTM ? 4 : k == KWNN_LAYER_GRU ? 3 : 1;
+}
+
+/* A boolean option the C code does not run: refused by name when true. */
+static kwnn_result kwnn__refuse_true(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, const char *key,
+                                     const char *why)
+{
+    int on;
+    kwnn_result r = kwnn__cfg_bool(c, L, cfg, key, NULL, 0, &on);
+    if (r != KWNN_OK || !on) return r;
+    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported ");
+    kwnn__m(c->net, key);
+    kwnn__m(c->net, " true (");
+    kwnn__m(c->net, why);
+    kwnn__m(c->net, ")");
+    return KWNN_ERR_UNSUPPORTED;
+}
+
+/* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h).  Input (T, F); weights kernel
+   (F, G U), recurrent_kernel (U, G U), bias (G U), or (2, 3 U) for GRU reset_after. */
+static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    static const char *const unit_keys[] = {"units", "output_dim", NULL};
+    static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
+    kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
+    size_t U, T, F, G = kwnn__rnn_gates(kind), GU, shape[2], per_step, work;
+    int use_bias, seq, back, reset_after = 0;
+    kwnn__json v;
+    kwb_tensor t;
+    kwnn_result r;
+    if (kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "W", &t))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported Keras 1 weights (W, U, b per gate or fused under those names)");
+    if ((r = kwnn__cfg_sizes(c, L, cfg, unit_keys, 1, 0, &U)) != KWNN_OK) return r;
+    if (U == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
+    if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
+        (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
+        (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
+        (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
+        return r;
+    /* GRU: Keras 3 and tf.keras 2 write reset_after (default true); Keras 1 has none (false) */
+    if (kind == KWNN_LAYER_GRU &&
+        (r = kwnn__cfg_bool(c, L, cfg, "reset_after", NULL, c->legacy ? 0 : 1, &reset_after)) != KWNN_OK)
+        return r;
+    kwnn__act_init(&out->act, KWNN_ACT_TANH, 0.0f);
+    kwnn__act_init(&out->rec_act, c->legacy ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
+    if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
+    if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "recurrent_activation", &v) &&
+        (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
+        return r;
+    if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "inner_activation", &v) && /* Keras 1 */
+        (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
+        return r;
+    if (c->nd != 2) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input of shape (time steps, features), gets ");
+        kwnn__m_shape(c->net, c->shape, c->nd);
+        return KWNN_ERR_SHAPE;
+    }
+    T = c->shape[0];
+    F = c->shape[1];
+    if (U > KWNN__DIM_LIMIT / 4 || !kwnn__mul(G, U, &GU))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "too many units");
+    if ((r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+    shape[0] = F;
+    shape[1] = GU;
+    if ((r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w)) != KWNN_OK) return r;
+    shape[0] = U;
+    if ((r = kwnn__weight(c, L, "recurrent_kernel", shape, 2, 0, &out->w2)) != KWNN_OK) return r;
+    if (use_bias) {
+        shape[0] = 2;
+        if ((r = kwnn__weight(c, L, "bias", reset_after ? shape : shape + 1, reset_after ? 2 : 1, 0,
+                              &out->b)) != KWNN_OK)
+            return r;
+    }
+    /* work per sample: x @ kernel for every step (T G U), h @ recurrent_kernel (G U), h, c, two temps */
+    if (!kwnn__mul(T, GU, &per_step) || !kwnn__add(per_step, GU, &work) || !kwnn__add(work, 4 * U, &work))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->kind = kind;
+    out->units = U;
+    out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
+              (reset_after ? KWNN__RNN_RESET_AFTER : 0);
+    out->work = work;
+    if (seq) {
+        c->shape[1] = U;
+    } else {
+        c->shape[0] = U;
+        c->nd = 1;
+    }
+    return KWNN_OK;
+}
+
+/* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
+static uint64_t kwnn__recurrent_cost(const kwnn_layer *L)
+{
+    uint64_t T, F, U, GU, step;
+    if (L->kind == KWNN_LAYER_EMBEDDING) return (uint64_t)L->out_count;
+    T = (uint64_t)L->in_shape[0];
+    F = (uint64_t)L->in_shape[1];
+    U = (uint64_t)L->units;
+    GU = kwnn__sat_mul(kwnn__rnn_gates(L->kind), U);
+    step = kwnn__sat_add(kwnn__sat_mul(F, GU), kwnn__sat_mul(U, GU));
+    step = kwnn__sat_add(step, kwnn__sat_add(kwnn__sat_mul(GU, 2), kwnn__sat_mul(U, 4)));
+    return kwnn__sat_mul(T, step);
+}
+
+static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
+{
+    size_t n = L->in_count * batch, D = L->units, i;
+    for (i = 0; i < n; i++) {
+        float v = x[i];
+        size_t id;
+        /* NaN fails every comparison; the bound keeps the cast defined */
+        if (!(v >= 0.0f && v < 1.0e9f) || v != floorf(v)) return KWNN_ERR_INPUT_VALUE;
+        id = (size_t)v;
+        if (id >= L->kh) return KWNN_ERR_INPUT_VALUE;
+        memcpy(y + i * D, L->w + id * D, D * sizeof *y);
+    }
+    return KWNN_OK;
+}
+
+/* y (rows, N) = x (rows, K) @ W, W's rows ldw floats apart: sums in k order. */
+static void kwnn__rnn_mm(const float *x, size_t rows, size_t K, const float *W, size_t ldw, size_t N, float *y)
+{
+    size_t r, k;
+    for (r = 0; r < rows; r++) {
+        float *o = y + r * N;
+        memset(o, 0, N * sizeof *o);
+        for (k = 0; k < K; k++) kwnn__axpy(o, W + k * ldw, x[r * K + k], N);
+    }
+}
+
+/* One step of one sample: xz = x_t @ kernel (G U), rz = h @ recurrent_kernel (G U; GRU without
+   reset_after: 2 U), h and c updated in place; t1, t2: U floats each. */
+static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, float *cs, float *t1, float *t2)
+{
+    size_t U = L->units, G = kwnn__rnn_gates(L->kind), j;
+    const float *b = L->b;
+    if (L->kind == KWNN_LAYER_SIMPLE_RNN) { /* act((x @ K + b) + h @ R) */
+        for (j = 0; j < U; j++) rz[j] = (b != NULL ? xz[j] + b[j] : xz[j]) + rz[j];
+        kwnn__act(&L->act, rz, h, U, U);
+    } else if (L->kind == KWNN_LAYER_LSTM) { /* z = (x @ K + h @ R) + b; gates i, f, c, o */
+        for (j = 0; j < G * U; j++) rz[j] = b != NULL ? (xz[j] + rz[j]) + b[j] : xz[j] + rz[j];
+        kwnn__act(&L->rec_act, rz, rz, U, U);
+        kwnn__act(&L->rec_act, rz + U, rz + U, U, U);
+        kwnn__act(&L->act, rz + 2 * U, rz + 2 * U, U, U);
+        kwnn__act(&L->rec_act, rz + 3 * U, rz + 3 * U, U, U);
+        for (j = 0; j < U; j++) cs[j] = rz[U + j] * cs[j] + rz[j] * rz[2 * U + j];
+        kwnn__act(&L->act, cs, t1, U, U);
+        for (j = 0; j < U; j++) h[j] = rz[3 * U + j] * t1[j];
+    } else { /* GRU: gates z, r, candidate h; h = z h + (1 - z) hh */
+        int after = (L->op & KWNN__RNN_RESET_AFTER) != 0;
+        if (b != NULL)
+            for (j = 0; j < G * U; j++) xz[j] += b[j]; /* the input bias */
+        if (after && b != NULL)
+            for (j = 0; j < G * U; j++) rz[j] += b[G * U + j]; /* the recurrent bias */
+        for (j = 0; j < 2 * U; j++) rz[j] = xz[j] + rz[j];
+        kwnn__act(&L->rec_act, rz, rz, U, U);
+        kwnn__act(&L->rec_act, rz + U, rz + U, U, U);
+        if (after) {
+            for (j = 0; j < U; j++) t2[j] = xz[2 * U + j] + rz[U + j] * rz[2 * U + j];
+        } else { /* (r h) @ R[:, 2U:] */
+            for (j = 0; j < U; j++) t1[j] = rz[U + j] * h[j];
+            kwnn__rnn_mm(t1, 1, U, L->w2 + 2 * U, G * U, U, t2);
+            for (j = 0; j < U; j++) t2[j] = xz[2 * U + j] + t2[j];
+        }
+        kwnn__act(&L->act, t2, t2, U, U);
+        for (j = 0; j < U; j++) h[j] = rz[j] * h[j] + (1.0f - rz[j]) * t2[j];
+    }
+}
+
+/* The recurrent kinds: state starts at zero; work holds L->work floats per sample. */
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+{
+    size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
+    size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
+    float *xz = work, *rz = xz + batch * T * GU, *h = rz + batch * GU, *cs = h + batch * U;
+    float *t1 = cs + batch * U, *t2 = t1 + batch * U;
+    int seq = (L->op & KWNN__RNN_SEQUENCES) != 0;
+    kwnn__dense_run(x, xz, batch * T, F, GU, L->w, NULL);
+    memset(h, 0, 2 * batch * U * sizeof *h);
+    for (s = 0; s < T; s++) {
+        size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
+        kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
+        for (b = 0; b < batch; b++) {
+            kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U, t2 + b * U);
+            if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+        }
+    }
+    if (!seq) memcpy(y, h, batch * U * sizeof *y);
+}
+
+/* Runs the kinds of this part; 0 when L is not one of them. */
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch,
+                               kwnn_result *res)
+{
+    *res = KWNN_OK;
+    switch (L->kind) {
+    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
+    case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
+        kwnn__rnn_run(L, x, y, work, batch);
+        return 1;
+    default: return 0;
+    }
+}
