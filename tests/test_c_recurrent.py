@@ -4,6 +4,7 @@
   kwbin.keras.save_model and run by build/kwbin-run equal Keras's predict within 1e-5:
   Embedding (float ids), SimpleRNN, LSTM, GRU (reset_after true and false) with return_sequences,
   go_backwards, unroll, use_bias false, every activation / recurrent_activation family;
+  Bidirectional (merge_mode concat, sum, mul, ave) and TimeDistributed(Dense);
 - an Embedding id that is not an integer in [0, input_dim) is a run error (input_value), never a
   read out of bounds (also under ASan/UBSan);
 - options not run yet (return_state, stateful, mask_zero, a None time axis) are refused at load in
@@ -101,6 +102,38 @@ def test_stacked_recurrent_layers_and_a_dense_head(kwbin_run, tmp_path):  # noqa
     assert _compare(kwbin_run, model, _sequences(4, 7), tmp_path) <= TOLERANCE
 
 
+def _wrapper_cases():
+    L = _keras().layers
+    return [
+        ("bidi_lstm_concat_seq", lambda: L.Bidirectional(L.LSTM(3, return_sequences=True)), 3),
+        ("bidi_gru_sum", lambda: L.Bidirectional(L.GRU(4), merge_mode="sum"), 4),
+        ("bidi_gru_reset_before_mul_seq",
+         lambda: L.Bidirectional(L.GRU(3, reset_after=False, return_sequences=True), merge_mode="mul"), 3),
+        ("bidi_simple_rnn_ave", lambda: L.Bidirectional(L.SimpleRNN(4, use_bias=False), merge_mode="ave"), 3),
+        ("bidi_separate_backward_layer", lambda: L.Bidirectional(
+            L.GRU(3, return_sequences=True),
+            backward_layer=L.GRU(3, return_sequences=True, go_backwards=True, name="back")), 3),
+        ("time_distributed_dense", lambda: L.TimeDistributed(L.Dense(5, activation="tanh")), 3),
+    ]
+
+
+def _wrapper_ids():
+    try:
+        return [c[0] for c in _wrapper_cases()]
+    except pytest.skip.Exception:
+        return []
+
+
+@pytest.mark.parametrize("case", _wrapper_ids())
+def test_wrapper_equals_keras(case, kwbin_run, tmp_path):  # noqa: F811
+    build, features = {c[0]: (c[1], c[2]) for c in _wrapper_cases()}[case]
+    seed = sum(map(ord, case))
+    _keras().utils.set_random_seed(seed)
+    model = _model([build()], (STEPS, features))
+    _seeded(model, seed)
+    assert _compare(kwbin_run, model, _sequences(features, seed), tmp_path) <= TOLERANCE
+
+
 def _ids(input_dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, input_dim, (BATCH, STEPS)).astype(np.float32)
 
@@ -187,6 +220,16 @@ def test_refused_options(kwbin_run, tmp_path):  # noqa: F811
     assert "'g'" in line, line
     line = _refusal(kwbin_run, _model([L.GRU(2, name="g")], (None, 3)), (STEPS, 3), tmp_path)
     assert "None" in line, line
+    line = _refusal(kwbin_run, _model([L.Bidirectional(L.GRU(2), merge_mode=None, name="bi")], (STEPS, 3)),
+                    (STEPS, 3), tmp_path)
+    assert "'bi'" in line, line  # two outputs: the graph refuses them first
+    bi = L.Bidirectional(L.GRU(2, return_sequences=True), name="bi2",
+                         backward_layer=L.GRU(2, return_sequences=True, go_backwards=True, activation="relu"))
+    line = _refusal(kwbin_run, _model([bi], (STEPS, 3)), (STEPS, 3), tmp_path)
+    assert "'bi2' (Bidirectional)" in line and "backward_layer" in line, line
+    line = _refusal(kwbin_run, _model([L.TimeDistributed(L.Conv1D(2, 2), name="td")], (STEPS, 4, 3)),
+                    (STEPS, 4, 3), tmp_path)
+    assert "'td' (TimeDistributed)" in line and "Conv1D" in line, line
 
 
 def test_refused_files_written_by_hand(kwbin_run, tmp_path):  # noqa: F811

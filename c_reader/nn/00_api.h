@@ -294,6 +294,16 @@
                        U_i, b_i, ...), a None time axis.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
+     Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
+                       mul, ave (None: two outputs, refused); the backward
+                       copy runs on the reversed input, its sequence put
+                       back in time order before the merge, as Keras does;
+                       a backward_layer (Keras 3 always writes one) must
+                       be the forward layer with go_backwards flipped.
+                       Weights "<forward name>/.../kernel" and the
+                       backward layer's, by their last path component.
+     TimeDistributed   of Dense (which acts on the last axis anyway);
+                       other wrapped classes are refused.
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -582,6 +592,7 @@ typedef struct kwnn_layer {
     float epsilon;  /* LayerNormalization */
     kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
     size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
+    const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */

@@ -11,6 +11,9 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
 #define KWNN__RNN_SEQUENCES 1   /* return_sequences */
 #define KWNN__RNN_BACKWARDS 2   /* go_backwards */
 #define KWNN__RNN_RESET_AFTER 4 /* GRU reset_after */
+#define KWNN__RNN_BIDI 8        /* Bidirectional: the backward layer's weights in bw, bw2, bb */
+#define KWNN__RNN_MERGE 16      /* Bidirectional merge mode, times this: 0 concat, 1 sum, 2 mul, 3 ave */
+#define KWNN__RNN_NAME 256      /* bytes of a weight name built from a prefix */
 
 /* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
    floats (an int32 input arrives converted); each one is checked when the net runs. */
@@ -62,14 +65,44 @@ static kwnn_result kwnn__refuse_true(kwnn__ctx *c, const kwb_layer *L, kwnn__jso
     return KWNN_ERR_UNSUPPORTED;
 }
 
-/* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h).  Input (T, F); weights kernel
-   (F, G U), recurrent_kernel (U, G U), bias (G U), or (2, 3 U) for GRU reset_after. */
-static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+/* Weights kernel (F, G U), recurrent_kernel (U, G U), bias (G U; GRU reset_after (2, 3 U)), their
+   names after `prefix` (a Bidirectional's "forward_lstm/lstm_cell/"). */
+static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const char *prefix, size_t F, size_t U,
+                                     size_t GU, int use_bias, int reset_after, const float **k, const float **rk,
+                                     const float **b)
+{
+    static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
+    char name[KWNN__RNN_NAME];
+    size_t shape[2], n = strlen(prefix);
+    int i;
+    kwnn_result r;
+    const float **dst[3];
+    dst[0] = k;
+    dst[1] = rk;
+    dst[2] = b;
+    *b = NULL;
+    for (i = 0; i < (use_bias ? 3 : 2); i++) {
+        if (n + strlen(names[i]) >= sizeof name) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
+        memcpy(name, prefix, n);
+        memcpy(name + n, names[i], strlen(names[i]) + 1);
+        shape[0] = i == 0 ? F : i == 1 ? U : 2;
+        shape[1] = GU;
+        if (i < 2) r = kwnn__weight(c, L, name, shape, 2, 0, dst[i]);
+        else r = kwnn__weight(c, L, name, reset_after ? shape : shape + 1, reset_after ? 2 : 1, 0, dst[i]);
+        if (r != KWNN_OK) return r;
+    }
+    return KWNN_OK;
+}
+
+/* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h) from its config.  Input (T, F).
+   prefix: NULL for the layer itself (its weights checked), else a Bidirectional's forward prefix. */
+static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg,
+                                   const char *prefix)
 {
     static const char *const unit_keys[] = {"units", "output_dim", NULL};
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
     kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
-    size_t U, T, F, G = kwnn__rnn_gates(kind), GU, shape[2], per_step, work;
+    size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
     int use_bias, seq, back, reset_after = 0;
     kwnn__json v;
     kwb_tensor t;
@@ -108,18 +141,10 @@ static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json c
     F = c->shape[1];
     if (U > KWNN__DIM_LIMIT / 4 || !kwnn__mul(G, U, &GU))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "too many units");
-    if ((r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
-    shape[0] = F;
-    shape[1] = GU;
-    if ((r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w)) != KWNN_OK) return r;
-    shape[0] = U;
-    if ((r = kwnn__weight(c, L, "recurrent_kernel", shape, 2, 0, &out->w2)) != KWNN_OK) return r;
-    if (use_bias) {
-        shape[0] = 2;
-        if ((r = kwnn__weight(c, L, "bias", reset_after ? shape : shape + 1, reset_after ? 2 : 1, 0,
-                              &out->b)) != KWNN_OK)
-            return r;
-    }
+    if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+    if ((r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2,
+                               &out->b)) != KWNN_OK)
+        return r;
     /* work per sample: x @ kernel for every step (T G U), h @ recurrent_kernel (G U), h, c, two temps */
     if (!kwnn__mul(T, GU, &per_step) || !kwnn__add(per_step, GU, &work) || !kwnn__add(work, 4 * U, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
@@ -137,6 +162,158 @@ static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json c
     return KWNN_OK;
 }
 
+static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    return kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+}
+
+/* The wrapped layer of Bidirectional / TimeDistributed: its class and config. */
+static kwnn_result kwnn__wrapped(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn__json *cls,
+                                 kwnn__json *inner)
+{
+    kwnn__json v;
+    if (!kwnn__get(cfg, "layer", &v) || !kwnn__is(v, '{') || !kwnn__get(v, "class_name", cls) ||
+        !kwnn__is(*cls, '"') || !kwnn__get(v, "config", inner) || !kwnn__is(*inner, '{'))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no wrapped 'layer' with a class_name and config");
+    return KWNN_OK;
+}
+
+/* The prefix (up to "kernel") of the two directions' kernels: the forward one's first path component
+   is the wrapped layer's name; the other is the backward layer's. */
+static kwnn_result kwnn__bidi_prefixes(kwnn__ctx *c, const kwb_layer *L, kwnn__json inner, char *fw, char *bw)
+{
+    kwnn__json name;
+    uint32_t i, found = 0;
+    int have_name = kwnn__get(inner, "name", &name) && kwnn__is(name, '"');
+    fw[0] = bw[0] = '\0';
+    for (i = 0; i < L->tensor_count; i++) {
+        kwb_tensor t;
+        size_t n, first;
+        const char *slash;
+        if (kwb_get_tensor(c->f, L->first_tensor + i, &t) != KWB_OK) continue;
+        n = strlen(t.weight);
+        if (n < 7 || strcmp(t.weight + n - 7, "/kernel") != 0) continue;
+        if (n - 6 >= KWNN__RNN_NAME) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
+        slash = strchr(t.weight, '/');
+        first = (size_t)(slash - t.weight);
+        found++;
+        if (fw[0] == '\0' && (!have_name || kwnn__jstr_eq(name, t.weight, first))) {
+            memcpy(fw, t.weight, n - 6);
+            fw[n - 6] = '\0';
+        } else {
+            memcpy(bw, t.weight, n - 6);
+            bw[n - 6] = '\0';
+        }
+    }
+    if (found != 2 || fw[0] == '\0' || bw[0] == '\0')
+        return kwnn__fail(c->net, KWNN_ERR_BAD_WEIGHTS, L,
+                          "needs two weights '<layer>/.../kernel', the forward and the backward layer's");
+    return KWNN_OK;
+}
+
+/* A Bidirectional's backward_layer: the forward layer's class and options with go_backwards flipped
+   (as Keras checks), the same activations (else refused); its weights into out->bw, bw2, bb. */
+static kwnn_result kwnn__backward_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, kwnn__json cls,
+                                        int kind_arg, const char *bw, size_t T, size_t F, kwnn_layer *out)
+{
+    kwnn__json bcls, bcfg;
+    kwnn_layer back;
+    uint32_t nd = c->nd;
+    size_t shape[KWNN_MAX_DIMS];
+    kwnn_result r;
+    if (!kwnn__is(v, '{') || !kwnn__get(v, "class_name", &bcls) || !kwnn__get(v, "config", &bcfg) ||
+        !kwnn__is(bcfg, '{'))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "backward_layer has no class_name and config");
+    if (bcls.e - bcls.p != cls.e - cls.p || memcmp(bcls.p, cls.p, (size_t)(cls.e - cls.p)) != 0)
+        return kwnn__unsupported_value(c, L, "backward_layer class", bcls);
+    memcpy(shape, c->shape, sizeof shape);
+    c->nd = 2;
+    c->shape[0] = T;
+    c->shape[1] = F;
+    memset(&back, 0, sizeof back);
+    r = kwnn__rnn_setup(c, L, bcfg, &back, kind_arg, bw);
+    c->nd = nd;
+    memcpy(c->shape, shape, sizeof shape);
+    if (r != KWNN_OK) return r;
+    if (back.units != out->units || (back.op ^ out->op) != KWNN__RNN_BACKWARDS || (back.b == NULL) != (out->b == NULL) ||
+        memcmp(&back.act, &out->act, sizeof back.act) != 0 || memcmp(&back.rec_act, &out->rec_act, sizeof back.act) != 0)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported backward_layer that differs from the forward layer (units, options or "
+                          "activations) other than by go_backwards");
+    out->bw = back.w;
+    out->bw2 = back.w2;
+    out->bb = back.b;
+    return KWNN_OK;
+}
+
+/* Bidirectional(SimpleRNN | LSTM | GRU): the backward copy runs on the input reversed; merge_mode
+   concat, sum, mul, ave (None gives two outputs: refused). */
+static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                           int arg)
+{
+    static const char *const modes[] = {"concat", "sum", "mul", "ave"};
+    kwnn__json cls, inner, v;
+    char fw[KWNN__RNN_NAME], bw[KWNN__RNN_NAME], names[6][KWNN__RNN_NAME];
+    const char *list[6];
+    int kind_arg, mode = 0, use_bias, reset_after;
+    size_t i, work, extra, U, T = c->shape[0], F = c->nd == 2 ? c->shape[1] : 0;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__wrapped(c, L, cfg, &cls, &inner)) != KWNN_OK) return r;
+    kind_arg = kwnn__jstr_is(cls, "LSTM") ? 4 : kwnn__jstr_is(cls, "GRU") ? 3 : kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+    if (kind_arg == 0) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    if (kwnn__get(cfg, "merge_mode", &v) && !kwnn__null(v) && kwnn__is(v, '"')) {
+        for (mode = 0; mode < 4; mode++)
+            if (kwnn__jstr_is(v, modes[mode])) break;
+        if (mode == 4) return kwnn__unsupported_value(c, L, "merge_mode", v);
+    } else if (kwnn__get(cfg, "merge_mode", &v)) {
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported merge_mode None (two outputs of one layer)");
+    }
+    if ((r = kwnn__bidi_prefixes(c, L, inner, fw, bw)) != KWNN_OK) return r;
+    if ((r = kwnn__rnn_setup(c, L, inner, out, kind_arg, fw)) != KWNN_OK) return r;
+    U = out->units;
+    use_bias = out->b != NULL;
+    reset_after = (out->op & KWNN__RNN_RESET_AFTER) != 0;
+    if (kwnn__get(cfg, "backward_layer", &v) && !kwnn__null(v)) { /* Keras 3 always writes it */
+        if ((r = kwnn__backward_layer(c, L, v, cls, kind_arg, bw, T, F, out)) != KWNN_OK) return r;
+    } else if ((r = kwnn__rnn_weights(c, L, bw, F, U, kwnn__rnn_gates(out->kind) * U, use_bias, reset_after,
+                                      &out->bw, &out->bw2, &out->bb)) != KWNN_OK) {
+        return r;
+    }
+    for (i = 0; i < 6; i++) {
+        static const char *const leaf[] = {"kernel", "recurrent_kernel", "bias"};
+        const char *pre = i < 3 ? fw : bw;
+        size_t n = strlen(pre);
+        if (n + strlen(leaf[i % 3]) >= KWNN__RNN_NAME) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
+        memcpy(names[i], pre, n);
+        memcpy(names[i] + n, leaf[i % 3], strlen(leaf[i % 3]) + 1);
+        list[i] = (i % 3 == 2 && !use_bias) ? NULL : names[i];
+    }
+    if ((r = kwnn__only(c, L, list, 6)) != KWNN_OK) return r;
+    /* each direction's output (T U or U per sample) before the merge */
+    if (!kwnn__mul((out->op & KWNN__RNN_SEQUENCES) ? T : 1, U, &extra) || !kwnn__mul(extra, 2, &extra) ||
+        !kwnn__add(out->work, extra, &work))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->work = work;
+    out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
+    if (mode == 0) c->shape[c->nd - 1] = 2 * U;
+    return KWNN_OK;
+}
+
+/* TimeDistributed(Dense): Dense already acts on the last axis of every step. */
+static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
+                                               int arg)
+{
+    kwnn__json cls, inner;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__wrapped(c, L, cfg, &cls, &inner)) != KWNN_OK) return r;
+    if (!kwnn__jstr_is(cls, "Dense")) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    if (c->nd < 2) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with a time axis");
+    return kwnn__dense(c, L, inner, out);
+}
+
 /* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
 static uint64_t kwnn__recurrent_cost(const kwnn_layer *L)
 {
@@ -148,7 +325,8 @@ static uint64_t kwnn__recurrent_cost(const kwnn_layer *L)
     GU = kwnn__sat_mul(kwnn__rnn_gates(L->kind), U);
     step = kwnn__sat_add(kwnn__sat_mul(F, GU), kwnn__sat_mul(U, GU));
     step = kwnn__sat_add(step, kwnn__sat_add(kwnn__sat_mul(GU, 2), kwnn__sat_mul(U, 4)));
-    return kwnn__sat_mul(T, step);
+    step = kwnn__sat_mul(T, step);
+    return (L->op & KWNN__RNN_BIDI) ? kwnn__sat_add(kwnn__sat_mul(step, 2), (uint64_t)L->out_count) : step;
 }
 
 static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
@@ -237,6 +415,38 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *
     if (!seq) memcpy(y, h, batch * U * sizeof *y);
 }
 
+/* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
+   return_sequences the backward outputs are put back in time order first, as Keras does. */
+static void kwnn__bidi_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+{
+    kwnn_layer B = *L;
+    size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
+    size_t per = steps * U, b, s, j, n = 0;
+    int mode = L->op / KWNN__RNN_MERGE;
+    float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
+    kwnn__rnn_run(L, x, yf, rest, batch);
+    B.w = L->bw;
+    B.w2 = L->bw2;
+    B.b = L->bb;
+    B.op ^= KWNN__RNN_BACKWARDS;
+    kwnn__rnn_run(&B, x, yb, rest, batch);
+    for (b = 0; b < batch; b++)
+        for (s = 0; s < steps; s++) {
+            const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
+            for (j = 0; j < U; j++) {
+                if (mode == 0) y[n + j] = f[j];
+                else if (mode == 1) y[n + j] = f[j] + r[j];
+                else if (mode == 2) y[n + j] = f[j] * r[j];
+                else y[n + j] = (f[j] + r[j]) / 2.0f;
+            }
+            n += U;
+            if (mode == 0) {
+                memcpy(y + n, r, U * sizeof *y);
+                n += U;
+            }
+        }
+}
+
 /* Runs the kinds of this part; 0 when L is not one of them. */
 static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch,
                                kwnn_result *res)
@@ -245,7 +455,8 @@ static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, float *y, fl
     switch (L->kind) {
     case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
-        kwnn__rnn_run(L, x, y, work, batch);
+        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, y, work, batch);
+        else kwnn__rnn_run(L, x, y, work, batch);
         return 1;
     default: return 0;
     }

@@ -160,6 +160,8 @@ static const kwnn__class kwnn__classes[] = {
     {"SimpleRNN", kwnn__load_rnn, 1, 0},
     {"LSTM", kwnn__load_rnn, 4, 0},
     {"GRU", kwnn__load_rnn, 3, 0},
+    {"Bidirectional", kwnn__load_bidirectional, 0, 0},
+    {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
 };
 #define KWNN__N_CLASSES (sizeof kwnn__classes / sizeof kwnn__classes[0])
 
