@@ -304,6 +304,54 @@
                        backward layer's, by their last path component.
      TimeDistributed   of Dense (which acts on the last axis anyway);
                        other wrapped classes are refused.
+     GroupNormalization  groups (32; must divide the channels), axis (-1;
+                       one axis), epsilon (1e-3), center, scale: per
+                       sample and group, mean and variance over the group's
+                       channels and every other axis (in double, rounded),
+                       then inv = rsqrt(var + eps) * gamma, y = x * inv +
+                       (beta - mean * inv).  gamma / beta (channels,).
+     UnitNormalization axis (-1; a list of adjacent axes): x * min(rsqrt(sum
+                       x^2), 1e12), as Keras's normalize (epsilon 1e-12).
+     EinsumDense       equation, bias_axes, activation, kernel, bias: the
+                       forms where it is a Dense over the input's trailing
+                       axes, input (batch, free..., summed...), kernel
+                       (summed..., new...), output (batch, free..., new...),
+                       "..." allowed for the leading axes: "ab,bc->ac",
+                       "abc,cd->abd", "abc,cde->abde", "abcd,cde->abe",
+                       "...b,bc->...c" (MultiHeadAttention's are such).
+                       Other equations are refused naming them.  The bias
+                       (Keras's shape: the output axes from the first
+                       bias letter on, 1 on the others) broadcasts.
+     MultiHeadAttention  called as mha(query, value) or mha(query, value,
+                       key) (tensors as arguments; key= as a keyword is
+                       refused); num_heads, key_dim, value_dim (key_dim),
+                       use_bias, output_shape (null: the query's features;
+                       an int or a list), attention_axes (null or every
+                       axis between the batch and the features: positions
+                       flattened), dropout ignored; the call's kwargs
+                       use_causal_mask (one attention axis) and the
+                       config's sliding_window (|i - j| < w): masked
+                       scores set to -1e9 before the softmax, as Keras.
+                       Weights query|key|value/kernel (features, heads,
+                       dim), /bias (heads, dim), attention_output/kernel
+                       (heads, value_dim, output...), /bias (output...).
+                       Q is scaled by 1 / sqrt(key_dim).  Refused: use_gate,
+                       return_attention_scores, attention over some axes
+                       only, a shared layer called with and without
+                       use_causal_mask, Keras masks (not in the file).  The
+                       scratch holds a work area of T H kd + S H (kd + vd)
+                       + T H vd + S floats per sample.
+     Attention, AdditiveAttention
+                       called on [query, value] or [query, value, key]
+                       (rank 3); Attention score_mode "dot" (q . k, times
+                       scale) or "concat" (concat_score_weight * sum
+                       tanh(scale (q + k))), AdditiveAttention (sum scale
+                       tanh(q + k), scale per feature); use_scale (weights
+                       "scale", "concat_score_weight" or the importer's
+                       positional "0", "1"); use_causal_mask (call kwargs;
+                       tf.keras's config causal): 1e9 subtracted from
+                       masked scores; softmax over the keys; dropout
+                       ignored.  return_attention_scores is refused.
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -500,7 +548,15 @@ typedef enum kwnn_kind {
     KWNN_LAYER_EMBEDDING,   /* Embedding: table (kh = input_dim, units) in w (45_recurrent.h) */
     KWNN_LAYER_SIMPLE_RNN,  /* recurrent layers: kernel w, recurrent kernel w2, bias b, flags in op */
     KWNN_LAYER_LSTM,
-    KWNN_LAYER_GRU
+    KWNN_LAYER_GRU,
+    KWNN_LAYER_GROUPNORM,   /* GroupNormalization: groups, axis in units, epsilon, gamma w, beta b (46_attention.h) */
+    KWNN_LAYER_UNITNORM,    /* UnitNormalization over the adjacent `axes` */
+    KWNN_LAYER_EINSUM,      /* EinsumDense: x (rows, kh) @ w (kh, units), bias b over the output `axes` */
+    KWNN_LAYER_MHA,         /* MultiHeadAttention: query kernel w, bias b, the others in more[]; heads units, key_dim
+                               kh, value_dim kw, keys sh, key / value features sw / dh, output features dw;
+                               op 1: causal; groups: sliding_window (0: none); inputs query, value[, key] */
+    KWNN_LAYER_ATTENTION    /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
+                               same: causal; keys sh, value features sw */
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -593,6 +649,8 @@ typedef struct kwnn_layer {
     kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
     size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
+    const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
+                             output bias (NULL: no bias) */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */

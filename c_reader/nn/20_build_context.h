@@ -20,6 +20,7 @@ typedef struct kwnn__node {
     size_t shape[KWNN_MAX_DIMS]; /* per sample */
     size_t count;              /* floats per sample */
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
+    kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -36,6 +37,7 @@ typedef struct kwnn__ctx {
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */
     uint32_t n_ins;
+    kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
     uint64_t cost;            /* operations per sample so far (saturating) */
     uint32_t n;               /* layers in the table */
     kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */

@@ -162,6 +162,12 @@ static const kwnn__class kwnn__classes[] = {
     {"GRU", kwnn__load_rnn, 3, 0},
     {"Bidirectional", kwnn__load_bidirectional, 0, 0},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
+    {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
+    {"UnitNormalization", kwnn__load_unitnorm, 0, 0},
+    {"EinsumDense", kwnn__load_einsum, 0, 0},
+    {"MultiHeadAttention", kwnn__load_mha, 0, 1},
+    {"Attention", kwnn__load_attention, KWNN__SCORE_DOT, 1},
+    {"AdditiveAttention", kwnn__load_attention, KWNN__SCORE_ADDITIVE, 1},
 };
 #define KWNN__N_CLASSES (sizeof kwnn__classes / sizeof kwnn__classes[0])
 

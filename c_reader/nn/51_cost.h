@@ -28,6 +28,8 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
     case KWNN_LAYER_LAYERNORM: return kwnn__sat_mul(out, 3); /* mean, variance, output */
     case KWNN_LAYER_EMBEDDING: case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
         return kwnn__recurrent_cost(L); /* 45_recurrent.h */
+    case KWNN_LAYER_GROUPNORM: case KWNN_LAYER_UNITNORM: case KWNN_LAYER_EINSUM: case KWNN_LAYER_MHA:
+    case KWNN_LAYER_ATTENTION: return kwnn__attention_cost(L); /* 46_attention.h */
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
     case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
     default: return kwnn__shape_pool_cost(L); /* 43_shape_pool.h */

@@ -552,6 +552,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 kwnn__node *x = &c->net->nodes_[c->base[t] + k];
                 if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
                     return r;
+                if (kwnn__is(call, '{')) kwnn__get(call, "kwargs", &x->kwargs);
             }
             k++;
         }
@@ -759,6 +760,7 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
         c->have_shape = 1;
         c->ins = ins;
         c->n_ins = x->n_in;
+        c->kwargs = x->kwargs;
         out->in_ndim = c->nd;
         memcpy(out->in_shape, c->shape, sizeof c->shape);
         if ((r = kwnn__layer(c, &L, out)) != KWNN_OK) return r;
@@ -781,6 +783,8 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
         if (!same)
             return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
                               "is called on inputs of different shapes (a shared layer must see one shape)");
+        if (kwnn__attention_call_differs(out, x->kwargs)) /* 46_attention.h */
+            return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L, "is called with and without use_causal_mask");
     }
     out->calls++;
     kwnn__set_node_shape(x, out->out_shape, out->out_ndim);

@@ -196,6 +196,9 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
         kwnn__bcast_run(L, x, y, batch);
         break;
     case KWNN_LAYER_LAYERNORM: kwnn__layernorm_run(L, x, y, batch); break;
+    case KWNN_LAYER_GROUPNORM: kwnn__groupnorm_run(L, x, y, batch); break; /* 46_attention.h */
+    case KWNN_LAYER_UNITNORM: kwnn__unitnorm_run(L, x, y, batch); break;
+    case KWNN_LAYER_EINSUM: kwnn__einsum_run(L, x, y, batch); break;
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:

@@ -66,6 +66,11 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_SIMPLE_RNN: return "SimpleRNN";
     case KWNN_LAYER_LSTM: return "LSTM";
     case KWNN_LAYER_GRU: return "GRU";
+    case KWNN_LAYER_GROUPNORM: return "GroupNormalization";
+    case KWNN_LAYER_UNITNORM: return "UnitNormalization";
+    case KWNN_LAYER_EINSUM: return "EinsumDense";
+    case KWNN_LAYER_MHA: return "MultiHeadAttention";
+    case KWNN_LAYER_ATTENTION: return "Attention";
     }
     return "?";
 }
