@@ -90,9 +90,10 @@ def test_a_supported_model_passes(tmp_path, kwbin_run):  # noqa: F811
 def test_a_refused_model_is_reported_refused(tmp_path, kwbin_run):  # noqa: F811
     import keras
 
-    result = apps.run_c(_packed(tmp_path, keras.layers.LSTM(3, return_sequences=True)), kwbin_run)
+    layer = keras.layers.RNN(keras.layers.LSTMCell(3), return_sequences=True)  # a generic RNN of a cell
+    result = apps.run_c(_packed(tmp_path, layer), kwbin_run)
     assert result["status"] == "refused"
-    assert "unsupported" in result["message"] and "LSTM" in result["message"]
+    assert "unsupported" in result["message"] and "(RNN)" in result["message"]
 
 
 def test_a_wrong_answer_fails(tmp_path, kwbin_run):  # noqa: F811

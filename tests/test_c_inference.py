@@ -474,11 +474,11 @@ def test_unsupported_layer_is_named(kwbin_run, tmp_path):
     from kwbin.keras import save_model
 
     L = keras.layers
-    model = _seq((5, 3), L.LSTM(4, name="my_lstm"), L.Dense(2))
+    model = _seq((5, 3), L.RNN(L.LSTMCell(4), name="my_rnn"), L.Dense(2))  # a generic RNN of a cell
     save_model(model, tmp_path / "lstm.kwb")
     np.save(tmp_path / "x.npy", np.zeros((2, 5, 3), np.float32))
     line = _error(_run(kwbin_run, tmp_path / "lstm.kwb", tmp_path / "x.npy", tmp_path / "y.npy"), 1)
-    assert "'my_lstm' (LSTM)" in line and "unsupported layer class" in line
+    assert "'my_rnn' (RNN)" in line and "unsupported layer class" in line
     assert not (tmp_path / "y.npy").exists()
 
 
