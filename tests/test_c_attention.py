@@ -104,11 +104,12 @@ ASAN_CASES = ["group_norm_axis1_no_affine", "unit_norm_two_axes", "einsum_bias_m
 
 
 def _randomize(model, rng: np.random.Generator) -> None:
-    """Seeded weights that matter: no zero biases, gamma and scales away from 1."""
+    """Seeded weights that matter (no zero biases, gamma and scales away from 1), small enough that
+    the attention logits stay moderate: a sharper softmax only amplifies float32 rounding."""
     for layer in model.layers:
         values = [np.asarray(w) for w in layer.get_weights()]
         if values:
-            layer.set_weights([rng.normal(0.3, 0.6, v.shape).astype(v.dtype) for v in values])
+            layer.set_weights([rng.normal(0.1, 0.4, v.shape).astype(v.dtype) for v in values])
 
 
 def _run(exe: Path, model: Path, xs: list[np.ndarray], tmp: Path) -> subprocess.CompletedProcess:
@@ -130,7 +131,7 @@ def _check(exe: Path, case: str, tmp: Path) -> float:
         warnings.simplefilter("ignore")
         model = _models()[case]()
         _randomize(model, rng)
-        xs = [rng.normal(0.5, 2.0, (3, *i.shape[1:])).astype(np.float32) for i in model.inputs]
+        xs = [rng.normal(0.2, 1.0, (3, *i.shape[1:])).astype(np.float32) for i in model.inputs]
         expected = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
     save_model(model, tmp / "m.kwb")
     result = _run(exe, tmp / "m.kwb", xs, tmp)

@@ -242,8 +242,8 @@ static kwnn_result kwnn__load_einsum(kwnn__ctx *c, const kwb_layer *L, kwnn__jso
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'equation'");
     p = eq.p + 1;
     e = eq.e - 1;
-    comma = memchr(p, ',', (size_t)(e - p));
-    arrow = comma != NULL ? memchr(comma, '-', (size_t)(e - comma)) : NULL;
+    comma = (const char *)memchr(p, ',', (size_t)(e - p));
+    arrow = comma != NULL ? (const char *)memchr(comma, '-', (size_t)(e - comma)) : NULL;
     if (arrow == NULL || e - arrow < 2 || arrow[1] != '>')
         return kwnn__einsum_refuse(c, L, eq, "not 'input,kernel->output'");
     if (!kwnn__einsum_term(p, (size_t)(comma - p), in, &ni, &ei) ||
