@@ -8,7 +8,8 @@ activation layers and objects, Reshape / Flatten, a functional chain with its
 model config, a nested model and Keras 1 keys, and graphs: branches and
 merges (Add, Concatenate, Dot, Keras 1 Merge), a shared layer, two inputs and
 two outputs, a nested model called twice; SeparableConv2D, DepthwiseConv2D; normalisation
-layers on non-last axes; convolutions of every rank, layout and kind (42_conv_family.h).
+layers on non-last axes; convolutions of every rank, layout and kind (42_conv_family.h);
+attention and the group / unit normalisations (46_attention.h).
 Each seed is named by the SHA-1 of its bytes, as libFuzzer names corpus
 entries.
 
@@ -251,7 +252,46 @@ def hand_made(folder: Path) -> list[Path]:
             w.add_layer(name, cls, config=config)
             for weight, shape in kernels.items():
                 w.add_tensor(f"{name}/{weight}", _rand(rng, *shape), layer=name, weight=weight)
+    _attention(new, rng)
     return paths
+
+
+def _attention(new, rng) -> None:
+    """46_attention.h: GroupNormalization, EinsumDense, UnitNormalization, causal MultiHeadAttention with a
+    separate key (the call's kwargs in the Keras 3 form), Attention (concat, scale), AdditiveAttention."""
+    def ref(name: str) -> dict:
+        return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
+
+    def node(name: str, cls: str, config: dict, args: list, kwargs: dict | None = None) -> dict:
+        return {"class_name": cls, "name": name, "config": {"name": name, **config},
+                "inbound_nodes": [{"args": args, "kwargs": kwargs or {}}] if args else []}
+
+    layers = [
+        node("a", "InputLayer", {"batch_shape": [None, 4, 6]}, []),
+        node("b", "InputLayer", {"batch_shape": [None, 5, 3]}, []),
+        node("gn", "GroupNormalization", {"groups": 3, "axis": -1}, [ref("a")]),
+        node("ed", "EinsumDense", {"equation": "abc,cde->abde", "output_shape": [4, 2, 3], "bias_axes": "e"},
+             [ref("gn")]),
+        node("r", "Reshape", {"target_shape": [4, 6]}, [ref("ed")]),
+        node("un", "UnitNormalization", {"axis": [1, 2]}, [ref("r")]),
+        node("mha", "MultiHeadAttention", {"num_heads": 2, "key_dim": 2, "value_dim": 3, "output_shape": [5],
+                                           "attention_axes": [1]},
+             [ref("un"), ref("b"), ref("b")], {"use_causal_mask": True}),
+        node("att", "Attention", {"use_scale": True, "score_mode": "concat"}, [[ref("mha"), ref("mha")]]),
+        node("add", "AdditiveAttention", {"use_scale": True}, [[ref("att"), ref("mha")]]),
+    ]
+    config = {"name": "m", "layers": layers, "input_layers": [["a", 0, 0], ["b", 0, 0]],
+              "output_layers": [["add", 0, 0]]}
+    weights = {"gn": {"gamma": (6,), "beta": (6,)}, "ed": {"kernel": (6, 2, 3), "bias": (3,)},
+               "mha": {"query/kernel": (6, 2, 2), "query/bias": (2, 2), "key/kernel": (3, 2, 2),
+                       "key/bias": (2, 2), "value/kernel": (3, 2, 3), "value/bias": (2, 3),
+                       "attention_output/kernel": (2, 3, 5), "attention_output/bias": (5,)},
+               "att": {"0": (), "1": ()}, "add": {"scale": (5,)}}
+    with new("attention", generation="keras3", model_config={"class_name": "Functional", "config": config}) as w:
+        for entry in layers:
+            w.add_layer(entry["name"], entry["class_name"], config=entry["config"])
+            for weight, shape in weights.get(entry["name"], {}).items():
+                w.add_tensor(f"{entry['name']}/{weight}", _rand(rng, *shape), layer=entry["name"], weight=weight)
 
 
 def main() -> int:
