@@ -1898,7 +1898,11 @@ static kwnn_result kwnn__arity(kwnn__ctx *c, const kwb_layer *L, uint32_t lo, ui
     kwnn__m_u(c->net, c->n_ins);
     kwnn__m(c->net, c->n_ins == 1 ? " input, expected " : " inputs, expected ");
     kwnn__m_u(c->net, lo);
-    if (hi != lo) kwnn__m(c->net, hi == (uint32_t)-1 ? " or more" : " or 2");
+    if (hi == (uint32_t)-1) kwnn__m(c->net, " or more");
+    else if (hi != lo) {
+        kwnn__m(c->net, " or ");
+        kwnn__m_u(c->net, hi);
+    }
     return KWNN_ERR_SHAPE;
 }
 

@@ -269,3 +269,32 @@ def test_key_as_a_keyword_argument_is_refused(kwbin_run, tmp_path):  # noqa: F81
     save_model(model, tmp_path / "m.kwb")
     xs = [np.zeros((1, *i.shape[1:]), np.float32) for i in model.inputs]
     assert "'x': takes a tensor as a keyword argument" in _error(_run(kwbin_run, tmp_path / "m.kwb", xs, tmp_path))
+
+
+def test_keras2_call_with_value_as_keyword_is_refused_naming_the_arity(kwbin_run, tmp_path):  # noqa: F811
+    """A Keras 2 node [["q", 0, 0, {"value": [...]}]] gives the layer one input: refused, "expected 2 or 3"."""
+    keras = _keras()
+    from kwbin.keras import save_model
+
+    q, v = keras.Input((4, 6)), keras.Input((5, 3))
+    model = keras.Model([q, v], keras.layers.MultiHeadAttention(2, 3, name="x")(q, v))
+    save_model(model, tmp_path / "live.kwb")
+
+    def entry(name, cls, config, inbound):
+        return {"class_name": cls, "name": name, "config": {"name": name, **config}, "inbound_nodes": inbound}
+
+    with kwbin.open(tmp_path / "live.kwb") as f:
+        entries = [entry("q", "InputLayer", {"batch_input_shape": [None, 4, 6]}, []),
+                   entry("v", "InputLayer", {"batch_input_shape": [None, 5, 3]}, []),
+                   entry("x", "MultiHeadAttention", f.layers[2].config, [[["q", 0, 0, {"value": ["v", 0, 0]}]]])]
+        meta = {"generation": "keras2", "model_config": {"class_name": "Functional", "config": {
+            "name": "g", "layers": entries, "input_layers": [["q", 0, 0], ["v", 0, 0]],
+            "output_layers": [["x", 0, 0]]}}}
+        with kwbin.Writer(tmp_path / "m.kwb", metadata=meta) as w:
+            for e in entries:
+                w.add_layer(e["name"], e["class_name"], config=e["config"])
+            for t in f.layers[2].tensors:
+                w.add_tensor(t, np.asarray(f[t]), layer="x", weight=f.info(t).weight)
+    xs = [np.zeros((1, 4, 6), np.float32), np.zeros((1, 5, 3), np.float32)]
+    line = _error(_run(kwbin_run, tmp_path / "m.kwb", xs, tmp_path))
+    assert line.endswith(": shape: layer 'x' (MultiHeadAttention): is called on 1 input, expected 2 or 3"), line
