@@ -5,7 +5,8 @@
   Keras's predict within 1e-5 (relative above 1): GroupNormalization (groups,
   axis, epsilon, center / scale off), UnitNormalization (one axis, two axes),
   EinsumDense (the forms Keras writes, ellipsis, bias_axes, activation),
-  MultiHeadAttention (self and cross attention, a separate key, value_dim,
+  MultiHeadAttention (self and cross attention, a separate key, given as an
+  argument or as a keyword (query=, value=, key=), value_dim,
   output_shape, no bias, use_causal_mask from the call, sliding_window,
   two attention axes; value_dim != key_dim with dropout > 0, since Keras 3.15
   on JAX fails predict in its fused path otherwise), Attention (dot, scale, concat) and AdditiveAttention
@@ -47,11 +48,12 @@ def _models():
         x = keras.Input(shape)
         return keras.Model(x, L.MultiHeadAttention(**kw)(x, x, use_causal_mask=causal))
 
-    def cross(q_shape, v_shape, layer, k_shape=None, call=None):
+    def cross(q_shape, v_shape, layer, k_shape=None, call=None, keywords=0):
         q, v = keras.Input(q_shape), keras.Input(v_shape)
         ins = [q, v] + ([keras.Input(k_shape)] if k_shape else [])
         args = ins if isinstance(layer, L.MultiHeadAttention) else [ins]
-        return keras.Model(ins, layer(*args, **(call or {})))
+        named = dict(zip(["query", "value", "key"][len(args) - keywords:], args[len(args) - keywords:]))
+        return keras.Model(ins, layer(*args[:len(args) - keywords], **named, **(call or {})))
 
     return {
         "group_norm": lambda: chain((5, 6), L.GroupNormalization(groups=3)),
@@ -82,6 +84,9 @@ def _models():
         "mha_two_attention_axes": lambda: self_mha((2, 3, 4), num_heads=2, key_dim=3),
         "mha_cross": lambda: cross((5, 6), (4, 8), L.MultiHeadAttention(2, 3)),
         "mha_cross_key": lambda: cross((5, 6), (4, 7), L.MultiHeadAttention(2, 3, value_dim=5, dropout=0.1), k_shape=(4, 8)),
+        "mha_key_keyword": lambda: cross((5, 6), (4, 7), L.MultiHeadAttention(2, 3), k_shape=(4, 8), keywords=1),
+        "mha_all_keywords": lambda: cross((5, 6), (4, 7), L.MultiHeadAttention(2, 3), k_shape=(4, 8), keywords=3,
+                                          call={"use_causal_mask": True}),
         "mha_cross_causal": lambda: cross((4, 6), (5, 6), L.MultiHeadAttention(2, 3),
                                           call={"use_causal_mask": True}),
         "attention_dot": lambda: cross((5, 6), (4, 6), L.Attention()),
@@ -259,16 +264,17 @@ def test_shared_attention_called_with_and_without_causal_mask(kwbin_run, tmp_pat
                                    "use_causal_mask")
 
 
-def test_key_as_a_keyword_argument_is_refused(kwbin_run, tmp_path):  # noqa: F811
-    """mha(q, v, key=k) records k under kwargs: the graph takes tensors only as arguments."""
+def test_attention_mask_tensor_is_refused(kwbin_run, tmp_path):  # noqa: F811
+    """An attention_mask tensor in the call's kwargs: only query, value and key may be tensors there."""
     keras = _keras()
     from kwbin.keras import save_model
 
-    q, v, k = keras.Input((4, 6)), keras.Input((5, 6)), keras.Input((5, 6))
-    model = keras.Model([q, v, k], keras.layers.MultiHeadAttention(2, 3, name="x")(q, v, key=k))
+    q, v, m = keras.Input((4, 6)), keras.Input((5, 6)), keras.Input((4, 5))
+    model = keras.Model([q, v, m], keras.layers.MultiHeadAttention(2, 3, name="x")(q, v, attention_mask=m))
     save_model(model, tmp_path / "m.kwb")
-    xs = [np.zeros((1, *i.shape[1:]), np.float32) for i in model.inputs]
-    assert "'x': takes a tensor as a keyword argument" in _error(_run(kwbin_run, tmp_path / "m.kwb", xs, tmp_path))
+    xs = [np.ones((1, *i.shape[1:]), np.float32) for i in model.inputs]
+    assert _error(_run(kwbin_run, tmp_path / "m.kwb", xs, tmp_path)).endswith(
+        "layer 'x': takes a tensor as a keyword argument")
 
 
 def test_keras2_call_with_value_as_keyword_is_refused_naming_the_arity(kwbin_run, tmp_path):  # noqa: F811

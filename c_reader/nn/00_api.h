@@ -323,8 +323,11 @@
                        (Keras's shape: the output axes from the first
                        bias letter on, 1 on the others) broadcasts.
      MultiHeadAttention  called as mha(query, value) or mha(query, value,
-                       key) (tensors as arguments; key= as a keyword is
-                       refused); num_heads, key_dim, value_dim (key_dim),
+                       key), each also as a keyword (Keras 3 records
+                       query=, value=, key= tensors in the call's kwargs:
+                       the graph takes them after the arguments, in that
+                       order; other tensor keywords, e.g. attention_mask,
+                       are refused); num_heads, key_dim, value_dim (key_dim),
                        use_bias, output_shape (null: the query's features;
                        an int or a list), attention_axes (null or every
                        axis between the batch and the features: positions

@@ -50,6 +50,22 @@ static size_t kwnn__nrefs(kwnn__json v)
     return n;
 }
 
+/* Keyword arguments that may be tensors: MultiHeadAttention's (Keras 3
+   records mha(q, v, key=k) with k under "kwargs"); they follow the
+   positional arguments, in this order. */
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key"};
+
+/* The tensors one call takes: its arguments, then those keyword arguments. */
+static size_t kwnn__call_nrefs(kwnn__json call)
+{
+    kwnn__json kw, v;
+    size_t n = kwnn__nrefs(kwnn__call_args(call)), i;
+    if (kwnn__is(call, '{') && kwnn__get(call, "kwargs", &kw))
+        for (i = 0; i < 3; i++)
+            if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) n += kwnn__nrefs(v);
+    return n;
+}
+
 typedef struct kwnn__size {
     uint64_t nodes, edges; /* one call's */
     uint32_t outs;         /* outputs of the model */
@@ -371,8 +387,10 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
                                      uint32_t *dst, uint32_t want)
 {
     kwnn__walk w;
-    kwnn__json kw;
-    if (kwnn__is(call, '{') && kwnn__get(call, "kwargs", &kw) && kwnn__nrefs(kw) > 0) {
+    kwnn__json kw, v;
+    size_t i;
+    int has_kw = kwnn__is(call, '{') && kwnn__get(call, "kwargs", &kw);
+    if (has_kw && kwnn__nrefs(kw) != kwnn__call_nrefs(call) - kwnn__nrefs(kwnn__call_args(call))) {
         kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "layer '");
         kwnn__m_jstr(c->net, who);
         kwnn__m(c->net, "': takes a tensor as a keyword argument");
@@ -386,6 +404,8 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
     w.cap = want;
     w.r = KWNN_OK;
     kwnn__walk_refs(&w, kwnn__call_args(call), 0);
+    for (i = 0; has_kw && i < 3; i++)
+        if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) kwnn__walk_refs(&w, v, 0);
     if (w.r == KWNN_OK && w.n != want) return kwnn__disagree(c);
     return w.r;
 }
@@ -400,7 +420,7 @@ static int kwnn__is_input(const kwb_layer *L) { return strcmp(L->class_name, "In
 static kwnn_result kwnn__call_model(kwnn__ctx *c, uint32_t scope, uint32_t t, kwnn__json who, kwnn__json call,
                                     kwnn__json mcfg, uint32_t first, int depth)
 {
-    uint32_t a = (uint32_t)kwnn__nrefs(kwnn__call_args(call)), o = c->outs[t], j, *args;
+    uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args;
     kwnn_result r;
     if (a > c->stack_cap - c->stack_used || o > c->stack_cap - c->stack_used - a) return kwnn__disagree(c);
     args = c->stack + c->stack_used;
@@ -476,7 +496,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
             kwnn__iter it2;
             kwnn__begin(nodes, '[', &it2);
             while (kwnn__next(&it2, NULL, &call))
-                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t, (uint32_t)kwnn__nrefs(kwnn__call_args(call)), &id)) !=
+                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t, (uint32_t)kwnn__call_nrefs(call), &id)) !=
                     KWNN_OK)
                     return r;
         }
