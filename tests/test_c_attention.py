@@ -277,30 +277,66 @@ def test_attention_mask_tensor_is_refused(kwbin_run, tmp_path):  # noqa: F811
         "layer 'x': takes a tensor as a keyword argument")
 
 
-def test_keras2_call_with_value_as_keyword_is_refused_naming_the_arity(kwbin_run, tmp_path):  # noqa: F811
-    """A Keras 2 node [["q", 0, 0, {"value": [...]}]] gives the layer one input: refused, "expected 2 or 3"."""
+def _keras2_file(src: Path, dst: Path, shapes: dict, refs: list) -> None:
+    """The MultiHeadAttention 'x' of a packed Keras 3 file, in a Keras 2 (tf.keras) graph: inputs `shapes`,
+    the call's references `refs` ([name, node, tensor, kwargs]: tf.keras writes the arguments after the
+    first as keywords)."""
+    def entry(name, cls, config, inbound):
+        return {"class_name": cls, "name": name, "config": {"name": name, **config}, "inbound_nodes": inbound}
+
+    with kwbin.open(src) as f:
+        x = next(layer for layer in f.layers if layer.name == "x")
+        config = {k: v for k, v in x.config.items() if k not in ("use_gate", "sliding_window")}  # Keras 3 only
+        entries = [entry(n, "InputLayer", {"batch_input_shape": [None, *s]}, []) for n, s in shapes.items()]
+        entries.append(entry("x", "MultiHeadAttention", config, [refs]))
+        meta = {"generation": "keras2", "model_config": {"class_name": "Functional", "config": {
+            "name": "g", "layers": entries, "input_layers": [[n, 0, 0] for n in shapes],
+            "output_layers": [["x", 0, 0]]}}}
+        with kwbin.Writer(dst, metadata=meta) as w:
+            for e in entries:
+                w.add_layer(e["name"], e["class_name"], config=e["config"])
+            for t in x.tensors:
+                w.add_tensor(t, np.asarray(f[t]), layer="x", weight=f.info(t).weight)
+
+
+@pytest.mark.parametrize("form", ["self", "cross_causal", "key"])
+def test_keras2_graph_passes_value_and_key_as_keywords(form, kwbin_run, tmp_path):  # noqa: F811
+    keras = _keras()
+    from kwbin.keras import save_model
+
+    rng = np.random.default_rng(len(form))
+    shapes = {"q": (4, 6), "v": (5, 3), "k": (5, 4)}
+    if form == "self":
+        shapes = {"q": (4, 6)}
+    elif form == "cross_causal":
+        shapes = {"q": (4, 6), "v": (5, 3)}
+    ins = [keras.Input(s) for s in shapes.values()]
+    mha = keras.layers.MultiHeadAttention(2, 3, name="x")
+    args = ins * 2 if form == "self" else ins
+    model = keras.Model(ins, mha(*args, use_causal_mask=form == "cross_causal"))
+    _randomize(model, rng)
+    xs = [rng.normal(0.2, 1.0, (3, *s)).astype(np.float32) for s in shapes.values()]
+    expected = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    save_model(model, tmp_path / "live.kwb")
+    kwargs = {"value": ["v" if form != "self" else "q", 0, 0]}
+    if form == "key":
+        kwargs["key"] = ["k", 0, 0]
+    if form == "cross_causal":
+        kwargs["use_causal_mask"] = True
+    _keras2_file(tmp_path / "live.kwb", tmp_path / "m.kwb", shapes, [["q", 0, 0, kwargs]])
+    result = _run(kwbin_run, tmp_path / "m.kwb", xs, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _difference(np.load(tmp_path / "out.npy"), expected) <= TOLERANCE
+
+
+def test_call_on_one_input_is_refused_naming_the_arity(kwbin_run, tmp_path):  # noqa: F811
+    """A Keras 2 node without its value: the layer gets one input, refused as "expected 2 or 3"."""
     keras = _keras()
     from kwbin.keras import save_model
 
     q, v = keras.Input((4, 6)), keras.Input((5, 3))
-    model = keras.Model([q, v], keras.layers.MultiHeadAttention(2, 3, name="x")(q, v))
-    save_model(model, tmp_path / "live.kwb")
-
-    def entry(name, cls, config, inbound):
-        return {"class_name": cls, "name": name, "config": {"name": name, **config}, "inbound_nodes": inbound}
-
-    with kwbin.open(tmp_path / "live.kwb") as f:
-        entries = [entry("q", "InputLayer", {"batch_input_shape": [None, 4, 6]}, []),
-                   entry("v", "InputLayer", {"batch_input_shape": [None, 5, 3]}, []),
-                   entry("x", "MultiHeadAttention", f.layers[2].config, [[["q", 0, 0, {"value": ["v", 0, 0]}]]])]
-        meta = {"generation": "keras2", "model_config": {"class_name": "Functional", "config": {
-            "name": "g", "layers": entries, "input_layers": [["q", 0, 0], ["v", 0, 0]],
-            "output_layers": [["x", 0, 0]]}}}
-        with kwbin.Writer(tmp_path / "m.kwb", metadata=meta) as w:
-            for e in entries:
-                w.add_layer(e["name"], e["class_name"], config=e["config"])
-            for t in f.layers[2].tensors:
-                w.add_tensor(t, np.asarray(f[t]), layer="x", weight=f.info(t).weight)
+    save_model(keras.Model([q, v], keras.layers.MultiHeadAttention(2, 3, name="x")(q, v)), tmp_path / "live.kwb")
+    _keras2_file(tmp_path / "live.kwb", tmp_path / "m.kwb", {"q": (4, 6), "v": (5, 3)}, [["q", 0, 0, {}]])
     xs = [np.zeros((1, 4, 6), np.float32), np.zeros((1, 5, 3), np.float32)]
     line = _error(_run(kwbin_run, tmp_path / "m.kwb", xs, tmp_path))
     assert line.endswith(": shape: layer 'x' (MultiHeadAttention): is called on 1 input, expected 2 or 3"), line

@@ -324,9 +324,11 @@
                        bias letter on, 1 on the others) broadcasts.
      MultiHeadAttention  called as mha(query, value) or mha(query, value,
                        key), each also as a keyword (Keras 3 records
-                       query=, value=, key= tensors in the call's kwargs:
-                       the graph takes them after the arguments, in that
-                       order; other tensor keywords, e.g. attention_mask,
+                       query=, value=, key= tensors in the call's kwargs,
+                       tf.keras every argument after the first, as
+                       [["q", 0, 0, {"value": ["v", 0, 0]}]]: the graph
+                       takes them after the arguments, in that order;
+                       other Keras 3 tensor keywords, e.g. attention_mask,
                        are refused); num_heads, key_dim, value_dim (key_dim),
                        use_bias, output_shape (null: the query's features;
                        an int or a list), attention_axes (null or every

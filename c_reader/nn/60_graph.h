@@ -51,16 +51,33 @@ static size_t kwnn__nrefs(kwnn__json v)
 }
 
 /* Keyword arguments that may be tensors: MultiHeadAttention's (Keras 3
-   records mha(q, v, key=k) with k under "kwargs"); they follow the
-   positional arguments, in this order. */
+   records mha(q, v, key=k) with k under "kwargs"; tf.keras records every
+   argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
+   {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
+   order. */
 static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key"};
+
+/* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
+   fourth element of its first reference, [name, node, tensor, {...}]. */
+static int kwnn__call_kwargs(kwnn__json call, kwnn__json *kw)
+{
+    kwnn__iter it, it2;
+    kwnn__json ref, el;
+    int i;
+    if (kwnn__is(call, '{')) return kwnn__get(call, "kwargs", kw) && kwnn__is(*kw, '{');
+    if (!kwnn__begin(call, '[', &it) || !kwnn__next(&it, NULL, &ref) || !kwnn__begin(ref, '[', &it2)) return 0;
+    for (i = 0; i < 4 && kwnn__next(&it2, NULL, &el); i++) {}
+    if (i < 4 || !kwnn__is(el, '{')) return 0;
+    *kw = el;
+    return 1;
+}
 
 /* The tensors one call takes: its arguments, then those keyword arguments. */
 static size_t kwnn__call_nrefs(kwnn__json call)
 {
     kwnn__json kw, v;
     size_t n = kwnn__nrefs(kwnn__call_args(call)), i;
-    if (kwnn__is(call, '{') && kwnn__get(call, "kwargs", &kw))
+    if (kwnn__call_kwargs(call, &kw))
         for (i = 0; i < 3; i++)
             if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) n += kwnn__nrefs(v);
     return n;
@@ -83,7 +100,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                                      kwnn__size *sz)
 {
     kwnn__json layers, entry, cls, nodes, io, ecfg;
-    kwnn__iter it;
+    kwnn__iter it, calls;
     kwnn_result r;
     if (depth > KWNN__MAX_DEPTH)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, "models are nested more than 32 deep");
@@ -96,9 +113,13 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         KWNN_PROBE(load_steps, 1);
         if (!seq) {
             m = refs = 0;
-            if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__is(nodes, '[')) {
+            if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
+                kwnn__json call;
                 m = kwnn__count(nodes);
-                refs = kwnn__nrefs(nodes);
+                while (kwnn__next(&calls, NULL, &call)) { /* every reference, or more (Keras 2 kwargs) */
+                    size_t all = kwnn__nrefs(call), used = kwnn__call_nrefs(call);
+                    refs += all > used ? all : used;
+                }
             }
         }
         if (kwnn__get(entry, "class_name", &cls) && kwnn__model_json(cls, &nested_seq)) {
@@ -389,8 +410,10 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
     kwnn__walk w;
     kwnn__json kw, v;
     size_t i;
-    int has_kw = kwnn__is(call, '{') && kwnn__get(call, "kwargs", &kw);
-    if (has_kw && kwnn__nrefs(kw) != kwnn__call_nrefs(call) - kwnn__nrefs(kwnn__call_args(call))) {
+    int has_kw = kwnn__call_kwargs(call, &kw);
+    /* Keras 3: any other tensor keyword is refused (Keras 2's were always ignored) */
+    if (has_kw && kwnn__is(call, '{') &&
+        kwnn__nrefs(kw) != kwnn__call_nrefs(call) - kwnn__nrefs(kwnn__call_args(call))) {
         kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "layer '");
         kwnn__m_jstr(c->net, who);
         kwnn__m(c->net, "': takes a tensor as a keyword argument");
@@ -572,7 +595,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 kwnn__node *x = &c->net->nodes_[c->base[t] + k];
                 if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
                     return r;
-                if (kwnn__is(call, '{')) kwnn__get(call, "kwargs", &x->kwargs);
+                kwnn__call_kwargs(call, &x->kwargs);
             }
             k++;
         }
