@@ -199,10 +199,15 @@ def report(data: dict) -> str:
              "| model | batch | C ms/image | Keras 1 thread ms/image | Keras default ms/image | "
              "C / Keras 1t | C / Keras default | C vs Keras max rel error |",
              "|---|---|---|---|---|---|---|---|"]
+    def ms(row: dict, impl: str) -> str:
+        spread = row[impl + "_rounds"]
+        return f"{row[impl] * 1e3:.0f} ({min(spread) * 1e3:.0f}-{max(spread) * 1e3:.0f})"
+
     for row in data["time"]:
-        lines.append(f"| {row['model']} | {row['batch']} | {row['c'] * 1e3:.1f} | {row['keras_1t'] * 1e3:.1f} | "
-                     f"{row['keras_mt'] * 1e3:.1f} | {row['c'] / row['keras_1t']:.1f}x | "
+        lines.append(f"| {row['model']} | {row['batch']} | {ms(row, 'c')} | {ms(row, 'keras_1t')} | "
+                     f"{ms(row, 'keras_mt')} | {row['c'] / row['keras_1t']:.1f}x | "
                      f"{row['c'] / row['keras_mt']:.1f}x | {row['rel_err']:.1e} |")
+    lines += ["", "ms/image: the median over the rounds (in brackets: the rounds' min-max)."]
     lines += ["", "## Memory of the C side", "",
               "| model | batch | scratch (kwnn_scratch_size) | load alloc (kwnn_load's one allocation) | "
               "weights mapped (tensor bytes) | .kwb file | cost, multiply-adds etc. per image |",

@@ -30,6 +30,7 @@ buffers; a process per model keeps memory flat and a crash contained).
     .venv/bin/python tools/check_applications.py --tier small    # the quick ones
     .venv/bin/python tools/check_applications.py --only MobileNetV2 --only ResNet50
     .venv/bin/python tools/check_applications.py --json out.json --strict
+    .venv/bin/python tools/check_applications.py --only ResNet152 --f64   # conditioning or bug?
 
 ``make check-applications`` runs every model with --strict.
 """
@@ -275,29 +276,57 @@ def run_c(workdir: Path, exe: Path = KWBIN_RUN) -> dict:
             "max_abs_keras": float(np.max(np.abs(k))), "keras_std": spread(k), "c_s": c_s}
 
 
-def check(name: str, workdir: Path, exe: Path = KWBIN_RUN, batch: int = 2) -> dict:
+def float64_errors(app: App, workdir: Path) -> dict:
+    """Keras in float64 on the same weights and input: the truth both float32
+    results are measured against.  When Keras's own float32 error is as large
+    as C's, the model (with these weights) is ill-conditioned, not the C code
+    wrong.  Needs JAX_ENABLE_X64=1 before JAX starts (the worker sets it)."""
+    import keras
+    import numpy as np
+
+    weights = keras.saving.load_model(workdir / "model.keras").get_weights()
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    kwargs = {"input_shape": (app.size, app.size, 3)} if app.size else {}
+    model = getattr(keras.applications, app.name)(weights=None, **kwargs)
+    model.set_weights([w.astype(np.float64) for w in weights])
+    x = np.load(workdir / "input.npy").astype(np.float64)
+    truth = np.asarray(model.predict(x, batch_size=len(x), verbose=0), dtype=np.float64)
+    k = np.load(workdir / "keras.npy")
+    out = {"keras32_vs_f64": errors(k, truth)[1]}
+    if (workdir / "c.npy").exists():
+        out["c_vs_f64"] = errors(np.load(workdir / "c.npy"), truth)[1]
+    return out
+
+
+def check(name: str, workdir: Path, exe: Path = KWBIN_RUN, batch: int = 2, f64: bool = False) -> dict:
     """The whole check of one model, in this process."""
     app = BY_NAME[name]
     try:
-        ref = make_reference(app, workdir, batch)
+        ref = make_reference(app, workdir, batch, keep_keras=f64)
     except PackFailed as e:
         return {"name": name, "status": "FAIL", "message": f"kwbin pack: {e}"}
     ref["kwb_bytes"] = (workdir / "model.kwb").stat().st_size
-    return {"name": name, **ref, **run_c(workdir, exe)}
+    result = {"name": name, **ref, **run_c(workdir, exe)}
+    if f64:
+        result.update(float64_errors(app, workdir))
+    return result
 
 
-def _worker(name: str, exe: Path, batch: int) -> int:
+def _worker(name: str, exe: Path, batch: int, f64: bool) -> int:
     with tempfile.TemporaryDirectory(prefix=f"kwbin-app-{name}-") as tmp:
-        result = check(name, Path(tmp), exe, batch)
+        result = check(name, Path(tmp), exe, batch, f64)
     print("RESULT " + json.dumps(result))
     return 0
 
 
-def _run_in_child(name: str, exe: Path, batch: int) -> dict:
+def _run_in_child(name: str, exe: Path, batch: int, f64: bool = False) -> dict:
     t = time.perf_counter()
+    env = dict(os.environ, JAX_ENABLE_X64="1") if f64 else None
     try:
         proc = subprocess.run([sys.executable, __file__, "--worker", name, "--exe", str(exe),
-                               "--batch", str(batch)], capture_output=True, text=True, timeout=HANG_GUARD_S)
+                               "--batch", str(batch), *(["--f64"] if f64 else [])],
+                              capture_output=True, text=True, timeout=HANG_GUARD_S, env=env)
     except subprocess.TimeoutExpired:
         return {"name": name, "status": "FAIL", "message": f"no result within {HANG_GUARD_S} s"}
     for line in proc.stdout.splitlines():
@@ -317,6 +346,9 @@ def _row(r: dict) -> str:
         note = "reaches 1e-5" if r.get("tight") else ""
         if not r.get("top1_agree", True):
             note = (note + "; " if note else "") + "top-1 differs"
+    if "keras32_vs_f64" in r:
+        f64 = f"vs float64 Keras: Keras f32 {r['keras32_vs_f64']:.2e}, C {r.get('c_vs_f64', float('nan')):.2e}"
+        note = f"{note}; {f64}" if note else f64
     return (f"| {r['name']} | {r['status']} | {num('abs_err', '.2e')} | {num('rel_err', '.2e')} | "
             f"{num('c_s', '.1f')} | {num('total_s', '.0f')} | {note} |")
 
@@ -337,11 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=2, help="images per model (default 2)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--strict", action="store_true", help="a refused model fails too")
+    parser.add_argument("--f64", action="store_true",
+                        help="also run Keras in float64 and give both float32 results' relative error to it")
     parser.add_argument("--exe", type=Path, default=KWBIN_RUN, help="kwbin-run (default build/kwbin-run)")
     parser.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return _worker(args.worker, args.exe, args.batch)
+        return _worker(args.worker, args.exe, args.batch, args.f64)
     if not args.exe.exists():
         print(f"check_applications: {args.exe} missing: run `make c`", file=sys.stderr)
         return 2
@@ -357,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_gflops is not None and app.gflops > args.max_gflops:
             r = {"name": app.name, "status": "skipped", "message": f"about {app.gflops:g} GFLOPs > --max-gflops"}
         else:
-            r = _run_in_child(app.name, args.exe, args.batch)
+            r = _run_in_child(app.name, args.exe, args.batch, args.f64)
         results.append(r)
         print(_row(r), flush=True)
     print()
