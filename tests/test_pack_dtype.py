@@ -56,9 +56,9 @@ def _edited(tmp: Path, changes: dict[str, np.ndarray], name: str = "edited.keras
     return out
 
 
-def _source_arrays(path: Path) -> dict[str, np.ndarray]:
+def _source_arrays(path: Path, tmp: Path) -> dict[str, np.ndarray]:
     """Each layer weight of a seed-like .keras by its packed name (plain packing is bit-exact, tested elsewhere)."""
-    out = path.parent / f"{path.stem}.plain.kwb"
+    out = tmp / f"{path.stem}.plain.kwb"
     pack(path, out)
     with kwbin.open(out) as f:
         return {name: np.array(array) for name, array in f.items()}
@@ -66,7 +66,7 @@ def _source_arrays(path: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_floating_weights_are_rounded_to_nearest_even_and_statistics_kept(dtype, tmp_path):
-    source = _source_arrays(SEED)
+    source = _source_arrays(SEED, tmp_path)
     out = pack(SEED, tmp_path / "seed.kwb", dtype=dtype)
     with kwbin.open(out) as f:
         f.verify()
