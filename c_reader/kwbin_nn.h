@@ -261,6 +261,9 @@
                        aligned on the right and a dimension 1 stretches;
                        applied pairwise in input order (Average: the sum,
                        then / n).
+     CustomScaleLayer  keras.applications' (Inception-ResNet-v2): scale (a
+                       finite number, required); 2 inputs of one shape;
+                       inputs[0] + inputs[1] * scale, scale as float32.
      Concatenate       axis (-1; negative from the end; counted with the
                        batch, which cannot be concatenated); the other
                        dimensions must agree.
@@ -570,7 +573,8 @@ enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
     KWNN_MERGE_MULTIPLY,
     KWNN_MERGE_AVERAGE,
     KWNN_MERGE_MAXIMUM,
-    KWNN_MERGE_MINIMUM
+    KWNN_MERGE_MINIMUM,
+    KWNN_MERGE_SCALED_ADD /* CustomScaleLayer: x0 + x1 * scale (scale in epsilon) */
 };
 
 typedef enum kwnn_act_kind {
@@ -650,7 +654,7 @@ typedef struct kwnn_layer {
     size_t groups;                 /* convolutions: groups (depthwise: the input channels) */
     uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
                        parameters vary along; LayerNormalization: the axes it normalises */
-    float epsilon;  /* LayerNormalization */
+    float epsilon;  /* LayerNormalization; KWNN_MERGE_SCALED_ADD: the scale */
     kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
     size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
@@ -2059,6 +2063,34 @@ static kwnn_result kwnn__merge_k1(kwnn__ctx *c, const kwb_layer *L, kwnn__json c
     return kwnn__unsupported_value(c, L, "Merge mode", v);
 }
 
+
+/* keras.applications' CustomScaleLayer (Inception-ResNet-v2's residual):
+   inputs[0] + inputs[1] * scale, two inputs of one shape (no broadcasting
+   in Keras's formula as the application uses it, so none accepted here). */
+static kwnn_result kwnn__scaled_add(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    const struct kwnn__node *a, *b;
+    kwnn__json v;
+    double scale;
+    uint32_t d;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK || (r = kwnn__arity(c, L, 2, 2)) != KWNN_OK) return r;
+    if (!kwnn__get(cfg, "scale", &v) || kwnn__null(v))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no scale");
+    if ((r = kwnn__cfg_num(c, L, cfg, "scale", NULL, 0.0, &scale)) != KWNN_OK) return r;
+    a = kwnn__in_node(c, 0);
+    b = kwnn__in_node(c, 1);
+    if (a->nd != b->nd) return kwnn__merge_mismatch(c, L, "differ in shape");
+    for (d = 0; d < a->nd; d++)
+        if (a->shape[d] != b->shape[d]) return kwnn__merge_mismatch(c, L, "differ in shape");
+    out->kind = KWNN_LAYER_MERGE;
+    out->op = KWNN_MERGE_SCALED_ADD;
+    out->epsilon = (float)scale; /* Keras multiplies in float32 */
+    memcpy(c->shape, a->shape, sizeof c->shape);
+    c->nd = a->nd;
+    return KWNN_OK;
+}
 /* ---- the convolution family ---------------------------------------------- */
 
 /* Conv1D/2D/3D (groups, causal), DepthwiseConv1D/2D, SeparableConv1D/2D and
@@ -5159,6 +5191,7 @@ static const kwnn__class kwnn__classes[] = {
     {"Average", kwnn__load_merge, KWNN_MERGE_AVERAGE, 1},
     {"Maximum", kwnn__load_merge, KWNN_MERGE_MAXIMUM, 1},
     {"Minimum", kwnn__load_merge, KWNN_MERGE_MINIMUM, 1},
+    {"CustomScaleLayer", kwnn__scaled_add, 0, 1}, /* keras.applications */
     {"Concatenate", kwnn__load_concat, 0, 1},
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
@@ -6854,6 +6887,8 @@ static void kwnn__merge_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_
             const float *vb = v + b * in->count;
             if (in->count == n) {
                 if (i == 0) memcpy(yb, vb, n * sizeof *yb);
+                else if (L->op == KWNN_MERGE_SCALED_ADD) /* shapes equal: checked at load */
+                    for (k = 0; k < n; k++) yb[k] += vb[k] * L->epsilon;
                 else
                     for (k = 0; k < n; k++) yb[k] = kwnn__merge_op(L->op, yb[k], vb[k]);
             } else {

@@ -261,6 +261,9 @@
                        aligned on the right and a dimension 1 stretches;
                        applied pairwise in input order (Average: the sum,
                        then / n).
+     CustomScaleLayer  keras.applications' (Inception-ResNet-v2): scale (a
+                       finite number, required); 2 inputs of one shape;
+                       inputs[0] + inputs[1] * scale, scale as float32.
      Concatenate       axis (-1; negative from the end; counted with the
                        batch, which cannot be concatenated); the other
                        dimensions must agree.
@@ -570,7 +573,8 @@ enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
     KWNN_MERGE_MULTIPLY,
     KWNN_MERGE_AVERAGE,
     KWNN_MERGE_MAXIMUM,
-    KWNN_MERGE_MINIMUM
+    KWNN_MERGE_MINIMUM,
+    KWNN_MERGE_SCALED_ADD /* CustomScaleLayer: x0 + x1 * scale (scale in epsilon) */
 };
 
 typedef enum kwnn_act_kind {
@@ -650,7 +654,7 @@ typedef struct kwnn_layer {
     size_t groups;                 /* convolutions: groups (depthwise: the input channels) */
     uint32_t axes;  /* BatchNormalization, affine layers, PReLU: per-sample axes (bit i: axis i) the
                        parameters vary along; LayerNormalization: the axes it normalises */
-    float epsilon;  /* LayerNormalization */
+    float epsilon;  /* LayerNormalization; KWNN_MERGE_SCALED_ADD: the scale */
     kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
     size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */

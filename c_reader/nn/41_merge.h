@@ -166,3 +166,31 @@ static kwnn_result kwnn__merge_k1(kwnn__ctx *c, const kwb_layer *L, kwnn__json c
     return kwnn__unsupported_value(c, L, "Merge mode", v);
 }
 
+
+/* keras.applications' CustomScaleLayer (Inception-ResNet-v2's residual):
+   inputs[0] + inputs[1] * scale, two inputs of one shape (no broadcasting
+   in Keras's formula as the application uses it, so none accepted here). */
+static kwnn_result kwnn__scaled_add(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    const struct kwnn__node *a, *b;
+    kwnn__json v;
+    double scale;
+    uint32_t d;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK || (r = kwnn__arity(c, L, 2, 2)) != KWNN_OK) return r;
+    if (!kwnn__get(cfg, "scale", &v) || kwnn__null(v))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no scale");
+    if ((r = kwnn__cfg_num(c, L, cfg, "scale", NULL, 0.0, &scale)) != KWNN_OK) return r;
+    a = kwnn__in_node(c, 0);
+    b = kwnn__in_node(c, 1);
+    if (a->nd != b->nd) return kwnn__merge_mismatch(c, L, "differ in shape");
+    for (d = 0; d < a->nd; d++)
+        if (a->shape[d] != b->shape[d]) return kwnn__merge_mismatch(c, L, "differ in shape");
+    out->kind = KWNN_LAYER_MERGE;
+    out->op = KWNN_MERGE_SCALED_ADD;
+    out->epsilon = (float)scale; /* Keras multiplies in float32 */
+    memcpy(c->shape, a->shape, sizeof c->shape);
+    c->nd = a->nd;
+    return KWNN_OK;
+}

@@ -153,6 +153,7 @@ static const kwnn__class kwnn__classes[] = {
     {"Average", kwnn__load_merge, KWNN_MERGE_AVERAGE, 1},
     {"Maximum", kwnn__load_merge, KWNN_MERGE_MAXIMUM, 1},
     {"Minimum", kwnn__load_merge, KWNN_MERGE_MINIMUM, 1},
+    {"CustomScaleLayer", kwnn__scaled_add, 0, 1}, /* keras.applications */
     {"Concatenate", kwnn__load_concat, 0, 1},
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */

@@ -68,6 +68,8 @@ static void kwnn__merge_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_
             const float *vb = v + b * in->count;
             if (in->count == n) {
                 if (i == 0) memcpy(yb, vb, n * sizeof *yb);
+                else if (L->op == KWNN_MERGE_SCALED_ADD) /* shapes equal: checked at load */
+                    for (k = 0; k < n; k++) yb[k] += vb[k] * L->epsilon;
                 else
                     for (k = 0; k < n; k++) yb[k] = kwnn__merge_op(L->op, yb[k], vb[k]);
             } else {
