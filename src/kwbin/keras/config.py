@@ -33,10 +33,23 @@ class ConfigLayer:
     config: dict[str, Any]
     parent: str | None
     children: list[ConfigLayer] = field(default_factory=list)
+    module: str | None = None  # the entry's "module" (Keras 3), e.g. "keras.layers"
 
     @property
     def is_model(self) -> bool:
         return self.class_name in MODEL_CLASSES
+
+    @property
+    def is_operation(self) -> bool:
+        """A Keras 3 operation node (``x + 3.0`` in a functional model), not a layer.
+
+        Keras 3 records a call of an op on a symbolic tensor as a node whose
+        class is the op (``keras.src.ops.numpy.Add``).  It is not a ``Layer``:
+        ``Functional.layers`` leaves it out, so it holds no weights and gets no
+        ``layers/<group>`` in the weights file, and it does not advance the
+        per-class counter that names those groups.
+        """
+        return self.module is not None and (self.module == "keras.src.ops" or self.module.startswith("keras.src.ops."))
 
 
 def snake_case(class_name: str) -> str:
@@ -130,6 +143,7 @@ def flatten(model: dict[str, Any], parent: ConfigLayer | None = None) -> list[Co
             class_name=cls,
             config=config,
             parent=parent.name if parent else None,
+            module=entry.get("module") if isinstance(entry.get("module"), str) else None,
         )
         out.append(layer)
         if layer.is_model:

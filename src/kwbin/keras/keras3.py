@@ -139,7 +139,11 @@ class Keras3Reader:
         self, path: str, model_class: str, members: list[ConfigLayer], flat: list[ConfigLayer], out: list[Layer]
     ) -> None:
         # Sequential.layers leaves out the InputLayer; Functional.layers keeps it.
-        saved = [m for m in members if not (model_class == "Sequential" and m.class_name == "InputLayer")]
+        # Both leave out operation nodes: they get no group and no group name.
+        saved = [
+            m for m in members
+            if not (model_class == "Sequential" and m.class_name == "InputLayer") and not m.is_operation
+        ]
         groups = _group_names(saved)
         unclaimed = set(self.tree.keys(path))
         by_name = dict(zip((m.name for m in saved), groups))
