@@ -27,11 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import check_applications as apps  # noqa: E402
 
-V3_REASON = ("a wrong answer (relative error 0.93): Keras 3 records hard_sigmoid's `x + 3.0` and `* (1/6)` as "
-             "operation nodes (module keras.src.ops.numpy, classes Add / Multiply, a tensor and a constant "
-             "argument); kwbin pack keeps them in the layer table, and kwbin_nn.h, which has no operation "
-             "nodes, takes them for merge layers.Add / layers.Multiply called on their one tensor and drops "
-             "the constant instead of refusing them")
+V3_REASON = ("refused: Keras 3 records hard_sigmoid's `x + 3.0` and `* (1/6)` as operation nodes "
+             "(module keras.src.ops.numpy, classes Add / Multiply, with a constant argument); kwbin pack keeps "
+             "them in the layer table and kwbin_nn.h refuses them by name until operation nodes run in C")
 
 SMALL = [
     "MobileNetV2",

@@ -82,3 +82,21 @@ def test_op_nodes_stay_in_the_layer_table_with_their_class_and_config(packed):
     assert entries["add"]["module"] == "keras.src.ops.numpy"
     assert entries["add"]["inbound_nodes"][0]["args"][1] == 3.0
     assert entries["multiply"]["inbound_nodes"][0]["args"][1] == pytest.approx(1 / 6)
+
+
+def test_c_inference_refuses_the_operation_nodes_by_name_instead_of_a_wrong_answer(packed, tmp_path):
+    """Until operation nodes run in C, `x + 3.0` must be refused, never run as a one-input Add."""
+    import subprocess
+    from pathlib import Path
+
+    _, out = packed
+    exe = Path(__file__).resolve().parent.parent / "build" / "kwbin-run"
+    x = tmp_path / "x.npy"
+    np.save(x, np.ones((2, 6), np.float32))
+    result = subprocess.run([str(exe), str(out), str(x), str(tmp_path / "y.npy")], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 1, result
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kwbin-run: error: "), result.stderr
+    assert "the Keras operation Add 'add' (module keras.src.ops.numpy)" in lines[0], lines[0]
+    assert not (tmp_path / "y.npy").exists()
