@@ -20,6 +20,9 @@ from kwbin.keras import pack  # noqa: E402
 
 
 def _model():
+    # Keras names op nodes and layers from process-wide counters: start them
+    # afresh, so that the op node is "add" whatever other tests built before.
+    keras.backend.clear_session()
     x = keras.Input((6,), name="x")
     d = keras.layers.Dense(6, name="d")(x)
     h = d + 3.0  # op node "add": it takes the name a layers.Add would get
