@@ -484,6 +484,21 @@ static void kwnn__bcast_run(const kwnn_layer *L, const float *x, float *y, size_
     }
 }
 
+/* The (outer, G, inner) view of a batch for a layer normalising over the
+   adjacent axes in L->axes: G the product of those axes, inner of the axes
+   after them, outer of the axes before them times the batch. */
+static void kwnn__axes_view(const kwnn_layer *L, size_t batch, size_t *outer, size_t *G, size_t *inner)
+{
+    uint32_t i;
+    *outer = batch;
+    *G = *inner = 1;
+    for (i = 0; i < L->in_ndim; i++) {
+        if ((L->axes >> i) & 1u) *G *= L->in_shape[i];
+        else if ((L->axes >> i) == 0) *inner *= L->in_shape[i];
+        else *outer *= L->in_shape[i];
+    }
+}
+
 /* LayerNormalization over the adjacent axes in L->axes: per group (outer,
    inner) of the (outer, G, inner) view, mean and variance (in double, then
    float32), then Keras 3's inv = rsqrt(var + eps) * gamma, y = x * inv +
@@ -491,14 +506,8 @@ static void kwnn__bcast_run(const kwnn_layer *L, const float *x, float *y, size_
    place allowed: a group is read whole before it is written. */
 static void kwnn__layernorm_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
-    size_t outer = 1, G = 1, inner = 1, o, j, g;
-    uint32_t i;
-    for (i = 0; i < L->in_ndim; i++) {
-        if ((L->axes >> i) & 1u) G *= L->in_shape[i];
-        else if ((L->axes >> i) == 0) inner *= L->in_shape[i];
-        else outer *= L->in_shape[i];
-    }
-    outer *= batch;
+    size_t outer, G, inner, o, j, g;
+    kwnn__axes_view(L, batch, &outer, &G, &inner);
     for (o = 0; o < outer; o++)
         for (j = 0; j < inner; j++) {
             const float *xs = x + o * G * inner + j;

@@ -143,14 +143,8 @@ static kwnn_result kwnn__load_unitnorm(kwnn__ctx *c, const kwb_layer *L, kwnn__j
    over the adjacent axes in L->axes (sum in double, then float32). */
 static void kwnn__unitnorm_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
 {
-    size_t outer = 1, G = 1, inner = 1, o, j, g;
-    uint32_t i;
-    for (i = 0; i < L->in_ndim; i++) {
-        if ((L->axes >> i) & 1u) G *= L->in_shape[i];
-        else if ((L->axes >> i) == 0) inner *= L->in_shape[i];
-        else outer *= L->in_shape[i];
-    }
-    outer *= batch;
+    size_t outer, G, inner, o, j, g;
+    kwnn__axes_view(L, batch, &outer, &G, &inner);
     for (o = 0; o < outer; o++)
         for (j = 0; j < inner; j++) {
             const float *xs = x + o * G * inner + j;
