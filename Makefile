@@ -136,7 +136,7 @@ FUZZ_FLAGS := -dict=fuzz/c/kwbin.dict -max_len=65536 -print_final_stats=1
 
 .PHONY: fuzz fuzz-smoke fuzz-replay fuzz-python matrix fuzz-kwnn
 
-build/fuzz_kwbin: fuzz/c/fuzz_kwbin.c c_reader/kwbin.h
+build/fuzz_kwbin: fuzz/c/fuzz_kwbin.c fuzz/c/header_crc.h c_reader/kwbin.h
 	mkdir -p build
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ic_reader -o $@ fuzz/c/fuzz_kwbin.c
 
@@ -145,7 +145,7 @@ build/fuzz_kwbin: fuzz/c/fuzz_kwbin.c c_reader/kwbin.h
 KWNN_SEEDS := fuzz/c/corpus-kwnn fuzz/c/regressions-kwnn
 KWNN_FLAGS := -dict=fuzz/c/kwnn.dict -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
-build/fuzz_kwnn: fuzz/c/fuzz_kwnn.c c_reader/kwbin_nn.h c_reader/kwbin.h
+build/fuzz_kwnn: fuzz/c/fuzz_kwnn.c fuzz/c/header_crc.h c_reader/kwbin_nn.h c_reader/kwbin.h
 	mkdir -p build
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ic_reader -o $@ fuzz/c/fuzz_kwnn.c
 

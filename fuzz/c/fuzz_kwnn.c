@@ -20,29 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "header_crc.h"
+
 #define MAX_COST 200000u           /* operations per sample */
 #define MAX_FLOATS ((size_t)1 << 18) /* per buffer of a run (batch 4) */
 #define BATCH 4
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
-static uint64_t read_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-/* header_crc32 covers [0, 124) and [128, payload_offset) (spec, section 9). */
-static void fix_header_crc(uint8_t *data, size_t size)
-{
-    if (size < 128) return;
-    uint64_t payload = read_u64(data + 96);
-    if (payload < 128 || payload > size) return;
-    uint32_t crc = kwb_crc32(0, data, 124);
-    crc = kwb_crc32(crc, data + 128, (size_t)(payload - 128));
-    for (int i = 0; i < 4; i++) data[124 + i] = (uint8_t)(crc >> (8 * i));
-}
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
