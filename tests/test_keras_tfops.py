@@ -10,15 +10,13 @@ them; cases.json itself agrees with the .h5.  C is tested elsewhere.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import numpy as np
 import pytest
 
 import kwbin
-from tfkeras_cases import DATA, check_arrays, h5_model_config, index
+from tfkeras_cases import DATA, check_arrays, h5_model_config, index, pack_all
 
 FOLDER = "tfops"
 INDEX = index(FOLDER)
@@ -28,15 +26,7 @@ OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}
 
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory):
-    """Every case packed once by the command line (`kwbin pack X.h5 -o X.kwb`)."""
-    folder = tmp_path_factory.mktemp("tfops")
-    out = {}
-    for name, case in CASES.items():
-        target = folder / f"{name}.kwb"
-        result = subprocess.run([sys.executable, "-m", "kwbin", "pack", str(DATA / FOLDER / case["model"]),
-                                 "-o", str(target)], capture_output=True, text=True, timeout=600)
-        out[name] = (result, target)
-    return out
+    return pack_all(FOLDER, CASES, tmp_path_factory.mktemp("tfops"))
 
 
 def test_the_fixtures_cover_every_op_family_of_the_brief():

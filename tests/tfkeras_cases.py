@@ -4,6 +4,8 @@ and the model config each .h5 holds, read with h5py (no TensorFlow)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,14 @@ def check_arrays(folder: str, case: dict[str, Any]) -> None:
             a = np.load(DATA / folder / entry["file"])
             assert a.dtype == np.float32 and list(a.shape) == entry["shape"], entry
             assert np.all(np.isfinite(a)), entry
+
+
+def pack_all(folder: str, cases: dict[str, dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Every case packed by the command line (`kwbin pack X.h5 -o X.kwb`): name -> (result, .kwb path)."""
+    done = {}
+    for name, case in cases.items():
+        target = out / f"{name}.kwb"
+        result = subprocess.run([sys.executable, "-m", "kwbin", "pack", str(DATA / folder / case["model"]),
+                                 "-o", str(target)], capture_output=True, text=True, timeout=600)
+        done[name] = (result, target)
+    return done
