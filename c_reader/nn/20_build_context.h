@@ -3,7 +3,9 @@
 /* One value of the graph: a model input, a call of a layer (its output), or
    an alias (a nested model's InputLayer fed from outside, a nested model's
    output).  Node ids index kwnn_net.nodes_. */
-enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND };
+/* PART: output `part` of a layer call with several (a recurrent layer's return_state), a copy
+   out of that call's value (per sample: its outputs end to end; 45_recurrent.h) */
+enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND, KWNN__N_PART };
 enum { KWNN__AT_ARENA = 0, KWNN__AT_INPUT, KWNN__AT_OUTPUT };
 
 typedef struct kwnn__node {
@@ -22,6 +24,7 @@ typedef struct kwnn__node {
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
+    uint32_t part;             /* PART: which output of its layer call */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
