@@ -1281,6 +1281,8 @@ typedef struct kwnn__ctx {
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
     kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
+    const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
     uint32_t n;               /* layers in the table */
     kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */
@@ -5446,13 +5448,39 @@ static void kwnn__strides(const size_t *shape, uint32_t nd, ptrdiff_t *st)
     }
 }
 
-static kwnn_result kwnn__op_struct(kwnn__ctx *c, struct kwnn__op **o)
+/* The operation's struct: in the parameter area at load; when the shapes are
+   given at run time (82_run_shapes.h: fill 0), in the caller's scratch. */
+static kwnn_result kwnn__op_struct(kwnn__ctx *c, const kwb_layer *L, struct kwnn__op **o)
 {
     float *p;
-    kwnn_result r = kwnn__param(c, KWNN__O_FLOATS, &p);
-    if (r != KWNN_OK) return r;
-    *o = (struct kwnn__op *)(void *)p;
+    kwnn_result r;
+    if (!c->fill) {
+        if (c->op_store == NULL) return kwnn__op_fail(c, L, KWNN_ERR_INVALID_ARGUMENT, "no room for its arguments");
+        *o = c->op_store;
+    } else {
+        if ((r = kwnn__param(c, KWNN__O_FLOATS, &p)) != KWNN_OK) return r;
+        *o = (struct kwnn__op *)(void *)p;
+    }
     memset(*o, 0, sizeof **o);
+    return KWNN_OK;
+}
+
+/* Operand i's constant: written at load; the load's when the shapes change (fill 0). */
+static kwnn_result kwnn__op_constant(kwnn__ctx *c, const kwb_layer *L, const kwnn__oparg *a, uint32_t i, size_t count,
+                                     const float **k)
+{
+    float *dst;
+    size_t pos = 0;
+    kwnn_result r;
+    if (!c->fill) {
+        if (c->op_base == NULL) return kwnn__op_fail(c, L, KWNN_ERR_INVALID_ARGUMENT, "its constants are gone");
+        *k = c->op_base->arg[i].k;
+        return KWNN_OK;
+    }
+    if ((r = kwnn__param(c, count, &dst)) != KWNN_OK) return r;
+    if (!kwnn__const_fill(a->value, a->shape, a->nd, 0, dst, &pos))
+        return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
+    *k = dst;
     return KWNN_OK;
 }
 
@@ -5496,13 +5524,10 @@ static kwnn_result kwnn__op_broadcast(kwnn__ctx *c, const kwb_layer *L, kwnn__op
         if (a[i].in >= 0) {
             p->count = kwnn__in_node(c, (uint32_t)a[i].in)->count;
         } else {
-            float *k;
-            size_t cnt = 1, pos = 0;
+            size_t cnt = 1;
             kwnn_result r;
             for (d = 0; d < a[i].nd; d++) cnt *= a[i].shape[d];
-            if ((r = kwnn__param(c, cnt, &k)) != KWNN_OK) return r;
-            if (!kwnn__const_fill(a[i].value, a[i].shape, a[i].nd, 0, k, &pos)) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
-            p->k = k;
+            if ((r = kwnn__op_constant(c, L, &a[i], i, cnt, &p->k)) != KWNN_OK) return r;
         }
     }
     o->n_args = n;
@@ -5608,8 +5633,7 @@ static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg
     o->rshape[0] = o->rcount = k;
     o->arg[0].rstep[0] = 1;
     if (a[1].in < 0) { /* x (..., k) @ W (k,) or (k, m) */
-        float *w;
-        size_t pos = 0, m = a[1].nd == 2 ? a[1].shape[1] : 1;
+        size_t m = a[1].nd == 2 ? a[1].shape[1] : 1;
         kwnn_result r;
         if (a[1].nd < 1 || a[1].nd > 2 || a[1].shape[0] != k)
             return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "the constant is not a (k,) vector or (k, m) matrix");
@@ -5623,10 +5647,8 @@ static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg
             o->arg[1].step[o->nd++] = 1;
         }
         if (o->nd + 1 > KWNN_MAX_DIMS + 1) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
-        if ((r = kwnn__param(c, k * m, &w)) != KWNN_OK) return r;
-        if (!kwnn__const_fill(a[1].value, a[1].shape, a[1].nd, 0, w, &pos)) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
+        if ((r = kwnn__op_constant(c, L, &a[1], 1, k * m, &o->arg[1].k)) != KWNN_OK) return r;
         o->arg[1].in = -1;
-        o->arg[1].k = w;
         o->arg[1].rstep[0] = (ptrdiff_t)m;
         return KWNN_OK;
     }
@@ -6081,7 +6103,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
     kwnn__iter it;
     kwnn__oparg a[3];
     const kwnn__op_name *nm = NULL;
-    struct kwnn__op *o;
+    struct kwnn__op *o = NULL;
     kwnn_result r;
     size_t i;
     uint32_t first = 0;
@@ -6115,7 +6137,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         return kwnn__op_join(c, L, cfg, el, out, nm->code == KWNN__O_STACK);
     default: break;
     }
-    if ((r = kwnn__op_struct(c, &o)) != KWNN_OK) return r;
+    if ((r = kwnn__op_struct(c, L, &o)) != KWNN_OK) return r;
     o->code = nm->code;
     out->kind = KWNN_LAYER_OP;
     out->op_args = o;
@@ -8397,25 +8419,29 @@ typedef struct kwnn__shaped {
     kwnn__node *nodes;
     kwnn_layer *layers; /* by run position */
     uint32_t *live;
+    struct kwnn__op *ops; /* by run position: the operation nodes' arguments for these shapes (47_ops.h) */
 } kwnn__shaped;
 
 /* Bytes of the nodes, layers and live list; 0 on overflow. */
 static size_t kwnn__shaped_head(const kwnn_net *net)
 {
-    size_t at = 0, part[3];
+    size_t at = 0, part[4];
     if (!kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]) ||
         !kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]) ||
-        !kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]))
+        !kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]) ||
+        !kwnn__carve(&at, net->order_count_, sizeof(struct kwnn__op), &part[3]))
         return 0;
     return at;
 }
 
 static void kwnn__shaped_at(kwnn__shaped *S, const kwnn_net *net, unsigned char *base)
 {
-    size_t at = 0, part[3];
+    size_t at = 0, part[4];
     kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]);
     kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]);
     kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]);
+    kwnn__carve(&at, net->order_count_, sizeof(struct kwnn__op), &part[3]);
+    S->ops = (struct kwnn__op *)(void *)(base + part[3]);
     S->nodes = (kwnn__node *)(void *)(base + part[0]);
     S->layers = (kwnn_layer *)(void *)(base + part[1]);
     S->live = (uint32_t *)(void *)(base + part[2]);
@@ -8491,6 +8517,9 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
         } else {
             const kwnn_layer *base = &net->layers[x->layer];
             kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
+            struct kwnn__op op_tmp;
+            c.op_store = out == &tmp ? &op_tmp : &S->ops[x->aux]; /* an operation's arguments (47_ops.h) */
+            c.op_base = base->op_args;
             out->name = base->name;
             out->class_name = base->class_name;
             if ((r = kwnn__load_call(&c, &L, x, out)) != KWNN_OK) return r;

@@ -158,3 +158,24 @@ def test_unsupported_operations_are_refused_at_load_naming_them(build, shapes, w
     line = _refusal(kwbin_run, build, shapes, tmp_path)
     for w in words:
         assert w in line, line
+
+
+def test_operations_on_a_none_time_axis_at_several_lengths(kwbin_run, kwbin_run_asan, tmp_path):  # noqa: F811
+    """Shapes given at run time (kwnn_run_shapes): each operation's steps are worked out again."""
+    keras = _keras()
+    keras.backend.clear_session()
+    L, ops = keras.layers, keras.ops
+    x = keras.Input((None, 4), name="x")
+    h = L.Dense(5, name="d")(x)
+    h = h * 0.5 + ops.mean(h, axis=-1, keepdims=True) - np.array([0.1, 0.2, 0.3, 0.4, 0.5], np.float32)
+    h = ops.where(h > 0.0, h, ops.exp(h) - 1.0)
+    y = ops.concatenate([h[:, -1], h[:, 0] * 2.0, ops.max(h[:, ::-1], axis=1)], axis=-1)
+    model = _seeded(keras.Model(x, y), 9)
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    for steps in (1, 3, 7):
+        xs = np.random.default_rng(steps).standard_normal((2, steps, 4)).astype(np.float32)
+        want = model.predict(xs, verbose=0)
+        for exe in (kwbin_run, kwbin_run_asan) if steps == 3 else (kwbin_run,):
+            (got,) = _infer(exe, tmp_path / "m.kwb", [xs], 1, tmp_path)
+            assert _difference(got, want) <= TOLERANCE, steps

@@ -43,6 +43,8 @@ typedef struct kwnn__ctx {
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
     kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
+    const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
     uint32_t n;               /* layers in the table */
     kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */

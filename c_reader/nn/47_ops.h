@@ -306,13 +306,39 @@ static void kwnn__strides(const size_t *shape, uint32_t nd, ptrdiff_t *st)
     }
 }
 
-static kwnn_result kwnn__op_struct(kwnn__ctx *c, struct kwnn__op **o)
+/* The operation's struct: in the parameter area at load; when the shapes are
+   given at run time (82_run_shapes.h: fill 0), in the caller's scratch. */
+static kwnn_result kwnn__op_struct(kwnn__ctx *c, const kwb_layer *L, struct kwnn__op **o)
 {
     float *p;
-    kwnn_result r = kwnn__param(c, KWNN__O_FLOATS, &p);
-    if (r != KWNN_OK) return r;
-    *o = (struct kwnn__op *)(void *)p;
+    kwnn_result r;
+    if (!c->fill) {
+        if (c->op_store == NULL) return kwnn__op_fail(c, L, KWNN_ERR_INVALID_ARGUMENT, "no room for its arguments");
+        *o = c->op_store;
+    } else {
+        if ((r = kwnn__param(c, KWNN__O_FLOATS, &p)) != KWNN_OK) return r;
+        *o = (struct kwnn__op *)(void *)p;
+    }
     memset(*o, 0, sizeof **o);
+    return KWNN_OK;
+}
+
+/* Operand i's constant: written at load; the load's when the shapes change (fill 0). */
+static kwnn_result kwnn__op_constant(kwnn__ctx *c, const kwb_layer *L, const kwnn__oparg *a, uint32_t i, size_t count,
+                                     const float **k)
+{
+    float *dst;
+    size_t pos = 0;
+    kwnn_result r;
+    if (!c->fill) {
+        if (c->op_base == NULL) return kwnn__op_fail(c, L, KWNN_ERR_INVALID_ARGUMENT, "its constants are gone");
+        *k = c->op_base->arg[i].k;
+        return KWNN_OK;
+    }
+    if ((r = kwnn__param(c, count, &dst)) != KWNN_OK) return r;
+    if (!kwnn__const_fill(a->value, a->shape, a->nd, 0, dst, &pos))
+        return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
+    *k = dst;
     return KWNN_OK;
 }
 
@@ -356,13 +382,10 @@ static kwnn_result kwnn__op_broadcast(kwnn__ctx *c, const kwb_layer *L, kwnn__op
         if (a[i].in >= 0) {
             p->count = kwnn__in_node(c, (uint32_t)a[i].in)->count;
         } else {
-            float *k;
-            size_t cnt = 1, pos = 0;
+            size_t cnt = 1;
             kwnn_result r;
             for (d = 0; d < a[i].nd; d++) cnt *= a[i].shape[d];
-            if ((r = kwnn__param(c, cnt, &k)) != KWNN_OK) return r;
-            if (!kwnn__const_fill(a[i].value, a[i].shape, a[i].nd, 0, k, &pos)) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
-            p->k = k;
+            if ((r = kwnn__op_constant(c, L, &a[i], i, cnt, &p->k)) != KWNN_OK) return r;
         }
     }
     o->n_args = n;
@@ -468,8 +491,7 @@ static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg
     o->rshape[0] = o->rcount = k;
     o->arg[0].rstep[0] = 1;
     if (a[1].in < 0) { /* x (..., k) @ W (k,) or (k, m) */
-        float *w;
-        size_t pos = 0, m = a[1].nd == 2 ? a[1].shape[1] : 1;
+        size_t m = a[1].nd == 2 ? a[1].shape[1] : 1;
         kwnn_result r;
         if (a[1].nd < 1 || a[1].nd > 2 || a[1].shape[0] != k)
             return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "the constant is not a (k,) vector or (k, m) matrix");
@@ -483,10 +505,8 @@ static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg
             o->arg[1].step[o->nd++] = 1;
         }
         if (o->nd + 1 > KWNN_MAX_DIMS + 1) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
-        if ((r = kwnn__param(c, k * m, &w)) != KWNN_OK) return r;
-        if (!kwnn__const_fill(a[1].value, a[1].shape, a[1].nd, 0, w, &pos)) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
+        if ((r = kwnn__op_constant(c, L, &a[1], 1, k * m, &o->arg[1].k)) != KWNN_OK) return r;
         o->arg[1].in = -1;
-        o->arg[1].k = w;
         o->arg[1].rstep[0] = (ptrdiff_t)m;
         return KWNN_OK;
     }
@@ -941,7 +961,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
     kwnn__iter it;
     kwnn__oparg a[3];
     const kwnn__op_name *nm = NULL;
-    struct kwnn__op *o;
+    struct kwnn__op *o = NULL;
     kwnn_result r;
     size_t i;
     uint32_t first = 0;
@@ -975,7 +995,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         return kwnn__op_join(c, L, cfg, el, out, nm->code == KWNN__O_STACK);
     default: break;
     }
-    if ((r = kwnn__op_struct(c, &o)) != KWNN_OK) return r;
+    if ((r = kwnn__op_struct(c, L, &o)) != KWNN_OK) return r;
     o->code = nm->code;
     out->kind = KWNN_LAYER_OP;
     out->op_args = o;
