@@ -5419,7 +5419,7 @@ static kwnn_result kwnn__op_arg(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, 
         a->in = (int32_t)(*next_in)++;
         a->nd = x->nd + 1;
         a->shape[0] = 1;
-        memcpy(a->shape + 1, x->shape, x->nd * sizeof(size_t));
+        memcpy(a->shape + 1, x->shape, sizeof x->shape);
         return KWNN_OK;
     }
     a->in = -1;
@@ -5511,8 +5511,9 @@ static kwnn_result kwnn__op_broadcast(kwnn__ctx *c, const kwb_layer *L, kwnn__op
             else if (dim != 1 && dim != *o_dim)
                 return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "its arguments' shapes do not broadcast together");
         }
+    if (full == 0) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "it takes no tensor");
     o->nd = full - 1;
-    memcpy(o->shape, shape + 1, o->nd * sizeof(size_t));
+    for (d = 0; d < o->nd; d++) o->shape[d] = shape[d + 1];
     for (i = 0; i < n; i++) {
         kwnn__operand *p = &o->arg[i];
         ptrdiff_t st[KWNN_MAX_DIMS + 1];
@@ -5944,9 +5945,8 @@ static kwnn_result kwnn__op_join(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         if (kwnn__in_node(c, i)->nd != x0->nd ||
             memcmp(kwnn__in_node(c, i)->shape, x0->shape, x0->nd * sizeof(size_t)) != 0)
             return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "stacks tensors of different shapes");
-    memcpy(c->shape, x0->shape, ax * sizeof(size_t));
+    for (i = 0; i < x0->nd; i++) c->shape[i < ax ? i : i + 1] = x0->shape[i];
     c->shape[ax] = c->n_ins;
-    memcpy(c->shape + ax + 1, x0->shape + ax, (x0->nd - ax) * sizeof(size_t));
     c->nd = x0->nd + 1;
     out->kind = KWNN_LAYER_CONCAT;
     out->units = ax;
