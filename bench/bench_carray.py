@@ -97,6 +97,10 @@ def measure(models: dict[str, Path], folder: Path, compilers: list[str], reps: i
     return rows
 
 
+def _size(n: int) -> str:
+    return f"{n / MB:.2f} MB" if n >= MB // 10 else f"{n / 1024:.1f} KB"
+
+
 def report(rows: list[dict], compilers: list[str], reps: int) -> str:
     versions = {c: subprocess.run([c, "--version"], capture_output=True, text=True).stdout.splitlines()[0] for c in compilers}
     lines = [
@@ -110,7 +114,7 @@ def report(rows: list[dict], compilers: list[str], reps: int) -> str:
         "|---|---:|---|---:|---:|---:|" + "---:|" * len(compilers),
     ]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['model_bytes'] / MB:.2f} MB | {r['style']} | {r['header_bytes'] / MB:.2f} MB | "
+        lines.append(f"| {r['model']} | {r['model_bytes'] / MB:.2f} MB | {r['style']} | {_size(r['header_bytes'])} | "
                      f"**{r['ratio']:.2f}x** | {r['write_s']:.2f} s | "
                      + " | ".join("n/a" if r[c + "_s"] is None else f"{r[c + '_s']:.2f} s" for c in compilers) + " |")  # fmt: skip
     lines += [
