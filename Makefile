@@ -206,6 +206,6 @@ check-applications: $(STAMP) build/kwbin-run
 .PHONY: check-tfkeras
 check-tfkeras:
 	$(PYTHON) -m venv .venv-tf
-	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt tensorflow-cpu==2.21.0 tf-keras==2.21.0
+	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/tf.txt
 	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	.venv-tf/bin/python -m pytest -q -p no:cacheprovider tests/test_tf_keras.py

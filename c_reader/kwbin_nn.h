@@ -100,6 +100,37 @@
        KWNN_ERR_SIZE), in the model config's order; no array may overlap
        another.  kwnn_run(...) is kwnn_run_multi(net, &input, &in_count,
        &output, &out_count, ...).
+   kwnn_scratch_size_shapes(net, in_shapes, batch, &size, out_shapes, message)
+   kwnn_run_shapes(net, inputs, in_shapes, outputs, out_capacity, out_shapes,
+                   scratch, scratch_size, batch, &need, message)
+       VARIABLE DIMENSIONS.  A None in an input's shape (time steps; the
+       height and width of a fully convolutional net) is given at run time:
+       net->variable is then 1, kwnn_load builds the net with a nominal
+       length of 32 on those axes (net->input_shape, kwnn_scratch_size,
+       kwnn_cost_per_sample are for that length) and kwnn_run /
+       kwnn_run_multi return KWNN_ERR_SHAPE.  These two calls work on any
+       net.  in_shapes[i] (kwnn_shape: ndim, dims[]) is input i's shape per
+       sample: the model's fixed axes as they are, a None axis at least 1.
+       Every shape is inferred again through the graph for them: each layer
+       reads its config again and checks its input as at load (the file
+       must still be open), so a length a layer cannot take (a time axis
+       of 0, a window larger than the input, a Reshape that does not fit)
+       is KWNN_ERR_SHAPE (or _BAD_CONFIG, _UNSUPPORTED, as the load would
+       say) with a one-line `message` naming the input or the layer
+       (message: KWNN_MESSAGE_SIZE bytes, or NULL; "" on success).
+       kwnn_scratch_size_shapes puts the scratch bytes kwnn_run_shapes needs
+       in *size and each output's shape in out_shapes[j] (or NULL); it makes
+       one temporary allocation (the graph's nodes; through opt->alloc_fn
+       if given) and frees it.  kwnn_run_shapes allocates nothing: its
+       scratch holds the graph's nodes for this run (a size fixed per net),
+       the layers' per-call fields, then the arena, planned again by first
+       fit for these shapes.  A scratch too small: KWNN_ERR_SCRATCH and
+       *need (or NULL) the bytes needed (when the scratch does not even
+       hold the graph's part, that part's size: a lower bound).  Outputs:
+       out_capacity[j] floats in outputs[j] (at least batch times the
+       output's size, else KWNN_ERR_SIZE); out_shapes[j] (or NULL) receives
+       the shape.  The scratch is checked at every call against these
+       shapes' need.  Thread-safe as kwnn_run.
    kwnn_input_shape(net, i, &ndim), kwnn_output_shape(net, j, &ndim)
        The per-sample shape of input i / output j (ndim dimensions), NULL
        when i >= net->num_inputs (j >= net->num_outputs).
@@ -280,7 +311,7 @@
                        KWNN_ERR_INPUT_VALUE (never a read outside the
                        table).  mask_zero true is refused.
      SimpleRNN, LSTM, GRU (45_recurrent.h)
-                       input (time steps, features), both known; units,
+                       input (time steps, features), steps may be None; units,
                        activation (tanh), recurrent_activation (sigmoid;
                        Keras 1 / 2 files: hard_sigmoid, their form),
                        use_bias, return_sequences, go_backwards (the
@@ -294,7 +325,7 @@
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
                        The state starts at zero.  Refused: return_state,
                        stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...), a None time axis.  The scratch
+                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
@@ -672,6 +703,12 @@ typedef struct kwnn_options {
     uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
 } kwnn_options;
 
+/* A per-sample shape (batch excluded), for the calls taking shapes at run time. */
+typedef struct kwnn_shape {
+    uint32_t ndim;
+    size_t dims[KWNN_MAX_DIMS];
+} kwnn_shape;
+
 typedef struct kwnn_net {
     uint32_t layer_count;
     kwnn_layer *layers;
@@ -680,6 +717,7 @@ typedef struct kwnn_net {
     size_t input_shape[KWNN_MAX_DIMS], output_shape[KWNN_MAX_DIMS]; /* per sample */
     size_t input_count, output_count;                               /* floats per sample */
     int hard_sigmoid;                                               /* the form used */
+    int variable; /* an input has a None dimension: run with kwnn_run_shapes (kwnn_run refuses) */
     kwnn_result error;                                              /* of the last kwnn_load */
     char message[KWNN_MESSAGE_SIZE];
 
@@ -695,6 +733,10 @@ typedef struct kwnn_net {
     uint64_t cost_;         /* operations per sample, sum over the nodes */
     void *mem_;
     kwnn_options opt_;
+    const kwb_file *file_;  /* the open file (kwnn_run_shapes reads the layers' configs again) */
+    uint32_t *sorted_;      /* every node in topological order (shapes at run time) */
+    uint32_t sorted_count_;
+    int legacy_, theano_;   /* metadata facts the loaders use */
 } kwnn_net;
 
 KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt);
@@ -708,6 +750,12 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
                                     const size_t *out_counts, void *scratch, size_t scratch_size,
                                     int batch);
 KWNN_API size_t kwnn_peak_size(const kwnn_net *net, int batch);
+KWNN_API kwnn_result kwnn_scratch_size_shapes(const kwnn_net *net, const kwnn_shape *in_shapes, int batch,
+                                              size_t *size, kwnn_shape *out_shapes, char *message);
+KWNN_API kwnn_result kwnn_run_shapes(const kwnn_net *net, const float *const *inputs,
+                                     const kwnn_shape *in_shapes, float *const *outputs,
+                                     const size_t *out_capacity, kwnn_shape *out_shapes, void *scratch,
+                                     size_t scratch_size, int batch, size_t *need, char *message);
 KWNN_API const size_t *kwnn_input_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
 KWNN_API const size_t *kwnn_output_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
 KWNN_API size_t kwnn_input_size(const kwnn_net *net, uint32_t i);
@@ -754,6 +802,7 @@ extern "C" {
 #define KWNN_PROBE(counter, n) ((void)0)
 #endif
 #define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
+#define KWNN__NOMINAL 32 /* the length kwnn_load gives a None axis of an input (run: the input's) */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -1166,6 +1215,7 @@ typedef struct kwnn__node {
     size_t count;              /* floats per sample */
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
+    uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -1178,6 +1228,7 @@ typedef struct kwnn__ctx {
     int legacy;               /* Keras 1 / 2 file (hard_sigmoid) */
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
+    uint32_t var_mask;        /* the input shape just read: its None axes (bit i) */
     uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */
@@ -1715,6 +1766,7 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
     uint32_t nd = 0;
     size_t dims[KWNN_MAX_DIMS];
     int first = with_batch;
+    uint32_t var = 0;
     long x;
     if (!kwnn__begin(v, '[', &it)) return kwnn__bad_key(c, L, key, v, "a list");
     while (kwnn__next(&it, NULL, &el)) {
@@ -1722,20 +1774,20 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
             first = 0;
             continue;
         }
-        if (kwnn__null(el)) {
-            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "the input shape ");
-            kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
-            kwnn__m(c->net, " has an unknown (None) dimension");
-            return KWNN_ERR_SHAPE;
+        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
+        if (kwnn__null(el)) { /* given at run time (kwnn_run_shapes); the load uses a nominal length */
+            var |= 1u << nd;
+            dims[nd++] = KWNN__NOMINAL;
+            continue;
         }
         if (!kwnn__int(el, &x) || x < 1) return kwnn__bad_key(c, L, key, v, "a list of positive sizes");
-        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
         dims[nd++] = (size_t)x;
     }
-    if (c->have_shape) { /* a nested model's InputLayer: must agree */
+    c->var_mask = var;
+    if (c->have_shape) { /* a nested model's InputLayer: must agree (a None axis takes any length) */
         uint32_t i;
         int same = nd == c->nd;
-        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i];
+        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i] || (var >> i & 1u);
         if (!same) {
             kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "expects input ");
             kwnn__m_shape(c->net, dims, nd);
@@ -6082,6 +6134,41 @@ static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int requi
     return kwnn__set_shape_from(c, L, v, 1, which);
 }
 
+/* Layer L (a row of the table) for call x, from the shapes of x's inputs in c->net->nodes_: its
+   kind, parameters and output shape into *out.  kwnn_load runs it at a layer's first call;
+   kwnn_run_shapes again at every call, for the shapes of that run (c->fill 0: nothing written
+   but *out and c->net->message). */
+static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn__node *x, kwnn_layer *out)
+{
+    const uint32_t *ins = c->net->edges_ + x->first_in;
+    const char *name = out->name, *cls = out->class_name;
+    kwnn_result r;
+    memset(out, 0, sizeof *out);
+    out->name = name;
+    out->class_name = cls;
+    out->index = x->layer;
+    c->nd = c->net->nodes_[ins[0]].nd;
+    memcpy(c->shape, c->net->nodes_[ins[0]].shape, sizeof c->shape);
+    c->have_shape = 1;
+    c->ins = ins;
+    c->n_ins = x->n_in;
+    c->kwargs = x->kwargs;
+    out->in_ndim = c->nd;
+    memcpy(out->in_shape, c->shape, sizeof c->shape);
+    if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
+    out->out_ndim = c->nd;
+    memcpy(out->out_shape, c->shape, sizeof c->shape);
+    if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
+        return kwnn__shape_overflow(c, L, "its input shape", out->in_shape, out->in_ndim);
+    if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
+        return kwnn__shape_overflow(c, L, "its output shape", out->out_shape, out->out_ndim);
+    if (out->in_count == 0 || out->out_count == 0)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
+    if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
+    out->cost = kwnn__layer_cost(out);
+    return KWNN_OK;
+}
+
 /* A call of a layer: load the layer (first call) or check the shapes agree. */
 static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
 {
@@ -6103,34 +6190,13 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
         cfg.p = L.config;
         cfg.e = L.config + L.config_length;
         c->have_shape = 0;
+        c->var_mask = 0;
         if ((r = kwnn__implicit_input(c, &L, cfg)) != KWNN_OK) return r;
         kwnn__set_node_shape(&net->nodes_[ins[0]], c->shape, c->nd);
+        net->nodes_[ins[0]].var = c->var_mask;
     }
     if (c->loaded[x->layer] == KWB_NONE) {
-        const char *name = out->name, *cls = out->class_name;
-        memset(out, 0, sizeof *out);
-        out->name = name;
-        out->class_name = cls;
-        out->index = x->layer;
-        c->nd = net->nodes_[ins[0]].nd;
-        memcpy(c->shape, net->nodes_[ins[0]].shape, sizeof c->shape);
-        c->have_shape = 1;
-        c->ins = ins;
-        c->n_ins = x->n_in;
-        c->kwargs = x->kwargs;
-        out->in_ndim = c->nd;
-        memcpy(out->in_shape, c->shape, sizeof c->shape);
-        if ((r = kwnn__layer(c, &L, out)) != KWNN_OK) return r;
-        out->out_ndim = c->nd;
-        memcpy(out->out_shape, c->shape, sizeof c->shape);
-        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
-            return kwnn__shape_overflow(c, &L, "its input shape", out->in_shape, out->in_ndim);
-        if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
-            return kwnn__shape_overflow(c, &L, "its output shape", out->out_shape, out->out_ndim);
-        if (out->in_count == 0 || out->out_count == 0)
-            return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
-        if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
-        out->cost = kwnn__layer_cost(out);
+        if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
@@ -6165,8 +6231,10 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
         case KWNN__N_INPUT:
             if (x->layer == KWB_NONE) break; /* from the first layer's config (kwnn__layer_node) */
             c->have_shape = 0;
+            c->var_mask = 0;
             if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
             kwnn__set_node_shape(x, c->shape, c->nd);
+            x->var = c->var_mask;
             break;
         case KWNN__N_UNBOUND:
             return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
@@ -6175,8 +6243,10 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
             if (!in->known) { /* the network's input, from a nested model's InputLayer */
                 if (x->layer == KWB_NONE) return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "cannot tell the network's input shape");
                 c->have_shape = 0;
+                c->var_mask = 0;
                 if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
                 kwnn__set_node_shape(in, c->shape, c->nd);
+                in->var = c->var_mask;
             } else if (x->layer != KWB_NONE) { /* a nested InputLayer must agree with what feeds it */
                 c->have_shape = 1;
                 c->nd = in->nd;
@@ -6246,47 +6316,16 @@ static int kwnn__elementwise(kwnn_kind k)
            k == KWNN_LAYER_PRELU || k == KWNN_LAYER_LAYERNORM;
 }
 
-/* Roots (free layers and aliases share their input's storage), the run
-   order (computing nodes only), last readers, outputs written in place
-   when nothing else reads them, then the arena by first fit. */
-static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+/* Every computing node of the run order placed by first fit while it lives (an elementwise
+   layer takes over its input's block when it is that block's last reader); the arena's size and
+   the peak into c->net.  Run again by kwnn_run_shapes on the nodes of one run's shapes. */
+static kwnn_result kwnn__place_all(kwnn__ctx *c)
 {
     kwnn_net *net = c->net;
     kwnn__node *nodes = net->nodes_;
-    uint32_t p, s = 0, i, j;
+    uint32_t p, i, s = net->order_count_;
     size_t live = 0;
     kwnn_result r;
-    for (p = 0; p < n_order; p++) {
-        uint32_t id = net->order_[p];
-        kwnn__node *x = &nodes[id];
-        x->where = KWNN__AT_ARENA;
-        if (x->kind == KWNN__N_INPUT) {
-            x->where = KWNN__AT_INPUT;
-            x->slot = x->aux;
-        } else if (kwnn__free_layer(net, x)) {
-            x->root = nodes[net->edges_[x->first_in]].root;
-        } else {
-            x->aux = x->last_use = s; /* its position; the last reader's, once known */
-            net->order_[s++] = id;
-        }
-    }
-    net->order_count_ = s;
-    for (p = 0; p < s; p++) {
-        const kwnn__node *x = &nodes[net->order_[p]];
-        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
-    }
-    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
-        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
-        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
-        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
-            root->where = KWNN__AT_OUTPUT;
-            root->slot = j;
-        } else if (root->where == KWNN__AT_ARENA) {
-            root->last_use = s; /* read by the final copy */
-        }
-    }
-    for (i = 0; i < net->node_count_; i++)
-        if (nodes[i].state == 2) nodes[i].state = 0;
     c->live_count = 0;
     for (p = 0; p < s; p++) {
         uint32_t id = net->order_[p];
@@ -6322,6 +6361,48 @@ static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
     return KWNN_OK;
 }
 
+
+/* Roots (free layers and aliases share their input's storage), the run
+   order (computing nodes only), last readers, outputs written in place
+   when nothing else reads them, then the arena by first fit. */
+static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+{
+    kwnn_net *net = c->net;
+    kwnn__node *nodes = net->nodes_;
+    uint32_t p, s = 0, i, j;
+    for (p = 0; p < n_order; p++) {
+        uint32_t id = net->order_[p];
+        kwnn__node *x = &nodes[id];
+        x->where = KWNN__AT_ARENA;
+        if (x->kind == KWNN__N_INPUT) {
+            x->where = KWNN__AT_INPUT;
+            x->slot = x->aux;
+        } else if (kwnn__free_layer(net, x)) {
+            x->root = nodes[net->edges_[x->first_in]].root;
+        } else {
+            x->aux = x->last_use = s; /* its position; the last reader's, once known */
+            net->order_[s++] = id;
+        }
+    }
+    net->order_count_ = s;
+    for (p = 0; p < s; p++) {
+        const kwnn__node *x = &nodes[net->order_[p]];
+        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
+    }
+    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
+        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
+        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
+        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
+            root->where = KWNN__AT_OUTPUT;
+            root->slot = j;
+        } else if (root->where == KWNN__AT_ARENA) {
+            root->last_use = s; /* read by the final copy */
+        }
+    }
+    for (i = 0; i < net->node_count_; i++)
+        if (nodes[i].state == 2) nodes[i].state = 0;
+    return kwnn__place_all(c);
+}
 /* ---- loading ------------------------------------------------------------- */
 
 /* Pass 1: floats the parameter area needs: every weight kwb_tensor_f32
@@ -6416,6 +6497,10 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK) return r;
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
+    memcpy(net->sorted_, net->order_, (size_t)n_order * sizeof *net->sorted_); /* the plan keeps only computing nodes */
+    net->sorted_count_ = n_order;
+    for (i = 0; i < net->num_inputs; i++)
+        if (net->nodes_[net->inputs_[i]].var != 0) net->variable = 1;
     if ((r = kwnn__plan(c, n_order)) != KWNN_OK) return r;
     { /* the layers' work area (recurrent state), after the plan's values: the largest one */
         size_t work = 0;
@@ -6532,6 +6617,7 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
          kwnn__carve(&off, c.stack_cap, sizeof(uint32_t), &at[10]) &&
          kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[11]) &&       /* stack2 */
          kwnn__carve(&off, c.node_cap + 1, sizeof(uint32_t), &at[12]) &&   /* live */
+         kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[13]) &&       /* sorted_ */
          kwnn__add(off, 64, &off);
     if (!ok) return kwnn__oom(&c);
     mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(off, net->opt_.user_data) : KWNN_MALLOC(off);
@@ -6557,6 +6643,10 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     c.stack = (uint32_t *)(void *)(base + at[10]);
     c.stack2 = (uint32_t *)(void *)(base + at[11]);
     c.live = (uint32_t *)(void *)(base + at[12]);
+    net->sorted_ = (uint32_t *)(void *)(base + at[13]);
+    net->file_ = f;
+    net->legacy_ = c.legacy;
+    net->theano_ = c.theano_kernels;
     c.fill = 1;
     if ((r = kwnn__build(&c)) != KWNN_OK) {
         char message[KWNN_MESSAGE_SIZE];
@@ -6855,6 +6945,7 @@ typedef struct kwnn__rt {
     float *arena;
     float *work; /* the layers' work area (45_recurrent.h) */
     size_t batch;
+    const kwnn_layer *call_layers; /* kwnn_run_shapes: the layer of each run position, for its shapes */
 } kwnn__rt;
 
 /* Where node id's value lives (batch samples, row-major). */
@@ -6997,11 +7088,12 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
-/* One computing node; a run error (an input value a layer cannot take) stops the run. */
-static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
+/* The computing node at run position p; a run error (an input value a layer cannot take) stops the run. */
+static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
 {
+    uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
-    const kwnn_layer *L = &rt->net->layers[x->layer];
+    const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
     kwnn_result res;
     if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
                             rt->batch, &res))
@@ -7022,6 +7114,30 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
     return KWNN_OK;
 }
 
+static void *kwnn__align64(void *p)
+{
+    size_t mis = (size_t)((uintptr_t)p % 64);
+    return (unsigned char *)p + (mis ? 64 - mis : 0);
+}
+
+/* Every node in run order, then the outputs not written in place (rt->arena set). */
+static kwnn_result kwnn__run_all(kwnn__rt *rt)
+{
+    const kwnn_net *net = rt->net;
+    uint32_t i;
+    rt->work = rt->arena != NULL ? rt->arena + net->work_ * rt->batch : NULL;
+    for (i = 0; i < net->order_count_; i++) {
+        kwnn_result res = kwnn__run_node(rt, i);
+        if (res != KWNN_OK) return res;
+    }
+    for (i = 0; i < net->num_outputs; i++) {
+        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
+        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
+        memcpy(rt->outputs[i], kwnn__src(rt, net->outputs_[i]), o->count * rt->batch * sizeof(float));
+    }
+    return KWNN_OK;
+}
+
 KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inputs, const size_t *in_counts,
                                     float *const *outputs, const size_t *out_counts, void *scratch,
                                     size_t scratch_size, int batch)
@@ -7032,6 +7148,7 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
     if (net == NULL || net->layers == NULL || batch < 1 || inputs == NULL || in_counts == NULL ||
         outputs == NULL || out_counts == NULL)
         return KWNN_ERR_INVALID_ARGUMENT;
+    if (net->variable) return KWNN_ERR_SHAPE; /* a None axis: its length comes with kwnn_run_shapes */
     for (i = 0; i < net->num_inputs; i++) {
         if (inputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
         if ((want = kwnn__bytes(net->nodes_[net->inputs_[i]].count, batch)) == KWNN__SIZE_MAX)
@@ -7052,22 +7169,9 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
     rt.outputs = outputs;
     rt.batch = (size_t)batch;
     rt.arena = NULL;
-    if (need > 0) {
-        unsigned char *base = (unsigned char *)scratch;
-        size_t mis = (size_t)((uintptr_t)base % 64);
-        rt.arena = (float *)(void *)(base + (mis ? 64 - mis : 0));
-    }
-    rt.work = rt.arena != NULL ? rt.arena + net->work_ * rt.batch : NULL;
-    for (i = 0; i < net->order_count_; i++) {
-        kwnn_result res = kwnn__run_node(&rt, net->order_[i]);
-        if (res != KWNN_OK) return res;
-    }
-    for (i = 0; i < net->num_outputs; i++) { /* outputs not written in place */
-        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
-        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
-        memcpy(outputs[i], kwnn__src(&rt, net->outputs_[i]), o->count * rt.batch * sizeof(float));
-    }
-    return KWNN_OK;
+    rt.call_layers = NULL;
+    if (need > 0) rt.arena = (float *)kwnn__align64(scratch);
+    return kwnn__run_all(&rt);
 }
 
 KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count, float *output,
@@ -7079,6 +7183,264 @@ KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in
     return kwnn_run_multi(net, &input, &in_count, &output, &out_count, scratch, scratch_size, batch);
 }
 
+/* ---- variable dimensions: input shapes given at run time ----------------- */
+
+/* kwnn_run_shapes re-infers every shape for the inputs it is given: it runs
+   each layer's loader again (c->fill 0: nothing is converted or written but
+   the layer's fields), keeping the weights the load placed, and plans the
+   arena again by the load's own first fit.  What that needs lives at the
+   start of the caller's scratch:
+     the graph's nodes with this run's shapes and offsets (node_count_),
+     the layer of each run position with this run's fields (order_count_),
+     the plan's live list (node_count_ + 1),
+   each rounded to 64 bytes; then the arena. */
+typedef struct kwnn__shaped {
+    kwnn_net view;      /* *net, its nodes_ the copy below (messages go to view.message) */
+    kwnn__node *nodes;
+    kwnn_layer *layers; /* by run position */
+    uint32_t *live;
+} kwnn__shaped;
+
+/* Bytes of the nodes, layers and live list; 0 on overflow. */
+static size_t kwnn__shaped_head(const kwnn_net *net)
+{
+    size_t at = 0, part[3];
+    if (!kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]) ||
+        !kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]) ||
+        !kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]))
+        return 0;
+    return at;
+}
+
+static void kwnn__shaped_at(kwnn__shaped *S, const kwnn_net *net, unsigned char *base)
+{
+    size_t at = 0, part[3];
+    kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]);
+    kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]);
+    kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]);
+    S->nodes = (kwnn__node *)(void *)(base + part[0]);
+    S->layers = (kwnn_layer *)(void *)(base + part[1]);
+    S->live = (uint32_t *)(void *)(base + part[2]);
+}
+
+/* Input i takes shape s: the model's fixed axes must match, its None axes take s's (at least 1). */
+static kwnn_result kwnn__given_shape(kwnn__ctx *c, uint32_t i, const kwnn_shape *s)
+{
+    kwnn__node *x = &c->net->nodes_[c->net->inputs_[i]];
+    uint32_t d;
+    int ok = s->ndim == x->nd;
+    for (d = 0; ok && d < x->nd; d++)
+        ok = (x->var >> d & 1u) ? s->dims[d] >= 1 && s->dims[d] <= KWNN__DIM_LIMIT : s->dims[d] == x->shape[d];
+    if (!ok) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, NULL, "input ");
+        kwnn__m_u64(c->net, i);
+        kwnn__m(c->net, " of shape ");
+        kwnn__m_shape(c->net, s->dims, s->ndim <= KWNN_MAX_DIMS ? s->ndim : KWNN_MAX_DIMS);
+        kwnn__m(c->net, " does not fit the model's (");
+        for (d = 0; d < x->nd; d++) {
+            if (d) kwnn__m(c->net, ", ");
+            if (x->var >> d & 1u) kwnn__m(c->net, "None");
+            else kwnn__m_u(c->net, x->shape[d]);
+        }
+        kwnn__m(c->net, x->nd == 1 ? ",)" : ")");
+        if (x->var) kwnn__m(c->net, " (a None axis takes a length of at least 1)");
+        return KWNN_ERR_SHAPE;
+    }
+    kwnn__set_node_shape(x, s->dims, s->ndim);
+    if (x->count == KWNN__SIZE_MAX)
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, NULL, "an input shape has more elements than a size_t counts");
+    return KWNN_OK;
+}
+
+/* Every node's shape for these inputs (each layer checks its input as at load), then the plan;
+   *floats: the arena (work area included) per sample. */
+static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_shape *in_shapes, size_t *floats)
+{
+    kwnn__ctx c;
+    kwnn_net *v = &S->view;
+    kwnn__node *nodes = S->nodes;
+    size_t work = 0;
+    uint32_t i, p;
+    kwnn_result r;
+    *v = *net;
+    v->nodes_ = nodes;
+    v->message[0] = '\0';
+    memcpy(nodes, net->nodes_, (size_t)net->node_count_ * sizeof *nodes);
+    memset(&c, 0, sizeof c);
+    c.net = v;
+    c.f = net->file_;
+    c.n = net->layer_count;
+    c.legacy = net->legacy_;
+    c.theano_kernels = net->theano_;
+    c.params_cap = KWNN__SIZE_MAX;
+    c.live = S->live;
+    for (i = 0; i < net->num_inputs; i++)
+        if ((r = kwnn__given_shape(&c, i, &in_shapes[i])) != KWNN_OK) return r;
+    for (p = 0; p < net->sorted_count_; p++) {
+        kwnn__node *x = &nodes[net->sorted_[p]];
+        kwb_layer L;
+        if (x->kind == KWNN__N_INPUT) continue;
+        if (x->layer != KWB_NONE && kwb_get_layer(c.f, x->layer, &L) != KWB_OK) return KWNN_ERR_INVALID_ARGUMENT;
+        if (x->kind == KWNN__N_ALIAS) {
+            const kwnn__node *in = &nodes[net->edges_[x->first_in]];
+            if (x->layer != KWB_NONE) { /* a nested InputLayer: must agree with what feeds it */
+                c.have_shape = 1;
+                c.nd = in->nd;
+                memcpy(c.shape, in->shape, sizeof c.shape);
+                if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
+            }
+            kwnn__set_node_shape(x, in->shape, in->nd);
+        } else {
+            const kwnn_layer *base = &net->layers[x->layer];
+            kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
+            out->name = base->name;
+            out->class_name = base->class_name;
+            if ((r = kwnn__load_call(&c, &L, x, out)) != KWNN_OK) return r;
+            out->w = base->w; /* the weights the load placed (converted, folded, repacked) */
+            out->b = base->b;
+            out->w2 = base->w2;
+            out->bw = base->bw;
+            out->bw2 = base->bw2;
+            out->bb = base->bb;
+            memcpy(out->more, base->more, sizeof out->more);
+            out->calls = base->calls;
+            kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
+            x->count = out->out_count;
+            if (out != &tmp && out->work > work) work = out->work;
+        }
+    }
+    for (i = 0; i < net->node_count_; i++) nodes[i].state = 0;
+    v->arena_ = v->peak_ = 0;
+    if ((r = kwnn__place_all(&c)) != KWNN_OK) return r;
+    v->work_ = v->arena_;
+    if (work > 0 && (!kwnn__add(v->arena_, kwnn__round16(work), &v->arena_) || v->arena_ > KWNN__SIZE_MAX / 64))
+        return kwnn__fail(v, KWNN_ERR_OVERFLOW, NULL, "the work area for these shapes does not fit in a size_t");
+    *floats = v->arena_;
+    return KWNN_OK;
+}
+
+/* Scratch bytes for head + the arena, batch samples; 64 of alignment slack. */
+static kwnn_result kwnn__shaped_total(kwnn_net *v, size_t head, size_t floats, int batch, size_t *total)
+{
+    size_t n = kwnn__bytes(floats, batch);
+    if (n == KWNN__SIZE_MAX || !kwnn__add(n, head, &n) || !kwnn__add(n, 64, &n))
+        return kwnn__fail(v, KWNN_ERR_OVERFLOW, NULL, "the scratch for these shapes does not fit in a size_t");
+    *total = n;
+    return KWNN_OK;
+}
+
+static void kwnn__out_shapes(const kwnn__shaped *S, const kwnn_net *net, kwnn_shape *out_shapes)
+{
+    uint32_t j;
+    for (j = 0; out_shapes != NULL && j < net->num_outputs; j++) {
+        const kwnn__node *o = &S->nodes[net->outputs_[j]];
+        out_shapes[j].ndim = o->nd;
+        memcpy(out_shapes[j].dims, o->shape, sizeof out_shapes[j].dims);
+    }
+}
+
+static kwnn_result kwnn__shaped_result(const kwnn__shaped *S, kwnn_result r, char *message)
+{
+    if (message != NULL) {
+        if (r == KWNN_OK) message[0] = '\0';
+        else memcpy(message, S->view.message, KWNN_MESSAGE_SIZE);
+    }
+    return r;
+}
+
+static int kwnn__shapes_args(const kwnn_net *net, const kwnn_shape *in_shapes, int batch)
+{
+    return net != NULL && net->layers != NULL && net->file_ != NULL && in_shapes != NULL && batch >= 1;
+}
+
+KWNN_API kwnn_result kwnn_scratch_size_shapes(const kwnn_net *net, const kwnn_shape *in_shapes, int batch,
+                                              size_t *size, kwnn_shape *out_shapes, char *message)
+{
+    kwnn__shaped S;
+    size_t head, floats = 0;
+    void *mem;
+    kwnn_result r;
+    if (message != NULL) message[0] = '\0';
+    if (size == NULL || !kwnn__shapes_args(net, in_shapes, batch)) return KWNN_ERR_INVALID_ARGUMENT;
+    *size = 0;
+    if ((head = kwnn__shaped_head(net)) == 0 || head > KWNN__SIZE_MAX - 64) return KWNN_ERR_OVERFLOW;
+    /* the one temporary allocation: the graph's nodes for these shapes (kwnn_run_shapes uses the scratch) */
+    mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(head + 64, net->opt_.user_data) : KWNN_MALLOC(head + 64);
+    if (mem == NULL) return KWNN_ERR_OUT_OF_MEMORY;
+    kwnn__shaped_at(&S, net, (unsigned char *)kwnn__align64(mem));
+    r = kwnn__infer(&S, net, in_shapes, &floats);
+    if (r == KWNN_OK) r = kwnn__shaped_total(&S.view, head, floats, batch, size);
+    if (r == KWNN_OK) kwnn__out_shapes(&S, net, out_shapes);
+    r = kwnn__shaped_result(&S, r, message);
+    if (net->opt_.free_fn) net->opt_.free_fn(mem, net->opt_.user_data);
+    else KWNN_FREE(mem);
+    return r;
+}
+
+KWNN_API kwnn_result kwnn_run_shapes(const kwnn_net *net, const float *const *inputs, const kwnn_shape *in_shapes,
+                                     float *const *outputs, const size_t *out_capacity, kwnn_shape *out_shapes,
+                                     void *scratch, size_t scratch_size, int batch, size_t *need, char *message)
+{
+    kwnn__shaped S;
+    kwnn__rt rt;
+    unsigned char *base;
+    size_t head, floats = 0, total = 0;
+    uint32_t i;
+    kwnn_result r;
+    if (message != NULL) message[0] = '\0';
+    if (need != NULL) *need = 0;
+    if (!kwnn__shapes_args(net, in_shapes, batch) || inputs == NULL || outputs == NULL || out_capacity == NULL)
+        return KWNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < net->num_inputs; i++)
+        if (inputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < net->num_outputs; i++)
+        if (outputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
+    if ((head = kwnn__shaped_head(net)) == 0 || head > KWNN__SIZE_MAX - 64) return KWNN_ERR_OVERFLOW;
+    if (scratch == NULL || scratch_size < head + 64) { /* not even the graph fits: its size, a lower bound */
+        if (need != NULL) *need = head + 64;
+        if (message != NULL)
+            memcpy(message, "the scratch does not hold the graph (kwnn_scratch_size_shapes gives the size)",
+                   sizeof "the scratch does not hold the graph (kwnn_scratch_size_shapes gives the size)");
+        return KWNN_ERR_SCRATCH;
+    }
+    base = (unsigned char *)kwnn__align64(scratch);
+    kwnn__shaped_at(&S, net, base);
+    r = kwnn__infer(&S, net, in_shapes, &floats);
+    if (r == KWNN_OK) r = kwnn__shaped_total(&S.view, head, floats, batch, &total);
+    if (r != KWNN_OK) return kwnn__shaped_result(&S, r, message);
+    kwnn__out_shapes(&S, net, out_shapes);
+    if (need != NULL) *need = total;
+    if (scratch_size < total) {
+        kwnn__fail(&S.view, KWNN_ERR_SCRATCH, NULL, "the scratch holds ");
+        kwnn__m_u64(&S.view, scratch_size);
+        kwnn__m(&S.view, " bytes, these shapes need ");
+        kwnn__m_u64(&S.view, total);
+        return kwnn__shaped_result(&S, KWNN_ERR_SCRATCH, message);
+    }
+    for (i = 0; i < net->num_outputs; i++) {
+        size_t want = kwnn__bytes(S.nodes[net->outputs_[i]].count, batch);
+        if (want == KWNN__SIZE_MAX || out_capacity[i] < want / sizeof(float)) {
+            kwnn__fail(&S.view, KWNN_ERR_SIZE, NULL, "output ");
+            kwnn__m_u64(&S.view, i);
+            kwnn__m(&S.view, " needs ");
+            kwnn__m_u64(&S.view, want == KWNN__SIZE_MAX ? UINT64_MAX : (uint64_t)(want / sizeof(float)));
+            kwnn__m(&S.view, " floats, its array holds ");
+            kwnn__m_u64(&S.view, out_capacity[i]);
+            return kwnn__shaped_result(&S, KWNN_ERR_SIZE, message);
+        }
+    }
+    rt.net = &S.view;
+    rt.inputs = inputs;
+    rt.outputs = outputs;
+    rt.batch = (size_t)batch;
+    rt.arena = (float *)(void *)(base + head);
+    rt.call_layers = S.layers;
+    r = kwnn__run_all(&rt);
+    if (r == KWNN_ERR_INPUT_VALUE)
+        kwnn__fail(&S.view, r, NULL, "an input value a layer cannot take (an Embedding id that is not an integer "
+                                     "in [0, input_dim))");
+    return kwnn__shaped_result(&S, r, message);
+}
 /* ---- names -------------------------------------------------------------- */
 
 KWNN_API uint64_t kwnn_cost_per_sample(const kwnn_net *net)

@@ -21,6 +21,7 @@ typedef struct kwnn__node {
     size_t count;              /* floats per sample */
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
+    uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -33,6 +34,7 @@ typedef struct kwnn__ctx {
     int legacy;               /* Keras 1 / 2 file (hard_sigmoid) */
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
+    uint32_t var_mask;        /* the input shape just read: its None axes (bit i) */
     uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */

@@ -36,6 +36,7 @@ from . import __version__
 from .atomic import TEMP_SUFFIX
 from .errors import KwbinError
 from .listing import listing_text
+from .opcalls import op_calls
 from .records import TensorInfo
 from .reader import KwbinFile, TensorKey
 from .reader import open as open_kwbin
@@ -118,9 +119,11 @@ def _print_info(f: KwbinFile) -> None:
     width = min(60, max((len(_shown(t.name)) for t in tensors), default=0))
     if f.layers:
         print("layers (tensors by the full name `kwbin dump FILE NAME` takes):")
+        calls = op_calls(f.metadata.get("model_config"))  # operation nodes: the call they record
         for layer in f.layers:
             parent = f"  in {_shown(layer.parent)}" if layer.parent else ""
-            print(f"  {layer.index:>4}  {_shown(layer.name)}  [{_shown(layer.class_name) or '-'}]{parent}")
+            call = f"  {_shown(calls[layer.name])}" if layer.name in calls else ""
+            print(f"  {layer.index:>4}  {_shown(layer.name)}  [{_shown(layer.class_name) or '-'}]{call}{parent}")
             for name in layer.tensors:
                 print("          " + _tensor_row(f.info(name), width))
     loose = [t for t in tensors if t.layer is None]
