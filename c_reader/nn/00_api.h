@@ -405,6 +405,47 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+     Operation nodes (47_ops.h)
+                       what Keras 3 writes for a tensor operation in a
+                       functional graph (`x * 0.5`, `x[:, -1]`, keras.ops.*:
+                       module "keras.src.ops...", its tensors and constants
+                       in the call's args, its options in the config); one
+                       call each.  Elementwise, with tensors or constants
+                       (numbers, nested lists, Keras's __numpy__ arrays) on
+                       either side and NumPy broadcasting per sample (the
+                       tensors' batch axes must meet; a constant with as
+                       many axes as the tensors has 1 first): Add, Subtract,
+                       Multiply, Divide, TrueDivide, Power, Minimum, Maximum
+                       (NaN propagates), Negative, Absolute / Abs, Square,
+                       Sqrt, Exp, Log, Clip (x_min, x_max), Sign, Floor,
+                       Ceil, Reciprocal, Rsqrt, Log1p, Expm1; Equal,
+                       NotEqual, Greater, GreaterEqual, Less, LessEqual,
+                       LogicalAnd, LogicalOr, LogicalNot (0 / 1); Where
+                       (condition != 0).  The activations as operations
+                       (Relu, Relu6, Sigmoid, Tanh, Silu, Gelu: approximate
+                       default true, LeakyRelu negative_slope, Elu, Selu,
+                       Softplus, Softsign, HardSigmoid, HardSilu, LogSigmoid,
+                       ...: the class in snake case among ACTIVATIONS);
+                       Softmax, LogSoftmax over any axis.  Mean, Sum, Max /
+                       Amax, Min / Amin: axis (an int or a list, not the
+                       batch, not None), keepdims, initial; summed in input
+                       order.  Reshape (newshape: -1 or None first, one -1
+                       at most after), ExpandDims, Squeeze (axis given):
+                       free; Transpose (axes, the batch first); Concatenate,
+                       Stack (axis, not the batch; tensors only).  GetItem:
+                       integers (negative from the end), slices of constant
+                       start / stop / step (clamped as Python does, negative
+                       steps), one Ellipsis, None (a new axis); the batch
+                       axis taken whole.  Matmul: two tensors of one rank
+                       (>= 2 per sample; leading axes broadcast), or a tensor
+                       and a constant (k,) vector or (k, m) matrix; sums in
+                       k order.  Cast: to float32 / float64 free, to int*
+                       toward zero, to bool != 0; StopGradient: identity.
+                       Anything else (another class, a keyword argument, a
+                       tensor index, axis None, an operation called twice)
+                       is refused at load: "operation 'NAME' (CLASS): ...".
+                       No scratch beyond its output; values are float32 (an
+                       int32 input is given as floats).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -611,8 +652,9 @@ typedef enum kwnn_kind {
     KWNN_LAYER_MHA,         /* MultiHeadAttention: query kernel w, bias b, the others in more[]; heads units, key_dim
                                kh, value_dim kw, keys sh, key / value features sw / dh, output features dw;
                                op 1: causal; groups: sliding_window (0: none); inputs query, value[, key] */
-    KWNN_LAYER_ATTENTION    /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
+    KWNN_LAYER_ATTENTION,   /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
                                same: causal; keys sh, value features sw */
+    KWNN_LAYER_OP           /* a Keras 3 operation node (keras.ops.*, x * 2, x[:, 1]): op_args (47_ops.h) */
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -710,9 +752,11 @@ typedef struct kwnn_layer {
                              output bias (NULL: no bias) */
     size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its
                        in / out shapes are one step's (0: not wrapped) */
+    const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
+struct kwnn__op;   /* private: an operation node's arguments (47_ops.h) */
 
 typedef struct kwnn_options {
     void *(*alloc_fn)(size_t size, void *user_data); /* default: malloc */

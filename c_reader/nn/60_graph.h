@@ -95,31 +95,6 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
 }
 
-/* A Keras 3 operation node (`x + 3.0`, keras.ops.* in a functional model:
-   module "keras.src.ops..."): its class names look like layers' (Add,
-   Multiply) but it takes constants no layer loader reads, so it is refused
-   by name rather than run as the layer of the same class. */
-static kwnn_result kwnn__refuse_operation(kwnn__ctx *c, kwnn__json entry, const kwb_layer *owner)
-{
-    static const char prefix[] = "\"keras.src.ops";
-    kwnn__json module, v, ecfg;
-    size_t n = sizeof prefix - 1;
-    if (!kwnn__get(entry, "module", &module) || (size_t)(module.e - module.p) < n || memcmp(module.p, prefix, n) != 0 ||
-        (module.p[n] != '"' && module.p[n] != '.'))
-        return KWNN_OK;
-    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, "the model calls the Keras operation ");
-    if (kwnn__get(entry, "class_name", &v)) kwnn__m_jstr(c->net, v);
-    if (kwnn__get(entry, "config", &ecfg) && kwnn__get(ecfg, "name", &v)) {
-        kwnn__m(c->net, " '");
-        kwnn__m_jstr(c->net, v);
-        kwnn__m(c->net, "'");
-    }
-    kwnn__m(c->net, " (module ");
-    kwnn__m_jstr(c->net, module);
-    kwnn__m(c->net, "): operation nodes are not supported yet");
-    return KWNN_ERR_UNSUPPORTED;
-}
-
 /* Outputs of one call of a layer entry (a model config's): a recurrent layer (or a Bidirectional
    of one) with return_state gives its states after its output (LSTM: h, c; GRU, SimpleRNN: h;
    a Bidirectional: the forward's, then the backward's). */
@@ -156,7 +131,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         uint64_t m = 1, refs = 1;
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
-        if ((r = kwnn__refuse_operation(c, entry, owner)) != KWNN_OK) return r;
+        if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -655,6 +630,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
+                if (kwnn__op_entry(entry)) x->call = call;
             }
             k++;
         }
@@ -862,6 +838,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->ins = ins;
     c->n_ins = x->n_in;
     c->kwargs = x->kwargs;
+    c->op_call = x->call;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;

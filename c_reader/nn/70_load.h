@@ -27,7 +27,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             if (n > 0 && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
         }
     }
-    if (total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
+    if (!kwnn__add(total, c->op_floats, &total) || total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
     c->params_cap = total;
     return KWNN_OK;
 }

@@ -177,8 +177,9 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
-    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: /* 46_attention.h */
-        kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
+    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
+        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
+        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
     default: kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb); break;
     }

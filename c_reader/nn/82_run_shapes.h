@@ -14,25 +14,29 @@ typedef struct kwnn__shaped {
     kwnn__node *nodes;
     kwnn_layer *layers; /* by run position */
     uint32_t *live;
+    struct kwnn__op *ops; /* by run position: the operation nodes' arguments for these shapes (47_ops.h) */
 } kwnn__shaped;
 
 /* Bytes of the nodes, layers and live list; 0 on overflow. */
 static size_t kwnn__shaped_head(const kwnn_net *net)
 {
-    size_t at = 0, part[3];
+    size_t at = 0, part[4];
     if (!kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]) ||
         !kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]) ||
-        !kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]))
+        !kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]) ||
+        !kwnn__carve(&at, net->order_count_, sizeof(struct kwnn__op), &part[3]))
         return 0;
     return at;
 }
 
 static void kwnn__shaped_at(kwnn__shaped *S, const kwnn_net *net, unsigned char *base)
 {
-    size_t at = 0, part[3];
+    size_t at = 0, part[4];
     kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]);
     kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]);
     kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]);
+    kwnn__carve(&at, net->order_count_, sizeof(struct kwnn__op), &part[3]);
+    S->ops = (struct kwnn__op *)(void *)(base + part[3]);
     S->nodes = (kwnn__node *)(void *)(base + part[0]);
     S->layers = (kwnn_layer *)(void *)(base + part[1]);
     S->live = (uint32_t *)(void *)(base + part[2]);
@@ -111,6 +115,9 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
         } else {
             const kwnn_layer *base = &net->layers[x->layer];
             kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
+            struct kwnn__op op_tmp;
+            c.op_store = out == &tmp ? &op_tmp : &S->ops[x->aux]; /* an operation's arguments (47_ops.h) */
+            c.op_base = base->op_args;
             out->name = base->name;
             out->class_name = base->class_name;
             if ((r = kwnn__load_call(&c, &L, x, out)) != KWNN_OK) return r;
