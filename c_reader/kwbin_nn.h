@@ -332,9 +332,16 @@
                        Bidirectional: the forward's, then the backward's),
                        addressed as Keras does by the tensor index of a
                        reference (keras_history's third element); only in
-                       a functional graph.  Refused: stateful, time_major,
-                       Keras 1 per-gate weights (W_i, U_i, b_i, ...).  A
-                       None time axis: kwnn_run_shapes.  The scratch
+                       a functional graph.  Older layouts, converted once
+                       at load as tf-keras converts them: Keras 1's
+                       per-gate W_i, U_i, b_i, ... (LSTM gates i, c, f, o
+                       in the file; GRU z, r, h, reset_after false) and
+                       SimpleRNN's U; Keras 2's CuDNNLSTM / CuDNNGRU (each
+                       gate's input block k.T read in Fortran order, the
+                       recurrent blocks transposed; LSTM: the two biases
+                       summed; GRU: reset_after true, tanh / sigmoid).
+                       Refused: stateful, time_major.  A None time axis:
+                       kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
@@ -4217,10 +4224,11 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
-    keras1 = kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "W", &t);
-    if (keras1 && (prefix != NULL || (kind == KWNN_LAYER_SIMPLE_RNN) != kwnn__find(c, L, "W", &t)))
+    /* Keras 1: per-gate W_i, U_i, b_i, ...; a SimpleRNN's W, U, b (packed as kernel, U, bias) */
+    keras1 = kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "U", &t);
+    if (keras1 && (prefix != NULL || (kind == KWNN_LAYER_SIMPLE_RNN) != kwnn__find(c, L, "U", &t)))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported Keras 1 weights in a Bidirectional, or not the layer's own (W, U, b)");
+                          "unsupported Keras 1 weights in a Bidirectional, or not the layer's own (W_i, U_i, ...)");
     if ((r = kwnn__cfg_sizes(c, L, cfg, unit_keys, 1, 0, &U)) != KWNN_OK) return r;
     if (U == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
@@ -4260,16 +4268,16 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
         r = kwnn__rnn_cudnn(c, L, F, U, G, &out->w, &out->w2, &out->b);
     } else if (keras1 && kind != KWNN_LAYER_SIMPLE_RNN) {
         r = kwnn__rnn_keras1(c, L, F, U, G, use_bias, &out->w, &out->w2, &out->b);
-    } else if (keras1) { /* Keras 1 SimpleRNN: W, U, b are kernel, recurrent_kernel, bias */
-        static const char *const k1[] = {"W", "U", "b"};
+    } else if (keras1) { /* Keras 1 SimpleRNN: U is the recurrent kernel (W, b packed as kernel, bias) */
+        static const char *const k1[] = {"kernel", "U", "bias"};
         size_t shape[2];
         shape[0] = F;
         shape[1] = U;
-        if ((r = kwnn__only(c, L, k1, use_bias ? 3 : 2)) == KWNN_OK) r = kwnn__weight(c, L, "W", shape, 2, 0, &out->w);
+        if ((r = kwnn__only(c, L, k1, use_bias ? 3 : 2)) == KWNN_OK) r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w);
         shape[0] = U;
         if (r == KWNN_OK) r = kwnn__weight(c, L, "U", shape, 2, 0, &out->w2);
         out->b = NULL;
-        if (r == KWNN_OK && use_bias) r = kwnn__weight(c, L, "b", shape + 1, 1, 0, &out->b);
+        if (r == KWNN_OK && use_bias) r = kwnn__weight(c, L, "bias", shape + 1, 1, 0, &out->b);
     } else {
         if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
         r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2, &out->b);
@@ -4391,7 +4399,9 @@ static kwnn_result kwnn__bidi_prefixes(kwnn__ctx *c, const kwb_layer *L, kwnn__j
         slash = strchr(t.weight, '/');
         first = (size_t)(slash - t.weight);
         found++;
-        if (fw[0] == '\0' && (!have_name || kwnn__jstr_eq(name, t.weight, first))) {
+        /* tf.keras names them forward_<name>/..., backward_<name>/...; Keras 3 <name>/... and the other */
+        if (fw[0] == '\0' && strncmp(t.weight, "backward_", 9) != 0 &&
+            (!have_name || kwnn__jstr_eq(name, t.weight, first) || strncmp(t.weight, "forward_", 8) == 0)) {
             memcpy(fw, t.weight, n - 6);
             fw[n - 6] = '\0';
         } else {

@@ -6,7 +6,8 @@ reset_after true and false, SimpleRNN, Bidirectional merge modes and a separate 
 return_state (tf.keras's graph: the states as further outputs of the call), stacked encoders over a
 None time axis, and Keras 2's CuDNNLSTM / CuDNNGRU (converted at load as tf-keras converts them).
 The masking cases belong to the masking work (#15) and the two-output Bidirectional
-(merge_mode=None) is not run yet: they are listed, not run."""
+(merge_mode=None) is not run yet: they are listed, not run. A Bidirectional whose backward layer
+differs from the forward one (GRU(4) and GRU(3, reset_after=False)) is refused at load by name."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from test_c_inference import _difference, kwbin_run  # noqa: F401
 
 DATA = Path(__file__).parent / "data" / "tfrnn"
 CASES = json.loads((DATA / "cases.json").read_text())["cases"] if (DATA / "cases.json").exists() else {}
-NOT_RUN = {"text_bilstm_mask_zero", "masking_lstm", "bidirectional_none"}
+NOT_RUN = {"text_bilstm_mask_zero", "masking_lstm", "bidirectional_none", "bidirectional_backward_layer"}
 
 
 def _runs(case: dict) -> list[dict]:
@@ -44,6 +45,16 @@ def test_tfrnn_case(kwbin_run, tmp_path, name):  # noqa: F811
         for j, o in enumerate(run["outputs"]):
             diff = _difference(np.load(tmp_path / f"out{j}.npy"), np.load(DATA / o["file"]))
             assert diff <= case["tolerance"], (run["inputs"][0]["file"], j, diff)
+
+
+def test_backward_layer_that_differs_is_refused(kwbin_run, tmp_path):  # noqa: F811
+    from kwbin.keras import pack
+
+    case = CASES["bidirectional_backward_layer"]
+    pack(DATA / case["model"], tmp_path / "model.kwb")
+    result = subprocess.run([str(kwbin_run), str(tmp_path / "model.kwb"), str(DATA / case["inputs"][0]["file"]),
+                             str(tmp_path / "out.npy")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "layer 'bi' (Bidirectional): unsupported backward_layer" in result.stderr
 
 
 def test_every_case_is_run_or_listed():

@@ -332,9 +332,16 @@
                        Bidirectional: the forward's, then the backward's),
                        addressed as Keras does by the tensor index of a
                        reference (keras_history's third element); only in
-                       a functional graph.  Refused: stateful, time_major,
-                       Keras 1 per-gate weights (W_i, U_i, b_i, ...).  A
-                       None time axis: kwnn_run_shapes.  The scratch
+                       a functional graph.  Older layouts, converted once
+                       at load as tf-keras converts them: Keras 1's
+                       per-gate W_i, U_i, b_i, ... (LSTM gates i, c, f, o
+                       in the file; GRU z, r, h, reset_after false) and
+                       SimpleRNN's U; Keras 2's CuDNNLSTM / CuDNNGRU (each
+                       gate's input block k.T read in Fortran order, the
+                       recurrent blocks transposed; LSTM: the two biases
+                       summed; GRU: reset_after true, tanh / sigmoid).
+                       Refused: stateful, time_major.  A None time axis:
+                       kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
