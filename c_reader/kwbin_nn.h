@@ -6482,14 +6482,15 @@ static void kwnn__masked_mean(const kwnn_layer *L, const float *x, const float *
    v, axis=-1), x, 0)).  Its mask reaches the next layers through the graph's own nodes. */
 static kwnn_result kwnn__load_masking(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
-    struct kwnn__op *o;
+    struct kwnn__op *o = NULL;
     const struct kwnn__node *x = kwnn__in_node(c, 0);
     double v;
     kwnn_result r;
     (void)arg;
-    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK || (r = kwnn__cfg_num(c, L, cfg, "mask_value", NULL, 0.0, &v)) != KWNN_OK ||
-        (r = kwnn__op_struct(c, L, &o)) != KWNN_OK)
-        return r;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK ||
+        (r = kwnn__cfg_num(c, L, cfg, "mask_value", NULL, 0.0, &v)) != KWNN_OK ||
+        (r = kwnn__op_struct(c, L, &o)) != KWNN_OK || o == NULL)
+        return r != KWNN_OK ? r : kwnn__oom(c);
     if (x->nd == 0) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with features");
     o->code = KWNN__O_MASKING;
     o->lo = (float)v;
