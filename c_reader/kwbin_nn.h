@@ -309,7 +309,7 @@
                        input is given converted): an id that is not an
                        integer in [0, input_dim) makes kwnn_run return
                        KWNN_ERR_INPUT_VALUE (never a read outside the
-                       table).  mask_zero true is refused.
+                       table).  mask_zero: see MASKING.
      SimpleRNN, LSTM, GRU (45_recurrent.h)
                        input (time steps, features), steps may be None; units,
                        activation (tanh), recurrent_activation (sigmoid;
@@ -344,6 +344,7 @@
                        kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
+                       A mask (MASKING) is honoured; zero_output_for_mask.
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
                        mul, ave (None: two outputs, refused); the backward
                        copy runs on the reversed input, its sequence put
@@ -412,6 +413,8 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+     Masking           mask_value (0): a time step whose features all
+                       equal it becomes zeros; its mask, see MASKING.
      Operation nodes (47_ops.h)
                        what Keras 3 writes for a tensor operation in a
                        functional graph (`x * 0.5`, `x[:, -1]`, keras.ops.*:
@@ -508,6 +511,25 @@
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
    rows.  A dimension after the batch that is null (None) is given at run
    time (kwnn_run_shapes; the load uses 32).
+
+   MASKING (48_masking.h)
+
+   Keras 3 writes a functional model's masks into its graph:
+   Embedding(mask_zero=True) as a NotEqual(ids, 0) operation node, Masking
+   as Any(NotEqual(x, mask_value), axis=-1), passed to the next layers that
+   take a mask as the call's keyword argument mask= (the call's last
+   input; one 0 / 1 value per time step, else KWNN_ERR_SHAPE at load or run
+   naming the layer).  SimpleRNN, LSTM, GRU and Bidirectional skip masked
+   steps as Keras 3 does: the state carries over, the output at a masked
+   step is the state (zero_output_for_mask: 0; Bidirectional sets it to
+   return_sequences; without return_sequences the last step's output).
+   GlobalAveragePooling1D averages the unmasked steps (all masked: 0 / 0,
+   NaN, as Keras).  Any other layer called with a mask is refused; so are
+   Attention, AdditiveAttention and MultiHeadAttention in a model with a
+   mask_zero Embedding or a Masking layer (Keras gives them their mask at
+   run time without recording it), and, in a Sequential (whose config
+   records no mask), a mask producer followed by a layer that would take
+   its mask.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 
@@ -1288,6 +1310,7 @@ typedef struct kwnn__node {
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
+    int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
     uint32_t part;             /* PART: which output of its layer call */
 } kwnn__node;
@@ -1310,6 +1333,8 @@ typedef struct kwnn__ctx {
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
     kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    int masked;               /* the node's last input is its mask (48_masking.h) */
+    int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
@@ -3304,13 +3329,13 @@ static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, si
         float *yo = y + b * g.out_vol;
         for (p0 = 0; p0 < g.out[0]; p0++)
             for (p1 = 0; p1 < g.out[1]; p1++) {
-                size_t c0, c1;
-                float u0, u1;
+                size_t c0 = 0, c1 = 0; /* set below for bilinear; zero keeps gcc -O3's flow analysis quiet */
+                float u0 = 0.0f, u1 = 0.0f;
                 if (L->op == 1) kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &u0, &u1);
                 if (L->op == 2) kwnn__bilinear_tf1(p1, L->step[1], g.in[1], &c0, &c1, &u1);
                 for (p2 = 0; p2 < g.out[2]; p2++, yo += inner) {
-                    size_t e0, e1;
-                    float v0, v1;
+                    size_t e0 = 0, e1 = 0;
+                    float v0 = 0.0f, v1 = 0.0f;
                     const float *q00, *q01, *q10, *q11;
                     if (L->op == 0) { /* nearest: the input cell the output falls in */
                         memcpy(yo,
@@ -4023,6 +4048,7 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
 #define KWNN__RNN_RESET_AFTER 4 /* GRU reset_after */
 #define KWNN__RNN_BIDI 8        /* Bidirectional: the backward layer's weights in bw, bw2, bb */
 #define KWNN__RNN_MERGE 16      /* Bidirectional merge mode, times this: 0 concat, 1 sum, 2 mul, 3 ave */
+#define KWNN__RNN_ZERO_MASKED 64 /* zero_output_for_mask (Bidirectional: return_sequences) */
 #define KWNN__RNN_NAME 256      /* bytes of a weight name built from a prefix */
 
 /* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
@@ -4042,8 +4068,7 @@ static kwnn_result kwnn__load_embedding(kwnn__ctx *c, const kwb_layer *L, kwnn__
         return r;
     if (dims[0] == 0 || dims[1] == 0)
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config needs input_dim and output_dim");
-    if (mask_zero) /* the mask would have to reach the layers after it */
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask_zero true (masking)");
+    (void)mask_zero; /* the mask is the graph's NotEqual node, passed as mask= (48_masking.h) */
     if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "input rank too large");
     if ((r = kwnn__only(c, L, names, 1)) != KWNN_OK ||
         (r = kwnn__weight(c, L, "embeddings", dims, 2, 0, &out->w)) != KWNN_OK)
@@ -4220,7 +4245,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     int cudnn = (arg & KWNN__RNN_CUDNN) != 0, keras1;
     kwnn_kind kind = (arg & 255) == 4 ? KWNN_LAYER_LSTM : (arg & 255) == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
     size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
-    int use_bias, seq, back, states, reset_after = 0;
+    int use_bias, seq, back, states, reset_after = 0, zero_masked;
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
@@ -4234,6 +4259,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "zero_output_for_mask", NULL, 0, &zero_masked)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_state", NULL, 0, &states)) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
@@ -4289,7 +4315,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     out->kind = kind;
     out->units = U;
     out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
-              (reset_after ? KWNN__RNN_RESET_AFTER : 0);
+              (reset_after ? KWNN__RNN_RESET_AFTER : 0) | (zero_masked ? KWNN__RNN_ZERO_MASKED : 0);
     out->work = work;
     out->groups = states ? (kind == KWNN_LAYER_LSTM ? 2 : 1) : 0;
     if (seq) {
@@ -4349,7 +4375,7 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
 /* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
 static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
 {
-    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && L->op / KWNN__RNN_MERGE == 0) ? 2 * U : U;
+    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && ((L->op / KWNN__RNN_MERGE) & 3) == 0) ? 2 * U : U;
     memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
     *offset = part == 0 ? 0 : L->kw + (part - 1) * U;
     *nd = 1;
@@ -4501,6 +4527,8 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
         !kwnn__add(out->work, extra, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
     out->work = work;
+    out->op &= ~KWNN__RNN_ZERO_MASKED; /* Keras's Bidirectional sets zero_output_for_mask = return_sequences */
+    if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
     out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
     if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
@@ -4632,9 +4660,11 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
 }
 
 /* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
-   each); work holds L->work floats per sample; sample b's output at y + b * ystride. */
-static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, size_t ystride, const float *const *init,
-                          float *work, size_t batch)
+   each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
+   sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
+   state (zero_output_for_mask: 0), as Keras 3's rnn does. */
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, size_t ystride,
+                          const float *const *init, float *work, size_t batch)
 {
     size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
     size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
@@ -4651,11 +4681,20 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, size_t 
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
         for (b = 0; b < batch; b++) {
-            kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U, t2 + b * U);
-            if (seq) memcpy(y + b * ystride + s * U, h + b * U, U * sizeof *y);
+            int skip = mask != NULL && mask[b * T + t] == 0.0f;
+            if (!skip)
+                kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
+                               t2 + b * U);
+            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + b * ystride + s * U, 0, U * sizeof *y);
+            else if (seq) memcpy(y + b * ystride + s * U, h + b * U, U * sizeof *y);
         }
     }
-    for (b = 0; b < batch && !seq; b++) memcpy(y + b * ystride, h + b * U, U * sizeof *y);
+    for (b = 0; b < batch && !seq; b++) {
+        memcpy(y + b * ystride, h + b * U, U * sizeof *y);
+        if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
+            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            memset(y + b * ystride, 0, U * sizeof *y);
+    }
 }
 
 /* The final states of the kwnn__rnn_run that used `work` into out + b * stride: h, then c (LSTM). */
@@ -4671,21 +4710,21 @@ static void kwnn__rnn_states(const kwnn_layer *L, const float *work, size_t batc
 
 /* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
    return_sequences the backward outputs are put back in time order first, as Keras does. */
-static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, float *y, float *work,
-                           size_t batch)
+static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask, float *y,
+                           float *work, size_t batch)
 {
     kwnn_layer B = *L;
     size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
     size_t per = steps * U, b, s, j, n, half = L->groups;
-    int mode = L->op / KWNN__RNN_MERGE;
+    int mode = (L->op / KWNN__RNN_MERGE) & 3;
     float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, ins[0], yf, per, n_in > 1 ? ins + 1 : NULL, rest, batch);
+    kwnn__rnn_run(L, ins[0], mask, yf, per, n_in > 1 ? ins + 1 : NULL, rest, batch);
     if (L->groups > 0) kwnn__rnn_states(L, rest, batch, y + L->kw, L->out_count);
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
     B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, ins[0], yb, per, n_in > 1 ? ins + 1 + half : NULL, rest, batch);
+    kwnn__rnn_run(&B, ins[0], mask, yb, per, n_in > 1 ? ins + 1 + half : NULL, rest, batch);
     if (L->groups > 0) kwnn__rnn_states(&B, rest, batch, y + L->kw + half * U, L->out_count);
     for (b = 0; b < batch; b++)
         for (s = 0, n = b * L->out_count; s < steps; s++) {
@@ -4704,19 +4743,19 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_
         }
 }
 
-/* Runs the kinds of this part (inputs ins[0 .. n_in): the input, then initial states); 0 when L is
-   not one of them. */
-static int kwnn__recurrent_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, float *y, float *work,
-                               size_t batch, kwnn_result *res)
+/* Runs the kinds of this part (inputs ins[0 .. n_in): the input, then initial states; mask: see
+   kwnn__rnn_run); 0 when L is not one of them. */
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask,
+                               float *y, float *work, size_t batch, kwnn_result *res)
 {
     *res = KWNN_OK;
     switch (L->kind) {
     case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, ins[0], y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
         if (L->op & KWNN__RNN_BIDI) {
-            kwnn__bidi_run(L, ins, n_in, y, work, batch);
+            kwnn__bidi_run(L, ins, n_in, mask, y, work, batch);
         } else {
-            kwnn__rnn_run(L, ins[0], y, L->out_count, n_in > 1 ? ins + 1 : NULL, work, batch);
+            kwnn__rnn_run(L, ins[0], mask, y, L->out_count, n_in > 1 ? ins + 1 : NULL, work, batch);
             if (L->groups > 0) kwnn__rnn_states(L, work, batch, y + L->kw, L->out_count);
         }
         return 1;
@@ -5481,6 +5520,9 @@ enum {
     KWNN__O_MATMUL, /* sum over k of a * b */
     KWNN__O_SOFTMAX, /* over one axis: (pre, K, post) in rshape */
     KWNN__O_LOG_SOFTMAX,
+    KWNN__O_ANY,     /* reductions of x != 0 */
+    KWNN__O_ALL,
+    KWNN__O_MASKING, /* the Masking layer (48_masking.h): rows of rshape[0] equal to lo become 0 */
     /* shape changes and runners of other kinds (the loader's families) */
     KWNN__O_RESHAPE,
     KWNN__O_EXPAND,
@@ -5544,6 +5586,7 @@ static const kwnn__op_name kwnn__op_names[] = {
     {"Mean", KWNN__O_MEAN, 1},         {"Max", KWNN__O_RMAX, 1},
     {"Amax", KWNN__O_RMAX, 1},         {"Min", KWNN__O_RMIN, 1},
     {"Amin", KWNN__O_RMIN, 1},         {"Matmul", KWNN__O_MATMUL, 2},
+    {"Any", KWNN__O_ANY, 1},           {"All", KWNN__O_ALL, 1},
     {"Softmax", KWNN__O_SOFTMAX, 1},   {"LogSoftmax", KWNN__O_LOG_SOFTMAX, 1},
     {"Reshape", KWNN__O_RESHAPE, 1},   {"ExpandDims", KWNN__O_EXPAND, 1},
     {"Squeeze", KWNN__O_SQUEEZE, 1},   {"Transpose", KWNN__O_TRANSPOSE, 1},
@@ -6428,7 +6471,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         first = 1;
         break;
     case KWNN__O_TRANSPOSE: r = kwnn__op_transpose(c, L, cfg, o); break;
-    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN:
+    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN: case KWNN__O_ANY: case KWNN__O_ALL:
         r = kwnn__op_reduce(c, L, cfg, o);
         break;
     case KWNN__O_GETITEM:
@@ -6574,6 +6617,15 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
             kwnn__op_softmax(o, src[0], yb);
             continue;
         }
+        if (o->code == KWNN__O_MASKING) { /* per row of the last axis: kept if any value differs */
+            size_t last = o->rshape[0], j;
+            for (i = 0; i < o->count; i += last) {
+                int keep = 0;
+                for (j = 0; j < last; j++) keep |= src[0][i + j] != o->lo;
+                for (j = 0; j < last; j++) yb[i + j] = keep ? src[0][i + j] : 0.0f;
+            }
+            continue;
+        }
         memset(idx, 0, sizeof idx);
         for (i = 0; i < o->count; i++) {
             if (o->rnd == 0) {
@@ -6581,7 +6633,9 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                 for (k = 0; k < na; k++) v[k] = src[k][off[k]];
                 yb[i] = kwnn__op_f(o, v[0], v[1], v[2]);
             } else { /* a sum (or max, min) over the reduced axes, in their order */
-                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]] : 0.0f;
+                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]]
+                            : o->code == KWNN__O_ALL                             ? 1.0f
+                                                                                 : 0.0f;
                 memset(ridx, 0, sizeof ridx);
                 for (k = 0; k < na; k++) roff[k] = off[k];
                 for (r = 0; r < o->rcount; r++) {
@@ -6590,6 +6644,8 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                     case KWNN__O_MATMUL: acc += x * src[1][roff[1]]; break;
                     case KWNN__O_RMAX: acc = (x != x || x > acc) ? x : acc; break;
                     case KWNN__O_RMIN: acc = (x != x || x < acc) ? x : acc; break;
+                    case KWNN__O_ANY: acc = (acc != 0.0f || x != 0.0f) ? 1.0f : 0.0f; break;
+                    case KWNN__O_ALL: acc = (acc != 0.0f && x != 0.0f) ? 1.0f : 0.0f; break;
                     default: acc += x; break;
                     }
                     kwnn__op_next(ridx, o->rshape, o->rnd, roff, o->arg, na, 1);
@@ -6611,6 +6667,144 @@ static uint64_t kwnn__op_cost(const kwnn_layer *L)
     if (o->code == KWNN__O_SOFTMAX || o->code == KWNN__O_LOG_SOFTMAX) return kwnn__sat_mul(out, 4);
     if (o->rnd > 0) return kwnn__sat_add(kwnn__sat_mul(out, kwnn__sat_mul(o->rcount, o->n_args)), out);
     return kwnn__sat_mul(out, o->n_args > 0 ? o->n_args : 1);
+}
+/* ---- masking: Embedding(mask_zero=True), Masking, and the layers that honour a mask ---- */
+
+/* Keras 3 writes a functional model's masks into its graph: Embedding(mask_zero=True) as a
+   NotEqual(ids, 0) operation node, Masking as Any(NotEqual(x, mask_value), axis=-1), each passed
+   to the next layers that take one as the call's keyword argument mask=.  The graph makes it the
+   call's last input (a 0 / 1 value per time step, 47_ops.h computes it); the layers below honour
+   it as Keras does, every other layer called with a mask is refused.  A Sequential records no
+   mask, so there a mask reaching such a layer is refused too (kwnn__chain_mask). */
+
+/* Does this call's kwargs hold a mask tensor? */
+static int kwnn__call_masked(kwnn__json kw)
+{
+    kwnn__json v, first;
+    size_t n = 0;
+    if (kw.p == NULL || !kwnn__get(kw, "mask", &v)) return 0;
+    kwnn__refs(v, 0, &n, &first);
+    return n > 0;
+}
+
+/* The classes that honour a mask: RNN layers skip masked steps, global average pooling leaves them out. */
+static const char *const kwnn__mask_classes[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional",
+                                                 "GlobalAveragePooling1D", "GlobalAvgPool1D", NULL};
+
+/* Is this model-config entry a mask_zero Embedding or a Masking layer? */
+static int kwnn__mask_producer(kwnn__json entry)
+{
+    kwnn__json cls, cfg, v;
+    int on = 0;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    if (kwnn__jstr_is(cls, "Masking")) return 1;
+    return kwnn__jstr_is(cls, "Embedding") && kwnn__get(entry, "config", &cfg) && kwnn__get(cfg, "mask_zero", &v) &&
+           kwnn__bool(v, &on) && on;
+}
+
+/* Layers that Keras 3 gives a mask at run time without recording it in the config (a list of
+   inputs; MultiHeadAttention reads its inputs' masks itself). */
+static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
+                                                            NULL};
+
+/* A layer called with mask=: its class must honour it and the mask be one value per time step.
+   Attention layers in a model with a mask producer are refused (their mask is not in the file). */
+static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
+{
+    const struct kwnn__node *x, *m;
+    kwnn__json cfg, v;
+    if (c->mask_producer && kwnn__is_class(L, kwnn__unrecorded_mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
+                          "attention layers their mask at run time; the config does not record it)");
+    if (!c->masked) return KWNN_OK;
+    if (!kwnn__is_class(L, kwnn__mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "is called with a mask (mask_zero or Masking upstream) that it cannot honour");
+    if (c->n_ins != 2)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "takes one input and one mask");
+    x = kwnn__in_node(c, 0);
+    m = kwnn__in_node(c, 1);
+    if (x->nd != 2 || m->nd != 1 || m->shape[0] != x->shape[0]) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its mask has shape ");
+        kwnn__m_shape(c->net, m->shape, m->nd);
+        kwnn__m(c->net, ", its input ");
+        kwnn__m_shape(c->net, x->shape, x->nd);
+        kwnn__m(c->net, " (a mask is one value per time step)");
+        return KWNN_ERR_SHAPE;
+    }
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (kwnn__get(cfg, "data_format", &v) && kwnn__jstr_is(v, "channels_first"))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask with data_format channels_first");
+    c->n_ins = 1; /* the loader sees its input; the runner takes the mask as the last input */
+    return KWNN_OK;
+}
+
+/* GlobalAveragePooling1D with a mask: sum over the unmasked steps / their count (0 / 0 when all
+   are masked, as Keras). */
+static void kwnn__masked_mean(const kwnn_layer *L, const float *x, const float *mask, float *y, size_t batch)
+{
+    size_t T = L->in_shape[0], C = L->in_shape[1], b, t, k;
+    for (b = 0; b < batch; b++) {
+        const float *xb = x + b * T * C, *mb = mask + b * T;
+        float *yb = y + b * C, n = 0.0f;
+        for (k = 0; k < C; k++) yb[k] = 0.0f;
+        for (t = 0; t < T; t++) {
+            if (mb[t] == 0.0f) continue;
+            n += 1.0f;
+            for (k = 0; k < C; k++) yb[k] += xb[t * C + k];
+        }
+        for (k = 0; k < C; k++) yb[k] /= n;
+    }
+}
+
+/* Masking: mask_value (0); a step whose features all equal it becomes zeros (y = where(any(x !=
+   v, axis=-1), x, 0)).  Its mask reaches the next layers through the graph's own nodes. */
+static kwnn_result kwnn__load_masking(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    struct kwnn__op *o = NULL;
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    double v;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK ||
+        (r = kwnn__cfg_num(c, L, cfg, "mask_value", NULL, 0.0, &v)) != KWNN_OK ||
+        (r = kwnn__op_struct(c, L, &o)) != KWNN_OK || o == NULL)
+        return r != KWNN_OK ? r : kwnn__oom(c);
+    if (x->nd == 0) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with features");
+    o->code = KWNN__O_MASKING;
+    o->lo = (float)v;
+    o->nd = x->nd;
+    memcpy(o->shape, x->shape, sizeof o->shape);
+    o->count = x->count;
+    o->rshape[0] = x->shape[x->nd - 1];
+    o->n_args = 1;
+    o->arg[0].count = x->count;
+    out->kind = KWNN_LAYER_OP;
+    out->op_args = o;
+    return KWNN_OK;
+}
+
+/* A Sequential (a chain) records no mask: refuse a mask producer followed by a layer that would
+   honour its mask (a different answer otherwise).  *producer: the chain has one so far. */
+static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, int *producer)
+{
+    static const char *const users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
+                                        "GlobalAvgPool1D", "Attention", "AdditiveAttention", "MultiHeadAttention",
+                                        "Softmax", "TimeDistributed", NULL};
+    kwnn__json cfg, v;
+    int on = 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (*producer && kwnn__is_class(L, users))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "would take the mask of a mask_zero Embedding or a Masking layer before it, which a "
+                          "Sequential config does not record (save the model as a functional one)");
+    if (strcmp(L->class_name, "Masking") == 0 ||
+        (strcmp(L->class_name, "Embedding") == 0 && kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on))
+        *producer = 1;
+    return KWNN_OK;
 }
 /* ---- the registration table: Keras class -> loader ----------------------- */
 
@@ -6779,6 +6973,7 @@ static const kwnn__class kwnn__classes[] = {
     {"CuDNNGRU", kwnn__load_rnn, 3 | KWNN__RNN_CUDNN, 1},
     {"Bidirectional", kwnn__load_bidirectional, 0, 1},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
+    {"Masking", kwnn__load_masking, 0, 0}, /* 48_masking.h */
     {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
     {"UnitNormalization", kwnn__load_unitnorm, 0, 0},
     {"EinsumDense", kwnn__load_einsum, 0, 0},
@@ -6822,6 +7017,7 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
                           "has no config (the file holds weights without the model's architecture; "
                           "pack it with --arch)");
     if (c->op_call.p != NULL) return kwnn__load_op(c, L, cfg, out); /* 47_ops.h */
+    if ((r = kwnn__mask_input(c, L)) != KWNN_OK) return r; /* 48_masking.h */
     k = kwnn__find_class(L->class_name);
     if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
     if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;
@@ -6931,7 +7127,8 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state"};
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state",
+                                                   "mask"}; /* mask: 48_masking.h, last */
 #define KWNN__TENSOR_KWARGS 4
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
@@ -7008,6 +7205,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
+        c->mask_producer |= kwnn__mask_producer(entry); /* 48_masking.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -7507,6 +7705,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
                 if (kwnn__op_entry(entry)) x->call = call;
+                x->masked = kwnn__call_masked(x->kwargs); /* 48_masking.h */
             }
             k++;
         }
@@ -7537,6 +7736,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
+    int masks = 0; /* a mask producer so far (48_masking.h) */
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
         if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
@@ -7552,6 +7752,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     for (; child != KWB_NONE; child = c->next_sibling[child]) {
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
+        if ((r = kwnn__chain_mask(c, &L, &masks)) != KWNN_OK) return r;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__json cfg;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
@@ -7715,6 +7916,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->n_ins = x->n_in;
     c->kwargs = x->kwargs;
     c->op_call = x->call;
+    c->masked = x->masked;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
@@ -8012,6 +8214,8 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
         if (!kwnn__add(total, kwnn__rnn_legacy_floats(c->f, &L), &total)) return kwnn__oom(c); /* 45_recurrent.h */
+        if (strcmp(L.class_name, "Masking") == 0 && !kwnn__add(total, KWNN__O_FLOATS + 16, &total)) /* 48_masking.h */
+            return kwnn__oom(c);
         for (k = 0; k < L.tensor_count; k++) {
             size_t n;
             if (kwb_get_tensor(c->f, L.first_tensor + k, &t) != KWB_OK) continue;
@@ -8691,6 +8895,7 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     const float *in[5];
     uint32_t i;
     size_t nb;
+    const float *mask;
     kwnn_result res;
     if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
         const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
@@ -8703,8 +8908,14 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         return KWNN_OK;
     }
     for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
     nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
-    if (kwnn__recurrent_run(L, in, x->n_in, kwnn__dst(rt, id), rt->work, nb, &res)) return res;
+    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
+        return res;
+    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+        kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
+        return KWNN_OK;
+    }
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;

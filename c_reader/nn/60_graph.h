@@ -55,7 +55,8 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state"};
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state",
+                                                   "mask"}; /* mask: 48_masking.h, last */
 #define KWNN__TENSOR_KWARGS 4
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
@@ -132,6 +133,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
+        c->mask_producer |= kwnn__mask_producer(entry); /* 48_masking.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -631,6 +633,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
                 if (kwnn__op_entry(entry)) x->call = call;
+                x->masked = kwnn__call_masked(x->kwargs); /* 48_masking.h */
             }
             k++;
         }
@@ -661,6 +664,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
+    int masks = 0; /* a mask producer so far (48_masking.h) */
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
         if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
@@ -676,6 +680,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     for (; child != KWB_NONE; child = c->next_sibling[child]) {
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
+        if ((r = kwnn__chain_mask(c, &L, &masks)) != KWNN_OK) return r;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__json cfg;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
@@ -839,6 +844,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->n_ins = x->n_in;
     c->kwargs = x->kwargs;
     c->op_call = x->call;
+    c->masked = x->masked;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;

@@ -79,6 +79,8 @@ CASES = [
          "Dense -> 0.5 * d: the constant first (_CONSTANT_VALUE node, the tensor in kwargs y)"),
     Case("tf_math_multiply", _one([(4, 5), (4, 5)], lambda x, y: tf.math.multiply(x, y)), "tf.math.multiply(x, y)"),
     Case("add_broadcast", _one([(4, 5), (1, 5)], lambda x, y: x + y), "x + y, y of shape (1, 5) broadcast over 4 rows"),
+    Case("broadcast_both_ways", _one([(4, 1), (1, 5)], lambda x, y: [x * y, x - y, tf.math.divide(y, x + 3.0)]),
+         "x (4, 1) and y (1, 5) broadcast both ways to (4, 5): x * y, x - y, tf.math.divide(y, x + 3)"),
     Case("add_const_vector", _one([(4, 5)], lambda x: x + tf.constant([1.0, 2.0, 3.0, 4.0, 5.0])),
          "x + a constant vector (a list in kwargs y) broadcast over the last axis"),
     Case("sub_const_both_sides", _one([(4, 5)], lambda x: [x - 1.0, 1.0 - x]), "x - 1 and 1 - x (two outputs)"),
