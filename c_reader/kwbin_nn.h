@@ -1335,6 +1335,7 @@ typedef struct kwnn__ctx {
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
     int masked;               /* the node's last input is its mask (48_masking.h) */
     int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
+    int keras2_file;          /* the metadata says Keras 1 or 2 (whatever the hard_sigmoid option) */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
@@ -6717,6 +6718,10 @@ static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
                           "attention layers their mask at run time; the config does not record it)");
+    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
+                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
@@ -8348,6 +8353,7 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             c->top_cfg = mcfg;
         }
     }
+    c->keras2_file = c->legacy;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS3) c->legacy = 0;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS2) c->legacy = 1;
     c->net->hard_sigmoid = c->legacy ? KWNN_HARD_SIGMOID_KERAS2 : KWNN_HARD_SIGMOID_KERAS3;

@@ -5,8 +5,8 @@ saved batch and every further run of another length (more_runs). Among them: LST
 reset_after true and false, SimpleRNN, Bidirectional merge modes and a separate backward layer,
 return_state (tf.keras's graph: the states as further outputs of the call), stacked encoders over a
 None time axis, and Keras 2's CuDNNLSTM / CuDNNGRU (converted at load as tf-keras converts them).
-The masking cases belong to the masking work (#15) and the two-output Bidirectional
-(merge_mode=None) is not run yet: they are listed, not run. A Bidirectional whose backward layer
+The two-output Bidirectional (merge_mode=None) is not run yet; the masking cases are refused at
+load by name (tf.keras does not record the mask in the config; they ran unmasked before). A Bidirectional whose backward layer
 differs from the forward one (GRU(4) and GRU(3, reset_after=False)) is refused at load by name."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from test_c_inference import _difference, kwbin_run  # noqa: F401
 
 DATA = Path(__file__).parent / "data" / "tfrnn"
 CASES = json.loads((DATA / "cases.json").read_text())["cases"] if (DATA / "cases.json").exists() else {}
-NOT_RUN = {"text_bilstm_mask_zero", "masking_lstm", "bidirectional_none", "bidirectional_backward_layer"}
+NOT_RUN = {"bidirectional_none", "bidirectional_backward_layer", "masking_lstm", "text_bilstm_mask_zero"}
 
 
 def _runs(case: dict) -> list[dict]:
@@ -55,6 +55,19 @@ def test_backward_layer_that_differs_is_refused(kwbin_run, tmp_path):  # noqa: F
     result = subprocess.run([str(kwbin_run), str(tmp_path / "model.kwb"), str(DATA / case["inputs"][0]["file"]),
                              str(tmp_path / "out.npy")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and "layer 'bi' (Bidirectional): unsupported backward_layer" in result.stderr
+
+
+@pytest.mark.parametrize("name,layer", [("masking_lstm", "lstm"), ("text_bilstm_mask_zero", "bilstm")])
+def test_implicit_masks_are_refused(kwbin_run, tmp_path, name, layer):  # noqa: F811
+    """tf.keras passes a Masking / mask_zero mask to the next layers without recording it in the
+    config: those layers are refused by name (they ran unmasked before: a wrong answer)."""
+    from kwbin.keras import pack
+
+    case = CASES[name]
+    pack(DATA / case["model"], tmp_path / "model.kwb")
+    result = subprocess.run([str(kwbin_run), str(tmp_path / "model.kwb"), str(DATA / case["inputs"][0]["file"]),
+                             str(tmp_path / "out.npy")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and f"layer '{layer}'" in result.stderr and "does not record it" in result.stderr
 
 
 def test_every_case_is_run_or_listed():

@@ -148,6 +148,7 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             c->top_cfg = mcfg;
         }
     }
+    c->keras2_file = c->legacy;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS3) c->legacy = 0;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS2) c->legacy = 1;
     c->net->hard_sigmoid = c->legacy ? KWNN_HARD_SIGMOID_KERAS2 : KWNN_HARD_SIGMOID_KERAS3;
