@@ -7134,7 +7134,7 @@ static size_t kwnn__nrefs(kwnn__json v)
    order. */
 static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state",
                                                    "mask"}; /* mask: 48_masking.h, last */
-#define KWNN__TENSOR_KWARGS 4
+#define KWNN__TENSOR_KWARGS (sizeof kwnn__tensor_kwargs / sizeof kwnn__tensor_kwargs[0])
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
    fourth element of its first reference, [name, node, tensor, {...}]. */
