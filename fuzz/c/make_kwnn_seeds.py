@@ -41,6 +41,8 @@ OPS_FIXTURES = ["slice_reverse_bounded", "newaxis", "mul_array_rank3_batch1", "w
 # sequences (45_recurrent.h, 82_run_shapes.h): CuDNN weights, return_state, a None time axis (tf.keras)
 TFRNN_FIXTURES = ["cudnn_lstm", "cudnn_gru", "lstm_return_state", "gru_return_state_backwards",
                   "stacked_gru_none_time"]
+# tf.keras operation layers (TFOpLambda, SlicingOpLambda): tests/data/tfops
+TFOPS_FIXTURES = ["mul_const_left", "slice_mixed", "matmul_transpose_b", "where", "tf_classifier"]
 MAX_SEED = 65536  # the -max_len of the fuzz targets
 
 
@@ -350,6 +352,9 @@ def main() -> int:
             pack(ROOT / "tests" / "data" / "tfrnn" / f"{name}.h5", folder / f"tfrnn_{name}.kwb")
             paths.append(folder / f"tfrnn_{name}.kwb")
         paths += _keras_sequences(folder)
+        for name in TFOPS_FIXTURES:
+            pack(ROOT / "tests" / "data" / "tfops" / f"{name}.h5", folder / f"tfops_{name}.kwb")
+            paths.append(folder / f"tfops_{name}.kwb")
         paths += hand_made(folder)
         for path in paths:
             data = path.read_bytes()
