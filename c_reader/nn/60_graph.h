@@ -843,6 +843,7 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
             return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
         if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
         out->cost = kwnn__layer_cost(out);
+        if (out->work == 0) out->work = kwnn__conv_work(out); /* 47_conv_gemm.h */
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];

@@ -163,13 +163,19 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: { /* 46_attention.h */
-        const float *in[3];
+        const float *in[3] = {NULL, NULL, NULL};
         uint32_t i;
         for (i = 0; i < x->n_in && i < 3; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
         kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
     }
-    default: kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch); break;
+    default: {
+        kwnn__ex ex;
+        ex.opt = &rt->net->opt_;
+        ex.work = rt->work;
+        kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch, &ex);
+        break;
+    }
     }
     return KWNN_OK;
 }
