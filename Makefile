@@ -206,6 +206,16 @@ check-applications: $(STAMP) build/kwbin-run
 .PHONY: check-tfkeras
 check-tfkeras:
 	$(PYTHON) -m venv .venv-tf
-	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt tensorflow-cpu==2.21.0 tf-keras==2.21.0
+	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/tf.txt
 	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	.venv-tf/bin/python -m pytest -q -p no:cacheprovider tests/test_tf_keras.py
+
+# kwbin's C against keras2c's generated C (bench/bench_peers.py -> bench/results/peers.md): opt-in,
+# never in `make test` or CI.  keras2c's C library is not in its wheel: KERAS2C_SRC is a checkout of
+# its source (the folder holding include/k2c_include.h).
+.PHONY: bench-peers
+bench-peers:
+	@test -n "$(KERAS2C_SRC)" || { echo "make bench-peers KERAS2C_SRC=<a checkout of keras2c's source>"; exit 2; }
+	test -x .venv-tf/bin/python || $(MAKE) check-tfkeras
+	.venv-tf/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/peers.txt
+	nice -n 10 .venv-tf/bin/python bench/bench_peers.py --keras2c-src $(KERAS2C_SRC)

@@ -100,6 +100,37 @@
        KWNN_ERR_SIZE), in the model config's order; no array may overlap
        another.  kwnn_run(...) is kwnn_run_multi(net, &input, &in_count,
        &output, &out_count, ...).
+   kwnn_scratch_size_shapes(net, in_shapes, batch, &size, out_shapes, message)
+   kwnn_run_shapes(net, inputs, in_shapes, outputs, out_capacity, out_shapes,
+                   scratch, scratch_size, batch, &need, message)
+       VARIABLE DIMENSIONS.  A None in an input's shape (time steps; the
+       height and width of a fully convolutional net) is given at run time:
+       net->variable is then 1, kwnn_load builds the net with a nominal
+       length of 32 on those axes (net->input_shape, kwnn_scratch_size,
+       kwnn_cost_per_sample are for that length) and kwnn_run /
+       kwnn_run_multi return KWNN_ERR_SHAPE.  These two calls work on any
+       net.  in_shapes[i] (kwnn_shape: ndim, dims[]) is input i's shape per
+       sample: the model's fixed axes as they are, a None axis at least 1.
+       Every shape is inferred again through the graph for them: each layer
+       reads its config again and checks its input as at load (the file
+       must still be open), so a length a layer cannot take (a time axis
+       of 0, a window larger than the input, a Reshape that does not fit)
+       is KWNN_ERR_SHAPE (or _BAD_CONFIG, _UNSUPPORTED, as the load would
+       say) with a one-line `message` naming the input or the layer
+       (message: KWNN_MESSAGE_SIZE bytes, or NULL; "" on success).
+       kwnn_scratch_size_shapes puts the scratch bytes kwnn_run_shapes needs
+       in *size and each output's shape in out_shapes[j] (or NULL); it makes
+       one temporary allocation (the graph's nodes; through opt->alloc_fn
+       if given) and frees it.  kwnn_run_shapes allocates nothing: its
+       scratch holds the graph's nodes for this run (a size fixed per net),
+       the layers' per-call fields, then the arena, planned again by first
+       fit for these shapes.  A scratch too small: KWNN_ERR_SCRATCH and
+       *need (or NULL) the bytes needed (when the scratch does not even
+       hold the graph's part, that part's size: a lower bound).  Outputs:
+       out_capacity[j] floats in outputs[j] (at least batch times the
+       output's size, else KWNN_ERR_SIZE); out_shapes[j] (or NULL) receives
+       the shape.  The scratch is checked at every call against these
+       shapes' need.  Thread-safe as kwnn_run.
    kwnn_input_shape(net, i, &ndim), kwnn_output_shape(net, j, &ndim)
        The per-sample shape of input i / output j (ndim dimensions), NULL
        when i >= net->num_inputs (j >= net->num_outputs).
@@ -290,7 +321,7 @@
                        KWNN_ERR_INPUT_VALUE (never a read outside the
                        table).  mask_zero true is refused.
      SimpleRNN, LSTM, GRU (45_recurrent.h)
-                       input (time steps, features), both known; units,
+                       input (time steps, features), steps may be None; units,
                        activation (tanh), recurrent_activation (sigmoid;
                        Keras 1 / 2 files: hard_sigmoid, their form),
                        use_bias, return_sequences, go_backwards (the
@@ -304,7 +335,7 @@
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
                        The state starts at zero.  Refused: return_state,
                        stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...), a None time axis.  The scratch
+                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
@@ -370,6 +401,47 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+     Operation nodes (47_ops.h)
+                       what Keras 3 writes for a tensor operation in a
+                       functional graph (`x * 0.5`, `x[:, -1]`, keras.ops.*:
+                       module "keras.src.ops...", its tensors and constants
+                       in the call's args, its options in the config); one
+                       call each.  Elementwise, with tensors or constants
+                       (numbers, nested lists, Keras's __numpy__ arrays) on
+                       either side and NumPy broadcasting per sample (the
+                       tensors' batch axes must meet; a constant with as
+                       many axes as the tensors has 1 first): Add, Subtract,
+                       Multiply, Divide, TrueDivide, Power, Minimum, Maximum
+                       (NaN propagates), Negative, Absolute / Abs, Square,
+                       Sqrt, Exp, Log, Clip (x_min, x_max), Sign, Floor,
+                       Ceil, Reciprocal, Rsqrt, Log1p, Expm1; Equal,
+                       NotEqual, Greater, GreaterEqual, Less, LessEqual,
+                       LogicalAnd, LogicalOr, LogicalNot (0 / 1); Where
+                       (condition != 0).  The activations as operations
+                       (Relu, Relu6, Sigmoid, Tanh, Silu, Gelu: approximate
+                       default true, LeakyRelu negative_slope, Elu, Selu,
+                       Softplus, Softsign, HardSigmoid, HardSilu, LogSigmoid,
+                       ...: the class in snake case among ACTIVATIONS);
+                       Softmax, LogSoftmax over any axis.  Mean, Sum, Max /
+                       Amax, Min / Amin: axis (an int or a list, not the
+                       batch, not None), keepdims, initial; summed in input
+                       order.  Reshape (newshape: -1 or None first, one -1
+                       at most after), ExpandDims, Squeeze (axis given):
+                       free; Transpose (axes, the batch first); Concatenate,
+                       Stack (axis, not the batch; tensors only).  GetItem:
+                       integers (negative from the end), slices of constant
+                       start / stop / step (clamped as Python does, negative
+                       steps), one Ellipsis, None (a new axis); the batch
+                       axis taken whole.  Matmul: two tensors of one rank
+                       (>= 2 per sample; leading axes broadcast), or a tensor
+                       and a constant (k,) vector or (k, m) matrix; sums in
+                       k order.  Cast: to float32 / float64 free, to int*
+                       toward zero, to bool != 0; StopGradient: identity.
+                       Anything else (another class, a keyword argument, a
+                       tensor index, axis None, an operation called twice)
+                       is refused at load: "operation 'NAME' (CLASS): ...".
+                       No scratch beyond its output; values are float32 (an
+                       int32 input is given as floats).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -499,7 +571,7 @@
                           a packed slice of B, default 256, 16 KB on the
                           stack; multiply-adds below which a product is not
                           handed to parallel_for, 65536) and of the
-                          convolutions (47_conv_gemm.h: multiply-adds per
+                          convolutions (48_conv_gemm.h: multiply-adds per
                           sample below which a convolution keeps the direct
                           loops rather than an im2col block in the scratch,
                           1048576).
@@ -588,8 +660,9 @@ typedef enum kwnn_kind {
     KWNN_LAYER_MHA,         /* MultiHeadAttention: query kernel w, bias b, the others in more[]; heads units, key_dim
                                kh, value_dim kw, keys sh, key / value features sw / dh, output features dw;
                                op 1: causal; groups: sliding_window (0: none); inputs query, value[, key] */
-    KWNN_LAYER_ATTENTION    /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
+    KWNN_LAYER_ATTENTION,   /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
                                same: causal; keys sh, value features sw */
+    KWNN_LAYER_OP           /* a Keras 3 operation node (keras.ops.*, x * 2, x[:, 1]): op_args (47_ops.h) */
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -685,9 +758,11 @@ typedef struct kwnn_layer {
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
+    const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
+struct kwnn__op;   /* private: an operation node's arguments (47_ops.h) */
 
 typedef struct kwnn_options {
     void *(*alloc_fn)(size_t size, void *user_data); /* default: malloc */
@@ -701,6 +776,12 @@ typedef struct kwnn_options {
     void *parallel_data; /* passed to parallel_for */
 } kwnn_options;
 
+/* A per-sample shape (batch excluded), for the calls taking shapes at run time. */
+typedef struct kwnn_shape {
+    uint32_t ndim;
+    size_t dims[KWNN_MAX_DIMS];
+} kwnn_shape;
+
 typedef struct kwnn_net {
     uint32_t layer_count;
     kwnn_layer *layers;
@@ -709,6 +790,7 @@ typedef struct kwnn_net {
     size_t input_shape[KWNN_MAX_DIMS], output_shape[KWNN_MAX_DIMS]; /* per sample */
     size_t input_count, output_count;                               /* floats per sample */
     int hard_sigmoid;                                               /* the form used */
+    int variable; /* an input has a None dimension: run with kwnn_run_shapes (kwnn_run refuses) */
     kwnn_result error;                                              /* of the last kwnn_load */
     char message[KWNN_MESSAGE_SIZE];
 
@@ -724,6 +806,10 @@ typedef struct kwnn_net {
     uint64_t cost_;         /* operations per sample, sum over the nodes */
     void *mem_;
     kwnn_options opt_;
+    const kwb_file *file_;  /* the open file (kwnn_run_shapes reads the layers' configs again) */
+    uint32_t *sorted_;      /* every node in topological order (shapes at run time) */
+    uint32_t sorted_count_;
+    int legacy_, theano_;   /* metadata facts the loaders use */
 } kwnn_net;
 
 KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt);
@@ -737,6 +823,12 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
                                     const size_t *out_counts, void *scratch, size_t scratch_size,
                                     int batch);
 KWNN_API size_t kwnn_peak_size(const kwnn_net *net, int batch);
+KWNN_API kwnn_result kwnn_scratch_size_shapes(const kwnn_net *net, const kwnn_shape *in_shapes, int batch,
+                                              size_t *size, kwnn_shape *out_shapes, char *message);
+KWNN_API kwnn_result kwnn_run_shapes(const kwnn_net *net, const float *const *inputs,
+                                     const kwnn_shape *in_shapes, float *const *outputs,
+                                     const size_t *out_capacity, kwnn_shape *out_shapes, void *scratch,
+                                     size_t scratch_size, int batch, size_t *need, char *message);
 KWNN_API const size_t *kwnn_input_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
 KWNN_API const size_t *kwnn_output_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
 KWNN_API size_t kwnn_input_size(const kwnn_net *net, uint32_t i);
@@ -795,6 +887,7 @@ extern "C" {
 #define KWNN_PROBE(counter, n) ((void)0)
 #endif
 #define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
+#define KWNN__NOMINAL 32 /* the length kwnn_load gives a None axis of an input (run: the input's) */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -1513,6 +1606,8 @@ typedef struct kwnn__node {
     size_t count;              /* floats per sample */
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
+    kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
+    uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -1525,11 +1620,16 @@ typedef struct kwnn__ctx {
     int legacy;               /* Keras 1 / 2 file (hard_sigmoid) */
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
+    uint32_t var_mask;        /* the input shape just read: its None axes (bit i) */
     uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */
     uint32_t n_ins;
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
+    kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
+    size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
+    const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
     uint32_t n;               /* layers in the table */
     kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */
@@ -2062,6 +2162,7 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
     uint32_t nd = 0;
     size_t dims[KWNN_MAX_DIMS];
     int first = with_batch;
+    uint32_t var = 0;
     long x;
     if (!kwnn__begin(v, '[', &it)) return kwnn__bad_key(c, L, key, v, "a list");
     while (kwnn__next(&it, NULL, &el)) {
@@ -2069,20 +2170,20 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
             first = 0;
             continue;
         }
-        if (kwnn__null(el)) {
-            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "the input shape ");
-            kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
-            kwnn__m(c->net, " has an unknown (None) dimension");
-            return KWNN_ERR_SHAPE;
+        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
+        if (kwnn__null(el)) { /* given at run time (kwnn_run_shapes); the load uses a nominal length */
+            var |= 1u << nd;
+            dims[nd++] = KWNN__NOMINAL;
+            continue;
         }
         if (!kwnn__int(el, &x) || x < 1) return kwnn__bad_key(c, L, key, v, "a list of positive sizes");
-        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
         dims[nd++] = (size_t)x;
     }
-    if (c->have_shape) { /* a nested model's InputLayer: must agree */
+    c->var_mask = var;
+    if (c->have_shape) { /* a nested model's InputLayer: must agree (a None axis takes any length) */
         uint32_t i;
         int same = nd == c->nd;
-        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i];
+        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i] || (var >> i & 1u);
         if (!same) {
             kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "expects input ");
             kwnn__m_shape(c->net, dims, nd);
@@ -3521,12 +3622,12 @@ static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, si
         float *yo = y + b * g.out_vol;
         for (p0 = 0; p0 < g.out[0]; p0++)
             for (p1 = 0; p1 < g.out[1]; p1++) {
-                size_t c0 = 0, c1 = 0; /* set below (gcc -O3 cannot tell) */
+                size_t c0 = 0, c1 = 0; /* set below for bilinear; zero keeps gcc -O3's flow analysis quiet */
                 float u0 = 0.0f, u1 = 0.0f;
                 if (L->op == 1) kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &u0, &u1);
                 if (L->op == 2) kwnn__bilinear_tf1(p1, L->step[1], g.in[1], &c0, &c1, &u1);
                 for (p2 = 0; p2 < g.out[2]; p2++, yo += inner) {
-                    size_t e0, e1;
+                    size_t e0 = 0, e1 = 0;
                     float v0 = 0.0f, v1 = 0.0f;
                     const float *q00, *q01, *q10, *q11;
                     if (L->op == 0) { /* nearest: the input cell the output falls in */
@@ -5390,6 +5491,1197 @@ static uint64_t kwnn__attention_cost(const kwnn_layer *L)
     }
     return out;
 }
+/* ---- operation nodes: Keras 3 keras.ops calls in a functional graph ----- */
+
+/* `x * 0.5`, keras.ops.mean(x, axis=1), x[:, -1] in a functional model are
+   written by Keras 3 as nodes of module "keras.src.ops.*" (classes Multiply,
+   Mean, GetItem, ...), with their tensors and constants in the call's "args"
+   and their options in the config.  Each call is its own node (Keras makes a
+   new operation per call), so an operation has one call.  Shapes count the
+   batch as axis 0 in Keras; here every shape is per sample, so an operation
+   that would touch the batch axis (reduce it, move it, slice it) is refused.
+
+   Most operations are one strided, broadcasting loop: y[i] = f(a[i], b[i],
+   c[i]) where each operand is a tensor input or a constant, read at an
+   offset plus a step per output axis (0 where it broadcasts; a slice's or a
+   transpose's steps where it is one).  Reductions and matmul add a sum over
+   reduced axes with their own steps.  Pure shape changes (reshape,
+   expand_dims, squeeze, cast to float) are free layers, concatenate and
+   stack the Concatenate runner, the activations the Activation runner. */
+
+enum {
+    KWNN__O_COPY = 0, /* unary */
+    KWNN__O_NEG,
+    KWNN__O_ABS,
+    KWNN__O_SQUARE,
+    KWNN__O_SQRT,
+    KWNN__O_EXP,
+    KWNN__O_LOG,
+    KWNN__O_CLIP,  /* lo, hi */
+    KWNN__O_TRUNC, /* cast to an integer type */
+    KWNN__O_BOOL,  /* cast to bool */
+    KWNN__O_NOT,
+    KWNN__O_SIGN,
+    KWNN__O_FLOOR,
+    KWNN__O_CEIL,
+    KWNN__O_RECIPROCAL,
+    KWNN__O_RSQRT,
+    KWNN__O_LOG1P,
+    KWNN__O_EXPM1,
+    KWNN__O_ADD,   /* binary */
+    KWNN__O_SUB,
+    KWNN__O_MUL,
+    KWNN__O_DIV,
+    KWNN__O_POW,
+    KWNN__O_MIN,
+    KWNN__O_MAX,
+    KWNN__O_EQ,
+    KWNN__O_NE,
+    KWNN__O_GT,
+    KWNN__O_GE,
+    KWNN__O_LT,
+    KWNN__O_LE,
+    KWNN__O_AND,
+    KWNN__O_OR,
+    KWNN__O_WHERE, /* ternary */
+    KWNN__O_SUM,   /* reductions over the reduced axes */
+    KWNN__O_MEAN,
+    KWNN__O_RMAX,
+    KWNN__O_RMIN,
+    KWNN__O_MATMUL, /* sum over k of a * b */
+    KWNN__O_SOFTMAX, /* over one axis: (pre, K, post) in rshape */
+    KWNN__O_LOG_SOFTMAX,
+    /* shape changes and runners of other kinds (the loader's families) */
+    KWNN__O_RESHAPE,
+    KWNN__O_EXPAND,
+    KWNN__O_SQUEEZE,
+    KWNN__O_TRANSPOSE,
+    KWNN__O_GETITEM,
+    KWNN__O_CONCAT,
+    KWNN__O_STACK,
+    KWNN__O_CAST,
+    KWNN__O_IDENTITY
+};
+
+typedef struct kwnn__operand {
+    int32_t in;                     /* which tensor input, or -1: the constant k */
+    const float *k;                 /* constant (per-sample layout after broadcasting) */
+    size_t count;                   /* floats per sample of the tensor input */
+    ptrdiff_t off;                  /* where output element 0 reads */
+    ptrdiff_t step[KWNN_MAX_DIMS];  /* per output axis (0: broadcast) */
+    ptrdiff_t rstep[KWNN_MAX_DIMS]; /* per reduced axis */
+} kwnn__operand;
+
+struct kwnn__op {
+    int code;                        /* KWNN__O_* */
+    uint32_t n_args;                 /* operands used */
+    uint32_t nd, rnd;                /* output rank; reduced axes */
+    size_t shape[KWNN_MAX_DIMS];     /* output shape (per sample) */
+    size_t rshape[KWNN_MAX_DIMS];    /* reduced axes' sizes */
+    size_t count, rcount;            /* their products */
+    float lo, hi;                    /* clip bounds; max/min initial value (has_init) */
+    int has_init;
+    kwnn__operand arg[3];
+};
+
+/* Floats of the parameter area one struct kwnn__op takes. */
+#define KWNN__O_FLOATS ((sizeof(struct kwnn__op) + sizeof(float) - 1) / sizeof(float))
+
+typedef struct kwnn__op_name {
+    const char *name; /* Keras 3 class */
+    int code;
+    int arity;        /* tensors and constants it takes (0: the family decides) */
+} kwnn__op_name;
+
+static const kwnn__op_name kwnn__op_names[] = {
+    {"Add", KWNN__O_ADD, 2},           {"Subtract", KWNN__O_SUB, 2},
+    {"Multiply", KWNN__O_MUL, 2},      {"Divide", KWNN__O_DIV, 2},
+    {"TrueDivide", KWNN__O_DIV, 2},    {"Power", KWNN__O_POW, 2},
+    {"Minimum", KWNN__O_MIN, 2},       {"Maximum", KWNN__O_MAX, 2},
+    {"Equal", KWNN__O_EQ, 2},          {"NotEqual", KWNN__O_NE, 2},
+    {"Greater", KWNN__O_GT, 2},        {"GreaterEqual", KWNN__O_GE, 2},
+    {"Less", KWNN__O_LT, 2},           {"LessEqual", KWNN__O_LE, 2},
+    {"LogicalAnd", KWNN__O_AND, 2},    {"LogicalOr", KWNN__O_OR, 2},
+    {"Where", KWNN__O_WHERE, 3},       {"Negative", KWNN__O_NEG, 1},
+    {"Absolute", KWNN__O_ABS, 1},      {"Abs", KWNN__O_ABS, 1},
+    {"Square", KWNN__O_SQUARE, 1},     {"Sqrt", KWNN__O_SQRT, 1},
+    {"Exp", KWNN__O_EXP, 1},           {"Log", KWNN__O_LOG, 1},
+    {"Clip", KWNN__O_CLIP, 1},         {"LogicalNot", KWNN__O_NOT, 1},
+    {"Sign", KWNN__O_SIGN, 1},         {"Floor", KWNN__O_FLOOR, 1},
+    {"Ceil", KWNN__O_CEIL, 1},         {"Reciprocal", KWNN__O_RECIPROCAL, 1},
+    {"Rsqrt", KWNN__O_RSQRT, 1},       {"Log1p", KWNN__O_LOG1P, 1},
+    {"Expm1", KWNN__O_EXPM1, 1},       {"Sum", KWNN__O_SUM, 1},
+    {"Mean", KWNN__O_MEAN, 1},         {"Max", KWNN__O_RMAX, 1},
+    {"Amax", KWNN__O_RMAX, 1},         {"Min", KWNN__O_RMIN, 1},
+    {"Amin", KWNN__O_RMIN, 1},         {"Matmul", KWNN__O_MATMUL, 2},
+    {"Softmax", KWNN__O_SOFTMAX, 1},   {"LogSoftmax", KWNN__O_LOG_SOFTMAX, 1},
+    {"Reshape", KWNN__O_RESHAPE, 1},   {"ExpandDims", KWNN__O_EXPAND, 1},
+    {"Squeeze", KWNN__O_SQUEEZE, 1},   {"Transpose", KWNN__O_TRANSPOSE, 1},
+    {"GetItem", KWNN__O_GETITEM, 2},   {"Concatenate", KWNN__O_CONCAT, 1},
+    {"Stack", KWNN__O_STACK, 1},       {"Cast", KWNN__O_CAST, 1},
+    {"StopGradient", KWNN__O_IDENTITY, 1}};
+
+#define KWNN__N_OP_NAMES (sizeof kwnn__op_names / sizeof kwnn__op_names[0])
+
+/* Is this model-config entry a Keras 3 operation node (module "keras.src.ops...")? */
+static int kwnn__op_entry(kwnn__json entry)
+{
+    static const char prefix[] = "\"keras.src.ops";
+    kwnn__json module;
+    size_t n = sizeof prefix - 1;
+    return kwnn__get(entry, "module", &module) && (size_t)(module.e - module.p) > n &&
+           memcmp(module.p, prefix, n) == 0 && (module.p[n] == '"' || module.p[n] == '.');
+}
+
+/* Numbers (and booleans) in v: an upper bound of the constants a call holds. */
+static size_t kwnn__op_numbers(kwnn__json v, int depth)
+{
+    kwnn__iter it;
+    kwnn__json el, k;
+    size_t n = 0;
+    if (depth > 70) return 0;
+    if (kwnn__begin(v, '[', &it)) {
+        while (kwnn__next(&it, NULL, &el)) n += kwnn__op_numbers(el, depth + 1);
+    } else if (kwnn__begin(v, '{', &it)) {
+        while (kwnn__next(&it, &k, &el)) n += kwnn__op_numbers(el, depth + 1);
+    } else if (v.p < v.e && *v.p != '"' && *v.p != 'n') {
+        n = 1;
+    }
+    return n;
+}
+
+static kwnn_result kwnn__op_fail(kwnn__ctx *c, const kwb_layer *L, kwnn_result code, const char *what)
+{
+    kwnn__fail(c->net, code, NULL, "operation '");
+    kwnn__m(c->net, L->name);
+    kwnn__m(c->net, "' (");
+    kwnn__m(c->net, L->class_name);
+    kwnn__m(c->net, "): ");
+    kwnn__m(c->net, what);
+    return code;
+}
+
+/* Pass 1: an operation entry's floats in the parameter area (its struct and
+   its constants, each block rounded to 16); one call only. */
+static kwnn_result kwnn__op_measure(kwnn__ctx *c, kwnn__json entry, const kwb_layer *owner)
+{
+    kwnn__json nodes, name;
+    size_t n;
+    if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__count(nodes) > 1) {
+        kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, "the operation '");
+        if (kwnn__entry_name(entry, &name)) kwnn__m_jstr(c->net, name);
+        kwnn__m(c->net, "' is called more than once");
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    n = kwnn__get(entry, "inbound_nodes", &nodes) ? kwnn__op_numbers(nodes, 0) : 0;
+    if (n > KWNN__SIZE_MAX / 8) return kwnn__oom(c);
+    n += KWNN__O_FLOATS + 4 * 16;
+    if (!kwnn__add(c->op_floats, n, &c->op_floats)) return kwnn__oom(c);
+    return KWNN_OK;
+}
+
+/* ---- loading ---- */
+
+/* The shape of a constant (a number, a nested list of numbers, or Keras's
+   {"class_name": "__numpy__" | "__tensor__", "config": {"value": ...}}). */
+static int kwnn__const_value(kwnn__json v, kwnn__json *value)
+{
+    kwnn__json cls, cfg;
+    if (kwnn__is(v, '{')) {
+        if (!kwnn__get(v, "class_name", &cls) ||
+            !(kwnn__jstr_is(cls, "__numpy__") || kwnn__jstr_is(cls, "__tensor__")) ||
+            !kwnn__get(v, "config", &cfg) || !kwnn__get(cfg, "value", value))
+            return 0;
+        return 1;
+    }
+    *value = v;
+    return 1;
+}
+
+static int kwnn__const_scalar(kwnn__json v, float *out)
+{
+    double d;
+    int b;
+    if (kwnn__bool(v, &b)) {
+        *out = b ? 1.0f : 0.0f;
+        return 1;
+    }
+    if (!kwnn__num(v, &d)) return 0;
+    *out = (float)d;
+    return 1;
+}
+
+static int kwnn__const_shape(kwnn__json v, size_t *shape, uint32_t *nd)
+{
+    kwnn__iter it;
+    kwnn__json el;
+    float f;
+    *nd = 0;
+    while (kwnn__is(v, '[')) {
+        if (*nd >= KWNN_MAX_DIMS) return 0;
+        shape[(*nd)++] = kwnn__count(v);
+        if (!kwnn__begin(v, '[', &it) || !kwnn__next(&it, NULL, &el)) return 0; /* empty */
+        v = el;
+    }
+    return kwnn__const_scalar(v, &f);
+}
+
+/* Flatten a rectangular nested list into dst (NULL: check only). */
+static int kwnn__const_fill(kwnn__json v, const size_t *shape, uint32_t nd, uint32_t d, float *dst, size_t *pos)
+{
+    kwnn__iter it;
+    kwnn__json el;
+    size_t n = 0;
+    if (d == nd) {
+        float f;
+        if (!kwnn__const_scalar(v, &f)) return 0;
+        if (dst != NULL) dst[*pos] = f;
+        (*pos)++;
+        return 1;
+    }
+    if (!kwnn__begin(v, '[', &it)) return 0;
+    while (kwnn__next(&it, NULL, &el)) {
+        if (++n > shape[d] || !kwnn__const_fill(el, shape, nd, d + 1, dst, pos)) return 0;
+    }
+    return n == shape[d];
+}
+
+/* One argument of the call: a tensor (in >= 0), or a constant. */
+typedef struct kwnn__oparg {
+    int32_t in;
+    uint32_t nd;                     /* full rank (a tensor's: with the batch) */
+    size_t shape[KWNN_MAX_DIMS + 1]; /* full shape, shape[0] = batch for a tensor */
+    kwnn__json value;                /* a constant's */
+} kwnn__oparg;
+
+static int kwnn__is_tensor(kwnn__json v)
+{
+    kwnn__json cls;
+    return kwnn__is(v, '{') && kwnn__get(v, "class_name", &cls) && kwnn__jstr_is(cls, "__keras_tensor__");
+}
+
+static kwnn_result kwnn__op_arg(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, uint32_t *next_in, kwnn__oparg *a)
+{
+    memset(a, 0, sizeof *a);
+    if (kwnn__is_tensor(v)) {
+        const struct kwnn__node *x;
+        if (*next_in >= c->n_ins) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its tensors and inputs disagree");
+        x = kwnn__in_node(c, *next_in);
+        a->in = (int32_t)(*next_in)++;
+        a->nd = x->nd + 1;
+        a->shape[0] = 1;
+        memcpy(a->shape + 1, x->shape, sizeof x->shape);
+        return KWNN_OK;
+    }
+    a->in = -1;
+    if (!kwnn__const_value(v, &a->value) || !kwnn__const_shape(a->value, a->shape, &a->nd)) {
+        kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported argument ");
+        kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
+        kwnn__m(c->net, " (a tensor or a number or a list of numbers is expected)");
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    {
+        size_t pos = 0;
+        if (!kwnn__const_fill(a->value, a->shape, a->nd, 0, NULL, &pos))
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "a constant list is not rectangular");
+    }
+    return KWNN_OK;
+}
+
+/* Contiguous per-sample strides of a shape. */
+static void kwnn__strides(const size_t *shape, uint32_t nd, ptrdiff_t *st)
+{
+    ptrdiff_t s = 1;
+    uint32_t d = nd;
+    while (d-- > 0) {
+        st[d] = s;
+        s *= (ptrdiff_t)shape[d];
+    }
+}
+
+/* The operation's struct: in the parameter area at load; when the shapes are
+   given at run time (82_run_shapes.h: fill 0), in the caller's scratch. */
+static kwnn_result kwnn__op_struct(kwnn__ctx *c, const kwb_layer *L, struct kwnn__op **o)
+{
+    float *p;
+    kwnn_result r;
+    if (!c->fill) {
+        if (c->op_store == NULL) return kwnn__op_fail(c, L, KWNN_ERR_INVALID_ARGUMENT, "no room for its arguments");
+        *o = c->op_store;
+    } else {
+        if ((r = kwnn__param(c, KWNN__O_FLOATS, &p)) != KWNN_OK) return r;
+        *o = (struct kwnn__op *)(void *)p;
+    }
+    memset(*o, 0, sizeof **o);
+    return KWNN_OK;
+}
+
+/* Operand i's constant: written at load; the load's when the shapes change (fill 0). */
+static kwnn_result kwnn__op_constant(kwnn__ctx *c, const kwb_layer *L, const kwnn__oparg *a, uint32_t i, size_t count,
+                                     const float **k)
+{
+    float *dst;
+    size_t pos = 0;
+    kwnn_result r;
+    if (!c->fill) {
+        if (c->op_base == NULL) return kwnn__op_fail(c, L, KWNN_ERR_INVALID_ARGUMENT, "its constants are gone");
+        *k = c->op_base->arg[i].k;
+        return KWNN_OK;
+    }
+    if ((r = kwnn__param(c, count, &dst)) != KWNN_OK) return r;
+    if (!kwnn__const_fill(a->value, a->shape, a->nd, 0, dst, &pos))
+        return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
+    *k = dst;
+    return KWNN_OK;
+}
+
+/* The broadcast of the arguments (Keras/NumPy: right-aligned, 1 stretches),
+   per sample: the tensors' batch axes must meet each other. */
+static kwnn_result kwnn__op_broadcast(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg *a, uint32_t n, struct kwnn__op *o)
+{
+    uint32_t full = 0, i, d;
+    size_t shape[KWNN_MAX_DIMS + 1];
+    for (i = 0; i < n; i++)
+        if (a[i].in >= 0 && a[i].nd > full) full = a[i].nd;
+    for (i = 0; i < n; i++) {
+        if (a[i].in >= 0 && a[i].nd != full)
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED,
+                                 "its tensors differ in rank (a batch axis would meet another axis)");
+        if (a[i].in < 0 && a[i].nd > full)
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "a constant has more axes than its tensors");
+        if (a[i].in < 0 && a[i].nd == full && a[i].shape[0] != 1)
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED,
+                                 "a constant's first axis meets the batch axis and is not 1");
+    }
+    for (d = 0; d < full; d++) shape[d] = 1;
+    for (i = 0; i < n; i++)
+        for (d = 0; d < a[i].nd; d++) {
+            size_t *o_dim = &shape[full - a[i].nd + d], dim = a[i].shape[d];
+            if (full - a[i].nd + d == 0) continue; /* the batch */
+            if (*o_dim == 1) *o_dim = dim;
+            else if (dim != 1 && dim != *o_dim)
+                return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "its arguments' shapes do not broadcast together");
+        }
+    if (full == 0) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "it takes no tensor");
+    o->nd = full - 1;
+    for (d = 0; d < o->nd; d++) o->shape[d] = shape[d + 1];
+    for (i = 0; i < n; i++) {
+        kwnn__operand *p = &o->arg[i];
+        ptrdiff_t st[KWNN_MAX_DIMS + 1];
+        uint32_t lead = full - a[i].nd;
+        kwnn__strides(a[i].shape, a[i].nd, st);
+        p->in = a[i].in;
+        for (d = 1; d < full; d++)
+            p->step[d - 1] = d < lead || a[i].shape[d - lead] == 1 ? 0 : st[d - lead];
+        if (a[i].in >= 0) {
+            p->count = kwnn__in_node(c, (uint32_t)a[i].in)->count;
+        } else {
+            size_t cnt = 1;
+            kwnn_result r;
+            for (d = 0; d < a[i].nd; d++) cnt *= a[i].shape[d];
+            if ((r = kwnn__op_constant(c, L, &a[i], i, cnt, &p->k)) != KWNN_OK) return r;
+        }
+    }
+    o->n_args = n;
+    return KWNN_OK;
+}
+
+/* A Keras axis (counted with the batch, negative from the end) of a rank-`full` tensor as a
+   per-sample axis; 0 when it is the batch or out of range. */
+static int kwnn__op_axis(kwnn__json v, uint32_t full, uint32_t *out)
+{
+    long ax;
+    if (!kwnn__int(v, &ax)) return 0;
+    if (ax < 0) ax += (long)full;
+    if (ax < 1 || ax >= (long)full) return 0;
+    *out = (uint32_t)ax - 1;
+    return 1;
+}
+
+static kwnn_result kwnn__op_bad_axis(kwnn__ctx *c, const kwb_layer *L, const char *key, kwnn__json v)
+{
+    kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported ");
+    kwnn__m(c->net, key);
+    kwnn__m(c->net, " ");
+    kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 40 ? 40 : (size_t)(v.e - v.p));
+    kwnn__m(c->net, " (the batch axis, or outside the input)");
+    return KWNN_ERR_UNSUPPORTED;
+}
+
+/* The `axis` config of a reduction (an int or a list) as a bit set of per-sample axes. */
+static kwnn_result kwnn__op_axes(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, uint32_t nd, uint32_t *bits)
+{
+    kwnn__json v, el;
+    kwnn__iter it;
+    uint32_t ax;
+    *bits = 0;
+    if (!kwnn__get(cfg, "axis", &v) || kwnn__null(v))
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "axis None reduces over the batch axis too");
+    if (kwnn__begin(v, '[', &it)) {
+        while (kwnn__next(&it, NULL, &el)) {
+            if (!kwnn__op_axis(el, nd + 1, &ax) || (*bits >> ax & 1u)) return kwnn__op_bad_axis(c, L, "axis", v);
+            *bits |= 1u << ax;
+        }
+        if (*bits == 0) return kwnn__op_bad_axis(c, L, "axis", v);
+        return KWNN_OK;
+    }
+    if (!kwnn__op_axis(v, nd + 1, &ax)) return kwnn__op_bad_axis(c, L, "axis", v);
+    *bits = 1u << ax;
+    return KWNN_OK;
+}
+
+/* Reductions: output = the input's shape without (keepdims: with 1 on) the axes. */
+static kwnn_result kwnn__op_reduce(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, struct kwnn__op *o)
+{
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    ptrdiff_t st[KWNN_MAX_DIMS];
+    uint32_t bits, d;
+    int keep = 0;
+    kwnn_result r;
+    kwnn__json v;
+    if ((r = kwnn__op_axes(c, L, cfg, x->nd, &bits)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "keepdims", NULL, 0, &keep)) != KWNN_OK)
+        return r;
+    if (kwnn__get(cfg, "initial", &v) && !kwnn__null(v)) {
+        double init;
+        if (!kwnn__num(v, &init)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "initial is not a number");
+        o->lo = (float)init;
+        o->has_init = 1;
+    }
+    kwnn__strides(x->shape, x->nd, st);
+    o->arg[0].in = 0;
+    o->arg[0].count = x->count;
+    o->n_args = 1;
+    o->rcount = 1;
+    for (d = 0; d < x->nd; d++) {
+        if (bits >> d & 1u) {
+            o->rshape[o->rnd] = x->shape[d];
+            o->arg[0].rstep[o->rnd++] = st[d];
+            o->rcount *= x->shape[d];
+            if (keep) o->arg[0].step[o->nd] = 0, o->shape[o->nd++] = 1;
+        } else {
+            o->arg[0].step[o->nd] = st[d];
+            o->shape[o->nd++] = x->shape[d];
+        }
+    }
+    return KWNN_OK;
+}
+
+/* matmul: tensor @ tensor of one rank >= 2 (per sample; the leading axes
+   broadcast), or tensor @ constant vector (k,) or matrix (k, m). */
+static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg *a, struct kwnn__op *o)
+{
+    uint32_t d, lead;
+    ptrdiff_t sa[KWNN_MAX_DIMS + 1], sb[KWNN_MAX_DIMS + 1];
+    size_t k;
+    if (a[0].in < 0) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "a constant first argument");
+    kwnn__strides(a[0].shape + 1, a[0].nd - 1, sa);
+    if (a[0].nd < 2) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "a first argument without features");
+    k = a[0].shape[a[0].nd - 1];
+    o->arg[0].in = a[0].in;
+    o->arg[0].count = kwnn__in_node(c, (uint32_t)a[0].in)->count;
+    o->n_args = 2;
+    o->rnd = 1;
+    o->rshape[0] = o->rcount = k;
+    o->arg[0].rstep[0] = 1;
+    if (a[1].in < 0) { /* x (..., k) @ W (k,) or (k, m) */
+        size_t m = a[1].nd == 2 ? a[1].shape[1] : 1;
+        kwnn_result r;
+        if (a[1].nd < 1 || a[1].nd > 2 || a[1].shape[0] != k)
+            return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "the constant is not a (k,) vector or (k, m) matrix");
+        o->nd = a[0].nd - 2;
+        for (d = 0; d < o->nd; d++) {
+            o->shape[d] = a[0].shape[d + 1];
+            o->arg[0].step[d] = sa[d];
+        }
+        if (a[1].nd == 2) {
+            o->shape[o->nd] = m;
+            o->arg[1].step[o->nd++] = 1;
+        }
+        if (o->nd + 1 > KWNN_MAX_DIMS + 1) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its constants changed between passes");
+        if ((r = kwnn__op_constant(c, L, &a[1], 1, k * m, &o->arg[1].k)) != KWNN_OK) return r;
+        o->arg[1].in = -1;
+        o->arg[1].rstep[0] = (ptrdiff_t)m;
+        return KWNN_OK;
+    }
+    if (a[0].nd != a[1].nd || a[0].nd < 3)
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED,
+                             "two tensors of different ranks or without matrix axes (per sample)");
+    if (a[1].shape[a[1].nd - 2] != k)
+        return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "the inner dimensions differ");
+    kwnn__strides(a[1].shape + 1, a[1].nd - 1, sb);
+    lead = a[0].nd - 3; /* per-sample axes before the matrices */
+    for (d = 0; d < lead; d++) {
+        size_t da = a[0].shape[d + 1], db = a[1].shape[d + 1];
+        if (da != db && da != 1 && db != 1)
+            return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "the leading axes do not broadcast together");
+        o->shape[d] = da > db ? da : db;
+        o->arg[0].step[d] = da == 1 ? 0 : sa[d];
+        o->arg[1].step[d] = db == 1 ? 0 : sb[d];
+    }
+    o->shape[lead] = a[0].shape[a[0].nd - 2];
+    o->arg[0].step[lead] = (ptrdiff_t)k;
+    o->shape[lead + 1] = a[1].shape[a[1].nd - 1];
+    o->arg[1].step[lead + 1] = 1;
+    o->nd = lead + 2;
+    o->arg[1].in = a[1].in;
+    o->arg[1].count = kwnn__in_node(c, (uint32_t)a[1].in)->count;
+    o->arg[1].rstep[0] = (ptrdiff_t)o->shape[lead + 1];
+    return KWNN_OK;
+}
+
+/* One bound of a slice as Python's slice.indices clamps it (null: dflt). */
+static int kwnn__slice_bound(kwnn__json cfg, const char *key, long n, long step, long dflt, long *out)
+{
+    kwnn__json v;
+    long b;
+    if (!kwnn__get(cfg, key, &v) || kwnn__null(v)) {
+        *out = dflt;
+        return 1;
+    }
+    if (!kwnn__int(v, &b)) return 0;
+    if (b < 0) b += n;
+    if (b < 0) b = step > 0 ? 0 : -1;
+    if (b >= n) b = step > 0 ? n : n - 1;
+    *out = b;
+    return 1;
+}
+
+/* Python's slice.indices(n): *start, *step and the length of the range. */
+static int kwnn__slice(kwnn__json sl, size_t n, long *start, long *step, size_t *len)
+{
+    kwnn__json cfg, v;
+    long b, e, s = 1, ln = (long)n;
+    if (!kwnn__get(sl, "config", &cfg)) return 0;
+    if (kwnn__get(cfg, "step", &v) && !kwnn__null(v) && (!kwnn__int(v, &s) || s == 0)) return 0;
+    if (!kwnn__slice_bound(cfg, "start", ln, s, s > 0 ? 0 : ln - 1, &b) ||
+        !kwnn__slice_bound(cfg, "stop", ln, s, s > 0 ? ln : -1, &e))
+        return 0;
+    *start = b;
+    *step = s;
+    if (s > 0) *len = e > b ? (size_t)((e - b + s - 1) / s) : 0;
+    else *len = b > e ? (size_t)((b - e - s - 1) / -s) : 0;
+    return 1;
+}
+
+static int kwnn__key_is(kwnn__json v, const char *cls_name)
+{
+    kwnn__json cls;
+    return kwnn__is(v, '{') && kwnn__get(v, "class_name", &cls) && kwnn__jstr_is(cls, cls_name);
+}
+
+static kwnn_result kwnn__op_bad_key(kwnn__ctx *c, const kwb_layer *L, kwnn__json key, const char *why)
+{
+    kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported index ");
+    kwnn__m_raw(c->net, key.p, (size_t)(key.e - key.p) > 60 ? 60 : (size_t)(key.e - key.p));
+    kwnn__m(c->net, ": ");
+    kwnn__m(c->net, why);
+    return KWNN_ERR_UNSUPPORTED;
+}
+
+/* x[key]: integers (negative from the end), slices with constant start,
+   stop and step, one Ellipsis, None (a new axis of 1).  The batch axis must
+   be kept whole. */
+static kwnn_result kwnn__op_getitem(kwnn__ctx *c, const kwb_layer *L, kwnn__json key, struct kwnn__op *o)
+{
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    kwnn__json items[KWNN_MAX_DIMS + 2], el;
+    kwnn__iter it;
+    ptrdiff_t st[KWNN_MAX_DIMS];
+    uint32_t n = 0, i, axis = 0, consuming = 0, full = x->nd + 1, ell = 0;
+    int batch_done = 0;
+    kwnn__operand *p = &o->arg[0];
+    if (kwnn__begin(key, '[', &it)) {
+        while (kwnn__next(&it, NULL, &el)) {
+            if (n >= KWNN_MAX_DIMS + 2) return kwnn__op_bad_key(c, L, key, "too many indices");
+            items[n++] = el;
+        }
+    } else {
+        items[n++] = key;
+    }
+    for (i = 0; i < n; i++) {
+        if (kwnn__key_is(items[i], "__ellipsis__")) ell++;
+        else if (!kwnn__null(items[i])) consuming++;
+    }
+    if (ell > 1 || consuming > full) return kwnn__op_bad_key(c, L, key, "more indices than axes");
+    kwnn__strides(x->shape, x->nd, st);
+    p->in = 0;
+    p->count = x->count;
+    o->n_args = 1;
+    for (i = 0; i <= n; i++) {
+        kwnn__json k;
+        if (i == n) { /* an implicit Ellipsis at the end */
+            if (ell) break;
+            k.p = "{\"class_name\": \"__ellipsis__\"}";
+            k.e = k.p + strlen(k.p);
+        } else {
+            k = items[i];
+        }
+        if (kwnn__key_is(k, "__ellipsis__")) {
+            uint32_t keep = full - consuming, j;
+            for (j = 0; j < keep; j++, axis++) {
+                if (axis == 0) {
+                    batch_done = 1;
+                    continue;
+                }
+                if (o->nd >= KWNN_MAX_DIMS) return kwnn__op_bad_key(c, L, key, "more than 8 axes");
+                o->shape[o->nd] = x->shape[axis - 1];
+                p->step[o->nd++] = st[axis - 1];
+            }
+            consuming = full; /* consumed */
+            continue;
+        }
+        if (kwnn__null(k)) {
+            if (!batch_done) return kwnn__op_bad_key(c, L, key, "a new axis before the batch axis");
+            if (o->nd >= KWNN_MAX_DIMS) return kwnn__op_bad_key(c, L, key, "more than 8 axes");
+            o->shape[o->nd] = 1;
+            p->step[o->nd++] = 0;
+            continue;
+        }
+        if (axis >= full) return kwnn__op_bad_key(c, L, key, "more indices than axes");
+        if (axis == 0) { /* the batch: only ':' */
+            kwnn__json cfg, v;
+            const char *const parts[] = {"start", "stop", "step"};
+            int j;
+            if (!kwnn__key_is(k, "__slice__") || !kwnn__get(k, "config", &cfg))
+                return kwnn__op_bad_key(c, L, key, "it indexes the batch axis");
+            for (j = 0; j < 3; j++)
+                if (kwnn__get(cfg, parts[j], &v) && !kwnn__null(v))
+                    return kwnn__op_bad_key(c, L, key, "it slices the batch axis");
+            batch_done = 1;
+            axis++;
+            continue;
+        }
+        if (kwnn__key_is(k, "__slice__")) {
+            long start, step;
+            size_t len;
+            if (!kwnn__slice(k, x->shape[axis - 1], &start, &step, &len))
+                return kwnn__op_bad_key(c, L, key, "a slice with a step of 0 or a bound that is not an integer");
+            if (len == 0) return kwnn__op_bad_key(c, L, key, "an empty slice");
+            if (o->nd >= KWNN_MAX_DIMS) return kwnn__op_bad_key(c, L, key, "more than 8 axes");
+            p->off += (ptrdiff_t)start * st[axis - 1];
+            o->shape[o->nd] = len;
+            p->step[o->nd++] = (ptrdiff_t)step * st[axis - 1];
+            axis++;
+            continue;
+        }
+        {
+            long idx;
+            long dim = (long)x->shape[axis - 1];
+            if (!kwnn__int(k, &idx)) return kwnn__op_bad_key(c, L, key, "an index that is not an integer or a slice");
+            if (idx < 0) idx += dim;
+            if (idx < 0 || idx >= dim) return kwnn__op_bad_key(c, L, key, "an index out of range");
+            p->off += (ptrdiff_t)idx * st[axis - 1];
+            axis++;
+        }
+    }
+    return KWNN_OK;
+}
+
+/* reshape: newshape counted with the batch, which must stay first (-1 or None). */
+static kwnn_result kwnn__op_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
+{
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    kwnn__json v, el;
+    kwnn__iter it;
+    uint32_t n = 0, free_at = KWNN_MAX_DIMS;
+    size_t known = 1;
+    long d;
+    if (!kwnn__get(cfg, "newshape", &v) || !kwnn__begin(v, '[', &it))
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "newshape is not a list");
+    if (!kwnn__next(&it, NULL, &el) || !(kwnn__null(el) || (kwnn__int(el, &d) && d == -1)))
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "newshape does not keep the batch first (-1)");
+    while (kwnn__next(&it, NULL, &el)) {
+        if (n >= KWNN_MAX_DIMS || !kwnn__int(el, &d) || d < -1 || d == 0 || (d == -1 && free_at != KWNN_MAX_DIMS))
+            return kwnn__bad_key(c, L, "newshape", v, "the batch (-1), then positive sizes and at most one -1");
+        if (d == -1) {
+            free_at = n;
+            c->shape[n++] = 1;
+        } else {
+            c->shape[n++] = (size_t)d;
+            if (!kwnn__mul(known, (size_t)d, &known)) return kwnn__oom(c);
+        }
+    }
+    if (free_at != KWNN_MAX_DIMS) {
+        if (x->count % known != 0) return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "newshape does not fit the input");
+        c->shape[free_at] = x->count / known;
+        known = x->count;
+    }
+    if (known != x->count) return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "newshape does not fit the input");
+    c->nd = n;
+    out->kind = KWNN_LAYER_RESHAPE;
+    return KWNN_OK;
+}
+
+/* expand_dims / squeeze: axes of the output / input, never the batch. */
+static kwnn_result kwnn__op_dims(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int expand)
+{
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    kwnn__json v, el;
+    kwnn__iter it;
+    uint32_t bits = 0, ax, full, d, n = 0, k = 0;
+    if (!kwnn__get(cfg, "axis", &v) || kwnn__null(v))
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "axis None (it would reach the batch axis)");
+    full = x->nd + 1;
+    if (expand) full += kwnn__is(v, '[') ? (uint32_t)kwnn__count(v) : 1;
+    if (full > KWNN_MAX_DIMS + 1) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more than 8 axes");
+    if (kwnn__begin(v, '[', &it)) {
+        while (kwnn__next(&it, NULL, &el)) {
+            if (!kwnn__op_axis(el, full, &ax) || (bits >> ax & 1u)) return kwnn__op_bad_axis(c, L, "axis", v);
+            bits |= 1u << ax;
+        }
+    } else {
+        if (!kwnn__op_axis(v, full, &ax)) return kwnn__op_bad_axis(c, L, "axis", v);
+        bits = 1u << ax;
+    }
+    for (d = 0; d < full - 1; d++) {
+        if (expand) {
+            c->shape[d] = bits >> d & 1u ? 1 : x->shape[k++];
+            n++;
+        } else if (bits >> d & 1u) {
+            if (x->shape[d] != 1) return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "squeezes an axis whose size is not 1");
+        } else {
+            c->shape[n++] = x->shape[d];
+        }
+    }
+    c->nd = n;
+    out->kind = KWNN_LAYER_RESHAPE;
+    return KWNN_OK;
+}
+
+/* transpose: axes must keep the batch first. */
+static kwnn_result kwnn__op_transpose(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, struct kwnn__op *o)
+{
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    kwnn__json v, el;
+    kwnn__iter it;
+    ptrdiff_t st[KWNN_MAX_DIMS];
+    uint32_t n = 0, ax, seen = 0;
+    long first;
+    if (!kwnn__get(cfg, "axes", &v) || !kwnn__begin(v, '[', &it))
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "axes None (it moves the batch axis)");
+    if (kwnn__count(v) != x->nd + 1 || !kwnn__next(&it, NULL, &el) || !kwnn__int(el, &first) ||
+        (first != 0 && first != -(long)(x->nd + 1)))
+        return kwnn__op_bad_axis(c, L, "axes", v);
+    kwnn__strides(x->shape, x->nd, st);
+    while (kwnn__next(&it, NULL, &el)) {
+        if (!kwnn__op_axis(el, x->nd + 1, &ax) || (seen >> ax & 1u)) return kwnn__op_bad_axis(c, L, "axes", v);
+        seen |= 1u << ax;
+        o->shape[n] = x->shape[ax];
+        o->arg[0].step[n++] = st[ax];
+    }
+    o->nd = n;
+    o->n_args = 1;
+    o->arg[0].in = 0;
+    o->arg[0].count = x->count;
+    return KWNN_OK;
+}
+
+/* concatenate / stack: args[0] is the list of tensors (constants refused). */
+static kwnn_result kwnn__op_join(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn__json list, kwnn_layer *out,
+                                 int stack)
+{
+    kwnn__iter it;
+    kwnn__json el, v;
+    uint32_t i, ax;
+    const struct kwnn__node *x0 = kwnn__in_node(c, 0);
+    if (!kwnn__begin(list, '[', &it)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "its argument is not a list");
+    while (kwnn__next(&it, NULL, &el))
+        if (!kwnn__is_tensor(el)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "joins a constant");
+    if (!kwnn__get(cfg, "axis", &v) || kwnn__null(v)) return kwnn__op_bad_axis(c, L, "axis", cfg);
+    if (!stack) return kwnn__concat(c, L, cfg, out, 0); /* 41_merge.h: axis counted with the batch */
+    if (x0->nd + 1 > KWNN_MAX_DIMS) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more than 8 axes");
+    if (!kwnn__op_axis(v, x0->nd + 2, &ax)) return kwnn__op_bad_axis(c, L, "axis", v);
+    for (i = 1; i < c->n_ins; i++)
+        if (kwnn__in_node(c, i)->nd != x0->nd ||
+            memcmp(kwnn__in_node(c, i)->shape, x0->shape, x0->nd * sizeof(size_t)) != 0)
+            return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "stacks tensors of different shapes");
+    for (i = 0; i < x0->nd; i++) c->shape[i < ax ? i : i + 1] = x0->shape[i];
+    c->shape[ax] = c->n_ins;
+    c->nd = x0->nd + 1;
+    out->kind = KWNN_LAYER_CONCAT;
+    out->units = ax;
+    return KWNN_OK;
+}
+
+/* An activation given as an operation (keras.ops.relu, gelu, ...): its class in
+   snake case is the activation's name; the config holds its arguments. */
+static kwnn_result kwnn__op_activation(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int *found)
+{
+    char name[40];
+    size_t n = 1, i;
+    const char *s = L->class_name;
+    kwnn__json v;
+    *found = 0;
+    name[0] = '"';
+    for (i = 0; s[i] != '\0' && n < sizeof name - 3; i++) {
+        char ch = s[i];
+        if (ch >= 'A' && ch <= 'Z') {
+            if (i > 0) name[n++] = '_';
+            ch = (char)(ch - 'A' + 'a');
+        }
+        name[n++] = ch;
+    }
+    if (s[i] != '\0') return KWNN_OK;
+    name[n++] = '"';
+    name[n] = '\0';
+    v.p = name;
+    v.e = name + n;
+    for (i = 0; i < KWNN__N_ACTS; i++)
+        if (kwnn__jstr_is(v, kwnn__acts[i].name)) break;
+    if (i == KWNN__N_ACTS) return KWNN_OK;
+    *found = 1;
+    {
+        /* the arguments kwnn__activation reads, under the keys keras.ops uses */
+        kwnn_result r;
+        kwnn__act_init(&out->act, kwnn__acts[i].kind, kwnn__acts[i].a);
+        if (out->act.kind == KWNN_ACT_HARD_SIGMOID && c->legacy) out->act.kind = KWNN_ACT_HARD_SIGMOID_K2;
+        if (out->act.kind == KWNN_ACT_GELU) { /* keras.ops.gelu: approximate defaults to true */
+            int b;
+            if ((r = kwnn__cfg_bool(c, L, cfg, "approximate", NULL, 1, &b)) != KWNN_OK) return r;
+            if (b) out->act.kind = KWNN_ACT_GELU_TANH;
+        } else {
+            kwnn_activation a;
+            a = out->act;
+            switch (a.kind) {
+            case KWNN_ACT_LEAKY_RELU: {
+                double x;
+                if ((r = kwnn__cfg_num(c, L, cfg, "negative_slope", NULL, 0.2, &x)) != KWNN_OK) return r;
+                a.a = (float)x;
+                break;
+            }
+            case KWNN_ACT_ELU: case KWNN_ACT_CELU: {
+                double x;
+                if ((r = kwnn__cfg_num(c, L, cfg, "alpha", NULL, 1.0, &x)) != KWNN_OK) return r;
+                if (a.kind == KWNN_ACT_CELU && (float)x == 0.0f)
+                    return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "celu with alpha 0");
+                a.a = (float)x;
+                break;
+            }
+            case KWNN_ACT_SOFT_SHRINK: case KWNN_ACT_HARD_SHRINK: {
+                double x;
+                if ((r = kwnn__cfg_num(c, L, cfg, "threshold", NULL, 0.5, &x)) != KWNN_OK) return r;
+                a.a = (float)x;
+                break;
+            }
+            case KWNN_ACT_SQUAREPLUS: {
+                double x;
+                if ((r = kwnn__cfg_num(c, L, cfg, "b", NULL, 4.0, &x)) != KWNN_OK) return r;
+                a.a = (float)x;
+                break;
+            }
+            default: break;
+            }
+            out->act = a;
+        }
+    }
+    out->kind = KWNN_LAYER_ACTIVATION;
+    memcpy(c->shape, kwnn__in_node(c, 0)->shape, sizeof c->shape);
+    c->nd = kwnn__in_node(c, 0)->nd;
+    return KWNN_OK;
+}
+
+static kwnn__json kwnn__call_args(kwnn__json call);            /* 60_graph.h */
+static uint64_t kwnn__sat_mul(uint64_t a, uint64_t b);         /* 51_cost.h */
+static uint64_t kwnn__sat_add(uint64_t a, uint64_t b);
+static int kwnn__call_kwargs(kwnn__json call, kwnn__json *kw); /* 60_graph.h */
+
+/* Clip bounds, softmax axis, cast dtype: the small families. */
+static kwnn_result kwnn__op_clip(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, struct kwnn__op *o)
+{
+    static const char *const keys[] = {"x_min", "x_max"};
+    float *dst[2];
+    int i;
+    dst[0] = &o->lo;
+    dst[1] = &o->hi;
+    o->lo = -HUGE_VALF;
+    o->hi = HUGE_VALF;
+    for (i = 0; i < 2; i++) {
+        kwnn__json v;
+        double d;
+        if (!kwnn__get(cfg, keys[i], &v) || kwnn__null(v)) continue;
+        if (!kwnn__num(v, &d)) return kwnn__bad_key(c, L, keys[i], v, "a number");
+        *dst[i] = (float)d;
+    }
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__op_cast(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, struct kwnn__op *o)
+{
+    static const char *const ints[] = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"};
+    kwnn__json v;
+    size_t i;
+    if (!kwnn__get(cfg, "dtype", &v) || !kwnn__is(v, '"')) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "no dtype");
+    if (kwnn__jstr_is(v, "float32") || kwnn__jstr_is(v, "float64")) {
+        out->kind = KWNN_LAYER_IDENTITY;
+        return KWNN_OK;
+    }
+    if (kwnn__jstr_is(v, "bool")) {
+        o->code = KWNN__O_BOOL;
+        return KWNN_OK;
+    }
+    for (i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (kwnn__jstr_is(v, ints[i])) {
+            o->code = KWNN__O_TRUNC; /* float to integer: toward zero (values out of range differ) */
+            return KWNN_OK;
+        }
+    return kwnn__unsupported_value(c, L, "cast dtype", v);
+}
+
+/* One argument per slot, tensors resolved to the call's inputs in order. */
+static kwnn_result kwnn__op_args(kwnn__ctx *c, const kwb_layer *L, kwnn__json args, kwnn__oparg *a, uint32_t want)
+{
+    kwnn__iter it;
+    kwnn__json el;
+    uint32_t n = 0, next_in = 0, tensors = 0;
+    kwnn_result r;
+    kwnn__begin(args, '[', &it);
+    while (kwnn__next(&it, NULL, &el)) {
+        if (n >= want) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more arguments than it takes");
+        if ((r = kwnn__op_arg(c, L, el, &next_in, &a[n])) != KWNN_OK) return r;
+        if (a[n++].in >= 0) tensors++;
+    }
+    if (n != want) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "fewer arguments than it takes");
+    if (tensors == 0 || next_in != c->n_ins)
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "its tensors are not among its arguments");
+    return KWNN_OK;
+}
+
+/* Load an operation node (c->op_call: its call, c->ins: its tensors). */
+static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
+{
+    kwnn__json call = c->op_call, args, kw, k, el;
+    kwnn__iter it;
+    kwnn__oparg a[3];
+    const kwnn__op_name *nm = NULL;
+    struct kwnn__op *o = NULL;
+    kwnn_result r;
+    size_t i;
+    uint32_t first = 0;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
+    if (kwnn__call_kwargs(call, &kw) && kwnn__begin(kw, '{', &it) && kwnn__next(&it, &k, &el)) {
+        kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported keyword argument ");
+        kwnn__m_jstr(c->net, k);
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    args = kwnn__call_args(call);
+    if (!kwnn__begin(args, '[', &it) || !kwnn__next(&it, NULL, &el) || c->n_ins == 0)
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "it takes no tensor");
+    for (i = 0; i < KWNN__N_OP_NAMES; i++)
+        if (strcmp(L->class_name, kwnn__op_names[i].name) == 0) nm = &kwnn__op_names[i];
+    if (nm == NULL) {
+        int found;
+        if ((r = kwnn__op_activation(c, L, cfg, out, &found)) != KWNN_OK) return r;
+        if (found && c->n_ins == 1 && kwnn__is_tensor(el)) return KWNN_OK;
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported operation");
+    }
+    if (nm->code >= KWNN__O_RESHAPE && nm->code != KWNN__O_CONCAT && nm->code != KWNN__O_STACK &&
+        nm->code != KWNN__O_GETITEM && (c->n_ins != 1 || !kwnn__is_tensor(el) || kwnn__next(&it, NULL, &el)))
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "takes one tensor and nothing else");
+    switch (nm->code) {
+    case KWNN__O_RESHAPE: return kwnn__op_reshape(c, L, cfg, out);
+    case KWNN__O_EXPAND: return kwnn__op_dims(c, L, cfg, out, 1);
+    case KWNN__O_SQUEEZE: return kwnn__op_dims(c, L, cfg, out, 0);
+    case KWNN__O_IDENTITY: out->kind = KWNN_LAYER_IDENTITY; return KWNN_OK;
+    case KWNN__O_CONCAT: case KWNN__O_STACK:
+        if (kwnn__next(&it, NULL, &k)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more arguments than it takes");
+        return kwnn__op_join(c, L, cfg, el, out, nm->code == KWNN__O_STACK);
+    default: break;
+    }
+    if ((r = kwnn__op_struct(c, L, &o)) != KWNN_OK) return r;
+    o->code = nm->code;
+    out->kind = KWNN_LAYER_OP;
+    out->op_args = o;
+    switch (nm->code) {
+    case KWNN__O_CAST:
+        if ((r = kwnn__op_cast(c, L, cfg, out, o)) != KWNN_OK || out->kind != KWNN_LAYER_OP) return r;
+        first = 1;
+        break;
+    case KWNN__O_TRANSPOSE: r = kwnn__op_transpose(c, L, cfg, o); break;
+    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN:
+        r = kwnn__op_reduce(c, L, cfg, o);
+        break;
+    case KWNN__O_GETITEM:
+        if (c->n_ins != 1 || !kwnn__is_tensor(el) || !kwnn__next(&it, NULL, &k) || kwnn__next(&it, NULL, &el))
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "takes a tensor and a constant index");
+        r = kwnn__op_getitem(c, L, k, o);
+        o->code = KWNN__O_COPY;
+        break;
+    case KWNN__O_SOFTMAX: case KWNN__O_LOG_SOFTMAX: {
+        const struct kwnn__node *x = kwnn__in_node(c, 0);
+        kwnn__json v;
+        uint32_t ax = x->nd > 0 ? x->nd - 1 : 0, d;
+        if (kwnn__get(cfg, "axis", &v) && !kwnn__null(v) && !kwnn__op_axis(v, x->nd + 1, &ax))
+            return kwnn__op_bad_axis(c, L, "axis", v);
+        if (x->nd == 0) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "a softmax over the batch axis");
+        if (ax == x->nd - 1) { /* the Activation runner's softmax (the last axis) */
+            kwnn__act_init(&out->act, nm->code == KWNN__O_SOFTMAX ? KWNN_ACT_SOFTMAX : KWNN_ACT_LOG_SOFTMAX, 0.0f);
+            out->kind = KWNN_LAYER_ACTIVATION;
+            out->op_args = NULL;
+            memcpy(c->shape, x->shape, sizeof c->shape);
+            c->nd = x->nd;
+            return KWNN_OK;
+        }
+        o->rshape[0] = o->rshape[1] = o->rshape[2] = 1; /* pre, K, post */
+        for (d = 0; d < x->nd; d++) o->rshape[d < ax ? 0 : d == ax ? 1 : 2] *= x->shape[d];
+        first = 1;
+        break;
+    }
+    case KWNN__O_MATMUL:
+        if ((r = kwnn__op_args(c, L, args, a, 2)) != KWNN_OK) return r;
+        r = kwnn__op_matmul(c, L, a, o);
+        break;
+    default: /* elementwise */
+        if (nm->code == KWNN__O_CLIP && (r = kwnn__op_clip(c, L, cfg, o)) != KWNN_OK) return r;
+        if ((r = kwnn__op_args(c, L, args, a, (uint32_t)nm->arity)) != KWNN_OK) return r;
+        r = kwnn__op_broadcast(c, L, a, (uint32_t)nm->arity, o);
+        break;
+    }
+    if (r != KWNN_OK) return r;
+    if (first) { /* unary on the input as it is */
+        const struct kwnn__node *x = kwnn__in_node(c, 0);
+        o->nd = x->nd;
+        memcpy(o->shape, x->shape, sizeof o->shape);
+        kwnn__strides(x->shape, x->nd, o->arg[0].step);
+        o->arg[0].in = 0;
+        o->arg[0].count = x->count;
+        o->n_args = 1;
+    }
+    if (!kwnn__prod(o->shape, o->nd, &o->count) || !kwnn__prod(o->rshape, o->rnd, &o->rcount))
+        return kwnn__shape_overflow(c, L, "its output", o->shape, o->nd);
+    memcpy(c->shape, o->shape, sizeof c->shape);
+    c->nd = o->nd;
+    return KWNN_OK;
+}
+
+/* ---- running ---- */
+
+static float kwnn__op_f(const struct kwnn__op *o, float a, float b, float w)
+{
+    switch (o->code) {
+    case KWNN__O_COPY: return a;
+    case KWNN__O_NEG: return -a;
+    case KWNN__O_ABS: return fabsf(a);
+    case KWNN__O_SQUARE: return a * a;
+    case KWNN__O_SQRT: return sqrtf(a);
+    case KWNN__O_EXP: return expf(a);
+    case KWNN__O_LOG: return logf(a);
+    case KWNN__O_CLIP: return fminf(fmaxf(a, o->lo), o->hi);
+    case KWNN__O_TRUNC: return truncf(a);
+    case KWNN__O_BOOL: return a != 0.0f ? 1.0f : 0.0f;
+    case KWNN__O_NOT: return a == 0.0f ? 1.0f : 0.0f;
+    case KWNN__O_SIGN: return a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : a);
+    case KWNN__O_FLOOR: return floorf(a);
+    case KWNN__O_CEIL: return ceilf(a);
+    case KWNN__O_RECIPROCAL: return 1.0f / a;
+    case KWNN__O_RSQRT: return 1.0f / sqrtf(a);
+    case KWNN__O_LOG1P: return log1pf(a);
+    case KWNN__O_EXPM1: return expm1f(a);
+    case KWNN__O_ADD: return a + b;
+    case KWNN__O_SUB: return a - b;
+    case KWNN__O_MUL: return a * b;
+    case KWNN__O_DIV: return a / b;
+    case KWNN__O_POW: return powf(a, b);
+    case KWNN__O_MIN: return (a != a || a < b) ? a : b; /* NaN propagates, as jnp.minimum */
+    case KWNN__O_MAX: return (a != a || a > b) ? a : b;
+    case KWNN__O_EQ: return a == b ? 1.0f : 0.0f;
+    case KWNN__O_NE: return a != b ? 1.0f : 0.0f;
+    case KWNN__O_GT: return a > b ? 1.0f : 0.0f;
+    case KWNN__O_GE: return a >= b ? 1.0f : 0.0f;
+    case KWNN__O_LT: return a < b ? 1.0f : 0.0f;
+    case KWNN__O_LE: return a <= b ? 1.0f : 0.0f;
+    case KWNN__O_AND: return a != 0.0f && b != 0.0f ? 1.0f : 0.0f;
+    case KWNN__O_OR: return a != 0.0f || b != 0.0f ? 1.0f : 0.0f;
+    case KWNN__O_WHERE: return a != 0.0f ? b : w;
+    default: return a;
+    }
+}
+
+/* The next index of `shape` (row-major), each operand's offset moved by its steps. */
+static void kwnn__op_next(size_t *idx, const size_t *shape, uint32_t nd, ptrdiff_t *off, const kwnn__operand *arg,
+                          uint32_t na, int reduced)
+{
+    uint32_t d = nd, k;
+    while (d-- > 0) {
+        for (k = 0; k < na; k++) off[k] += reduced ? arg[k].rstep[d] : arg[k].step[d];
+        if (++idx[d] < shape[d]) return;
+        for (k = 0; k < na; k++) off[k] -= (reduced ? arg[k].rstep[d] : arg[k].step[d]) * (ptrdiff_t)shape[d];
+        idx[d] = 0;
+    }
+}
+
+/* Softmax over the middle axis of a (pre, K, post) view; y may not alias x. */
+static void kwnn__op_softmax(const struct kwnn__op *o, const float *x, float *y)
+{
+    size_t pre = o->rshape[0], K = o->rshape[1], post = o->rshape[2], p, q, k;
+    for (p = 0; p < pre; p++)
+        for (q = 0; q < post; q++) {
+            const float *xs = x + p * K * post + q;
+            float *ys = y + p * K * post + q, mx = xs[0], sum = 0.0f;
+            for (k = 1; k < K; k++) mx = fmaxf(mx, xs[k * post]);
+            for (k = 0; k < K; k++) sum += expf(xs[k * post] - mx);
+            if (o->code == KWNN__O_SOFTMAX)
+                for (k = 0; k < K; k++) ys[k * post] = expf(xs[k * post] - mx) / sum;
+            else
+                for (k = 0; k < K; k++) ys[k * post] = (xs[k * post] - mx) - logf(sum);
+        }
+}
+
+static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, size_t batch)
+{
+    const struct kwnn__op *o = L->op_args;
+    size_t b, i, r, idx[KWNN_MAX_DIMS], ridx[KWNN_MAX_DIMS];
+    uint32_t k, na = o->n_args;
+    for (b = 0; b < batch; b++) {
+        const float *src[3];
+        float *yb = y + b * o->count;
+        ptrdiff_t off[3], roff[3];
+        for (k = 0; k < na; k++) {
+            src[k] = o->arg[k].in >= 0 ? in[o->arg[k].in] + b * o->arg[k].count : o->arg[k].k;
+            off[k] = o->arg[k].off;
+        }
+        if (o->code == KWNN__O_SOFTMAX || o->code == KWNN__O_LOG_SOFTMAX) {
+            kwnn__op_softmax(o, src[0], yb);
+            continue;
+        }
+        memset(idx, 0, sizeof idx);
+        for (i = 0; i < o->count; i++) {
+            if (o->rnd == 0) {
+                float v[3] = {0.0f, 0.0f, 0.0f};
+                for (k = 0; k < na; k++) v[k] = src[k][off[k]];
+                yb[i] = kwnn__op_f(o, v[0], v[1], v[2]);
+            } else { /* a sum (or max, min) over the reduced axes, in their order */
+                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]] : 0.0f;
+                memset(ridx, 0, sizeof ridx);
+                for (k = 0; k < na; k++) roff[k] = off[k];
+                for (r = 0; r < o->rcount; r++) {
+                    float x = src[0][roff[0]];
+                    switch (o->code) {
+                    case KWNN__O_MATMUL: acc += x * src[1][roff[1]]; break;
+                    case KWNN__O_RMAX: acc = (x != x || x > acc) ? x : acc; break;
+                    case KWNN__O_RMIN: acc = (x != x || x < acc) ? x : acc; break;
+                    default: acc += x; break;
+                    }
+                    kwnn__op_next(ridx, o->rshape, o->rnd, roff, o->arg, na, 1);
+                }
+                if (o->has_init) acc = o->code == KWNN__O_RMAX ? fmaxf(acc, o->lo) : fminf(acc, o->lo);
+                yb[i] = o->code == KWNN__O_MEAN ? acc / (float)o->rcount : acc;
+            }
+            kwnn__op_next(idx, o->shape, o->nd, off, o->arg, na, 0);
+        }
+    }
+}
+
+/* Operations per sample: every output once per operand, or once per reduced element. */
+static uint64_t kwnn__op_cost(const kwnn_layer *L)
+{
+    const struct kwnn__op *o = L->op_args;
+    uint64_t out = (uint64_t)L->out_count;
+    if (o == NULL) return out;
+    if (o->code == KWNN__O_SOFTMAX || o->code == KWNN__O_LOG_SOFTMAX) return kwnn__sat_mul(out, 4);
+    if (o->rnd > 0) return kwnn__sat_add(kwnn__sat_mul(out, kwnn__sat_mul(o->rcount, o->n_args)), out);
+    return kwnn__sat_mul(out, o->n_args > 0 ? o->n_args : 1);
+}
 /* ---- convolutions through the matrix multiply ------------------------------ */
 
 /* The fast paths of the channels_last forward convolutions (42_conv_family.h
@@ -5790,6 +7082,7 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
         return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, L,
                           "has no config (the file holds weights without the model's architecture; "
                           "pack it with --arch)");
+    if (c->op_call.p != NULL) return kwnn__load_op(c, L, cfg, out); /* 47_ops.h */
     k = kwnn__find_class(L->class_name);
     if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
     if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;
@@ -5834,6 +7127,7 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
         return kwnn__recurrent_cost(L); /* 45_recurrent.h */
     case KWNN_LAYER_GROUPNORM: case KWNN_LAYER_UNITNORM: case KWNN_LAYER_EINSUM: case KWNN_LAYER_MHA:
     case KWNN_LAYER_ATTENTION: return kwnn__attention_cost(L); /* 46_attention.h */
+    case KWNN_LAYER_OP: return kwnn__op_cost(L);               /* 47_ops.h */
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
     case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
     default: return kwnn__shape_pool_cost(L); /* 43_shape_pool.h */
@@ -5937,31 +7231,6 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
 }
 
-/* A Keras 3 operation node (`x + 3.0`, keras.ops.* in a functional model:
-   module "keras.src.ops..."): its class names look like layers' (Add,
-   Multiply) but it takes constants no layer loader reads, so it is refused
-   by name rather than run as the layer of the same class. */
-static kwnn_result kwnn__refuse_operation(kwnn__ctx *c, kwnn__json entry, const kwb_layer *owner)
-{
-    static const char prefix[] = "\"keras.src.ops";
-    kwnn__json module, v, ecfg;
-    size_t n = sizeof prefix - 1;
-    if (!kwnn__get(entry, "module", &module) || (size_t)(module.e - module.p) < n || memcmp(module.p, prefix, n) != 0 ||
-        (module.p[n] != '"' && module.p[n] != '.'))
-        return KWNN_OK;
-    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, "the model calls the Keras operation ");
-    if (kwnn__get(entry, "class_name", &v)) kwnn__m_jstr(c->net, v);
-    if (kwnn__get(entry, "config", &ecfg) && kwnn__get(ecfg, "name", &v)) {
-        kwnn__m(c->net, " '");
-        kwnn__m_jstr(c->net, v);
-        kwnn__m(c->net, "'");
-    }
-    kwnn__m(c->net, " (module ");
-    kwnn__m_jstr(c->net, module);
-    kwnn__m(c->net, "): operation nodes are not supported yet");
-    return KWNN_ERR_UNSUPPORTED;
-}
-
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
    (nested configs included); linear in the config's size. */
 static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, const kwb_layer *owner, int depth,
@@ -5979,7 +7248,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         uint64_t m = 1, refs = 1;
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
-        if ((r = kwnn__refuse_operation(c, entry, owner)) != KWNN_OK) return r;
+        if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -6465,6 +7734,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
+                if (kwnn__op_entry(entry)) x->call = call;
             }
             k++;
         }
@@ -6637,6 +7907,43 @@ static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int requi
     return kwnn__set_shape_from(c, L, v, 1, which);
 }
 
+/* Layer L (a row of the table) for call x, from the shapes of x's inputs in c->net->nodes_: its
+   kind, parameters and output shape into *out.  kwnn_load runs it at a layer's first call;
+   kwnn_run_shapes again at every call, for the shapes of that run (c->fill 0: nothing written
+   but *out and c->net->message). */
+static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn__node *x, kwnn_layer *out)
+{
+    const uint32_t *ins = c->net->edges_ + x->first_in;
+    const char *name = out->name, *cls = out->class_name;
+    kwnn_result r;
+    memset(out, 0, sizeof *out);
+    out->name = name;
+    out->class_name = cls;
+    out->index = x->layer;
+    c->nd = c->net->nodes_[ins[0]].nd;
+    memcpy(c->shape, c->net->nodes_[ins[0]].shape, sizeof c->shape);
+    c->have_shape = 1;
+    c->ins = ins;
+    c->n_ins = x->n_in;
+    c->kwargs = x->kwargs;
+    c->op_call = x->call;
+    out->in_ndim = c->nd;
+    memcpy(out->in_shape, c->shape, sizeof c->shape);
+    if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
+    out->out_ndim = c->nd;
+    memcpy(out->out_shape, c->shape, sizeof c->shape);
+    if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
+        return kwnn__shape_overflow(c, L, "its input shape", out->in_shape, out->in_ndim);
+    if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
+        return kwnn__shape_overflow(c, L, "its output shape", out->out_shape, out->out_ndim);
+    if (out->in_count == 0 || out->out_count == 0)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
+    if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
+    out->cost = kwnn__layer_cost(out);
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 48_conv_gemm.h */
+    return KWNN_OK;
+}
+
 /* A call of a layer: load the layer (first call) or check the shapes agree. */
 static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
 {
@@ -6658,35 +7965,13 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
         cfg.p = L.config;
         cfg.e = L.config + L.config_length;
         c->have_shape = 0;
+        c->var_mask = 0;
         if ((r = kwnn__implicit_input(c, &L, cfg)) != KWNN_OK) return r;
         kwnn__set_node_shape(&net->nodes_[ins[0]], c->shape, c->nd);
+        net->nodes_[ins[0]].var = c->var_mask;
     }
     if (c->loaded[x->layer] == KWB_NONE) {
-        const char *name = out->name, *cls = out->class_name;
-        memset(out, 0, sizeof *out);
-        out->name = name;
-        out->class_name = cls;
-        out->index = x->layer;
-        c->nd = net->nodes_[ins[0]].nd;
-        memcpy(c->shape, net->nodes_[ins[0]].shape, sizeof c->shape);
-        c->have_shape = 1;
-        c->ins = ins;
-        c->n_ins = x->n_in;
-        c->kwargs = x->kwargs;
-        out->in_ndim = c->nd;
-        memcpy(out->in_shape, c->shape, sizeof c->shape);
-        if ((r = kwnn__layer(c, &L, out)) != KWNN_OK) return r;
-        out->out_ndim = c->nd;
-        memcpy(out->out_shape, c->shape, sizeof c->shape);
-        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
-            return kwnn__shape_overflow(c, &L, "its input shape", out->in_shape, out->in_ndim);
-        if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
-            return kwnn__shape_overflow(c, &L, "its output shape", out->out_shape, out->out_ndim);
-        if (out->in_count == 0 || out->out_count == 0)
-            return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
-        if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
-        out->cost = kwnn__layer_cost(out);
-        if (out->work == 0) out->work = kwnn__conv_work(out); /* 47_conv_gemm.h */
+        if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
@@ -6721,8 +8006,10 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
         case KWNN__N_INPUT:
             if (x->layer == KWB_NONE) break; /* from the first layer's config (kwnn__layer_node) */
             c->have_shape = 0;
+            c->var_mask = 0;
             if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
             kwnn__set_node_shape(x, c->shape, c->nd);
+            x->var = c->var_mask;
             break;
         case KWNN__N_UNBOUND:
             return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
@@ -6731,8 +8018,10 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
             if (!in->known) { /* the network's input, from a nested model's InputLayer */
                 if (x->layer == KWB_NONE) return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "cannot tell the network's input shape");
                 c->have_shape = 0;
+                c->var_mask = 0;
                 if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
                 kwnn__set_node_shape(in, c->shape, c->nd);
+                in->var = c->var_mask;
             } else if (x->layer != KWB_NONE) { /* a nested InputLayer must agree with what feeds it */
                 c->have_shape = 1;
                 c->nd = in->nd;
@@ -6802,47 +8091,16 @@ static int kwnn__elementwise(kwnn_kind k)
            k == KWNN_LAYER_PRELU || k == KWNN_LAYER_LAYERNORM;
 }
 
-/* Roots (free layers and aliases share their input's storage), the run
-   order (computing nodes only), last readers, outputs written in place
-   when nothing else reads them, then the arena by first fit. */
-static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+/* Every computing node of the run order placed by first fit while it lives (an elementwise
+   layer takes over its input's block when it is that block's last reader); the arena's size and
+   the peak into c->net.  Run again by kwnn_run_shapes on the nodes of one run's shapes. */
+static kwnn_result kwnn__place_all(kwnn__ctx *c)
 {
     kwnn_net *net = c->net;
     kwnn__node *nodes = net->nodes_;
-    uint32_t p, s = 0, i, j;
+    uint32_t p, i, s = net->order_count_;
     size_t live = 0;
     kwnn_result r;
-    for (p = 0; p < n_order; p++) {
-        uint32_t id = net->order_[p];
-        kwnn__node *x = &nodes[id];
-        x->where = KWNN__AT_ARENA;
-        if (x->kind == KWNN__N_INPUT) {
-            x->where = KWNN__AT_INPUT;
-            x->slot = x->aux;
-        } else if (kwnn__free_layer(net, x)) {
-            x->root = nodes[net->edges_[x->first_in]].root;
-        } else {
-            x->aux = x->last_use = s; /* its position; the last reader's, once known */
-            net->order_[s++] = id;
-        }
-    }
-    net->order_count_ = s;
-    for (p = 0; p < s; p++) {
-        const kwnn__node *x = &nodes[net->order_[p]];
-        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
-    }
-    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
-        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
-        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
-        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
-            root->where = KWNN__AT_OUTPUT;
-            root->slot = j;
-        } else if (root->where == KWNN__AT_ARENA) {
-            root->last_use = s; /* read by the final copy */
-        }
-    }
-    for (i = 0; i < net->node_count_; i++)
-        if (nodes[i].state == 2) nodes[i].state = 0;
     c->live_count = 0;
     for (p = 0; p < s; p++) {
         uint32_t id = net->order_[p];
@@ -6878,6 +8136,48 @@ static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
     return KWNN_OK;
 }
 
+
+/* Roots (free layers and aliases share their input's storage), the run
+   order (computing nodes only), last readers, outputs written in place
+   when nothing else reads them, then the arena by first fit. */
+static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+{
+    kwnn_net *net = c->net;
+    kwnn__node *nodes = net->nodes_;
+    uint32_t p, s = 0, i, j;
+    for (p = 0; p < n_order; p++) {
+        uint32_t id = net->order_[p];
+        kwnn__node *x = &nodes[id];
+        x->where = KWNN__AT_ARENA;
+        if (x->kind == KWNN__N_INPUT) {
+            x->where = KWNN__AT_INPUT;
+            x->slot = x->aux;
+        } else if (kwnn__free_layer(net, x)) {
+            x->root = nodes[net->edges_[x->first_in]].root;
+        } else {
+            x->aux = x->last_use = s; /* its position; the last reader's, once known */
+            net->order_[s++] = id;
+        }
+    }
+    net->order_count_ = s;
+    for (p = 0; p < s; p++) {
+        const kwnn__node *x = &nodes[net->order_[p]];
+        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
+    }
+    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
+        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
+        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
+        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
+            root->where = KWNN__AT_OUTPUT;
+            root->slot = j;
+        } else if (root->where == KWNN__AT_ARENA) {
+            root->last_use = s; /* read by the final copy */
+        }
+    }
+    for (i = 0; i < net->node_count_; i++)
+        if (nodes[i].state == 2) nodes[i].state = 0;
+    return kwnn__place_all(c);
+}
 /* ---- loading ------------------------------------------------------------- */
 
 /* Pass 1: floats the parameter area needs: every weight kwb_tensor_f32
@@ -6906,7 +8206,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             if (n > 0 && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
         }
     }
-    if (total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
+    if (!kwnn__add(total, c->op_floats, &total) || total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
     c->params_cap = total;
     return KWNN_OK;
 }
@@ -6972,6 +8272,10 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK) return r;
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
+    memcpy(net->sorted_, net->order_, (size_t)n_order * sizeof *net->sorted_); /* the plan keeps only computing nodes */
+    net->sorted_count_ = n_order;
+    for (i = 0; i < net->num_inputs; i++)
+        if (net->nodes_[net->inputs_[i]].var != 0) net->variable = 1;
     if ((r = kwnn__plan(c, n_order)) != KWNN_OK) return r;
     { /* the layers' work area (recurrent state), after the plan's values: the largest one */
         size_t work = 0;
@@ -7088,6 +8392,7 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
          kwnn__carve(&off, c.stack_cap, sizeof(uint32_t), &at[10]) &&
          kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[11]) &&       /* stack2 */
          kwnn__carve(&off, c.node_cap + 1, sizeof(uint32_t), &at[12]) &&   /* live */
+         kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[13]) &&       /* sorted_ */
          kwnn__add(off, 64, &off);
     if (!ok) return kwnn__oom(&c);
     mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(off, net->opt_.user_data) : KWNN_MALLOC(off);
@@ -7113,6 +8418,10 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     c.stack = (uint32_t *)(void *)(base + at[10]);
     c.stack2 = (uint32_t *)(void *)(base + at[11]);
     c.live = (uint32_t *)(void *)(base + at[12]);
+    net->sorted_ = (uint32_t *)(void *)(base + at[13]);
+    net->file_ = f;
+    net->legacy_ = c.legacy;
+    net->theano_ = c.theano_kernels;
     c.fill = 1;
     if ((r = kwnn__build(&c)) != KWNN_OK) {
         char message[KWNN_MESSAGE_SIZE];
@@ -7354,7 +8663,7 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
-    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 47_conv_gemm.h, else 42_conv_family.h */
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 48_conv_gemm.h, else 42_conv_family.h */
         if (!kwnn__conv_gemm_run(L, x, y, batch, ex)) kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
@@ -7374,6 +8683,7 @@ typedef struct kwnn__rt {
     float *arena;
     float *work; /* the layers' work area (45_recurrent.h) */
     size_t batch;
+    const kwnn_layer *call_layers; /* kwnn_run_shapes: the layer of each run position, for its shapes */
 } kwnn__rt;
 
 /* Where node id's value lives (batch samples, row-major). */
@@ -7516,11 +8826,12 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
-/* One computing node; a run error (an input value a layer cannot take) stops the run. */
-static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
+/* The computing node at run position p; a run error (an input value a layer cannot take) stops the run. */
+static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
 {
+    uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
-    const kwnn_layer *L = &rt->net->layers[x->layer];
+    const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
     kwnn_result res;
     if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
                             rt->batch, &res))
@@ -7529,11 +8840,12 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
-    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: { /* 46_attention.h */
+    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: { /* 46_attention.h, 47_ops.h */
         const float *in[3] = {NULL, NULL, NULL};
         uint32_t i;
         for (i = 0; i < x->n_in && i < 3; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
-        kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
+        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
+        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
     }
     default: {
@@ -7543,6 +8855,30 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
         kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch, &ex);
         break;
     }
+    }
+    return KWNN_OK;
+}
+
+static void *kwnn__align64(void *p)
+{
+    size_t mis = (size_t)((uintptr_t)p % 64);
+    return (unsigned char *)p + (mis ? 64 - mis : 0);
+}
+
+/* Every node in run order, then the outputs not written in place (rt->arena set). */
+static kwnn_result kwnn__run_all(kwnn__rt *rt)
+{
+    const kwnn_net *net = rt->net;
+    uint32_t i;
+    rt->work = rt->arena != NULL ? rt->arena + net->work_ * rt->batch : NULL;
+    for (i = 0; i < net->order_count_; i++) {
+        kwnn_result res = kwnn__run_node(rt, i);
+        if (res != KWNN_OK) return res;
+    }
+    for (i = 0; i < net->num_outputs; i++) {
+        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
+        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
+        memcpy(rt->outputs[i], kwnn__src(rt, net->outputs_[i]), o->count * rt->batch * sizeof(float));
     }
     return KWNN_OK;
 }
@@ -7557,6 +8893,7 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
     if (net == NULL || net->layers == NULL || batch < 1 || inputs == NULL || in_counts == NULL ||
         outputs == NULL || out_counts == NULL)
         return KWNN_ERR_INVALID_ARGUMENT;
+    if (net->variable) return KWNN_ERR_SHAPE; /* a None axis: its length comes with kwnn_run_shapes */
     for (i = 0; i < net->num_inputs; i++) {
         if (inputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
         if ((want = kwnn__bytes(net->nodes_[net->inputs_[i]].count, batch)) == KWNN__SIZE_MAX)
@@ -7577,22 +8914,9 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
     rt.outputs = outputs;
     rt.batch = (size_t)batch;
     rt.arena = NULL;
-    if (need > 0) {
-        unsigned char *base = (unsigned char *)scratch;
-        size_t mis = (size_t)((uintptr_t)base % 64);
-        rt.arena = (float *)(void *)(base + (mis ? 64 - mis : 0));
-    }
-    rt.work = rt.arena != NULL ? rt.arena + net->work_ * rt.batch : NULL;
-    for (i = 0; i < net->order_count_; i++) {
-        kwnn_result res = kwnn__run_node(&rt, net->order_[i]);
-        if (res != KWNN_OK) return res;
-    }
-    for (i = 0; i < net->num_outputs; i++) { /* outputs not written in place */
-        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
-        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
-        memcpy(outputs[i], kwnn__src(&rt, net->outputs_[i]), o->count * rt.batch * sizeof(float));
-    }
-    return KWNN_OK;
+    rt.call_layers = NULL;
+    if (need > 0) rt.arena = (float *)kwnn__align64(scratch);
+    return kwnn__run_all(&rt);
 }
 
 KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count, float *output,
@@ -7604,6 +8928,271 @@ KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in
     return kwnn_run_multi(net, &input, &in_count, &output, &out_count, scratch, scratch_size, batch);
 }
 
+/* ---- variable dimensions: input shapes given at run time ----------------- */
+
+/* kwnn_run_shapes re-infers every shape for the inputs it is given: it runs
+   each layer's loader again (c->fill 0: nothing is converted or written but
+   the layer's fields), keeping the weights the load placed, and plans the
+   arena again by the load's own first fit.  What that needs lives at the
+   start of the caller's scratch:
+     the graph's nodes with this run's shapes and offsets (node_count_),
+     the layer of each run position with this run's fields (order_count_),
+     the plan's live list (node_count_ + 1),
+   each rounded to 64 bytes; then the arena. */
+typedef struct kwnn__shaped {
+    kwnn_net view;      /* *net, its nodes_ the copy below (messages go to view.message) */
+    kwnn__node *nodes;
+    kwnn_layer *layers; /* by run position */
+    uint32_t *live;
+    struct kwnn__op *ops; /* by run position: the operation nodes' arguments for these shapes (47_ops.h) */
+} kwnn__shaped;
+
+/* Bytes of the nodes, layers and live list; 0 on overflow. */
+static size_t kwnn__shaped_head(const kwnn_net *net)
+{
+    size_t at = 0, part[4];
+    if (!kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]) ||
+        !kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]) ||
+        !kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]) ||
+        !kwnn__carve(&at, net->order_count_, sizeof(struct kwnn__op), &part[3]))
+        return 0;
+    return at;
+}
+
+static void kwnn__shaped_at(kwnn__shaped *S, const kwnn_net *net, unsigned char *base)
+{
+    size_t at = 0, part[4];
+    kwnn__carve(&at, net->node_count_, sizeof(kwnn__node), &part[0]);
+    kwnn__carve(&at, net->order_count_, sizeof(kwnn_layer), &part[1]);
+    kwnn__carve(&at, (size_t)net->node_count_ + 1, sizeof(uint32_t), &part[2]);
+    kwnn__carve(&at, net->order_count_, sizeof(struct kwnn__op), &part[3]);
+    S->ops = (struct kwnn__op *)(void *)(base + part[3]);
+    S->nodes = (kwnn__node *)(void *)(base + part[0]);
+    S->layers = (kwnn_layer *)(void *)(base + part[1]);
+    S->live = (uint32_t *)(void *)(base + part[2]);
+}
+
+/* Input i takes shape s: the model's fixed axes must match, its None axes take s's (at least 1). */
+static kwnn_result kwnn__given_shape(kwnn__ctx *c, uint32_t i, const kwnn_shape *s)
+{
+    kwnn__node *x = &c->net->nodes_[c->net->inputs_[i]];
+    uint32_t d;
+    int ok = s->ndim == x->nd;
+    for (d = 0; ok && d < x->nd; d++)
+        ok = (x->var >> d & 1u) ? s->dims[d] >= 1 && s->dims[d] <= KWNN__DIM_LIMIT : s->dims[d] == x->shape[d];
+    if (!ok) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, NULL, "input ");
+        kwnn__m_u64(c->net, i);
+        kwnn__m(c->net, " of shape ");
+        kwnn__m_shape(c->net, s->dims, s->ndim <= KWNN_MAX_DIMS ? s->ndim : KWNN_MAX_DIMS);
+        kwnn__m(c->net, " does not fit the model's (");
+        for (d = 0; d < x->nd; d++) {
+            if (d) kwnn__m(c->net, ", ");
+            if (x->var >> d & 1u) kwnn__m(c->net, "None");
+            else kwnn__m_u(c->net, x->shape[d]);
+        }
+        kwnn__m(c->net, x->nd == 1 ? ",)" : ")");
+        if (x->var) kwnn__m(c->net, " (a None axis takes a length of at least 1)");
+        return KWNN_ERR_SHAPE;
+    }
+    kwnn__set_node_shape(x, s->dims, s->ndim);
+    if (x->count == KWNN__SIZE_MAX)
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, NULL, "an input shape has more elements than a size_t counts");
+    return KWNN_OK;
+}
+
+/* Every node's shape for these inputs (each layer checks its input as at load), then the plan;
+   *floats: the arena (work area included) per sample. */
+static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_shape *in_shapes, size_t *floats)
+{
+    kwnn__ctx c;
+    kwnn_net *v = &S->view;
+    kwnn__node *nodes = S->nodes;
+    size_t work = 0;
+    uint32_t i, p;
+    kwnn_result r;
+    *v = *net;
+    v->nodes_ = nodes;
+    v->message[0] = '\0';
+    memcpy(nodes, net->nodes_, (size_t)net->node_count_ * sizeof *nodes);
+    memset(&c, 0, sizeof c);
+    c.net = v;
+    c.f = net->file_;
+    c.n = net->layer_count;
+    c.legacy = net->legacy_;
+    c.theano_kernels = net->theano_;
+    c.params_cap = KWNN__SIZE_MAX;
+    c.live = S->live;
+    for (i = 0; i < net->num_inputs; i++)
+        if ((r = kwnn__given_shape(&c, i, &in_shapes[i])) != KWNN_OK) return r;
+    for (p = 0; p < net->sorted_count_; p++) {
+        kwnn__node *x = &nodes[net->sorted_[p]];
+        kwb_layer L;
+        if (x->kind == KWNN__N_INPUT) continue;
+        if (x->layer != KWB_NONE && kwb_get_layer(c.f, x->layer, &L) != KWB_OK) return KWNN_ERR_INVALID_ARGUMENT;
+        if (x->kind == KWNN__N_ALIAS) {
+            const kwnn__node *in = &nodes[net->edges_[x->first_in]];
+            if (x->layer != KWB_NONE) { /* a nested InputLayer: must agree with what feeds it */
+                c.have_shape = 1;
+                c.nd = in->nd;
+                memcpy(c.shape, in->shape, sizeof c.shape);
+                if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
+            }
+            kwnn__set_node_shape(x, in->shape, in->nd);
+        } else {
+            const kwnn_layer *base = &net->layers[x->layer];
+            kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
+            struct kwnn__op op_tmp;
+            c.op_store = out == &tmp ? &op_tmp : &S->ops[x->aux]; /* an operation's arguments (47_ops.h) */
+            c.op_base = base->op_args;
+            out->name = base->name;
+            out->class_name = base->class_name;
+            if ((r = kwnn__load_call(&c, &L, x, out)) != KWNN_OK) return r;
+            out->w = base->w; /* the weights the load placed (converted, folded, repacked) */
+            out->b = base->b;
+            out->w2 = base->w2;
+            out->bw = base->bw;
+            out->bw2 = base->bw2;
+            out->bb = base->bb;
+            memcpy(out->more, base->more, sizeof out->more);
+            out->calls = base->calls;
+            kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
+            x->count = out->out_count;
+            if (out != &tmp && out->work > work) work = out->work;
+        }
+    }
+    for (i = 0; i < net->node_count_; i++) nodes[i].state = 0;
+    v->arena_ = v->peak_ = 0;
+    if ((r = kwnn__place_all(&c)) != KWNN_OK) return r;
+    v->work_ = v->arena_;
+    if (work > 0 && (!kwnn__add(v->arena_, kwnn__round16(work), &v->arena_) || v->arena_ > KWNN__SIZE_MAX / 64))
+        return kwnn__fail(v, KWNN_ERR_OVERFLOW, NULL, "the work area for these shapes does not fit in a size_t");
+    *floats = v->arena_;
+    return KWNN_OK;
+}
+
+/* Scratch bytes for head + the arena, batch samples; 64 of alignment slack. */
+static kwnn_result kwnn__shaped_total(kwnn_net *v, size_t head, size_t floats, int batch, size_t *total)
+{
+    size_t n = kwnn__bytes(floats, batch);
+    if (n == KWNN__SIZE_MAX || !kwnn__add(n, head, &n) || !kwnn__add(n, 64, &n))
+        return kwnn__fail(v, KWNN_ERR_OVERFLOW, NULL, "the scratch for these shapes does not fit in a size_t");
+    *total = n;
+    return KWNN_OK;
+}
+
+static void kwnn__out_shapes(const kwnn__shaped *S, const kwnn_net *net, kwnn_shape *out_shapes)
+{
+    uint32_t j;
+    for (j = 0; out_shapes != NULL && j < net->num_outputs; j++) {
+        const kwnn__node *o = &S->nodes[net->outputs_[j]];
+        out_shapes[j].ndim = o->nd;
+        memcpy(out_shapes[j].dims, o->shape, sizeof out_shapes[j].dims);
+    }
+}
+
+static kwnn_result kwnn__shaped_result(const kwnn__shaped *S, kwnn_result r, char *message)
+{
+    if (message != NULL) {
+        if (r == KWNN_OK) message[0] = '\0';
+        else memcpy(message, S->view.message, KWNN_MESSAGE_SIZE);
+    }
+    return r;
+}
+
+static int kwnn__shapes_args(const kwnn_net *net, const kwnn_shape *in_shapes, int batch)
+{
+    return net != NULL && net->layers != NULL && net->file_ != NULL && in_shapes != NULL && batch >= 1;
+}
+
+KWNN_API kwnn_result kwnn_scratch_size_shapes(const kwnn_net *net, const kwnn_shape *in_shapes, int batch,
+                                              size_t *size, kwnn_shape *out_shapes, char *message)
+{
+    kwnn__shaped S;
+    size_t head, floats = 0;
+    void *mem;
+    kwnn_result r;
+    if (message != NULL) message[0] = '\0';
+    if (size == NULL || !kwnn__shapes_args(net, in_shapes, batch)) return KWNN_ERR_INVALID_ARGUMENT;
+    *size = 0;
+    if ((head = kwnn__shaped_head(net)) == 0 || head > KWNN__SIZE_MAX - 64) return KWNN_ERR_OVERFLOW;
+    /* the one temporary allocation: the graph's nodes for these shapes (kwnn_run_shapes uses the scratch) */
+    mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(head + 64, net->opt_.user_data) : KWNN_MALLOC(head + 64);
+    if (mem == NULL) return KWNN_ERR_OUT_OF_MEMORY;
+    kwnn__shaped_at(&S, net, (unsigned char *)kwnn__align64(mem));
+    r = kwnn__infer(&S, net, in_shapes, &floats);
+    if (r == KWNN_OK) r = kwnn__shaped_total(&S.view, head, floats, batch, size);
+    if (r == KWNN_OK) kwnn__out_shapes(&S, net, out_shapes);
+    r = kwnn__shaped_result(&S, r, message);
+    if (net->opt_.free_fn) net->opt_.free_fn(mem, net->opt_.user_data);
+    else KWNN_FREE(mem);
+    return r;
+}
+
+KWNN_API kwnn_result kwnn_run_shapes(const kwnn_net *net, const float *const *inputs, const kwnn_shape *in_shapes,
+                                     float *const *outputs, const size_t *out_capacity, kwnn_shape *out_shapes,
+                                     void *scratch, size_t scratch_size, int batch, size_t *need, char *message)
+{
+    kwnn__shaped S;
+    kwnn__rt rt;
+    unsigned char *base;
+    size_t head, floats = 0, total = 0;
+    uint32_t i;
+    kwnn_result r;
+    if (message != NULL) message[0] = '\0';
+    if (need != NULL) *need = 0;
+    if (!kwnn__shapes_args(net, in_shapes, batch) || inputs == NULL || outputs == NULL || out_capacity == NULL)
+        return KWNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < net->num_inputs; i++)
+        if (inputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
+    for (i = 0; i < net->num_outputs; i++)
+        if (outputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
+    if ((head = kwnn__shaped_head(net)) == 0 || head > KWNN__SIZE_MAX - 64) return KWNN_ERR_OVERFLOW;
+    if (scratch == NULL || scratch_size < head + 64) { /* not even the graph fits: its size, a lower bound */
+        if (need != NULL) *need = head + 64;
+        if (message != NULL)
+            memcpy(message, "the scratch does not hold the graph (kwnn_scratch_size_shapes gives the size)",
+                   sizeof "the scratch does not hold the graph (kwnn_scratch_size_shapes gives the size)");
+        return KWNN_ERR_SCRATCH;
+    }
+    base = (unsigned char *)kwnn__align64(scratch);
+    kwnn__shaped_at(&S, net, base);
+    r = kwnn__infer(&S, net, in_shapes, &floats);
+    if (r == KWNN_OK) r = kwnn__shaped_total(&S.view, head, floats, batch, &total);
+    if (r != KWNN_OK) return kwnn__shaped_result(&S, r, message);
+    kwnn__out_shapes(&S, net, out_shapes);
+    if (need != NULL) *need = total;
+    if (scratch_size < total) {
+        kwnn__fail(&S.view, KWNN_ERR_SCRATCH, NULL, "the scratch holds ");
+        kwnn__m_u64(&S.view, scratch_size);
+        kwnn__m(&S.view, " bytes, these shapes need ");
+        kwnn__m_u64(&S.view, total);
+        return kwnn__shaped_result(&S, KWNN_ERR_SCRATCH, message);
+    }
+    for (i = 0; i < net->num_outputs; i++) {
+        size_t want = kwnn__bytes(S.nodes[net->outputs_[i]].count, batch);
+        if (want == KWNN__SIZE_MAX || out_capacity[i] < want / sizeof(float)) {
+            kwnn__fail(&S.view, KWNN_ERR_SIZE, NULL, "output ");
+            kwnn__m_u64(&S.view, i);
+            kwnn__m(&S.view, " needs ");
+            kwnn__m_u64(&S.view, want == KWNN__SIZE_MAX ? UINT64_MAX : (uint64_t)(want / sizeof(float)));
+            kwnn__m(&S.view, " floats, its array holds ");
+            kwnn__m_u64(&S.view, out_capacity[i]);
+            return kwnn__shaped_result(&S, KWNN_ERR_SIZE, message);
+        }
+    }
+    rt.net = &S.view;
+    rt.inputs = inputs;
+    rt.outputs = outputs;
+    rt.batch = (size_t)batch;
+    rt.arena = (float *)(void *)(base + head);
+    rt.call_layers = S.layers;
+    r = kwnn__run_all(&rt);
+    if (r == KWNN_ERR_INPUT_VALUE)
+        kwnn__fail(&S.view, r, NULL, "an input value a layer cannot take (an Embedding id that is not an integer "
+                                     "in [0, input_dim))");
+    return kwnn__shaped_result(&S, r, message);
+}
 /* ---- names -------------------------------------------------------------- */
 
 KWNN_API uint64_t kwnn_cost_per_sample(const kwnn_net *net)
@@ -7677,6 +9266,7 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_EINSUM: return "EinsumDense";
     case KWNN_LAYER_MHA: return "MultiHeadAttention";
     case KWNN_LAYER_ATTENTION: return "Attention";
+    case KWNN_LAYER_OP: return "Operation";
     }
     return "?";
 }

@@ -136,7 +136,7 @@ def _payloads() -> list[bytes]:
     return [TRICKY, b"", b"?", b"\x00", b"7" * 500, rng.integers(0, 256, 70000, dtype=np.uint8).tobytes() + TRICKY, floats]
 
 
-@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("style", [s for s in STYLES if s != "embed"])
 @pytest.mark.parametrize("cc, flags", COMPILERS, ids=[f"{cc}{flags[-1]}" for cc, flags in COMPILERS])
 def test_the_array_holds_exactly_the_bytes(tmp_path, cc, flags, style):
     """Compiled as C and C++ with warnings as errors, each array writes back exactly its input."""
@@ -205,3 +205,82 @@ def test_the_header_is_under_three_times_the_model(tmp_path, keras_data):
 def test_no_trigraph_forms_in_the_literal():
     text = "".join(literal_lines(b"??=" * 10 + b"?" * 50 + b"a??/b"))
     assert "??" not in text
+
+
+# --- the #embed form: a few lines, the file read by the compiler (C23; Clang 19 in CI) --------------------
+
+#: Compilers with #embed, as Debian ships them (.ci/run installs clang-19).
+EMBED_COMPILERS = [
+    ("clang-19", ["-std=c99"]), ("clang-19", ["-std=c11"]), ("clang-19", ["-std=c23"]),
+    ("clang++-19", ["-x", "c++", "-std=c++17"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("cc, flags", EMBED_COMPILERS, ids=[f"{cc}{flags[-1]}" for cc, flags in EMBED_COMPILERS])
+def test_the_embed_array_holds_exactly_the_file(tmp_path, cc, flags):
+    """The header names the file; the compiler reads it: every payload comes back exact and aligned."""
+    if shutil.which(cc) is None:
+        pytest.skip(f"no {cc} (.ci/run installs it)")
+    (tmp_path / "main.c").write_text(WRITE_BACK)
+    for i, data in enumerate(p for p in _payloads() if p):  # an empty array is not C before C23
+        (tmp_path / "in.kwb").write_bytes(data)
+        (tmp_path / "data.h").write_text(header_text(data, "blob", 64, "in.kwb", "data.h", "embed"))
+        built = run(cc, *flags, *STRICT, "-o", "prog", "main.c", cwd=tmp_path)
+        assert built.returncode == 0, built.stderr[:3000]
+        wrote = run(str(tmp_path / "prog"), str(tmp_path / "out.bin"))
+        assert wrote.returncode == 0, wrote.stdout
+        assert (tmp_path / "out.bin").read_bytes() == data, f"payload {i}"
+
+
+def _embed_build(tmp_path: Path, cc: str) -> subprocess.CompletedProcess:
+    (tmp_path / "main.c").write_text(WRITE_BACK)
+    return run(cc, "-std=c99", "-o", "prog", "main.c", cwd=tmp_path)
+
+
+def test_an_embed_header_tells_a_compiler_without_embed_what_to_do(tmp_path):
+    data = TRICKY
+    (tmp_path / "in.kwb").write_bytes(data)
+    (tmp_path / "data.h").write_text(header_text(data, "blob", 64, "in.kwb", "data.h", "embed"))
+    built = _embed_build(tmp_path, "gcc" if shutil.which("gcc") else CC)
+    if built.returncode == 0:
+        pytest.skip("this compiler has #embed")
+    assert "no C23 #embed" in built.stderr and "--style string" in built.stderr
+
+
+@pytest.mark.parametrize("change", ["moved", "resized"])
+def test_an_embed_header_refuses_a_missing_or_other_file(tmp_path, change):
+    if shutil.which("clang-19") is None:
+        pytest.skip("no clang-19 (.ci/run installs it)")
+    data = TRICKY
+    (tmp_path / "data.h").write_text(header_text(data, "blob", 64, "in.kwb", "data.h", "embed"))
+    if change == "resized":
+        (tmp_path / "in.kwb").write_bytes(data + b"\0")
+    built = _embed_build(tmp_path, "clang-19")
+    assert built.returncode != 0
+    wanted = "not where this header expects it" if change == "moved" else "not the file this header was made for"
+    assert wanted in built.stderr, built.stderr[:2000]
+
+
+def test_c_array_embed_names_the_file_relative_to_the_header(tmp_path):
+    model = tmp_path / "models" / "tiny.kwbin"
+    model.parent.mkdir()
+    kwbin.save_file({"w": np.arange(5, dtype=np.float32)}, model)
+    (tmp_path / "include").mkdir()
+    made = run(sys.executable, "-m", "kwbin", "c-array", str(model), "--style", "embed",
+               "-o", str(tmp_path / "include" / "tiny.h"))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "include" / "tiny.h").read_text()
+    assert '#embed "../models/tiny.kwbin"' in text
+    assert len(text) < 4000  # a few lines, whatever the model's size
+    printed = run(sys.executable, "-m", "kwbin", "c-array", "models/tiny.kwbin", "--style", "embed", "-o", "-",
+                  cwd=tmp_path)  # fmt: skip
+    assert printed.returncode == 0 and '#embed "models/tiny.kwbin"' in printed.stdout
+
+
+def test_c_array_embed_refuses_a_path_it_cannot_quote(tmp_path):
+    model = tmp_path / 'odd"name.kwbin'
+    kwbin.save_file({"w": np.arange(5, dtype=np.float32)}, model)
+    made = run(sys.executable, "-m", "kwbin", "c-array", str(model), "--style", "embed", "-o", str(tmp_path / "m.h"))
+    assert made.returncode == 2
+    assert "#embed" in made.stderr and len(made.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m.h").exists()

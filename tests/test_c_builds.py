@@ -53,3 +53,17 @@ def test_reader_builds_warning_free_and_its_tests_pass(family, bits, language, t
         assert built.returncode == 0, " ".join(cmd) + "\n" + built.stderr
     ran = subprocess.run([str(tmp_path / "test_kwbin")], capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+
+
+NN_UNIT = '#define KWBIN_IMPLEMENTATION\n#define KWBIN_NN_IMPLEMENTATION\n#include "kwbin_nn.h"\n'
+
+
+@pytest.mark.parametrize("opt", ["-Os", "-O3", "-O3 -march=native"])
+@pytest.mark.parametrize("family", ["gcc", "clang"])
+def test_nn_header_builds_warning_free_at_every_optimisation_level(family, opt, tmp_path):
+    """Flow-sensitive warnings (gcc's maybe-uninitialized) change with -O; users build with any of them."""
+    cc, _, _ = _toolchain(family, 64)
+    (tmp_path / "unit.c").write_text(NN_UNIT)
+    cmd = [cc, "-std=c99", *opt.split(), *WARNINGS, f"-I{C_READER}", "-c", "-o", str(tmp_path / "unit.o"), str(tmp_path / "unit.c")]
+    built = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, " ".join(cmd) + "\n" + built.stderr[-3000:]

@@ -100,6 +100,37 @@
        KWNN_ERR_SIZE), in the model config's order; no array may overlap
        another.  kwnn_run(...) is kwnn_run_multi(net, &input, &in_count,
        &output, &out_count, ...).
+   kwnn_scratch_size_shapes(net, in_shapes, batch, &size, out_shapes, message)
+   kwnn_run_shapes(net, inputs, in_shapes, outputs, out_capacity, out_shapes,
+                   scratch, scratch_size, batch, &need, message)
+       VARIABLE DIMENSIONS.  A None in an input's shape (time steps; the
+       height and width of a fully convolutional net) is given at run time:
+       net->variable is then 1, kwnn_load builds the net with a nominal
+       length of 32 on those axes (net->input_shape, kwnn_scratch_size,
+       kwnn_cost_per_sample are for that length) and kwnn_run /
+       kwnn_run_multi return KWNN_ERR_SHAPE.  These two calls work on any
+       net.  in_shapes[i] (kwnn_shape: ndim, dims[]) is input i's shape per
+       sample: the model's fixed axes as they are, a None axis at least 1.
+       Every shape is inferred again through the graph for them: each layer
+       reads its config again and checks its input as at load (the file
+       must still be open), so a length a layer cannot take (a time axis
+       of 0, a window larger than the input, a Reshape that does not fit)
+       is KWNN_ERR_SHAPE (or _BAD_CONFIG, _UNSUPPORTED, as the load would
+       say) with a one-line `message` naming the input or the layer
+       (message: KWNN_MESSAGE_SIZE bytes, or NULL; "" on success).
+       kwnn_scratch_size_shapes puts the scratch bytes kwnn_run_shapes needs
+       in *size and each output's shape in out_shapes[j] (or NULL); it makes
+       one temporary allocation (the graph's nodes; through opt->alloc_fn
+       if given) and frees it.  kwnn_run_shapes allocates nothing: its
+       scratch holds the graph's nodes for this run (a size fixed per net),
+       the layers' per-call fields, then the arena, planned again by first
+       fit for these shapes.  A scratch too small: KWNN_ERR_SCRATCH and
+       *need (or NULL) the bytes needed (when the scratch does not even
+       hold the graph's part, that part's size: a lower bound).  Outputs:
+       out_capacity[j] floats in outputs[j] (at least batch times the
+       output's size, else KWNN_ERR_SIZE); out_shapes[j] (or NULL) receives
+       the shape.  The scratch is checked at every call against these
+       shapes' need.  Thread-safe as kwnn_run.
    kwnn_input_shape(net, i, &ndim), kwnn_output_shape(net, j, &ndim)
        The per-sample shape of input i / output j (ndim dimensions), NULL
        when i >= net->num_inputs (j >= net->num_outputs).
@@ -290,7 +321,7 @@
                        KWNN_ERR_INPUT_VALUE (never a read outside the
                        table).  mask_zero true is refused.
      SimpleRNN, LSTM, GRU (45_recurrent.h)
-                       input (time steps, features), both known; units,
+                       input (time steps, features), steps may be None; units,
                        activation (tanh), recurrent_activation (sigmoid;
                        Keras 1 / 2 files: hard_sigmoid, their form),
                        use_bias, return_sequences, go_backwards (the
@@ -304,7 +335,7 @@
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
                        The state starts at zero.  Refused: return_state,
                        stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...), a None time axis.  The scratch
+                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
@@ -370,6 +401,47 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+     Operation nodes (47_ops.h)
+                       what Keras 3 writes for a tensor operation in a
+                       functional graph (`x * 0.5`, `x[:, -1]`, keras.ops.*:
+                       module "keras.src.ops...", its tensors and constants
+                       in the call's args, its options in the config); one
+                       call each.  Elementwise, with tensors or constants
+                       (numbers, nested lists, Keras's __numpy__ arrays) on
+                       either side and NumPy broadcasting per sample (the
+                       tensors' batch axes must meet; a constant with as
+                       many axes as the tensors has 1 first): Add, Subtract,
+                       Multiply, Divide, TrueDivide, Power, Minimum, Maximum
+                       (NaN propagates), Negative, Absolute / Abs, Square,
+                       Sqrt, Exp, Log, Clip (x_min, x_max), Sign, Floor,
+                       Ceil, Reciprocal, Rsqrt, Log1p, Expm1; Equal,
+                       NotEqual, Greater, GreaterEqual, Less, LessEqual,
+                       LogicalAnd, LogicalOr, LogicalNot (0 / 1); Where
+                       (condition != 0).  The activations as operations
+                       (Relu, Relu6, Sigmoid, Tanh, Silu, Gelu: approximate
+                       default true, LeakyRelu negative_slope, Elu, Selu,
+                       Softplus, Softsign, HardSigmoid, HardSilu, LogSigmoid,
+                       ...: the class in snake case among ACTIVATIONS);
+                       Softmax, LogSoftmax over any axis.  Mean, Sum, Max /
+                       Amax, Min / Amin: axis (an int or a list, not the
+                       batch, not None), keepdims, initial; summed in input
+                       order.  Reshape (newshape: -1 or None first, one -1
+                       at most after), ExpandDims, Squeeze (axis given):
+                       free; Transpose (axes, the batch first); Concatenate,
+                       Stack (axis, not the batch; tensors only).  GetItem:
+                       integers (negative from the end), slices of constant
+                       start / stop / step (clamped as Python does, negative
+                       steps), one Ellipsis, None (a new axis); the batch
+                       axis taken whole.  Matmul: two tensors of one rank
+                       (>= 2 per sample; leading axes broadcast), or a tensor
+                       and a constant (k,) vector or (k, m) matrix; sums in
+                       k order.  Cast: to float32 / float64 free, to int*
+                       toward zero, to bool != 0; StopGradient: identity.
+                       Anything else (another class, a keyword argument, a
+                       tensor index, axis None, an operation called twice)
+                       is refused at load: "operation 'NAME' (CLASS): ...".
+                       No scratch beyond its output; values are float32 (an
+                       int32 input is given as floats).
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -499,7 +571,7 @@
                           a packed slice of B, default 256, 16 KB on the
                           stack; multiply-adds below which a product is not
                           handed to parallel_for, 65536) and of the
-                          convolutions (47_conv_gemm.h: multiply-adds per
+                          convolutions (48_conv_gemm.h: multiply-adds per
                           sample below which a convolution keeps the direct
                           loops rather than an im2col block in the scratch,
                           1048576).
@@ -588,8 +660,9 @@ typedef enum kwnn_kind {
     KWNN_LAYER_MHA,         /* MultiHeadAttention: query kernel w, bias b, the others in more[]; heads units, key_dim
                                kh, value_dim kw, keys sh, key / value features sw / dh, output features dw;
                                op 1: causal; groups: sliding_window (0: none); inputs query, value[, key] */
-    KWNN_LAYER_ATTENTION    /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
+    KWNN_LAYER_ATTENTION,   /* Attention, AdditiveAttention: op KWNN__SCORE_*, scale w, concat weight w2,
                                same: causal; keys sh, value features sw */
+    KWNN_LAYER_OP           /* a Keras 3 operation node (keras.ops.*, x * 2, x[:, 1]): op_args (47_ops.h) */
 } kwnn_kind;
 
 enum { /* kwnn_layer.op of KWNN_LAYER_MERGE */
@@ -685,9 +758,11 @@ typedef struct kwnn_layer {
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
+    const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 
 struct kwnn__node; /* private: a value of the graph (a call of a layer, an input, an alias) */
+struct kwnn__op;   /* private: an operation node's arguments (47_ops.h) */
 
 typedef struct kwnn_options {
     void *(*alloc_fn)(size_t size, void *user_data); /* default: malloc */
@@ -701,6 +776,12 @@ typedef struct kwnn_options {
     void *parallel_data; /* passed to parallel_for */
 } kwnn_options;
 
+/* A per-sample shape (batch excluded), for the calls taking shapes at run time. */
+typedef struct kwnn_shape {
+    uint32_t ndim;
+    size_t dims[KWNN_MAX_DIMS];
+} kwnn_shape;
+
 typedef struct kwnn_net {
     uint32_t layer_count;
     kwnn_layer *layers;
@@ -709,6 +790,7 @@ typedef struct kwnn_net {
     size_t input_shape[KWNN_MAX_DIMS], output_shape[KWNN_MAX_DIMS]; /* per sample */
     size_t input_count, output_count;                               /* floats per sample */
     int hard_sigmoid;                                               /* the form used */
+    int variable; /* an input has a None dimension: run with kwnn_run_shapes (kwnn_run refuses) */
     kwnn_result error;                                              /* of the last kwnn_load */
     char message[KWNN_MESSAGE_SIZE];
 
@@ -724,6 +806,10 @@ typedef struct kwnn_net {
     uint64_t cost_;         /* operations per sample, sum over the nodes */
     void *mem_;
     kwnn_options opt_;
+    const kwb_file *file_;  /* the open file (kwnn_run_shapes reads the layers' configs again) */
+    uint32_t *sorted_;      /* every node in topological order (shapes at run time) */
+    uint32_t sorted_count_;
+    int legacy_, theano_;   /* metadata facts the loaders use */
 } kwnn_net;
 
 KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt);
@@ -737,6 +823,12 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
                                     const size_t *out_counts, void *scratch, size_t scratch_size,
                                     int batch);
 KWNN_API size_t kwnn_peak_size(const kwnn_net *net, int batch);
+KWNN_API kwnn_result kwnn_scratch_size_shapes(const kwnn_net *net, const kwnn_shape *in_shapes, int batch,
+                                              size_t *size, kwnn_shape *out_shapes, char *message);
+KWNN_API kwnn_result kwnn_run_shapes(const kwnn_net *net, const float *const *inputs,
+                                     const kwnn_shape *in_shapes, float *const *outputs,
+                                     const size_t *out_capacity, kwnn_shape *out_shapes, void *scratch,
+                                     size_t scratch_size, int batch, size_t *need, char *message);
 KWNN_API const size_t *kwnn_input_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
 KWNN_API const size_t *kwnn_output_shape(const kwnn_net *net, uint32_t i, uint32_t *ndim);
 KWNN_API size_t kwnn_input_size(const kwnn_net *net, uint32_t i);

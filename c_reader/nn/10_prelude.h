@@ -42,4 +42,5 @@ extern "C" {
 #define KWNN_PROBE(counter, n) ((void)0)
 #endif
 #define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
+#define KWNN__NOMINAL 32 /* the length kwnn_load gives a None axis of an input (run: the input's) */
 

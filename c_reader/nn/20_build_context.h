@@ -21,6 +21,8 @@ typedef struct kwnn__node {
     size_t count;              /* floats per sample */
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
+    kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
+    uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -33,11 +35,16 @@ typedef struct kwnn__ctx {
     int legacy;               /* Keras 1 / 2 file (hard_sigmoid) */
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
+    uint32_t var_mask;        /* the input shape just read: its None axes (bit i) */
     uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */
     uint32_t n_ins;
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
+    kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
+    size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
+    const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
     uint32_t n;               /* layers in the table */
     kwnn__json top_cfg;       /* the metadata's Functional config, if any (p == NULL: none) */

@@ -15,6 +15,7 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
     uint32_t nd = 0;
     size_t dims[KWNN_MAX_DIMS];
     int first = with_batch;
+    uint32_t var = 0;
     long x;
     if (!kwnn__begin(v, '[', &it)) return kwnn__bad_key(c, L, key, v, "a list");
     while (kwnn__next(&it, NULL, &el)) {
@@ -22,20 +23,20 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
             first = 0;
             continue;
         }
-        if (kwnn__null(el)) {
-            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "the input shape ");
-            kwnn__m_raw(c->net, v.p, (size_t)(v.e - v.p) > 60 ? 60 : (size_t)(v.e - v.p));
-            kwnn__m(c->net, " has an unknown (None) dimension");
-            return KWNN_ERR_SHAPE;
+        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
+        if (kwnn__null(el)) { /* given at run time (kwnn_run_shapes); the load uses a nominal length */
+            var |= 1u << nd;
+            dims[nd++] = KWNN__NOMINAL;
+            continue;
         }
         if (!kwnn__int(el, &x) || x < 1) return kwnn__bad_key(c, L, key, v, "a list of positive sizes");
-        if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
         dims[nd++] = (size_t)x;
     }
-    if (c->have_shape) { /* a nested model's InputLayer: must agree */
+    c->var_mask = var;
+    if (c->have_shape) { /* a nested model's InputLayer: must agree (a None axis takes any length) */
         uint32_t i;
         int same = nd == c->nd;
-        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i];
+        for (i = 0; same && i < nd; i++) same = dims[i] == c->shape[i] || (var >> i & 1u);
         if (!same) {
             kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "expects input ");
             kwnn__m_shape(c->net, dims, nd);

@@ -482,12 +482,12 @@ static void kwnn__upsample_run(const kwnn_layer *L, const float *x, float *y, si
         float *yo = y + b * g.out_vol;
         for (p0 = 0; p0 < g.out[0]; p0++)
             for (p1 = 0; p1 < g.out[1]; p1++) {
-                size_t c0 = 0, c1 = 0; /* set below (gcc -O3 cannot tell) */
+                size_t c0 = 0, c1 = 0; /* set below for bilinear; zero keeps gcc -O3's flow analysis quiet */
                 float u0 = 0.0f, u1 = 0.0f;
                 if (L->op == 1) kwnn__bilinear_src(p1, L->step[1], g.in[1], &c0, &c1, &u0, &u1);
                 if (L->op == 2) kwnn__bilinear_tf1(p1, L->step[1], g.in[1], &c0, &c1, &u1);
                 for (p2 = 0; p2 < g.out[2]; p2++, yo += inner) {
-                    size_t e0, e1;
+                    size_t e0 = 0, e1 = 0;
                     float v0 = 0.0f, v1 = 0.0f;
                     const float *q00, *q01, *q10, *q11;
                     if (L->op == 0) { /* nearest: the input cell the output falls in */

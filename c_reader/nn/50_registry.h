@@ -194,6 +194,7 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
         return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, L,
                           "has no config (the file holds weights without the model's architecture; "
                           "pack it with --arch)");
+    if (c->op_call.p != NULL) return kwnn__load_op(c, L, cfg, out); /* 47_ops.h */
     k = kwnn__find_class(L->class_name);
     if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
     if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;

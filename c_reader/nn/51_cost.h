@@ -30,6 +30,7 @@ static uint64_t kwnn__layer_cost(const kwnn_layer *L)
         return kwnn__recurrent_cost(L); /* 45_recurrent.h */
     case KWNN_LAYER_GROUPNORM: case KWNN_LAYER_UNITNORM: case KWNN_LAYER_EINSUM: case KWNN_LAYER_MHA:
     case KWNN_LAYER_ATTENTION: return kwnn__attention_cost(L); /* 46_attention.h */
+    case KWNN_LAYER_OP: return kwnn__op_cost(L);               /* 47_ops.h */
     case KWNN_LAYER_INPUT: case KWNN_LAYER_MODEL: case KWNN_LAYER_IDENTITY: case KWNN_LAYER_FLATTEN:
     case KWNN_LAYER_RESHAPE: case KWNN_LAYER_UNUSED: break; /* nothing computed */
     default: return kwnn__shape_pool_cost(L); /* 43_shape_pool.h */

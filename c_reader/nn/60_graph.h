@@ -94,31 +94,6 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
 }
 
-/* A Keras 3 operation node (`x + 3.0`, keras.ops.* in a functional model:
-   module "keras.src.ops..."): its class names look like layers' (Add,
-   Multiply) but it takes constants no layer loader reads, so it is refused
-   by name rather than run as the layer of the same class. */
-static kwnn_result kwnn__refuse_operation(kwnn__ctx *c, kwnn__json entry, const kwb_layer *owner)
-{
-    static const char prefix[] = "\"keras.src.ops";
-    kwnn__json module, v, ecfg;
-    size_t n = sizeof prefix - 1;
-    if (!kwnn__get(entry, "module", &module) || (size_t)(module.e - module.p) < n || memcmp(module.p, prefix, n) != 0 ||
-        (module.p[n] != '"' && module.p[n] != '.'))
-        return KWNN_OK;
-    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner, "the model calls the Keras operation ");
-    if (kwnn__get(entry, "class_name", &v)) kwnn__m_jstr(c->net, v);
-    if (kwnn__get(entry, "config", &ecfg) && kwnn__get(ecfg, "name", &v)) {
-        kwnn__m(c->net, " '");
-        kwnn__m_jstr(c->net, v);
-        kwnn__m(c->net, "'");
-    }
-    kwnn__m(c->net, " (module ");
-    kwnn__m_jstr(c->net, module);
-    kwnn__m(c->net, "): operation nodes are not supported yet");
-    return KWNN_ERR_UNSUPPORTED;
-}
-
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
    (nested configs included); linear in the config's size. */
 static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, const kwb_layer *owner, int depth,
@@ -136,7 +111,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         uint64_t m = 1, refs = 1;
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
-        if ((r = kwnn__refuse_operation(c, entry, owner)) != KWNN_OK) return r;
+        if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -622,6 +597,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
+                if (kwnn__op_entry(entry)) x->call = call;
             }
             k++;
         }
@@ -794,6 +770,43 @@ static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int requi
     return kwnn__set_shape_from(c, L, v, 1, which);
 }
 
+/* Layer L (a row of the table) for call x, from the shapes of x's inputs in c->net->nodes_: its
+   kind, parameters and output shape into *out.  kwnn_load runs it at a layer's first call;
+   kwnn_run_shapes again at every call, for the shapes of that run (c->fill 0: nothing written
+   but *out and c->net->message). */
+static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn__node *x, kwnn_layer *out)
+{
+    const uint32_t *ins = c->net->edges_ + x->first_in;
+    const char *name = out->name, *cls = out->class_name;
+    kwnn_result r;
+    memset(out, 0, sizeof *out);
+    out->name = name;
+    out->class_name = cls;
+    out->index = x->layer;
+    c->nd = c->net->nodes_[ins[0]].nd;
+    memcpy(c->shape, c->net->nodes_[ins[0]].shape, sizeof c->shape);
+    c->have_shape = 1;
+    c->ins = ins;
+    c->n_ins = x->n_in;
+    c->kwargs = x->kwargs;
+    c->op_call = x->call;
+    out->in_ndim = c->nd;
+    memcpy(out->in_shape, c->shape, sizeof c->shape);
+    if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
+    out->out_ndim = c->nd;
+    memcpy(out->out_shape, c->shape, sizeof c->shape);
+    if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
+        return kwnn__shape_overflow(c, L, "its input shape", out->in_shape, out->in_ndim);
+    if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
+        return kwnn__shape_overflow(c, L, "its output shape", out->out_shape, out->out_ndim);
+    if (out->in_count == 0 || out->out_count == 0)
+        return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
+    if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
+    out->cost = kwnn__layer_cost(out);
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 48_conv_gemm.h */
+    return KWNN_OK;
+}
+
 /* A call of a layer: load the layer (first call) or check the shapes agree. */
 static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
 {
@@ -815,35 +828,13 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
         cfg.p = L.config;
         cfg.e = L.config + L.config_length;
         c->have_shape = 0;
+        c->var_mask = 0;
         if ((r = kwnn__implicit_input(c, &L, cfg)) != KWNN_OK) return r;
         kwnn__set_node_shape(&net->nodes_[ins[0]], c->shape, c->nd);
+        net->nodes_[ins[0]].var = c->var_mask;
     }
     if (c->loaded[x->layer] == KWB_NONE) {
-        const char *name = out->name, *cls = out->class_name;
-        memset(out, 0, sizeof *out);
-        out->name = name;
-        out->class_name = cls;
-        out->index = x->layer;
-        c->nd = net->nodes_[ins[0]].nd;
-        memcpy(c->shape, net->nodes_[ins[0]].shape, sizeof c->shape);
-        c->have_shape = 1;
-        c->ins = ins;
-        c->n_ins = x->n_in;
-        c->kwargs = x->kwargs;
-        out->in_ndim = c->nd;
-        memcpy(out->in_shape, c->shape, sizeof c->shape);
-        if ((r = kwnn__layer(c, &L, out)) != KWNN_OK) return r;
-        out->out_ndim = c->nd;
-        memcpy(out->out_shape, c->shape, sizeof c->shape);
-        if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
-            return kwnn__shape_overflow(c, &L, "its input shape", out->in_shape, out->in_ndim);
-        if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
-            return kwnn__shape_overflow(c, &L, "its output shape", out->out_shape, out->out_ndim);
-        if (out->in_count == 0 || out->out_count == 0)
-            return kwnn__fail(net, KWNN_ERR_SHAPE, &L, "has an empty input or output");
-        if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
-        out->cost = kwnn__layer_cost(out);
-        if (out->work == 0) out->work = kwnn__conv_work(out); /* 47_conv_gemm.h */
+        if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
@@ -878,8 +869,10 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
         case KWNN__N_INPUT:
             if (x->layer == KWB_NONE) break; /* from the first layer's config (kwnn__layer_node) */
             c->have_shape = 0;
+            c->var_mask = 0;
             if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
             kwnn__set_node_shape(x, c->shape, c->nd);
+            x->var = c->var_mask;
             break;
         case KWNN__N_UNBOUND:
             return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
@@ -888,8 +881,10 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
             if (!in->known) { /* the network's input, from a nested model's InputLayer */
                 if (x->layer == KWB_NONE) return kwnn__fail(net, KWNN_ERR_SHAPE, NULL, "cannot tell the network's input shape");
                 c->have_shape = 0;
+                c->var_mask = 0;
                 if ((r = kwnn__input_shape(c, &L, 1)) != KWNN_OK) return r;
                 kwnn__set_node_shape(in, c->shape, c->nd);
+                in->var = c->var_mask;
             } else if (x->layer != KWB_NONE) { /* a nested InputLayer must agree with what feeds it */
                 c->have_shape = 1;
                 c->nd = in->nd;
@@ -959,47 +954,16 @@ static int kwnn__elementwise(kwnn_kind k)
            k == KWNN_LAYER_PRELU || k == KWNN_LAYER_LAYERNORM;
 }
 
-/* Roots (free layers and aliases share their input's storage), the run
-   order (computing nodes only), last readers, outputs written in place
-   when nothing else reads them, then the arena by first fit. */
-static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+/* Every computing node of the run order placed by first fit while it lives (an elementwise
+   layer takes over its input's block when it is that block's last reader); the arena's size and
+   the peak into c->net.  Run again by kwnn_run_shapes on the nodes of one run's shapes. */
+static kwnn_result kwnn__place_all(kwnn__ctx *c)
 {
     kwnn_net *net = c->net;
     kwnn__node *nodes = net->nodes_;
-    uint32_t p, s = 0, i, j;
+    uint32_t p, i, s = net->order_count_;
     size_t live = 0;
     kwnn_result r;
-    for (p = 0; p < n_order; p++) {
-        uint32_t id = net->order_[p];
-        kwnn__node *x = &nodes[id];
-        x->where = KWNN__AT_ARENA;
-        if (x->kind == KWNN__N_INPUT) {
-            x->where = KWNN__AT_INPUT;
-            x->slot = x->aux;
-        } else if (kwnn__free_layer(net, x)) {
-            x->root = nodes[net->edges_[x->first_in]].root;
-        } else {
-            x->aux = x->last_use = s; /* its position; the last reader's, once known */
-            net->order_[s++] = id;
-        }
-    }
-    net->order_count_ = s;
-    for (p = 0; p < s; p++) {
-        const kwnn__node *x = &nodes[net->order_[p]];
-        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
-    }
-    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
-        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
-        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
-        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
-            root->where = KWNN__AT_OUTPUT;
-            root->slot = j;
-        } else if (root->where == KWNN__AT_ARENA) {
-            root->last_use = s; /* read by the final copy */
-        }
-    }
-    for (i = 0; i < net->node_count_; i++)
-        if (nodes[i].state == 2) nodes[i].state = 0;
     c->live_count = 0;
     for (p = 0; p < s; p++) {
         uint32_t id = net->order_[p];
@@ -1035,3 +999,45 @@ static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
     return KWNN_OK;
 }
 
+
+/* Roots (free layers and aliases share their input's storage), the run
+   order (computing nodes only), last readers, outputs written in place
+   when nothing else reads them, then the arena by first fit. */
+static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
+{
+    kwnn_net *net = c->net;
+    kwnn__node *nodes = net->nodes_;
+    uint32_t p, s = 0, i, j;
+    for (p = 0; p < n_order; p++) {
+        uint32_t id = net->order_[p];
+        kwnn__node *x = &nodes[id];
+        x->where = KWNN__AT_ARENA;
+        if (x->kind == KWNN__N_INPUT) {
+            x->where = KWNN__AT_INPUT;
+            x->slot = x->aux;
+        } else if (kwnn__free_layer(net, x)) {
+            x->root = nodes[net->edges_[x->first_in]].root;
+        } else {
+            x->aux = x->last_use = s; /* its position; the last reader's, once known */
+            net->order_[s++] = id;
+        }
+    }
+    net->order_count_ = s;
+    for (p = 0; p < s; p++) {
+        const kwnn__node *x = &nodes[net->order_[p]];
+        for (i = 0; i < x->n_in; i++) nodes[nodes[net->edges_[x->first_in + i]].root].last_use = p;
+    }
+    for (j = 0; j < net->num_outputs; j++) { /* written in place when no layer reads it */
+        kwnn__node *o = &nodes[net->outputs_[j]], *root = &nodes[o->root];
+        if (root->kind == KWNN__N_INPUT) continue; /* copied at the end */
+        if (root == o && root->where == KWNN__AT_ARENA && root->last_use == root->aux) {
+            root->where = KWNN__AT_OUTPUT;
+            root->slot = j;
+        } else if (root->where == KWNN__AT_ARENA) {
+            root->last_use = s; /* read by the final copy */
+        }
+    }
+    for (i = 0; i < net->node_count_; i++)
+        if (nodes[i].state == 2) nodes[i].state = 0;
+    return kwnn__place_all(c);
+}

@@ -26,7 +26,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
             if (n > 0 && !kwnn__add(total, kwnn__round16(n), &total)) return kwnn__oom(c);
         }
     }
-    if (total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
+    if (!kwnn__add(total, c->op_floats, &total) || total > KWNN__SIZE_MAX / 4 - 64) return kwnn__oom(c);
     c->params_cap = total;
     return KWNN_OK;
 }
@@ -92,6 +92,10 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK) return r;
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
+    memcpy(net->sorted_, net->order_, (size_t)n_order * sizeof *net->sorted_); /* the plan keeps only computing nodes */
+    net->sorted_count_ = n_order;
+    for (i = 0; i < net->num_inputs; i++)
+        if (net->nodes_[net->inputs_[i]].var != 0) net->variable = 1;
     if ((r = kwnn__plan(c, n_order)) != KWNN_OK) return r;
     { /* the layers' work area (recurrent state), after the plan's values: the largest one */
         size_t work = 0;
@@ -208,6 +212,7 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
          kwnn__carve(&off, c.stack_cap, sizeof(uint32_t), &at[10]) &&
          kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[11]) &&       /* stack2 */
          kwnn__carve(&off, c.node_cap + 1, sizeof(uint32_t), &at[12]) &&   /* live */
+         kwnn__carve(&off, c.node_cap, sizeof(uint32_t), &at[13]) &&       /* sorted_ */
          kwnn__add(off, 64, &off);
     if (!ok) return kwnn__oom(&c);
     mem = net->opt_.alloc_fn ? net->opt_.alloc_fn(off, net->opt_.user_data) : KWNN_MALLOC(off);
@@ -233,6 +238,10 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     c.stack = (uint32_t *)(void *)(base + at[10]);
     c.stack2 = (uint32_t *)(void *)(base + at[11]);
     c.live = (uint32_t *)(void *)(base + at[12]);
+    net->sorted_ = (uint32_t *)(void *)(base + at[13]);
+    net->file_ = f;
+    net->legacy_ = c.legacy;
+    net->theano_ = c.theano_kernels;
     c.fill = 1;
     if ((r = kwnn__build(&c)) != KWNN_OK) {
         char message[KWNN_MESSAGE_SIZE];

@@ -7,6 +7,7 @@ typedef struct kwnn__rt {
     float *arena;
     float *work; /* the layers' work area (45_recurrent.h) */
     size_t batch;
+    const kwnn_layer *call_layers; /* kwnn_run_shapes: the layer of each run position, for its shapes */
 } kwnn__rt;
 
 /* Where node id's value lives (batch samples, row-major). */
@@ -149,11 +150,12 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
-/* One computing node; a run error (an input value a layer cannot take) stops the run. */
-static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
+/* The computing node at run position p; a run error (an input value a layer cannot take) stops the run. */
+static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
 {
+    uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
-    const kwnn_layer *L = &rt->net->layers[x->layer];
+    const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
     kwnn_result res;
     if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
                             rt->batch, &res))
@@ -162,11 +164,12 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
-    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: { /* 46_attention.h */
+    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: { /* 46_attention.h, 47_ops.h */
         const float *in[3] = {NULL, NULL, NULL};
         uint32_t i;
         for (i = 0; i < x->n_in && i < 3; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
-        kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
+        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
+        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
     }
     default: {
@@ -176,6 +179,30 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t id)
         kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch, &ex);
         break;
     }
+    }
+    return KWNN_OK;
+}
+
+static void *kwnn__align64(void *p)
+{
+    size_t mis = (size_t)((uintptr_t)p % 64);
+    return (unsigned char *)p + (mis ? 64 - mis : 0);
+}
+
+/* Every node in run order, then the outputs not written in place (rt->arena set). */
+static kwnn_result kwnn__run_all(kwnn__rt *rt)
+{
+    const kwnn_net *net = rt->net;
+    uint32_t i;
+    rt->work = rt->arena != NULL ? rt->arena + net->work_ * rt->batch : NULL;
+    for (i = 0; i < net->order_count_; i++) {
+        kwnn_result res = kwnn__run_node(rt, i);
+        if (res != KWNN_OK) return res;
+    }
+    for (i = 0; i < net->num_outputs; i++) {
+        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
+        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
+        memcpy(rt->outputs[i], kwnn__src(rt, net->outputs_[i]), o->count * rt->batch * sizeof(float));
     }
     return KWNN_OK;
 }
@@ -190,6 +217,7 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
     if (net == NULL || net->layers == NULL || batch < 1 || inputs == NULL || in_counts == NULL ||
         outputs == NULL || out_counts == NULL)
         return KWNN_ERR_INVALID_ARGUMENT;
+    if (net->variable) return KWNN_ERR_SHAPE; /* a None axis: its length comes with kwnn_run_shapes */
     for (i = 0; i < net->num_inputs; i++) {
         if (inputs[i] == NULL) return KWNN_ERR_INVALID_ARGUMENT;
         if ((want = kwnn__bytes(net->nodes_[net->inputs_[i]].count, batch)) == KWNN__SIZE_MAX)
@@ -210,22 +238,9 @@ KWNN_API kwnn_result kwnn_run_multi(const kwnn_net *net, const float *const *inp
     rt.outputs = outputs;
     rt.batch = (size_t)batch;
     rt.arena = NULL;
-    if (need > 0) {
-        unsigned char *base = (unsigned char *)scratch;
-        size_t mis = (size_t)((uintptr_t)base % 64);
-        rt.arena = (float *)(void *)(base + (mis ? 64 - mis : 0));
-    }
-    rt.work = rt.arena != NULL ? rt.arena + net->work_ * rt.batch : NULL;
-    for (i = 0; i < net->order_count_; i++) {
-        kwnn_result res = kwnn__run_node(&rt, net->order_[i]);
-        if (res != KWNN_OK) return res;
-    }
-    for (i = 0; i < net->num_outputs; i++) { /* outputs not written in place */
-        const kwnn__node *o = &net->nodes_[net->outputs_[i]], *r = &net->nodes_[o->root];
-        if (r->where == KWNN__AT_OUTPUT && r->slot == i) continue;
-        memcpy(outputs[i], kwnn__src(&rt, net->outputs_[i]), o->count * rt.batch * sizeof(float));
-    }
-    return KWNN_OK;
+    rt.call_layers = NULL;
+    if (need > 0) rt.arena = (float *)kwnn__align64(scratch);
+    return kwnn__run_all(&rt);
 }
 
 KWNN_API kwnn_result kwnn_run(const kwnn_net *net, const float *input, size_t in_count, float *output,

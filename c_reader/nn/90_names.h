@@ -71,6 +71,7 @@ KWNN_API const char *kwnn_kind_name(kwnn_kind k)
     case KWNN_LAYER_EINSUM: return "EinsumDense";
     case KWNN_LAYER_MHA: return "MultiHeadAttention";
     case KWNN_LAYER_ATTENTION: return "Attention";
+    case KWNN_LAYER_OP: return "Operation";
     }
     return "?";
 }

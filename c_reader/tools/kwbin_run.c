@@ -19,7 +19,10 @@
    header dict is parsed strictly: exactly the keys descr, fortran_order and
    shape, a tuple of non-negative integers; the data must be exactly
    batch x input floats, no more, no less.  OUTPUT.npy: float32, shape
-   (batch, *output shape), version 1.0.
+   (batch, *output shape), version 1.0.  A model whose input shape has a
+   None axis (time steps; the height and width of a fully convolutional
+   net) takes its length from the .npy file (kwnn_run_shapes); a length
+   the model cannot take is bad input (4), named in the message.
 
    The model file is opened with every check of the spec and, by default
    (--verify), every tensor's CRC-32 (--no-verify skips those; a damaged
@@ -399,7 +402,7 @@ static int load_input(input_file *in, const kwnn_net *net, uint32_t i)
     if (!read_file(in->path, &in->raw, &raw_size)) return fail(EXIT_IO, in->path, "cannot read the file", NULL);
     if (!parse_npy(in->raw, raw_size, &in->arr, why, sizeof why)) return fail(EXIT_INPUT, in->path, why, NULL);
     ok = in->arr.ndim == (size_t)nd + 1;
-    for (k = 0; ok && k < nd; k++) ok = in->arr.shape[k + 1] == shape[k];
+    for (k = 0; ok && k < nd && !net->variable; k++) ok = in->arr.shape[k + 1] == shape[k]; /* variable: run checks */
     if (!ok) {
         shape_text(a, sizeof a, in->arr.shape, in->arr.ndim);
         shape_text(b, sizeof b, shape, nd);
@@ -415,6 +418,59 @@ static int load_input(input_file *in, const kwnn_net *net, uint32_t i)
     return 0;
 }
 
+/* An output array of batch x per floats (none for batch 0). */
+static int alloc_output(size_t batch, size_t per, float **y, size_t *count, const char *path)
+{
+    if (per != 0 && batch > ((size_t)-1 / 4) / per) return fail(EXIT_INPUT, path, "batch too large", NULL);
+    *count = batch * per;
+    if (batch > 0 && (*y = (float *)malloc(*count * sizeof(float))) == NULL)
+        return fail(EXIT_IO, path, "out of memory for this batch", NULL);
+    return 0;
+}
+
+/* A net with a None axis: the shapes come from the .npy files (kwnn_run_shapes); the outputs'
+   shapes from the run.  Fills ys (allocated here) and out_shapes. */
+static int run_variable(const kwnn_net *net, input_file *ins, size_t batch, const float **xs, float **ys,
+                        size_t *out_counts, kwnn_shape *out_shapes)
+{
+    uint32_t i, n_in = net->num_inputs, n_out = net->num_outputs, k;
+    kwnn_shape *in_shapes = (kwnn_shape *)calloc(n_in, sizeof *in_shapes);
+    char message[KWNN_MESSAGE_SIZE];
+    size_t scratch_size = 0;
+    void *scratch = NULL;
+    int code = 0;
+    kwnn_result nr;
+    if (in_shapes == NULL) return fail(EXIT_IO, NULL, "out of memory", NULL);
+    for (i = 0; i < n_in; i++) {
+        in_shapes[i].ndim = (uint32_t)(ins[i].arr.ndim - 1);
+        for (k = 0; k < in_shapes[i].ndim; k++) in_shapes[i].dims[k] = ins[i].arr.shape[k + 1];
+    }
+    /* batch 0: the shapes of one sample give the outputs' shapes */
+    nr = kwnn_scratch_size_shapes(net, in_shapes, batch > 0 ? (int)batch : 1, &scratch_size, out_shapes, message);
+    if (nr != KWNN_OK) {
+        code = fail(nr == KWNN_ERR_OUT_OF_MEMORY ? EXIT_IO : EXIT_INPUT, ins[0].path, kwnn_result_string(nr), message);
+        goto done;
+    }
+    for (i = 0; i < n_out; i++) {
+        size_t per = 1;
+        for (k = 0; k < out_shapes[i].ndim; k++) per *= out_shapes[i].dims[k]; /* checked by the library */
+        if ((code = alloc_output(batch, per, &ys[i], &out_counts[i], ins[0].path)) != 0) goto done;
+    }
+    if (batch > 0) {
+        if ((scratch = malloc(scratch_size)) == NULL) {
+            code = fail(EXIT_IO, ins[0].path, "out of memory for this batch", NULL);
+            goto done;
+        }
+        nr = kwnn_run_shapes(net, xs, in_shapes, ys, out_counts, out_shapes, scratch, scratch_size, (int)batch, NULL,
+                             message);
+        if (nr != KWNN_OK) code = fail(EXIT_INPUT, ins[0].path, kwnn_result_string(nr), message);
+    }
+done:
+    free(scratch);
+    free(in_shapes);
+    return code;
+}
+
 /* Run the net on the loaded inputs (same batch) and write every output. */
 static int run_and_write(const kwnn_net *net, input_file *ins, char **out_paths)
 {
@@ -426,7 +482,8 @@ static int run_and_write(const kwnn_net *net, input_file *ins, char **out_paths)
     void *scratch = NULL;
     int code = 0;
     kwnn_result nr;
-    if (xs == NULL || ys == NULL || in_counts == NULL || out_counts == NULL) {
+    kwnn_shape *out_shapes = (kwnn_shape *)calloc(n_out, sizeof *out_shapes);
+    if (xs == NULL || ys == NULL || in_counts == NULL || out_counts == NULL || out_shapes == NULL) {
         code = fail(EXIT_IO, NULL, "out of memory", NULL);
         goto done;
     }
@@ -438,19 +495,14 @@ static int run_and_write(const kwnn_net *net, input_file *ins, char **out_paths)
         xs[i] = ins[i].x;
         in_counts[i] = ins[i].arr.count;
     }
-    for (i = 0; i < n_out; i++) {
-        size_t per = kwnn_output_size(net, i);
-        if (per != 0 && batch > ((size_t)-1 / 4) / per) {
-            code = fail(EXIT_INPUT, ins[0].path, "batch too large", NULL);
-            goto done;
-        }
-        out_counts[i] = batch * per;
-        if (batch > 0 && (ys[i] = (float *)malloc(out_counts[i] * sizeof(float))) == NULL) {
-            code = fail(EXIT_IO, ins[0].path, "out of memory for this batch", NULL);
-            goto done;
-        }
+    if (net->variable) {
+        if ((code = run_variable(net, ins, batch, xs, ys, out_counts, out_shapes)) != 0) goto done;
     }
-    if (batch > 0) {
+    for (i = 0; i < n_out && !net->variable; i++) {
+        if ((code = alloc_output(batch, kwnn_output_size(net, i), &ys[i], &out_counts[i], ins[0].path)) != 0)
+            goto done;
+    }
+    if (batch > 0 && !net->variable) {
         scratch_size = kwnn_scratch_size(net, (int)batch);
         if (scratch_size == (size_t)-1 || (scratch_size > 0 && (scratch = malloc(scratch_size)) == NULL)) {
             code = fail(EXIT_IO, ins[0].path, "out of memory for this batch", NULL);
@@ -464,7 +516,8 @@ static int run_and_write(const kwnn_net *net, input_file *ins, char **out_paths)
     }
     for (i = 0; i < n_out && code == 0; i++) {
         uint32_t nd = 0;
-        const size_t *s = kwnn_output_shape(net, i, &nd);
+        const size_t *s = net->variable ? out_shapes[i].dims : kwnn_output_shape(net, i, &nd);
+        if (net->variable) nd = out_shapes[i].ndim;
         shape[0] = batch;
         for (k = 0; k < nd; k++) shape[k + 1] = s[k];
         if (!write_npy(out_paths[i], shape, (size_t)nd + 1, ys[i], out_counts[i]))
@@ -477,6 +530,7 @@ done:
     free(xs);
     free(in_counts);
     free(out_counts);
+    free(out_shapes);
     return code;
 }
 

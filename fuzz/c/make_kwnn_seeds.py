@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "keras"
 OUT = Path(__file__).resolve().parent / "corpus-kwnn"
 FIXTURES = ["mlp_k3.keras", "mlp_tfk.h5", "cnn_k3.keras", "cnn_tfk.h5"]
+# operation nodes (47_ops.h): slicing, broadcasting constants, reductions, matmul, where
+OPS_FIXTURES = ["slice_reverse_bounded", "newaxis", "mul_array_rank3_batch1", "where_broadcast_cond",
+                "sum_axes_keepdims", "softmax_axis1", "matmul_broadcast", "matmul_constant_matrix",
+                "transpose_0312", "stack_last", "reshape", "cast_int32"]
 MAX_SEED = 65536  # the -max_len of the fuzz targets
 
 
@@ -306,6 +310,9 @@ def main() -> int:
                 print(f"skip {name}: {exc}", file=sys.stderr)
                 continue
             paths.append(folder / f"{name}.kwb")
+        for name in OPS_FIXTURES:
+            pack(ROOT / "tests" / "data" / "ops" / f"{name}.keras", folder / f"ops_{name}.kwb")
+            paths.append(folder / f"ops_{name}.kwb")
         paths += hand_made(folder)
         for path in paths:
             data = path.read_bytes()

@@ -99,7 +99,10 @@ def _printable(text: str) -> str:
 #: escaped: about 2.5-2.8x the file's size for float weights, quick to compile), and ``hex``,
 #: ``0x..,`` per byte (kwbin 0.1.0's form: about 5x and slow to compile, but no compiler limit on
 #: string literals applies: the portable fallback, e.g. for MSVC and files over 64 KiB).
-STYLES = ("string", "hex")
+#: ``embed``: a few lines that pull the file itself in with C23's ``#embed`` (GCC 15, Clang 19 and
+#: later): the header is tiny, compiling takes the time of reading the file, and the kwbin file
+#: must be at the path the header names (relative to the header) when the program is compiled.
+STYLES = ("string", "hex", "embed")
 DEFAULT_STYLE = "string"
 
 #: Source characters per line of the literal, quotes included: under the 4095 characters of a
@@ -183,10 +186,37 @@ def _hex_lines(data: bytes) -> list[str]:
     return ["  " + "".join(hex_bytes[i : i + 16]) for i in range(0, len(hex_bytes), 16)]
 
 
-def header_text(data: bytes, symbol: str, alignment: int, source: str, header_name: str, style: str = DEFAULT_STYLE) -> str:
+#: Characters an ``#embed "..."`` path may hold: no quote, backslash or control character (their
+#: meaning in a header name is up to the compiler), ASCII only.
+_EMBED_PATH = re.compile(r"[A-Za-z0-9 ._+,=@%~/-]+\Z")
+
+
+def embed_path_problem(path: str) -> str | None:
+    """Why ``path`` cannot go in ``#embed "..."``, or None if it can."""
+    if not _EMBED_PATH.match(path):
+        return "only ASCII letters, digits, spaces, '/' and ._+,=@%~- are safe in an #embed path"
+    return None
+
+
+def header_text(
+    data: bytes,
+    symbol: str,
+    alignment: int,
+    source: str,
+    header_name: str,
+    style: str = DEFAULT_STYLE,
+    embed_path: str | None = None,
+) -> str:
+    """The header's text.  ``embed_path`` (style ``embed``): the file as ``#embed`` finds it from
+    the header's folder; default: the source's name, the file next to the header."""
     check_symbol(symbol)
     if style not in STYLES:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, not {style!r}")
+    if style == "embed":
+        embed_path = os.path.basename(source) if embed_path is None else embed_path
+        problem = embed_path_problem(embed_path)
+        if problem is not None:
+            raise ValueError(f"{_printable(embed_path)} cannot be named in #embed: {problem}")
     guard = f"KWBIN_ARRAY_{symbol}_H"
     align = f"KWBIN_ARRAY_{symbol}_ALIGN"
     size = len(data)
@@ -205,6 +235,12 @@ def header_text(data: bytes, symbol: str, alignment: int, source: str, header_na
             "",
             f"   The bytes are one string literal: {symbol} has {size} + 1 elements (C++ needs room",
             f"   for the literal's NUL); the file is the first {symbol}_size of them.",
+        ]
+    elif style == "embed":
+        lines += [
+            "",
+            f"   The bytes are read at compile time from {embed_path} (relative to this header) with",
+            "   C23 #embed: GCC 15 or Clang 19 and later. A file of another size fails the build.",
         ]
     lines += [
         "*/",
@@ -229,6 +265,8 @@ def header_text(data: bytes, symbol: str, alignment: int, source: str, header_na
     ]
     if style == "hex":
         lines += [f"{align} static const unsigned char {symbol}[{size}] = {{", *_hex_lines(data), "};"]
+    elif style == "embed":
+        lines += _embed_lines(symbol, align, size, embed_path or "")
     else:
         if size > MSVC_STRING_LIMIT:
             lines += [
@@ -252,15 +290,61 @@ def header_text(data: bytes, symbol: str, alignment: int, source: str, header_na
     return "\n".join(lines)
 
 
+def _embed_lines(symbol: str, align: str, size: int, path: str) -> list[str]:
+    # Nested, not #elif: a compiler without __has_embed must never evaluate __has_embed(...).
+    # The pragmas: #embed and _Static_assert are extensions before C23 and C11, and Clang 19's
+    # #embed warns on its own bytes.
+    return [
+        "#if defined(__has_embed)",
+        f'#if __has_embed("{path}") == __STDC_EMBED_FOUND__',
+        "#if defined(__GNUC__)",
+        "#pragma GCC diagnostic push",
+        '#pragma GCC diagnostic ignored "-Wpedantic"',
+        "#endif",
+        "#if defined(__clang__)",
+        '#pragma clang diagnostic ignored "-Wc23-extensions"',
+        '#pragma clang diagnostic ignored "-Wc11-extensions"',
+        "/* Clang 19 gives #embed's bytes the type int (and signed char values in C++) */",
+        '#pragma clang diagnostic ignored "-Wsign-conversion"',
+        '#pragma clang diagnostic ignored "-Wc++11-narrowing"',
+        "#endif",
+        f"{align} static const unsigned char {symbol}[] = {{",
+        f'#embed "{path}"',
+        "};",
+        "#if defined(__cplusplus)",
+        f'static_assert(sizeof {symbol} == {size}, "{path} is not the file this header was made for: regenerate it");',
+        "#else",
+        f'_Static_assert(sizeof {symbol} == {size}, "{path} is not the file this header was made for: regenerate it");',
+        "#endif",
+        "#if defined(__GNUC__)",
+        "#pragma GCC diagnostic pop",
+        "#endif",
+        "#else",
+        f'#error "{path} (the kwbin file) is not where this header expects it, relative to the header"',
+        "#endif",
+        "#else",
+        '#error "this compiler has no C23 #embed (GCC 15, Clang 19 and later have it): '
+        'regenerate this header with kwbin c-array --style string"',
+        "#endif",
+    ]
+
+
 def default_output(path: str) -> str:
     """FILE with the extension .h; FILE.h when FILE already ends in .h (never the input itself)."""
     stem, ext = os.path.splitext(path)
     return path + ".h" if ext.lower() == ".h" else stem + ".h"
 
 
+def embed_path_for(source: str, header: str) -> str:
+    """The path ``#embed`` in ``header`` takes to find ``source`` (relative to the header's folder)."""
+    folder = os.path.dirname(os.path.abspath(header))
+    return os.path.relpath(os.path.abspath(source), folder).replace(os.sep, "/")
+
+
 def write_header(data: bytes, alignment: int, source: str, out: str, symbol: str, style: str = DEFAULT_STYLE) -> None:
     """Write the header for the bytes of a checked kwbin file, atomically."""
-    text = header_text(data, symbol, alignment, source, os.path.basename(out), style)
+    embed_path = embed_path_for(source, out) if style == "embed" else None
+    text = header_text(data, symbol, alignment, source, os.path.basename(out), style, embed_path)
     target = AtomicFile(out)
     try:
         target.file.write(text.encode("ascii"))

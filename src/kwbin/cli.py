@@ -36,6 +36,7 @@ from . import __version__
 from .atomic import TEMP_SUFFIX
 from .errors import KwbinError
 from .listing import listing_text
+from .opcalls import op_calls
 from .records import TensorInfo
 from .reader import KwbinFile, TensorKey
 from .reader import open as open_kwbin
@@ -118,9 +119,11 @@ def _print_info(f: KwbinFile) -> None:
     width = min(60, max((len(_shown(t.name)) for t in tensors), default=0))
     if f.layers:
         print("layers (tensors by the full name `kwbin dump FILE NAME` takes):")
+        calls = op_calls(f.metadata.get("model_config"))  # operation nodes: the call they record
         for layer in f.layers:
             parent = f"  in {_shown(layer.parent)}" if layer.parent else ""
-            print(f"  {layer.index:>4}  {_shown(layer.name)}  [{_shown(layer.class_name) or '-'}]{parent}")
+            call = f"  {_shown(calls[layer.name])}" if layer.name in calls else ""
+            print(f"  {layer.index:>4}  {_shown(layer.name)}  [{_shown(layer.class_name) or '-'}]{call}{parent}")
             for name in layer.tensors:
                 print("          " + _tensor_row(f.info(name), width))
     loose = [t for t in tensors if t.layer is None]
@@ -503,7 +506,10 @@ def _check_export_folder(folder: str) -> None:
 
 
 def cmd_c_array(args: argparse.Namespace) -> int:
-    from .carray import SymbolError, check_symbol, default_output, default_symbol, header_text, write_header
+    from .carray import (
+        SymbolError, check_symbol, default_output, default_symbol, embed_path_for, embed_path_problem, header_text,
+        write_header,
+    )  # fmt: skip
 
     try:
         symbol = check_symbol(args.name) if args.name is not None else default_symbol(args.file)
@@ -517,6 +523,11 @@ def cmd_c_array(args: argparse.Namespace) -> int:
         _refuse_stdout_overwrite(inputs)
     else:
         target = _check_output_file(out, inputs)
+    # --style embed names the file in the header: relative to the header (to the current folder for -o -).
+    embed_path = embed_path_for(args.file, "header.h" if out == STDIO else out) if args.style == "embed" else None
+    if embed_path is not None and embed_path_problem(embed_path):
+        raise CliError(f"{args.file}: cannot be named in the header's #embed as {embed_path!r}: "
+                       f"{embed_path_problem(embed_path)}; rename or move it, or use --style string", EXIT_USAGE)  # fmt: skip
     data = _read_regular(args.file)
     try:
         with open_kwbin(data) as f:  # check the very bytes that get embedded
@@ -526,7 +537,7 @@ def cmd_c_array(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}: {exc.code}: {exc}", EXIT_INVALID) from None
     if out == STDIO:  # the whole header is built before the first byte is written
         header_name = os.path.basename(default_output(args.file))
-        _write_stdout(header_text(data, symbol, alignment, args.file, header_name, args.style).encode("ascii"))
+        _write_stdout(header_text(data, symbol, alignment, args.file, header_name, args.style, embed_path).encode("ascii"))
         return EXIT_OK
     with _writing(out):
         write_header(data, alignment, args.file, target, symbol, args.style)
@@ -667,7 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
                    help="string (default): one string literal, about 2.5x the file's size, quick to compile; "
                    "hex: 0x.. per byte, about 5x and slow to compile, for compilers that limit string literals "
-                   "(MSVC: 64 KiB)")
+                   "(MSVC: 64 KiB); embed: a few lines of C23 #embed that read FILE when the program is compiled "
+                   "(GCC 15, Clang 19 and later; FILE must stay where the header says, relative to the header)")
     p.set_defaults(run=cmd_c_array, verb_parser=p)
 
     p = sub.add_parser("diff", help="what differs between two kwbin files; exit 0 equal, 1 different",

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Generate the tf.keras recurrent fixtures (issue #14) in tests/data/tfrnn/.
+
+In .venv-tf only, like tests/data/tfops/make_fixtures.py and with the same options
+(--only NAME, --list): ``nice -n 10 .venv-tf/bin/python tests/data/tfrnn/make_fixtures.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tfkeras_fixtures import Case, main, tf_keras  # noqa: E402
+
+K = tf_keras
+L = tf_keras.layers
+# Keras 2's GPU-only layers, still in tf-keras 2.21's v1 API (not in tf.compat.v1.keras, which is Keras 3).
+from tf_keras.api._v1.keras.layers import CuDNNGRU, CuDNNLSTM  # noqa: E402
+
+STEPS = 7
+FEATURES = 4
+VOCAB = 20
+
+
+def _seq(layer: Any, steps: int | None = STEPS, features: int = FEATURES) -> Any:
+    """x of shape (steps, features) -> layer (a list of outputs when it returns states)."""
+    def build() -> Any:
+        x = K.Input((steps, features), name="x")
+        return K.Model(x, layer()(x), name="m")
+    return build
+
+
+def _stacked_lstm() -> Any:
+    x = K.Input((None, 6), name="x")  # batch and time both None: the model's input shape is (None, None, 6)
+    h = L.LSTM(8, return_sequences=True, name="lstm_1")(x)
+    h = L.LSTM(6, return_sequences=True, name="lstm_2")(h)
+    h = L.LSTM(5, name="lstm_3")(h)
+    return K.Model(x, L.Dense(3, activation="softmax", name="out")(h), name="stacked_lstm")
+
+
+def _stacked_gru() -> Any:
+    x = K.Input((None, 6), name="x")
+    h = L.GRU(8, return_sequences=True, name="gru_1")(x)
+    h = L.GRU(5, return_sequences=True, reset_after=False, name="gru_2")(h)
+    return K.Model(x, L.TimeDistributed(L.Dense(2), name="td")(h), name="stacked_gru")
+
+
+def _text_bilstm() -> Any:
+    ids = K.Input((None,), name="ids")
+    e = L.Embedding(VOCAB, 6, mask_zero=True, name="emb")(ids)
+    h = L.Bidirectional(L.LSTM(5), name="bilstm")(e)
+    return K.Model(ids, L.Dense(2, activation="softmax", name="out")(h), name="text_bilstm")
+
+
+def _masking_lstm() -> Any:
+    x = K.Input((None, FEATURES), name="x")
+    m = L.Masking(mask_value=0.0, name="masking")(x)
+    return K.Model(x, L.LSTM(5, return_sequences=True, name="lstm")(m), name="masking_lstm")
+
+
+def _padded_ids(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
+    """Ids in [1, VOCAB) then zeros (padding) from a random length on; row 0 is not padded."""
+    ids = rng.integers(1, VOCAB, shape)
+    for row in range(1, shape[0]):
+        ids[row, int(rng.integers(1, shape[1] + 1)):] = 0
+    return ids
+
+
+def _zeroed_steps(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
+    """normal(0, 1) with some whole time steps set to 0 (masked by Masking), inner and trailing."""
+    x = rng.normal(0.0, 1.0, shape)
+    x[1, 2, :] = 0.0
+    x[2, -2:, :] = 0.0
+    return x
+
+
+def _cudnn(kind: str) -> Any:
+    layer = CuDNNLSTM if kind == "lstm" else CuDNNGRU
+    return _seq(lambda: layer(5, return_sequences=True, name=kind))
+
+
+def _plain_twin(kind: str) -> Any:
+    """The layer tf.keras converts CuDNN weights to, loading the CuDNN model's .h5 by load_weights."""
+    def expected(path: Path, _model: Any) -> Any:
+        x = K.Input((STEPS, FEATURES), name="x")
+        if kind == "lstm":
+            layer = L.LSTM(5, return_sequences=True, name=kind)
+        else:
+            layer = L.GRU(5, return_sequences=True, reset_after=True, recurrent_activation="sigmoid", name=kind)
+        model = K.Model(x, layer(x), name="m")
+        model.load_weights(path)
+        return model
+    return expected
+
+
+def _how(kind: str) -> str:
+    twin = ("LSTM(5, return_sequences=True)" if kind == "lstm" else
+            "GRU(5, return_sequences=True, reset_after=True, recurrent_activation='sigmoid')")
+    return (f"CuDNN layers do not run on CPU: a model of {twin}, same layer name, loaded the .h5 with "
+            "model.load_weights(path) (tf-keras converts CuDNN weights on load, see below), and its predict "
+            "gave the outputs")
+
+
+def _bidirectional(mode: str | None) -> Case:
+    name = f"bidirectional_{mode or 'none'}"
+    note = (f"Bidirectional(LSTM(4, return_sequences=True), merge_mode={mode!r})"
+            + (": two outputs, forward then backward" if mode is None else ""))
+    return Case(name, _seq(lambda: L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode=mode, name="bi")),
+                note)
+
+
+CASES = [
+    Case("lstm", _seq(lambda: L.LSTM(5, name="lstm")), "LSTM(5): the last output"),
+    Case("lstm_sequences_backwards", _seq(lambda: L.LSTM(5, return_sequences=True, go_backwards=True, name="lstm")),
+         "LSTM(5, return_sequences=True, go_backwards=True): outputs in reversed time order, as Keras gives them"),
+    Case("lstm_return_state", _seq(lambda: L.LSTM(5, return_sequences=True, return_state=True, name="lstm")),
+         "LSTM(5, return_sequences=True, return_state=True): outputs [sequences, h, c]"),
+    Case("lstm_activations_nobias", _seq(lambda: L.LSTM(4, activation="relu", recurrent_activation="hard_sigmoid",
+                                                       use_bias=False, name="lstm")),
+         "LSTM(4, activation='relu', recurrent_activation='hard_sigmoid' (tf.keras: clip(0.2x + 0.5, 0, 1)), "
+         "use_bias=False)"),
+    Case("lstm_unroll", _seq(lambda: L.LSTM(5, unroll=True, return_sequences=True, name="lstm")),
+         "LSTM(5, unroll=True, return_sequences=True)"),
+    Case("gru_reset_after", _seq(lambda: L.GRU(5, return_sequences=True, name="gru")),
+         "GRU(5, return_sequences=True), tf.keras 2 default reset_after=True (bias of shape (2, 15))"),
+    Case("gru_reset_before", _seq(lambda: L.GRU(5, reset_after=False, return_sequences=True, name="gru")),
+         "GRU(5, reset_after=False, return_sequences=True) (bias of shape (15,))"),
+    Case("gru_return_state_backwards", _seq(lambda: L.GRU(5, return_state=True, go_backwards=True, reset_after=False,
+                                                          name="gru")),
+         "GRU(5, return_state=True, go_backwards=True, reset_after=False): outputs [last, h]"),
+    Case("simple_rnn", _seq(lambda: L.SimpleRNN(5, return_sequences=True, name="rnn")),
+         "SimpleRNN(5, return_sequences=True) (tanh)"),
+    Case("simple_rnn_relu_nobias", _seq(lambda: L.SimpleRNN(5, activation="relu", use_bias=False, name="rnn")),
+         "SimpleRNN(5, activation='relu', use_bias=False)"),
+    *[_bidirectional(mode) for mode in ("concat", "sum", "mul", "ave", None)],
+    Case("bidirectional_backward_layer",
+         _seq(lambda: L.Bidirectional(L.GRU(4, name="fwd"), backward_layer=L.GRU(3, go_backwards=True,
+                                                                                 reset_after=False, name="bwd"),
+                                      name="bi")),
+         "Bidirectional(GRU(4), backward_layer=GRU(3, go_backwards=True, reset_after=False)): concat of 4 + 3"),
+    Case("stacked_lstm_none_time", _stacked_lstm,
+         "input shape (None, None, 6): LSTM(8, seq) -> LSTM(6, seq) -> LSTM(5) -> Dense(3, softmax); "
+         f"saved batch of {STEPS} steps, more_runs of 3, 12 and 1 steps", time_steps=STEPS, runs=(3, 12, 1)),
+    Case("stacked_gru_none_time", _stacked_gru,
+         "input shape (None, None, 6): GRU(8, seq) -> GRU(5, seq, reset_after=False) -> TimeDistributed(Dense(2)); "
+         f"saved batch of {STEPS} steps, more_runs of 4 and 10 steps", time_steps=STEPS, runs=(4, 10)),
+    Case("text_bilstm_mask_zero", _text_bilstm,
+         f"ids (None,) -> Embedding({VOCAB}, 6, mask_zero=True) -> Bidirectional(LSTM(5)) -> Dense(2, softmax); "
+         "ids as float32 holding integers, rows 1 and 2 padded with trailing zeros; 8 steps, more_runs of 5",
+         time_steps=8, runs=(5,), draw=_padded_ids),
+    Case("masking_lstm", _masking_lstm,
+         "Masking(0.0) -> LSTM(5, return_sequences=True) over (None, 4); step 2 of row 1 and the last 2 steps of "
+         "row 2 are zeros (masked: state carried over, output repeated)", time_steps=STEPS, draw=_zeroed_steps),
+    Case("cudnn_lstm", _cudnn("lstm"), "Keras 2 CuDNNLSTM(5, return_sequences=True): kernel (4, 20), "
+         "recurrent_kernel (5, 20), bias (40,) (input and recurrent biases)", expected=_plain_twin("lstm"),
+         how=_how("lstm")),
+    Case("cudnn_gru", _cudnn("gru"), "Keras 2 CuDNNGRU(5, return_sequences=True): kernel (4, 15), "
+         "recurrent_kernel (5, 15), bias (30,)", expected=_plain_twin("gru"), how=_how("gru")),
+]
+
+
+MANIFEST = """\
+# tf.keras recurrent fixtures (issue #14)
+
+{count} cases: tiny tf.keras models of SimpleRNN, LSTM, GRU (reset_after true and false), Bidirectional
+(every merge mode, a separate backward layer), stacked encoders over a `None` time axis, masking, and
+Keras 2's CuDNNLSTM / CuDNNGRU. Made by **tensorflow-cpu {tf} / tf-keras {tfk}** (numpy {np}, h5py {h5py},
+Python {py}, CPU), in `.venv-tf` (requirements/tf.txt; `make check-tfkeras` creates it), with
+
+    nice -n 10 .venv-tf/bin/python tests/data/tfrnn/make_fixtures.py            # all cases
+    nice -n 10 .venv-tf/bin/python tests/data/tfrnn/make_fixtures.py --only NAME # one case, same numbers
+
+which also writes `cases.json` and this file. TensorFlow is never needed by `make test`:
+`tests/test_keras_tfrnn.py` checks that every file packs with `kwbin pack`, with the weights tf.keras saved.
+
+## Files of a case `<case>`
+
+- `<case>.h5`: `model.save(path, save_format="h5")`, a tf.keras full-model HDF5 file. Every weight set from
+  `numpy.random.default_rng(seed)`, seed = CRC-32 of the case name: kernels (2-D and more)
+  normal(0, 1/sqrt(fan_in)), vectors (biases) normal(0, 0.3).
+- `<case>.in<i>.npy`: input `i`, batch of {batch}, float32, normal(0, 1) from the same generator (token ids and
+  masked steps where the note says). Time steps: {steps} unless the note says otherwise.
+- `<case>.out<i>.npy`: `model.predict(inputs, verbose=0)`, output `i` in `model.outputs` order, float32.
+- `<case>.t<T>.in<i>.npy` / `.out<i>.npy`: for the models with a `None` time axis, further runs of `T` steps
+  (`more_runs` in cases.json), predicted by the same model.
+- `cases.json`: per case the file names, shapes and dtypes (`time_steps` for variable-length models);
+  `layers` (top-level classes of the model config); `tolerance` (1e-5, relative above 1:
+  1e-5 * max(1, max_abs_output)); `max_abs_output`; `seed`; `note`; `verify` (max |predict of the .h5
+  reloaded in a fresh session - out.npy|; null for CuDNN, which cannot run on CPU); `expected_outputs`
+  where the outputs do not come from the file's own model.
+
+## CuDNN files
+
+`cudnn_lstm.h5` and `cudnn_gru.h5` hold models of `tf_keras.api._v1.keras.layers.CuDNNLSTM` / `CuDNNGRU`
+(tf-keras 2.21 still has them, in its v1 API; `tf.compat.v1.keras` is Keras 3 in TF 2.21). Building and
+saving work on CPU; running does not. Their outputs come from the equivalent plain layer:
+{cudnn_how}
+
+## Facts the C side needs
+
+- tf.keras 2 `GRU` defaults to `reset_after=True` (bias `(2, 3*units)`: input and recurrent biases);
+  `reset_after=False` has bias `(3*units,)`. Gate order in the fused kernels: LSTM i, f, c, o; GRU z, r, h.
+- tf.keras 2 `hard_sigmoid` is `clip(0.2 * x + 0.5, 0, 1)` (Keras 3's is `relu6(x + 3) / 6`).
+- `go_backwards=True` with `return_sequences=True`: Keras returns the outputs in the reversed (processing)
+  order.
+- CuDNN weights (tf-keras's `_convert_rnn_weights`, checked here against a NumPy LSTM/GRU within 1.5e-7):
+  the kernels are stored per gate in cuDNN's layout. Split `kernel` (in, n*units) into its n gate blocks
+  (LSTM i, f, c, o; GRU z, r, h, the same order as the plain layers); each input block `k` of shape
+  (in, units) becomes `k.T.reshape((in, units), order="F")`, each recurrent block is transposed. LSTM bias
+  `(8*units,)` = input biases then recurrent biases: the plain LSTM's bias is their sum. GRU bias
+  `(6*units,)` reshaped to `(2, 3*units)` is GRU(reset_after=True)'s bias (input row, recurrent row); CuDNN
+  GRU is GRU(reset_after=True, recurrent_activation="sigmoid"), CuDNN LSTM is LSTM with tanh/sigmoid.
+
+## Cases
+
+| case | inputs -> outputs | layers | note | max abs output |
+|---|---|---|---|---|
+{rows}
+"""
+
+
+def _shapes(entries: list[dict[str, Any]]) -> str:
+    return ", ".join("x".join(map(str, e["shape"])) for e in entries)
+
+
+def render(index: dict[str, Any]) -> str:
+    rows = [f"| `{name}` | {_shapes(c['inputs'])} -> {_shapes(c['outputs'])} | {', '.join(c['layers'])} | "
+            f"{c['note']} | {c['max_abs_output']:.3g} |" for name, c in index["cases"].items()]
+    how = "\n".join(f"- `{n}`: {c['expected_outputs']}." for n, c in index["cases"].items() if "expected_outputs" in c)
+    return MANIFEST.format(count=len(index["cases"]), tf=index["tensorflow_version"], tfk=index["tf_keras_version"],
+                           np=index["numpy_version"], h5py=index["h5py_version"], py=index["python_version"],
+                           batch=index["batch"], steps=STEPS, cudnn_how=how, rows="\n".join(rows))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], CASES, HERE, "tests/data/tfrnn/make_fixtures.py", render))
