@@ -319,7 +319,7 @@
                        input is given converted): an id that is not an
                        integer in [0, input_dim) makes kwnn_run return
                        KWNN_ERR_INPUT_VALUE (never a read outside the
-                       table).  mask_zero true is refused.
+                       table).  mask_zero: see MASKING.
      SimpleRNN, LSTM, GRU (45_recurrent.h)
                        input (time steps, features), steps may be None; units,
                        activation (tanh), recurrent_activation (sigmoid;
@@ -338,6 +338,7 @@
                        U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
+                       A mask (MASKING) is honoured; zero_output_for_mask.
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
                        mul, ave (None: two outputs, refused); the backward
                        copy runs on the reversed input, its sequence put
@@ -401,6 +402,8 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+     Masking           mask_value (0): a time step whose features all
+                       equal it becomes zeros; its mask, see MASKING.
      Operation nodes (47_ops.h)
                        what Keras 3 writes for a tensor operation in a
                        functional graph (`x * 0.5`, `x[:, -1]`, keras.ops.*:
@@ -495,6 +498,25 @@
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
    rows.  Every dimension after the batch must be known (not null).
 
+   MASKING (48_masking.h)
+
+   Keras 3 writes a functional model's masks into its graph:
+   Embedding(mask_zero=True) as a NotEqual(ids, 0) operation node, Masking
+   as Any(NotEqual(x, mask_value), axis=-1), passed to the next layers that
+   take a mask as the call's keyword argument mask= (the call's last
+   input; one 0 / 1 value per time step, else KWNN_ERR_SHAPE at load or run
+   naming the layer).  SimpleRNN, LSTM, GRU and Bidirectional skip masked
+   steps as Keras 3 does: the state carries over, the output at a masked
+   step is the state (zero_output_for_mask: 0; Bidirectional sets it to
+   return_sequences; without return_sequences the last step's output).
+   GlobalAveragePooling1D averages the unmasked steps (all masked: 0 / 0,
+   NaN, as Keras).  Any other layer called with a mask is refused; so are
+   Attention, AdditiveAttention and MultiHeadAttention in a model with a
+   mask_zero Embedding or a Masking layer (Keras gives them their mask at
+   run time without recording it), and, in a Sequential (whose config
+   records no mask), a mask producer followed by a layer that would take
+   its mask.
+
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 
      linear, relu, relu6, leaky_relu (negative_slope 0.2, as Keras 3's
@@ -571,7 +593,7 @@
                           a packed slice of B, default 256, 16 KB on the
                           stack; multiply-adds below which a product is not
                           handed to parallel_for, 65536) and of the
-                          convolutions (48_conv_gemm.h: multiply-adds per
+                          convolutions (49_conv_gemm.h: multiply-adds per
                           sample below which a convolution keeps the direct
                           loops rather than an im2col block in the scratch,
                           1048576).
@@ -1607,6 +1629,7 @@ typedef struct kwnn__node {
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
+    int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
 } kwnn__node;
 
@@ -1628,6 +1651,8 @@ typedef struct kwnn__ctx {
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
     kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    int masked;               /* the node's last input is its mask (48_masking.h) */
+    int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
@@ -4350,6 +4375,7 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
 #define KWNN__RNN_RESET_AFTER 4 /* GRU reset_after */
 #define KWNN__RNN_BIDI 8        /* Bidirectional: the backward layer's weights in bw, bw2, bb */
 #define KWNN__RNN_MERGE 16      /* Bidirectional merge mode, times this: 0 concat, 1 sum, 2 mul, 3 ave */
+#define KWNN__RNN_ZERO_MASKED 64 /* zero_output_for_mask (Bidirectional: return_sequences) */
 #define KWNN__RNN_NAME 256      /* bytes of a weight name built from a prefix */
 
 /* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
@@ -4369,8 +4395,7 @@ static kwnn_result kwnn__load_embedding(kwnn__ctx *c, const kwb_layer *L, kwnn__
         return r;
     if (dims[0] == 0 || dims[1] == 0)
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config needs input_dim and output_dim");
-    if (mask_zero) /* the mask would have to reach the layers after it */
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask_zero true (masking)");
+    (void)mask_zero; /* the mask is the graph's NotEqual node, passed as mask= (48_masking.h) */
     if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "input rank too large");
     if ((r = kwnn__only(c, L, names, 1)) != KWNN_OK ||
         (r = kwnn__weight(c, L, "embeddings", dims, 2, 0, &out->w)) != KWNN_OK)
@@ -4440,7 +4465,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
     kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
     size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
-    int use_bias, seq, back, reset_after = 0;
+    int use_bias, seq, back, reset_after = 0, zero_masked;
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
@@ -4452,6 +4477,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "zero_output_for_mask", NULL, 0, &zero_masked)) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
@@ -4488,7 +4514,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     out->kind = kind;
     out->units = U;
     out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
-              (reset_after ? KWNN__RNN_RESET_AFTER : 0);
+              (reset_after ? KWNN__RNN_RESET_AFTER : 0) | (zero_masked ? KWNN__RNN_ZERO_MASKED : 0);
     out->work = work;
     if (seq) {
         c->shape[1] = U;
@@ -4633,6 +4659,8 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
         !kwnn__add(out->work, extra, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
     out->work = work;
+    out->op &= ~KWNN__RNN_ZERO_MASKED; /* Keras's Bidirectional sets zero_output_for_mask = return_sequences */
+    if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
     out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
     return KWNN_OK;
@@ -4726,8 +4754,11 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
-/* The recurrent kinds: state starts at zero; work holds L->work floats per sample. */
-static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+/* The recurrent kinds: state starts at zero; work holds L->work floats per sample.  mask (T per
+   sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
+   state (zero_output_for_mask: 0), as Keras 3's rnn does. */
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
+                          size_t batch)
 {
     size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
     size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
@@ -4740,28 +4771,36 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
         for (b = 0; b < batch; b++) {
-            kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U, t2 + b * U);
-            if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+            int skip = mask != NULL && mask[b * T + t] == 0.0f;
+            if (!skip)
+                kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
+                               t2 + b * U);
+            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + (b * T + s) * U, 0, U * sizeof *y);
+            else if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
         }
     }
     if (!seq) memcpy(y, h, batch * U * sizeof *y);
+    if (!seq && mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED)) /* Keras: the last output, zero if masked */
+        for (b = 0; b < batch; b++)
+            if (mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f) memset(y + b * U, 0, U * sizeof *y);
 }
 
 /* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
    return_sequences the backward outputs are put back in time order first, as Keras does. */
-static void kwnn__bidi_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
+                           size_t batch)
 {
     kwnn_layer B = *L;
     size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
     size_t per = steps * U, b, s, j, n = 0;
-    int mode = L->op / KWNN__RNN_MERGE;
+    int mode = (L->op / KWNN__RNN_MERGE) & 3;
     float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, x, yf, rest, batch);
+    kwnn__rnn_run(L, x, mask, yf, rest, batch);
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
     B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, x, yb, rest, batch);
+    kwnn__rnn_run(&B, x, mask, yb, rest, batch);
     for (b = 0; b < batch; b++)
         for (s = 0; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
@@ -4780,15 +4819,15 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *x, float *y, float 
 }
 
 /* Runs the kinds of this part; 0 when L is not one of them. */
-static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch,
-                               kwnn_result *res)
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
+                               size_t batch, kwnn_result *res)
 {
     *res = KWNN_OK;
     switch (L->kind) {
     case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
-        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, y, work, batch);
-        else kwnn__rnn_run(L, x, y, work, batch);
+        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, mask, y, work, batch);
+        else kwnn__rnn_run(L, x, mask, y, work, batch);
         return 1;
     default: return 0;
     }
@@ -5551,6 +5590,9 @@ enum {
     KWNN__O_MATMUL, /* sum over k of a * b */
     KWNN__O_SOFTMAX, /* over one axis: (pre, K, post) in rshape */
     KWNN__O_LOG_SOFTMAX,
+    KWNN__O_ANY,     /* reductions of x != 0 */
+    KWNN__O_ALL,
+    KWNN__O_MASKING, /* the Masking layer (48_masking.h): rows of rshape[0] equal to lo become 0 */
     /* shape changes and runners of other kinds (the loader's families) */
     KWNN__O_RESHAPE,
     KWNN__O_EXPAND,
@@ -5614,6 +5656,7 @@ static const kwnn__op_name kwnn__op_names[] = {
     {"Mean", KWNN__O_MEAN, 1},         {"Max", KWNN__O_RMAX, 1},
     {"Amax", KWNN__O_RMAX, 1},         {"Min", KWNN__O_RMIN, 1},
     {"Amin", KWNN__O_RMIN, 1},         {"Matmul", KWNN__O_MATMUL, 2},
+    {"Any", KWNN__O_ANY, 1},           {"All", KWNN__O_ALL, 1},
     {"Softmax", KWNN__O_SOFTMAX, 1},   {"LogSoftmax", KWNN__O_LOG_SOFTMAX, 1},
     {"Reshape", KWNN__O_RESHAPE, 1},   {"ExpandDims", KWNN__O_EXPAND, 1},
     {"Squeeze", KWNN__O_SQUEEZE, 1},   {"Transpose", KWNN__O_TRANSPOSE, 1},
@@ -6498,7 +6541,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         first = 1;
         break;
     case KWNN__O_TRANSPOSE: r = kwnn__op_transpose(c, L, cfg, o); break;
-    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN:
+    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN: case KWNN__O_ANY: case KWNN__O_ALL:
         r = kwnn__op_reduce(c, L, cfg, o);
         break;
     case KWNN__O_GETITEM:
@@ -6644,6 +6687,15 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
             kwnn__op_softmax(o, src[0], yb);
             continue;
         }
+        if (o->code == KWNN__O_MASKING) { /* per row of the last axis: kept if any value differs */
+            size_t last = o->rshape[0], j;
+            for (i = 0; i < o->count; i += last) {
+                int keep = 0;
+                for (j = 0; j < last; j++) keep |= src[0][i + j] != o->lo;
+                for (j = 0; j < last; j++) yb[i + j] = keep ? src[0][i + j] : 0.0f;
+            }
+            continue;
+        }
         memset(idx, 0, sizeof idx);
         for (i = 0; i < o->count; i++) {
             if (o->rnd == 0) {
@@ -6651,7 +6703,9 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                 for (k = 0; k < na; k++) v[k] = src[k][off[k]];
                 yb[i] = kwnn__op_f(o, v[0], v[1], v[2]);
             } else { /* a sum (or max, min) over the reduced axes, in their order */
-                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]] : 0.0f;
+                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]]
+                            : o->code == KWNN__O_ALL                             ? 1.0f
+                                                                                 : 0.0f;
                 memset(ridx, 0, sizeof ridx);
                 for (k = 0; k < na; k++) roff[k] = off[k];
                 for (r = 0; r < o->rcount; r++) {
@@ -6660,6 +6714,8 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                     case KWNN__O_MATMUL: acc += x * src[1][roff[1]]; break;
                     case KWNN__O_RMAX: acc = (x != x || x > acc) ? x : acc; break;
                     case KWNN__O_RMIN: acc = (x != x || x < acc) ? x : acc; break;
+                    case KWNN__O_ANY: acc = (acc != 0.0f || x != 0.0f) ? 1.0f : 0.0f; break;
+                    case KWNN__O_ALL: acc = (acc != 0.0f && x != 0.0f) ? 1.0f : 0.0f; break;
                     default: acc += x; break;
                     }
                     kwnn__op_next(ridx, o->rshape, o->rnd, roff, o->arg, na, 1);
@@ -6681,6 +6737,144 @@ static uint64_t kwnn__op_cost(const kwnn_layer *L)
     if (o->code == KWNN__O_SOFTMAX || o->code == KWNN__O_LOG_SOFTMAX) return kwnn__sat_mul(out, 4);
     if (o->rnd > 0) return kwnn__sat_add(kwnn__sat_mul(out, kwnn__sat_mul(o->rcount, o->n_args)), out);
     return kwnn__sat_mul(out, o->n_args > 0 ? o->n_args : 1);
+}
+/* ---- masking: Embedding(mask_zero=True), Masking, and the layers that honour a mask ---- */
+
+/* Keras 3 writes a functional model's masks into its graph: Embedding(mask_zero=True) as a
+   NotEqual(ids, 0) operation node, Masking as Any(NotEqual(x, mask_value), axis=-1), each passed
+   to the next layers that take one as the call's keyword argument mask=.  The graph makes it the
+   call's last input (a 0 / 1 value per time step, 47_ops.h computes it); the layers below honour
+   it as Keras does, every other layer called with a mask is refused.  A Sequential records no
+   mask, so there a mask reaching such a layer is refused too (kwnn__chain_mask). */
+
+/* Does this call's kwargs hold a mask tensor? */
+static int kwnn__call_masked(kwnn__json kw)
+{
+    kwnn__json v, first;
+    size_t n = 0;
+    if (kw.p == NULL || !kwnn__get(kw, "mask", &v)) return 0;
+    kwnn__refs(v, 0, &n, &first);
+    return n > 0;
+}
+
+/* The classes that honour a mask: RNN layers skip masked steps, global average pooling leaves them out. */
+static const char *const kwnn__mask_classes[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional",
+                                                 "GlobalAveragePooling1D", "GlobalAvgPool1D", NULL};
+
+/* Is this model-config entry a mask_zero Embedding or a Masking layer? */
+static int kwnn__mask_producer(kwnn__json entry)
+{
+    kwnn__json cls, cfg, v;
+    int on = 0;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    if (kwnn__jstr_is(cls, "Masking")) return 1;
+    return kwnn__jstr_is(cls, "Embedding") && kwnn__get(entry, "config", &cfg) && kwnn__get(cfg, "mask_zero", &v) &&
+           kwnn__bool(v, &on) && on;
+}
+
+/* Layers that Keras 3 gives a mask at run time without recording it in the config (a list of
+   inputs; MultiHeadAttention reads its inputs' masks itself). */
+static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
+                                                            NULL};
+
+/* A layer called with mask=: its class must honour it and the mask be one value per time step.
+   Attention layers in a model with a mask producer are refused (their mask is not in the file). */
+static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
+{
+    const struct kwnn__node *x, *m;
+    kwnn__json cfg, v;
+    if (c->mask_producer && kwnn__is_class(L, kwnn__unrecorded_mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
+                          "attention layers their mask at run time; the config does not record it)");
+    if (!c->masked) return KWNN_OK;
+    if (!kwnn__is_class(L, kwnn__mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "is called with a mask (mask_zero or Masking upstream) that it cannot honour");
+    if (c->n_ins != 2)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "takes one input and one mask");
+    x = kwnn__in_node(c, 0);
+    m = kwnn__in_node(c, 1);
+    if (x->nd != 2 || m->nd != 1 || m->shape[0] != x->shape[0]) {
+        kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its mask has shape ");
+        kwnn__m_shape(c->net, m->shape, m->nd);
+        kwnn__m(c->net, ", its input ");
+        kwnn__m_shape(c->net, x->shape, x->nd);
+        kwnn__m(c->net, " (a mask is one value per time step)");
+        return KWNN_ERR_SHAPE;
+    }
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (kwnn__get(cfg, "data_format", &v) && kwnn__jstr_is(v, "channels_first"))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask with data_format channels_first");
+    c->n_ins = 1; /* the loader sees its input; the runner takes the mask as the last input */
+    return KWNN_OK;
+}
+
+/* GlobalAveragePooling1D with a mask: sum over the unmasked steps / their count (0 / 0 when all
+   are masked, as Keras). */
+static void kwnn__masked_mean(const kwnn_layer *L, const float *x, const float *mask, float *y, size_t batch)
+{
+    size_t T = L->in_shape[0], C = L->in_shape[1], b, t, k;
+    for (b = 0; b < batch; b++) {
+        const float *xb = x + b * T * C, *mb = mask + b * T;
+        float *yb = y + b * C, n = 0.0f;
+        for (k = 0; k < C; k++) yb[k] = 0.0f;
+        for (t = 0; t < T; t++) {
+            if (mb[t] == 0.0f) continue;
+            n += 1.0f;
+            for (k = 0; k < C; k++) yb[k] += xb[t * C + k];
+        }
+        for (k = 0; k < C; k++) yb[k] /= n;
+    }
+}
+
+/* Masking: mask_value (0); a step whose features all equal it becomes zeros (y = where(any(x !=
+   v, axis=-1), x, 0)).  Its mask reaches the next layers through the graph's own nodes. */
+static kwnn_result kwnn__load_masking(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
+{
+    struct kwnn__op *o = NULL;
+    const struct kwnn__node *x = kwnn__in_node(c, 0);
+    double v;
+    kwnn_result r;
+    (void)arg;
+    if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK ||
+        (r = kwnn__cfg_num(c, L, cfg, "mask_value", NULL, 0.0, &v)) != KWNN_OK ||
+        (r = kwnn__op_struct(c, L, &o)) != KWNN_OK || o == NULL)
+        return r != KWNN_OK ? r : kwnn__oom(c);
+    if (x->nd == 0) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with features");
+    o->code = KWNN__O_MASKING;
+    o->lo = (float)v;
+    o->nd = x->nd;
+    memcpy(o->shape, x->shape, sizeof o->shape);
+    o->count = x->count;
+    o->rshape[0] = x->shape[x->nd - 1];
+    o->n_args = 1;
+    o->arg[0].count = x->count;
+    out->kind = KWNN_LAYER_OP;
+    out->op_args = o;
+    return KWNN_OK;
+}
+
+/* A Sequential (a chain) records no mask: refuse a mask producer followed by a layer that would
+   honour its mask (a different answer otherwise).  *producer: the chain has one so far. */
+static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, int *producer)
+{
+    static const char *const users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
+                                        "GlobalAvgPool1D", "Attention", "AdditiveAttention", "MultiHeadAttention",
+                                        "Softmax", "TimeDistributed", NULL};
+    kwnn__json cfg, v;
+    int on = 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (*producer && kwnn__is_class(L, users))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "would take the mask of a mask_zero Embedding or a Masking layer before it, which a "
+                          "Sequential config does not record (save the model as a functional one)");
+    if (strcmp(L->class_name, "Masking") == 0 ||
+        (strcmp(L->class_name, "Embedding") == 0 && kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on))
+        *producer = 1;
+    return KWNN_OK;
 }
 /* ---- convolutions through the matrix multiply ------------------------------ */
 
@@ -7051,6 +7245,7 @@ static const kwnn__class kwnn__classes[] = {
     {"GRU", kwnn__load_rnn, 3, 0},
     {"Bidirectional", kwnn__load_bidirectional, 0, 0},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
+    {"Masking", kwnn__load_masking, 0, 0}, /* 48_masking.h */
     {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
     {"UnitNormalization", kwnn__load_unitnorm, 0, 0},
     {"EinsumDense", kwnn__load_einsum, 0, 0},
@@ -7083,6 +7278,7 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
                           "has no config (the file holds weights without the model's architecture; "
                           "pack it with --arch)");
     if (c->op_call.p != NULL) return kwnn__load_op(c, L, cfg, out); /* 47_ops.h */
+    if ((r = kwnn__mask_input(c, L)) != KWNN_OK) return r; /* 48_masking.h */
     k = kwnn__find_class(L->class_name);
     if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
     if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;
@@ -7192,7 +7388,8 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key"};
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "mask"}; /* mask: 48_masking.h */
+#define KWNN__TENSOR_KWARGS 4
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
    fourth element of its first reference, [name, node, tensor, {...}]. */
@@ -7215,7 +7412,7 @@ static size_t kwnn__call_nrefs(kwnn__json call)
     kwnn__json kw, v;
     size_t n = kwnn__nrefs(kwnn__call_args(call)), i;
     if (kwnn__call_kwargs(call, &kw))
-        for (i = 0; i < 3; i++)
+        for (i = 0; i < KWNN__TENSOR_KWARGS; i++)
             if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) n += kwnn__nrefs(v);
     return n;
 }
@@ -7249,6 +7446,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
+        c->mask_producer |= kwnn__mask_producer(entry); /* 48_masking.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -7565,7 +7763,7 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
     w.cap = want;
     w.r = KWNN_OK;
     kwnn__walk_refs(&w, kwnn__call_args(call), 0);
-    for (i = 0; has_kw && i < 3; i++)
+    for (i = 0; has_kw && i < KWNN__TENSOR_KWARGS; i++)
         if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) kwnn__walk_refs(&w, v, 0);
     if (w.r == KWNN_OK && w.n != want) return kwnn__disagree(c);
     return w.r;
@@ -7735,6 +7933,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
                 if (kwnn__op_entry(entry)) x->call = call;
+                x->masked = kwnn__call_masked(x->kwargs); /* 48_masking.h */
             }
             k++;
         }
@@ -7765,6 +7964,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
+    int masks = 0; /* a mask producer so far (48_masking.h) */
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
         if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
@@ -7780,6 +7980,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     for (; child != KWB_NONE; child = c->next_sibling[child]) {
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
+        if ((r = kwnn__chain_mask(c, &L, &masks)) != KWNN_OK) return r;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__json cfg;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
@@ -7927,6 +8128,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->n_ins = x->n_in;
     c->kwargs = x->kwargs;
     c->op_call = x->call;
+    c->masked = x->masked;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
@@ -7940,7 +8142,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
         return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
-    if (out->work == 0) out->work = kwnn__conv_work(out); /* 48_conv_gemm.h */
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
 }
 
@@ -8193,6 +8395,8 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
+        if (strcmp(L.class_name, "Masking") == 0 && !kwnn__add(total, KWNN__O_FLOATS + 16, &total)) /* 48_masking.h */
+            return kwnn__oom(c);
         for (k = 0; k < L.tensor_count; k++) {
             size_t n;
             if (kwb_get_tensor(c->f, L.first_tensor + k, &t) != KWB_OK) continue;
@@ -8663,7 +8867,7 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
-    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 48_conv_gemm.h, else 42_conv_family.h */
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 49_conv_gemm.h, else 42_conv_family.h */
         if (!kwnn__conv_gemm_run(L, x, y, batch, ex)) kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
@@ -8833,9 +9037,14 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
     kwnn_result res;
-    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
+    const float *mask = x->n_in > 1 ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
+    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->work,
                             rt->batch, &res))
         return res;
+    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) { /* 48_masking.h */
+        kwnn__masked_mean(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->batch);
+        return KWNN_OK;
+    }
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;

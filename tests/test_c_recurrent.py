@@ -213,11 +213,7 @@ def test_refused_options(kwbin_run, tmp_path):  # noqa: F811
     assert "'stateful_lstm' (LSTM)" in line and "return_state" in line, line
     line = _refusal(kwbin_run, keras.Model(inp, [out, h, c]), (STEPS, 3), tmp_path)  # the graph refuses first
     assert "'stateful_lstm'" in line, line
-    line = _refusal(kwbin_run, _model([L.Embedding(5, 2, mask_zero=True, name="emb")], (STEPS,)), (STEPS,), tmp_path)
-    assert "'emb' (Embedding)" in line and "mask_zero" in line, line
-    line = _refusal(kwbin_run, _model([L.Embedding(5, 2, mask_zero=True), L.GRU(2, name="g")], (STEPS,)),
-                    (STEPS,), tmp_path)  # Keras 3 passes the mask (a NotEqual operation node) as mask=
-    assert "'g'" in line and "keyword argument" in line, line
+    # mask_zero and Masking run since 48_masking.h: tests/test_c_masking.py
     line = _refusal(kwbin_run, _model([L.Bidirectional(L.GRU(2), merge_mode=None, name="bi")], (STEPS, 3)),
                     (STEPS, 3), tmp_path)
     assert "'bi'" in line, line  # two outputs: the graph refuses them first

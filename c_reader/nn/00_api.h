@@ -319,7 +319,7 @@
                        input is given converted): an id that is not an
                        integer in [0, input_dim) makes kwnn_run return
                        KWNN_ERR_INPUT_VALUE (never a read outside the
-                       table).  mask_zero true is refused.
+                       table).  mask_zero: see MASKING.
      SimpleRNN, LSTM, GRU (45_recurrent.h)
                        input (time steps, features), steps may be None; units,
                        activation (tanh), recurrent_activation (sigmoid;
@@ -338,6 +338,7 @@
                        U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
+                       A mask (MASKING) is honoured; zero_output_for_mask.
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
                        mul, ave (None: two outputs, refused); the backward
                        copy runs on the reversed input, its sequence put
@@ -401,6 +402,8 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+     Masking           mask_value (0): a time step whose features all
+                       equal it becomes zeros; its mask, see MASKING.
      Operation nodes (47_ops.h)
                        what Keras 3 writes for a tensor operation in a
                        functional graph (`x * 0.5`, `x[:, -1]`, keras.ops.*:
@@ -495,6 +498,25 @@
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
    rows.  Every dimension after the batch must be known (not null).
 
+   MASKING (48_masking.h)
+
+   Keras 3 writes a functional model's masks into its graph:
+   Embedding(mask_zero=True) as a NotEqual(ids, 0) operation node, Masking
+   as Any(NotEqual(x, mask_value), axis=-1), passed to the next layers that
+   take a mask as the call's keyword argument mask= (the call's last
+   input; one 0 / 1 value per time step, else KWNN_ERR_SHAPE at load or run
+   naming the layer).  SimpleRNN, LSTM, GRU and Bidirectional skip masked
+   steps as Keras 3 does: the state carries over, the output at a masked
+   step is the state (zero_output_for_mask: 0; Bidirectional sets it to
+   return_sequences; without return_sequences the last step's output).
+   GlobalAveragePooling1D averages the unmasked steps (all masked: 0 / 0,
+   NaN, as Keras).  Any other layer called with a mask is refused; so are
+   Attention, AdditiveAttention and MultiHeadAttention in a model with a
+   mask_zero Embedding or a Masking layer (Keras gives them their mask at
+   run time without recording it), and, in a Sequential (whose config
+   records no mask), a mask producer followed by a layer that would take
+   its mask.
+
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 
      linear, relu, relu6, leaky_relu (negative_slope 0.2, as Keras 3's
@@ -571,7 +593,7 @@
                           a packed slice of B, default 256, 16 KB on the
                           stack; multiply-adds below which a product is not
                           handed to parallel_for, 65536) and of the
-                          convolutions (48_conv_gemm.h: multiply-adds per
+                          convolutions (49_conv_gemm.h: multiply-adds per
                           sample below which a convolution keeps the direct
                           loops rather than an im2col block in the scratch,
                           1048576).

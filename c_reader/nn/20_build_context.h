@@ -22,6 +22,7 @@ typedef struct kwnn__node {
     size_t offset;             /* root in the arena: floats per sample, a multiple of 16 */
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
+    int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
 } kwnn__node;
 
@@ -43,6 +44,8 @@ typedef struct kwnn__ctx {
     kwnn__json kwargs;        /* the node's call kwargs (use_causal_mask), p == NULL: none */
     kwnn__json op_call;       /* an operation node's call (47_ops.h), p == NULL: a layer */
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
+    int masked;               /* the node's last input is its mask (48_masking.h) */
+    int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */

@@ -13,6 +13,7 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
 #define KWNN__RNN_RESET_AFTER 4 /* GRU reset_after */
 #define KWNN__RNN_BIDI 8        /* Bidirectional: the backward layer's weights in bw, bw2, bb */
 #define KWNN__RNN_MERGE 16      /* Bidirectional merge mode, times this: 0 concat, 1 sum, 2 mul, 3 ave */
+#define KWNN__RNN_ZERO_MASKED 64 /* zero_output_for_mask (Bidirectional: return_sequences) */
 #define KWNN__RNN_NAME 256      /* bytes of a weight name built from a prefix */
 
 /* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
@@ -32,8 +33,7 @@ static kwnn_result kwnn__load_embedding(kwnn__ctx *c, const kwb_layer *L, kwnn__
         return r;
     if (dims[0] == 0 || dims[1] == 0)
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config needs input_dim and output_dim");
-    if (mask_zero) /* the mask would have to reach the layers after it */
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask_zero true (masking)");
+    (void)mask_zero; /* the mask is the graph's NotEqual node, passed as mask= (48_masking.h) */
     if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "input rank too large");
     if ((r = kwnn__only(c, L, names, 1)) != KWNN_OK ||
         (r = kwnn__weight(c, L, "embeddings", dims, 2, 0, &out->w)) != KWNN_OK)
@@ -103,7 +103,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
     kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
     size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
-    int use_bias, seq, back, reset_after = 0;
+    int use_bias, seq, back, reset_after = 0, zero_masked;
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
@@ -115,6 +115,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "zero_output_for_mask", NULL, 0, &zero_masked)) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
@@ -151,7 +152,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     out->kind = kind;
     out->units = U;
     out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
-              (reset_after ? KWNN__RNN_RESET_AFTER : 0);
+              (reset_after ? KWNN__RNN_RESET_AFTER : 0) | (zero_masked ? KWNN__RNN_ZERO_MASKED : 0);
     out->work = work;
     if (seq) {
         c->shape[1] = U;
@@ -296,6 +297,8 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
         !kwnn__add(out->work, extra, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
     out->work = work;
+    out->op &= ~KWNN__RNN_ZERO_MASKED; /* Keras's Bidirectional sets zero_output_for_mask = return_sequences */
+    if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
     out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
     return KWNN_OK;
@@ -389,8 +392,11 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
-/* The recurrent kinds: state starts at zero; work holds L->work floats per sample. */
-static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+/* The recurrent kinds: state starts at zero; work holds L->work floats per sample.  mask (T per
+   sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
+   state (zero_output_for_mask: 0), as Keras 3's rnn does. */
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
+                          size_t batch)
 {
     size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
     size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
@@ -403,28 +409,36 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, float *y, float *
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
         for (b = 0; b < batch; b++) {
-            kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U, t2 + b * U);
-            if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+            int skip = mask != NULL && mask[b * T + t] == 0.0f;
+            if (!skip)
+                kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
+                               t2 + b * U);
+            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + (b * T + s) * U, 0, U * sizeof *y);
+            else if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
         }
     }
     if (!seq) memcpy(y, h, batch * U * sizeof *y);
+    if (!seq && mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED)) /* Keras: the last output, zero if masked */
+        for (b = 0; b < batch; b++)
+            if (mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f) memset(y + b * U, 0, U * sizeof *y);
 }
 
 /* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
    return_sequences the backward outputs are put back in time order first, as Keras does. */
-static void kwnn__bidi_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch)
+static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
+                           size_t batch)
 {
     kwnn_layer B = *L;
     size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
     size_t per = steps * U, b, s, j, n = 0;
-    int mode = L->op / KWNN__RNN_MERGE;
+    int mode = (L->op / KWNN__RNN_MERGE) & 3;
     float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, x, yf, rest, batch);
+    kwnn__rnn_run(L, x, mask, yf, rest, batch);
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
     B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, x, yb, rest, batch);
+    kwnn__rnn_run(&B, x, mask, yb, rest, batch);
     for (b = 0; b < batch; b++)
         for (s = 0; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
@@ -443,15 +457,15 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *x, float *y, float 
 }
 
 /* Runs the kinds of this part; 0 when L is not one of them. */
-static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, float *y, float *work, size_t batch,
-                               kwnn_result *res)
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
+                               size_t batch, kwnn_result *res)
 {
     *res = KWNN_OK;
     switch (L->kind) {
     case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
-        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, y, work, batch);
-        else kwnn__rnn_run(L, x, y, work, batch);
+        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, mask, y, work, batch);
+        else kwnn__rnn_run(L, x, mask, y, work, batch);
         return 1;
     default: return 0;
     }

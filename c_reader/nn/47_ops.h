@@ -58,6 +58,9 @@ enum {
     KWNN__O_MATMUL, /* sum over k of a * b */
     KWNN__O_SOFTMAX, /* over one axis: (pre, K, post) in rshape */
     KWNN__O_LOG_SOFTMAX,
+    KWNN__O_ANY,     /* reductions of x != 0 */
+    KWNN__O_ALL,
+    KWNN__O_MASKING, /* the Masking layer (48_masking.h): rows of rshape[0] equal to lo become 0 */
     /* shape changes and runners of other kinds (the loader's families) */
     KWNN__O_RESHAPE,
     KWNN__O_EXPAND,
@@ -121,6 +124,7 @@ static const kwnn__op_name kwnn__op_names[] = {
     {"Mean", KWNN__O_MEAN, 1},         {"Max", KWNN__O_RMAX, 1},
     {"Amax", KWNN__O_RMAX, 1},         {"Min", KWNN__O_RMIN, 1},
     {"Amin", KWNN__O_RMIN, 1},         {"Matmul", KWNN__O_MATMUL, 2},
+    {"Any", KWNN__O_ANY, 1},           {"All", KWNN__O_ALL, 1},
     {"Softmax", KWNN__O_SOFTMAX, 1},   {"LogSoftmax", KWNN__O_LOG_SOFTMAX, 1},
     {"Reshape", KWNN__O_RESHAPE, 1},   {"ExpandDims", KWNN__O_EXPAND, 1},
     {"Squeeze", KWNN__O_SQUEEZE, 1},   {"Transpose", KWNN__O_TRANSPOSE, 1},
@@ -1005,7 +1009,7 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         first = 1;
         break;
     case KWNN__O_TRANSPOSE: r = kwnn__op_transpose(c, L, cfg, o); break;
-    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN:
+    case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN: case KWNN__O_ANY: case KWNN__O_ALL:
         r = kwnn__op_reduce(c, L, cfg, o);
         break;
     case KWNN__O_GETITEM:
@@ -1151,6 +1155,15 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
             kwnn__op_softmax(o, src[0], yb);
             continue;
         }
+        if (o->code == KWNN__O_MASKING) { /* per row of the last axis: kept if any value differs */
+            size_t last = o->rshape[0], j;
+            for (i = 0; i < o->count; i += last) {
+                int keep = 0;
+                for (j = 0; j < last; j++) keep |= src[0][i + j] != o->lo;
+                for (j = 0; j < last; j++) yb[i + j] = keep ? src[0][i + j] : 0.0f;
+            }
+            continue;
+        }
         memset(idx, 0, sizeof idx);
         for (i = 0; i < o->count; i++) {
             if (o->rnd == 0) {
@@ -1158,7 +1171,9 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                 for (k = 0; k < na; k++) v[k] = src[k][off[k]];
                 yb[i] = kwnn__op_f(o, v[0], v[1], v[2]);
             } else { /* a sum (or max, min) over the reduced axes, in their order */
-                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]] : 0.0f;
+                float acc = o->code == KWNN__O_RMAX || o->code == KWNN__O_RMIN ? src[0][off[0]]
+                            : o->code == KWNN__O_ALL                             ? 1.0f
+                                                                                 : 0.0f;
                 memset(ridx, 0, sizeof ridx);
                 for (k = 0; k < na; k++) roff[k] = off[k];
                 for (r = 0; r < o->rcount; r++) {
@@ -1167,6 +1182,8 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                     case KWNN__O_MATMUL: acc += x * src[1][roff[1]]; break;
                     case KWNN__O_RMAX: acc = (x != x || x > acc) ? x : acc; break;
                     case KWNN__O_RMIN: acc = (x != x || x < acc) ? x : acc; break;
+                    case KWNN__O_ANY: acc = (acc != 0.0f || x != 0.0f) ? 1.0f : 0.0f; break;
+                    case KWNN__O_ALL: acc = (acc != 0.0f && x != 0.0f) ? 1.0f : 0.0f; break;
                     default: acc += x; break;
                     }
                     kwnn__op_next(ridx, o->rshape, o->rnd, roff, o->arg, na, 1);

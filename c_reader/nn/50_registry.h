@@ -163,6 +163,7 @@ static const kwnn__class kwnn__classes[] = {
     {"GRU", kwnn__load_rnn, 3, 0},
     {"Bidirectional", kwnn__load_bidirectional, 0, 0},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
+    {"Masking", kwnn__load_masking, 0, 0}, /* 48_masking.h */
     {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
     {"UnitNormalization", kwnn__load_unitnorm, 0, 0},
     {"EinsumDense", kwnn__load_einsum, 0, 0},
@@ -195,6 +196,7 @@ static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out
                           "has no config (the file holds weights without the model's architecture; "
                           "pack it with --arch)");
     if (c->op_call.p != NULL) return kwnn__load_op(c, L, cfg, out); /* 47_ops.h */
+    if ((r = kwnn__mask_input(c, L)) != KWNN_OK) return r; /* 48_masking.h */
     k = kwnn__find_class(L->class_name);
     if (k == NULL) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported layer class");
     if (!k->many && (r = kwnn__arity(c, L, 1, 1)) != KWNN_OK) return r;

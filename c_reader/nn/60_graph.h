@@ -55,7 +55,8 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key"};
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "mask"}; /* mask: 48_masking.h */
+#define KWNN__TENSOR_KWARGS 4
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
    fourth element of its first reference, [name, node, tensor, {...}]. */
@@ -78,7 +79,7 @@ static size_t kwnn__call_nrefs(kwnn__json call)
     kwnn__json kw, v;
     size_t n = kwnn__nrefs(kwnn__call_args(call)), i;
     if (kwnn__call_kwargs(call, &kw))
-        for (i = 0; i < 3; i++)
+        for (i = 0; i < KWNN__TENSOR_KWARGS; i++)
             if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) n += kwnn__nrefs(v);
     return n;
 }
@@ -112,6 +113,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
+        c->mask_producer |= kwnn__mask_producer(entry); /* 48_masking.h */
         if (!seq) {
             m = refs = 0;
             if (kwnn__get(entry, "inbound_nodes", &nodes) && kwnn__begin(nodes, '[', &calls)) {
@@ -428,7 +430,7 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
     w.cap = want;
     w.r = KWNN_OK;
     kwnn__walk_refs(&w, kwnn__call_args(call), 0);
-    for (i = 0; has_kw && i < 3; i++)
+    for (i = 0; has_kw && i < KWNN__TENSOR_KWARGS; i++)
         if (kwnn__get(kw, kwnn__tensor_kwargs[i], &v)) kwnn__walk_refs(&w, v, 0);
     if (w.r == KWNN_OK && w.n != want) return kwnn__disagree(c);
     return w.r;
@@ -598,6 +600,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                     return r;
                 kwnn__call_kwargs(call, &x->kwargs);
                 if (kwnn__op_entry(entry)) x->call = call;
+                x->masked = kwnn__call_masked(x->kwargs); /* 48_masking.h */
             }
             k++;
         }
@@ -628,6 +631,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
+    int masks = 0; /* a mask producer so far (48_masking.h) */
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
         if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
@@ -643,6 +647,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     for (; child != KWB_NONE; child = c->next_sibling[child]) {
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
+        if ((r = kwnn__chain_mask(c, &L, &masks)) != KWNN_OK) return r;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__json cfg;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
@@ -790,6 +795,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->n_ins = x->n_in;
     c->kwargs = x->kwargs;
     c->op_call = x->call;
+    c->masked = x->masked;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
@@ -803,7 +809,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
         return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
-    if (out->work == 0) out->work = kwnn__conv_work(out); /* 48_conv_gemm.h */
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
 }
 

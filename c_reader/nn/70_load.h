@@ -13,6 +13,8 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
+        if (strcmp(L.class_name, "Masking") == 0 && !kwnn__add(total, KWNN__O_FLOATS + 16, &total)) /* 48_masking.h */
+            return kwnn__oom(c);
         for (k = 0; k < L.tensor_count; k++) {
             size_t n;
             if (kwb_get_tensor(c->f, L.first_tensor + k, &t) != KWB_OK) continue;

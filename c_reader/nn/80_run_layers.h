@@ -165,7 +165,7 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
-    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 48_conv_gemm.h, else 42_conv_family.h */
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 49_conv_gemm.h, else 42_conv_family.h */
         if (!kwnn__conv_gemm_run(L, x, y, batch, ex)) kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;

@@ -157,9 +157,14 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
     kwnn_result res;
-    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->work,
+    const float *mask = x->n_in > 1 ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
+    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->work,
                             rt->batch, &res))
         return res;
+    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) { /* 48_masking.h */
+        kwnn__masked_mean(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->batch);
+        return KWNN_OK;
+    }
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;

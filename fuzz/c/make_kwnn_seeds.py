@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "keras"
 OUT = Path(__file__).resolve().parent / "corpus-kwnn"
 FIXTURES = ["mlp_k3.keras", "mlp_tfk.h5", "cnn_k3.keras", "cnn_tfk.h5"]
-# operation nodes (47_ops.h): slicing, broadcasting constants, reductions, matmul, where
+# operation nodes (47_ops.h): slicing, broadcasting constants, reductions, matmul, where; masked RNNs
 OPS_FIXTURES = ["slice_reverse_bounded", "newaxis", "mul_array_rank3_batch1", "where_broadcast_cond",
                 "sum_axes_keepdims", "softmax_axis1", "matmul_broadcast", "matmul_constant_matrix",
-                "transpose_0312", "stack_last", "reshape", "cast_int32"]
+                "transpose_0312", "stack_last", "reshape", "cast_int32",
+                "mask_zero_bilstm_gap", "mask_zero_gru_backwards", "masking_lstm"]  # masks: 48_masking.h
 MAX_SEED = 65536  # the -max_len of the fuzz targets
 
 

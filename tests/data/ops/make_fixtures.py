@@ -172,8 +172,27 @@ case("cast_bool", [(4, 5)], "cast(round-ish x, bool) then float32", "ints")(
     lambda x: K.cast(K.cast(x, "bool"), "float32"))
 
 
+# ---- masks: Keras 3 writes them as operation nodes passed as mask= (48_masking.h) ----
+L = keras.layers
+case("mask_zero_bilstm_gap", [(7,)], "Embedding(mask_zero) -> Bidirectional(LSTM, sequences) -> "
+     "GlobalAveragePooling1D -> Dense (NotEqual mask; rows padded right, left, with a hole)", "padded")(
+    lambda x: L.Dense(2, name="out")(L.GlobalAveragePooling1D(name="gap")(
+        L.Bidirectional(L.LSTM(4, return_sequences=True), name="bi")(L.Embedding(9, 3, mask_zero=True, name="emb")(x)))))
+case("mask_zero_gru_backwards", [(7,)], "Embedding(mask_zero) -> GRU(go_backwards, return_sequences)", "padded")(
+    lambda x: L.GRU(3, go_backwards=True, return_sequences=True, name="g")(L.Embedding(9, 3, mask_zero=True, name="emb")(x)))
+case("masking_lstm", [(7, 3)], "Masking(0) -> LSTM (Any(NotEqual) mask); rows zeroed at some steps", "masked")(
+    lambda x: L.LSTM(4, name="l")(L.Masking(name="msk")(x)))
+
+
 def _data(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     full = (BATCH, *shape)
+    if kind in ("padded", "masked"):
+        x = rng.integers(1, 9, full).astype(np.float32) if kind == "padded" else rng.standard_normal(full).astype(
+            np.float32)
+        x[0, 4:] = 0
+        x[1, :2] = 0
+        x[2, 3] = 0
+        return x
     if kind == "positive":
         return rng.uniform(0.2, 2.0, full).astype(np.float32)
     if kind == "ints":
@@ -194,6 +213,7 @@ def generate(c: Case) -> dict[str, Any]:
     seed = zlib.crc32(c.name.encode())
     rng = np.random.default_rng(seed)
     model = build(c)
+    model.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.5 for w in model.get_weights()])
     xs = [_data(c.data, s, rng) for s in c.shapes]
     ys = model.predict(xs, verbose=0)
     ys = ys if isinstance(ys, list) else [ys]
@@ -233,9 +253,12 @@ def render_manifest(index: dict[str, Any]) -> str:
         "",
         "## Files of a case `<case>`",
         "",
-        "- `<case>.keras`: `model.save()` of the model (inputs `in0`, `in1`, ...; no weights).",
+        "- `<case>.keras`: `model.save()` of the model (inputs `in0`, `in1`, ...); the mask cases' weights",
+        "  are seeded normal(0, 0.5) (set_weights), the others have none.",
         "- `<case>.in<i>.npy`: input `i`, batch of 3, float32, seeded (seed = CRC-32 of the case name) from",
-        "  `data`: `normal` normal(0, 1), `wide` normal(0, 3), `positive` uniform(0.2, 2), `ints` integers 0..3.",
+        "  `data`: `normal` normal(0, 1), `wide` normal(0, 3), `positive` uniform(0.2, 2), `ints` integers 0..3,",
+        "  `padded` ids 1..8 with zeros (row 0 from step 4, row 1 before step 2, row 2 at step 3), `masked`",
+        "  normal(0, 1) with the same steps zeroed.",
         "- `<case>.out<i>.npy`: `model.predict(inputs, verbose=0)` as float32.",
         "- `cases.json`: per case the files and shapes, the operation classes the graph holds",
         "  (`module.Class`), tolerance, max |output|, seed, data and a note.",

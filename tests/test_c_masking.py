@@ -1,0 +1,157 @@
+"""Masking in the C inference (c_reader/nn/48_masking.h, the RNN runners of 45_recurrent.h).
+
+Keras 3 writes a functional model's masks into its graph (Embedding(mask_zero=True) as a
+NotEqual operation node, Masking as Any(NotEqual(x, v))), passed to the layers that take one as
+mask=.  Live Keras 3 models, packed and run by kwbin-run, must equal Keras's predictions to 1e-5
+(NaN where Keras gives NaN: global average pooling of an all-masked row is 0 / 0):
+
+- the masked text classifier (Embedding mask_zero + Bidirectional LSTM + pooling + Dense),
+  with right- and left-padded rows, a hole, an all-padding row;
+- SimpleRNN / LSTM / GRU with return_sequences, go_backwards, zero_output_for_mask;
+- the Masking layer feeding two RNNs through a Dense;
+- a None time axis at several lengths;
+- refusals: a mask reaching a layer that cannot honour it (Attention), a mask of the wrong shape,
+  a Sequential whose mask Keras does not record.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kwbin.keras import pack
+
+from test_c_inference import TOLERANCE, _difference, _error, kwbin_run, kwbin_run_asan  # noqa: F401
+from test_c_ops import _infer, _run, _seeded
+
+keras = pytest.importorskip("keras")
+L = keras.layers
+STEPS = 7
+
+
+def _ids(rng, batch=5, steps=STEPS, vocab=20) -> np.ndarray:
+    x = rng.integers(1, vocab, (batch, steps))
+    x[0, 4:] = 0  # right padding
+    x[1, :3] = 0  # left padding
+    x[2, 2] = 0   # a hole
+    if batch > 4:
+        x[4, :] = 0  # all padding
+    return x.astype(np.float32)
+
+
+def _check(exe, model, x, tmp_path):
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    want = np.asarray(model.predict(x, verbose=0), np.float32)
+    (got,) = _infer(exe, tmp_path / "m.kwb", [x], 1, tmp_path)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    assert want[ok].std() > 1e-4
+    assert _difference(np.where(ok, got, 0), np.where(ok, want, 0)) <= TOLERANCE
+    return got, want
+
+
+def _text_classifier(pool: str, mask_zero: bool = True):
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(20, 6, mask_zero=mask_zero, name="emb")(inp)
+    h = L.Bidirectional(L.LSTM(5, return_sequences=True), name="bi1")(h)
+    if pool == "gap":
+        h = L.GlobalAveragePooling1D(name="gap")(h)
+    else:
+        h = L.Bidirectional(L.LSTM(4), name="bi2")(h)
+    out = L.Dense(1, activation="sigmoid", name="out")(h)
+    return _seeded(keras.Model(inp, out), 4)
+
+
+@pytest.mark.parametrize("pool", ["gap", "bilstm"])
+def test_the_masked_text_classifier(pool, kwbin_run, tmp_path):  # noqa: F811
+    model = _text_classifier(pool)
+    x = _ids(np.random.default_rng(1))
+    got, want = _check(kwbin_run, model, x, tmp_path)
+    # the mask matters: the same model without it gives other numbers
+    unmasked = _text_classifier(pool, mask_zero=False).predict(x, verbose=0)
+    assert np.nanmax(np.abs(unmasked[:4] - want[:4])) > 1e-3
+
+
+def test_the_masked_text_classifier_under_asan(kwbin_run_asan, tmp_path):  # noqa: F811
+    _check(kwbin_run_asan, _text_classifier("gap"), _ids(np.random.default_rng(2)), tmp_path)
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: L.SimpleRNN(4, return_sequences=True, name="r"),
+    lambda: L.LSTM(4, name="r"),
+    lambda: L.LSTM(4, return_sequences=True, go_backwards=True, name="r"),
+    lambda: L.GRU(4, return_sequences=True, name="r"),
+    lambda: L.GRU(4, go_backwards=True, reset_after=False, name="r"),
+    lambda: L.LSTM(4, return_sequences=True, zero_output_for_mask=True, name="r"),
+    lambda: L.GRU(4, zero_output_for_mask=True, name="r"),  # Keras: the last output, 0 when masked
+    lambda: L.Bidirectional(L.GRU(4, return_sequences=True), merge_mode="sum", name="r"),
+    lambda: L.Bidirectional(L.SimpleRNN(4, return_sequences=True), merge_mode="ave", name="r"),
+])
+def test_recurrent_layers_skip_masked_steps(layer, kwbin_run, tmp_path):  # noqa: F811
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    out = layer()(L.Embedding(20, 3, mask_zero=True, name="emb")(inp))
+    _check(kwbin_run, _seeded(keras.Model(inp, out), 6), _ids(np.random.default_rng(3), batch=4), tmp_path)
+
+
+def test_the_masking_layer_reaches_rnns_through_a_dense(kwbin_run, tmp_path):  # noqa: F811
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS, 3), name="x")
+    h = L.LSTM(4, return_sequences=True, name="l1")(L.Masking(mask_value=0.5, name="msk")(inp))
+    out = L.GRU(3, name="g")(L.Dense(4, name="d")(h))
+    x = np.random.default_rng(4).standard_normal((4, STEPS, 3)).astype(np.float32)
+    x[0, 5:] = 0.5
+    x[1, :2] = 0.5
+    x[2, 3] = 0.5
+    x[3, 1, 0] = 0.5  # one feature only: not masked
+    _check(kwbin_run, _seeded(keras.Model(inp, out), 8), x, tmp_path)
+
+
+def test_a_mask_on_a_none_time_axis(kwbin_run, tmp_path):  # noqa: F811
+    keras.backend.clear_session()
+    inp = keras.Input((None,), name="ids")
+    h = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)
+    out = L.Dense(2, name="out")(L.GlobalAveragePooling1D(name="gap")(L.GRU(3, return_sequences=True, name="g")(h)))
+    model = _seeded(keras.Model(inp, out), 5)
+    for steps in (5, 9):
+        _check(kwbin_run, model, _ids(np.random.default_rng(steps), batch=4, steps=steps), tmp_path)
+
+
+def test_a_sequential_without_a_mask_consumer_runs(kwbin_run, tmp_path):  # noqa: F811
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True), L.Dense(2)])
+    _check(kwbin_run, _seeded(model, 2), _ids(np.random.default_rng(6), batch=4), tmp_path)
+
+
+def _refusal(exe, model, x, tmp_path) -> str:
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    line = _error(_run(exe, tmp_path / "m.kwb", [x], 1, tmp_path))
+    assert not (tmp_path / "out0.npy").exists()
+    return line
+
+
+def test_masks_refused_where_they_cannot_be_honoured(kwbin_run, tmp_path):  # noqa: F811
+    x = _ids(np.random.default_rng(7), batch=3)
+    keras.backend.clear_session()
+    seq = keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True), L.LSTM(2, name="l")])
+    line = _refusal(kwbin_run, seq, x, tmp_path)
+    assert "'l' (LSTM)" in line and "Sequential" in line, line
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    e = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)
+    att = L.Attention(name="att")([e, e])
+    line = _refusal(kwbin_run, keras.Model(inp, att), x, tmp_path)
+    assert "'att' (Attention)" in line and "mask" in line, line
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    other = keras.Input((STEPS - 2,), name="other")
+    e = L.Embedding(20, 4, name="emb")(inp)
+    out = L.LSTM(2, name="l")(e, mask=keras.ops.not_equal(other, 0))
+    model = keras.Model([inp, other], out)
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    line = _error(_run(kwbin_run, tmp_path / "m.kwb", [x, x[:, :-2]], 1, tmp_path))
+    assert "'l' (LSTM)" in line and "mask has shape (5,)" in line, line
