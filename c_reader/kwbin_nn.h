@@ -445,6 +445,32 @@
                        is refused at load: "operation 'NAME' (CLASS): ...".
                        No scratch beyond its output; values are float32 (an
                        int32 input is given as floats).
+                       Also Std, Var (two passes), Any, All.
+     TFOpLambda, SlicingOpLambda (tf.keras; 47_ops.h)
+                       the config's function as the operation above:
+                       math.add / __operators__.add, math.subtract,
+                       math.multiply, math.truediv, math.divide, math.pow,
+                       math.minimum, math.maximum, math.equal, not_equal,
+                       greater(_equal), less(_equal), logical_and / or /
+                       not, where, math.negative, abs, square, sqrt, exp,
+                       log, sign, floor, ceil, reciprocal, rsqrt, log1p,
+                       expm1, clip_by_value, math.reduce_sum / mean / max
+                       / min / any / all / std / variance, linalg.matmul
+                       (transpose_b; transpose_a, adjoint refused),
+                       nn.softmax, nn.log_softmax, reshape, expand_dims,
+                       (compat.v1.)squeeze, (compat.v1.)transpose, concat,
+                       stack, cast, identity, stop_gradient, and the
+                       activations (nn.relu, relu6, gelu: approximate
+                       default false, silu / swish, elu, selu, softplus,
+                       softsign, leaky_relu alpha, math.sigmoid, tanh);
+                       __operators__.getitem (SlicingOpLambda: slice_spec).
+                       A call [[name, node, tensor, {kwargs}]]: the first
+                       argument is that tensor (["_CONSTANT_VALUE", -1,
+                       value, {...}]: a constant), the others and the
+                       options are in its kwargs (y; where: x, y; matmul:
+                       b); tensors are the call's references in order, each
+                       followed by those in its kwargs.  Another function
+                       is refused: "(TFOpLambda): unsupported function F".
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.
@@ -1653,6 +1679,7 @@ typedef struct kwnn__ctx {
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
     int masked;               /* the node's last input is its mask (48_masking.h) */
     int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
+    int deep_refs;            /* resolving a tf.keras operation call (47_ops.h) */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */
@@ -5590,6 +5617,8 @@ enum {
     KWNN__O_MATMUL, /* sum over k of a * b */
     KWNN__O_SOFTMAX, /* over one axis: (pre, K, post) in rshape */
     KWNN__O_LOG_SOFTMAX,
+    KWNN__O_STD,     /* sqrt(mean((x - mean)^2)), two passes */
+    KWNN__O_VAR,
     KWNN__O_ANY,     /* reductions of x != 0 */
     KWNN__O_ALL,
     KWNN__O_MASKING, /* the Masking layer (48_masking.h): rows of rshape[0] equal to lo become 0 */
@@ -5623,6 +5652,7 @@ struct kwnn__op {
     size_t count, rcount;            /* their products */
     float lo, hi;                    /* clip bounds; max/min initial value (has_init) */
     int has_init;
+    int transpose_b;                 /* loading: tf matmul's transpose_b */
     kwnn__operand arg[3];
 };
 
@@ -5657,6 +5687,7 @@ static const kwnn__op_name kwnn__op_names[] = {
     {"Amax", KWNN__O_RMAX, 1},         {"Min", KWNN__O_RMIN, 1},
     {"Amin", KWNN__O_RMIN, 1},         {"Matmul", KWNN__O_MATMUL, 2},
     {"Any", KWNN__O_ANY, 1},           {"All", KWNN__O_ALL, 1},
+    {"Std", KWNN__O_STD, 1},           {"Var", KWNN__O_VAR, 1},
     {"Softmax", KWNN__O_SOFTMAX, 1},   {"LogSoftmax", KWNN__O_LOG_SOFTMAX, 1},
     {"Reshape", KWNN__O_RESHAPE, 1},   {"ExpandDims", KWNN__O_EXPAND, 1},
     {"Squeeze", KWNN__O_SQUEEZE, 1},   {"Transpose", KWNN__O_TRANSPOSE, 1},
@@ -5666,15 +5697,77 @@ static const kwnn__op_name kwnn__op_names[] = {
 
 #define KWNN__N_OP_NAMES (sizeof kwnn__op_names / sizeof kwnn__op_names[0])
 
-/* Is this model-config entry a Keras 3 operation node (module "keras.src.ops...")? */
+/* Is this model-config entry a tf.keras operation node (TFOpLambda, SlicingOpLambda)? */
+static int kwnn__tf_op_entry(kwnn__json entry)
+{
+    kwnn__json cls;
+    return kwnn__get(entry, "class_name", &cls) &&
+           (kwnn__jstr_is(cls, "TFOpLambda") || kwnn__jstr_is(cls, "SlicingOpLambda"));
+}
+
+/* Is this model-config entry an operation node: Keras 3's (module "keras.src.ops...") or tf.keras's? */
 static int kwnn__op_entry(kwnn__json entry)
 {
     static const char prefix[] = "\"keras.src.ops";
     kwnn__json module;
     size_t n = sizeof prefix - 1;
+    if (kwnn__tf_op_entry(entry)) return 1;
     return kwnn__get(entry, "module", &module) && (size_t)(module.e - module.p) > n &&
            memcmp(module.p, prefix, n) == 0 && (module.p[n] == '"' || module.p[n] == '.');
 }
+
+/* The kwargs of a tf.keras reference [name, node, tensor, {kwargs}] (p == NULL: none). */
+static kwnn__json kwnn__tf_kwargs(kwnn__json ref)
+{
+    kwnn__iter it;
+    kwnn__json el;
+    int i;
+    el.p = el.e = NULL;
+    if (!kwnn__begin(ref, '[', &it)) return el;
+    for (i = 0; i < 4 && kwnn__next(&it, NULL, &el); i++) {}
+    if (i < 4 || !kwnn__is(el, '{')) el.p = el.e = NULL;
+    return el;
+}
+
+static int kwnn__is_ref(kwnn__json v)
+{
+    kwnn__iter it;
+    kwnn__json e0, e1;
+    return kwnn__begin(v, '[', &it) && kwnn__next(&it, NULL, &e0) && kwnn__is(e0, '"') && kwnn__next(&it, NULL, &e1) &&
+           e1.p < e1.e && (*e1.p == '-' || (*e1.p >= '0' && *e1.p <= '9'));
+}
+
+/* ["_CONSTANT_VALUE", -1, value, {kwargs}]: tf.keras's constant first argument. */
+static int kwnn__tf_const_ref(kwnn__json ref)
+{
+    kwnn__iter it;
+    kwnn__json e0;
+    return kwnn__begin(ref, '[', &it) && kwnn__next(&it, NULL, &e0) && kwnn__jstr_is(e0, "_CONSTANT_VALUE");
+}
+
+/* The tensors a tf.keras operation call takes: each reference, then those in its kwargs
+   ("_CONSTANT_VALUE", a constant first argument, is none).  Only references before `before`
+   (NULL: all): the input index of a reference. */
+static size_t kwnn__tf_nrefs_before(kwnn__json v, int depth, const char *before)
+{
+    kwnn__iter it;
+    kwnn__json el, k;
+    size_t n = 0;
+    if (depth > 70 || v.p == NULL || (before != NULL && v.p >= before)) return 0;
+    if (kwnn__is_ref(v)) {
+        kwnn__begin(v, '[', &it);
+        kwnn__next(&it, NULL, &el);
+        return (kwnn__jstr_is(el, "_CONSTANT_VALUE") ? 0 : 1) + kwnn__tf_nrefs_before(kwnn__tf_kwargs(v), depth + 1, before);
+    }
+    if (kwnn__begin(v, '[', &it)) {
+        while (kwnn__next(&it, NULL, &el)) n += kwnn__tf_nrefs_before(el, depth + 1, before);
+    } else if (kwnn__begin(v, '{', &it)) {
+        while (kwnn__next(&it, &k, &el)) n += kwnn__tf_nrefs_before(el, depth + 1, before);
+    }
+    return n;
+}
+
+static size_t kwnn__tf_nrefs(kwnn__json call, int depth) { return kwnn__tf_nrefs_before(call, depth, NULL); }
 
 /* Numbers (and booleans) in v: an upper bound of the constants a call holds. */
 static size_t kwnn__op_numbers(kwnn__json v, int depth)
@@ -5803,19 +5896,32 @@ static int kwnn__is_tensor(kwnn__json v)
     return kwnn__is(v, '{') && kwnn__get(v, "class_name", &cls) && kwnn__jstr_is(cls, "__keras_tensor__");
 }
 
+/* Tensor input `in` of the call as an argument. */
+static kwnn_result kwnn__op_tensor(kwnn__ctx *c, const kwb_layer *L, size_t in, kwnn__oparg *a)
+{
+    const struct kwnn__node *x;
+    memset(a, 0, sizeof *a);
+    if (in >= c->n_ins) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its tensors and inputs disagree");
+    x = kwnn__in_node(c, (uint32_t)in);
+    a->in = (int32_t)in;
+    a->nd = x->nd + 1;
+    a->shape[0] = 1;
+    memcpy(a->shape + 1, x->shape, sizeof x->shape);
+    return KWNN_OK;
+}
+
+static kwnn_result kwnn__op_const(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, kwnn__oparg *a);
+
 static kwnn_result kwnn__op_arg(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, uint32_t *next_in, kwnn__oparg *a)
 {
+    if (kwnn__is_tensor(v)) return kwnn__op_tensor(c, L, (*next_in)++, a);
+    return kwnn__op_const(c, L, v, a);
+}
+
+/* A constant argument: a number, a nested list, Keras's __numpy__ / __tensor__. */
+static kwnn_result kwnn__op_const(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, kwnn__oparg *a)
+{
     memset(a, 0, sizeof *a);
-    if (kwnn__is_tensor(v)) {
-        const struct kwnn__node *x;
-        if (*next_in >= c->n_ins) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its tensors and inputs disagree");
-        x = kwnn__in_node(c, *next_in);
-        a->in = (int32_t)(*next_in)++;
-        a->nd = x->nd + 1;
-        a->shape[0] = 1;
-        memcpy(a->shape + 1, x->shape, sizeof x->shape);
-        return KWNN_OK;
-    }
     a->in = -1;
     if (!kwnn__const_value(v, &a->value) || !kwnn__const_shape(a->value, a->shape, &a->nd)) {
         kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported argument ");
@@ -6050,9 +6156,17 @@ static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg
     if (a[0].nd != a[1].nd || a[0].nd < 3)
         return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED,
                              "two tensors of different ranks or without matrix axes (per sample)");
+    kwnn__strides(a[1].shape + 1, a[1].nd - 1, sb);
+    if (o->transpose_b) { /* tf.matmul(transpose_b=True): b is (..., m, k) */
+        size_t t = a[1].shape[a[1].nd - 1];
+        ptrdiff_t ts = sb[a[1].nd - 2];
+        a[1].shape[a[1].nd - 1] = a[1].shape[a[1].nd - 2];
+        a[1].shape[a[1].nd - 2] = t;
+        sb[a[1].nd - 2] = sb[a[1].nd - 3];
+        sb[a[1].nd - 3] = ts;
+    }
     if (a[1].shape[a[1].nd - 2] != k)
         return kwnn__op_fail(c, L, KWNN_ERR_SHAPE, "the inner dimensions differ");
-    kwnn__strides(a[1].shape + 1, a[1].nd - 1, sb);
     lead = a[0].nd - 3; /* per-sample axes before the matrices */
     for (d = 0; d < lead; d++) {
         size_t da = a[0].shape[d + 1], db = a[1].shape[d + 1];
@@ -6065,11 +6179,11 @@ static kwnn_result kwnn__op_matmul(kwnn__ctx *c, const kwb_layer *L, kwnn__oparg
     o->shape[lead] = a[0].shape[a[0].nd - 2];
     o->arg[0].step[lead] = (ptrdiff_t)k;
     o->shape[lead + 1] = a[1].shape[a[1].nd - 1];
-    o->arg[1].step[lead + 1] = 1;
+    o->arg[1].step[lead + 1] = sb[a[1].nd - 2];
     o->nd = lead + 2;
     o->arg[1].in = a[1].in;
     o->arg[1].count = kwnn__in_node(c, (uint32_t)a[1].in)->count;
-    o->arg[1].rstep[0] = (ptrdiff_t)o->shape[lead + 1];
+    o->arg[1].rstep[0] = sb[a[1].nd - 3];
     return KWNN_OK;
 }
 
@@ -6095,7 +6209,7 @@ static int kwnn__slice(kwnn__json sl, size_t n, long *start, long *step, size_t 
 {
     kwnn__json cfg, v;
     long b, e, s = 1, ln = (long)n;
-    if (!kwnn__get(sl, "config", &cfg)) return 0;
+    if (!kwnn__get(sl, "config", &cfg)) cfg = sl; /* tf.keras: {"start", "stop", "step"} */
     if (kwnn__get(cfg, "step", &v) && !kwnn__null(v) && (!kwnn__int(v, &s) || s == 0)) return 0;
     if (!kwnn__slice_bound(cfg, "start", ln, s, s > 0 ? 0 : ln - 1, &b) ||
         !kwnn__slice_bound(cfg, "stop", ln, s, s > 0 ? ln : -1, &e))
@@ -6110,6 +6224,8 @@ static int kwnn__slice(kwnn__json sl, size_t n, long *start, long *step, size_t 
 static int kwnn__key_is(kwnn__json v, const char *cls_name)
 {
     kwnn__json cls;
+    if (strcmp(cls_name, "__slice__") == 0 && kwnn__is(v, '{') && !kwnn__get(v, "class_name", &cls))
+        return kwnn__get(v, "start", &cls); /* tf.keras writes a slice as its config alone */
     return kwnn__is(v, '{') && kwnn__get(v, "class_name", &cls) && kwnn__jstr_is(cls, cls_name);
 }
 
@@ -6186,8 +6302,8 @@ static kwnn_result kwnn__op_getitem(kwnn__ctx *c, const kwb_layer *L, kwnn__json
             kwnn__json cfg, v;
             const char *const parts[] = {"start", "stop", "step"};
             int j;
-            if (!kwnn__key_is(k, "__slice__") || !kwnn__get(k, "config", &cfg))
-                return kwnn__op_bad_key(c, L, key, "it indexes the batch axis");
+            if (!kwnn__key_is(k, "__slice__")) return kwnn__op_bad_key(c, L, key, "it indexes the batch axis");
+            if (!kwnn__get(k, "config", &cfg)) cfg = k;
             for (j = 0; j < 3; j++)
                 if (kwnn__get(cfg, parts[j], &v) && !kwnn__null(v))
                     return kwnn__op_bad_key(c, L, key, "it slices the batch axis");
@@ -6230,7 +6346,7 @@ static kwnn_result kwnn__op_reshape(kwnn__ctx *c, const kwb_layer *L, kwnn__json
     uint32_t n = 0, free_at = KWNN_MAX_DIMS;
     size_t known = 1;
     long d;
-    if (!kwnn__get(cfg, "newshape", &v) || !kwnn__begin(v, '[', &it))
+    if (!(kwnn__get(cfg, "newshape", &v) || kwnn__get(cfg, "shape", &v)) || !kwnn__begin(v, '[', &it)) /* tf: shape */
         return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "newshape is not a list");
     if (!kwnn__next(&it, NULL, &el) || !(kwnn__null(el) || (kwnn__int(el, &d) && d == -1)))
         return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "newshape does not keep the batch first (-1)");
@@ -6301,7 +6417,7 @@ static kwnn_result kwnn__op_transpose(kwnn__ctx *c, const kwb_layer *L, kwnn__js
     ptrdiff_t st[KWNN_MAX_DIMS];
     uint32_t n = 0, ax, seen = 0;
     long first;
-    if (!kwnn__get(cfg, "axes", &v) || !kwnn__begin(v, '[', &it))
+    if (!(kwnn__get(cfg, "axes", &v) || kwnn__get(cfg, "perm", &v)) || !kwnn__begin(v, '[', &it)) /* tf: perm */
         return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "axes None (it moves the batch axis)");
     if (kwnn__count(v) != x->nd + 1 || !kwnn__next(&it, NULL, &el) || !kwnn__int(el, &first) ||
         (first != 0 && first != -(long)(x->nd + 1)))
@@ -6330,7 +6446,8 @@ static kwnn_result kwnn__op_join(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
     const struct kwnn__node *x0 = kwnn__in_node(c, 0);
     if (!kwnn__begin(list, '[', &it)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "its argument is not a list");
     while (kwnn__next(&it, NULL, &el))
-        if (!kwnn__is_tensor(el)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "joins a constant");
+        if (!kwnn__is_tensor(el) && !(kwnn__is_ref(el) && !kwnn__tf_const_ref(el)))
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "joins a constant");
     if (!kwnn__get(cfg, "axis", &v) || kwnn__null(v)) return kwnn__op_bad_axis(c, L, "axis", cfg);
     if (!stack) return kwnn__concat(c, L, cfg, out, 0); /* 41_merge.h: axis counted with the batch */
     if (x0->nd + 1 > KWNN_MAX_DIMS) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more than 8 axes");
@@ -6349,11 +6466,11 @@ static kwnn_result kwnn__op_join(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
 
 /* An activation given as an operation (keras.ops.relu, gelu, ...): its class in
    snake case is the activation's name; the config holds its arguments. */
-static kwnn_result kwnn__op_activation(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int *found)
+static kwnn_result kwnn__op_activation(kwnn__ctx *c, const kwb_layer *L, const char *s, kwnn__json cfg,
+                                       int gelu_approximate, kwnn_layer *out, int *found)
 {
     char name[40];
     size_t n = 1, i;
-    const char *s = L->class_name;
     kwnn__json v;
     *found = 0;
     name[0] = '"';
@@ -6379,9 +6496,9 @@ static kwnn_result kwnn__op_activation(kwnn__ctx *c, const kwb_layer *L, kwnn__j
         kwnn_result r;
         kwnn__act_init(&out->act, kwnn__acts[i].kind, kwnn__acts[i].a);
         if (out->act.kind == KWNN_ACT_HARD_SIGMOID && c->legacy) out->act.kind = KWNN_ACT_HARD_SIGMOID_K2;
-        if (out->act.kind == KWNN_ACT_GELU) { /* keras.ops.gelu: approximate defaults to true */
+        if (out->act.kind == KWNN_ACT_GELU) { /* keras.ops.gelu: approximate defaults to true, tf's false */
             int b;
-            if ((r = kwnn__cfg_bool(c, L, cfg, "approximate", NULL, 1, &b)) != KWNN_OK) return r;
+            if ((r = kwnn__cfg_bool(c, L, cfg, "approximate", NULL, gelu_approximate, &b)) != KWNN_OK) return r;
             if (b) out->act.kind = KWNN_ACT_GELU_TANH;
         } else {
             kwnn_activation a;
@@ -6389,7 +6506,7 @@ static kwnn_result kwnn__op_activation(kwnn__ctx *c, const kwb_layer *L, kwnn__j
             switch (a.kind) {
             case KWNN_ACT_LEAKY_RELU: {
                 double x;
-                if ((r = kwnn__cfg_num(c, L, cfg, "negative_slope", NULL, 0.2, &x)) != KWNN_OK) return r;
+                if ((r = kwnn__cfg_num(c, L, cfg, "negative_slope", "alpha", 0.2, &x)) != KWNN_OK) return r;
                 a.a = (float)x;
                 break;
             }
@@ -6432,19 +6549,19 @@ static int kwnn__call_kwargs(kwnn__json call, kwnn__json *kw); /* 60_graph.h */
 /* Clip bounds, softmax axis, cast dtype: the small families. */
 static kwnn_result kwnn__op_clip(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, struct kwnn__op *o)
 {
-    static const char *const keys[] = {"x_min", "x_max"};
+    static const char *const keys[] = {"x_min", "x_max", "clip_value_min", "clip_value_max"}; /* Keras 3, tf */
     float *dst[2];
     int i;
     dst[0] = &o->lo;
     dst[1] = &o->hi;
     o->lo = -HUGE_VALF;
     o->hi = HUGE_VALF;
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 4; i++) {
         kwnn__json v;
         double d;
         if (!kwnn__get(cfg, keys[i], &v) || kwnn__null(v)) continue;
         if (!kwnn__num(v, &d)) return kwnn__bad_key(c, L, keys[i], v, "a number");
-        *dst[i] = (float)d;
+        *dst[i % 2] = (float)d;
     }
     return KWNN_OK;
 }
@@ -6478,7 +6595,7 @@ static kwnn_result kwnn__op_args(kwnn__ctx *c, const kwb_layer *L, kwnn__json ar
     kwnn__json el;
     uint32_t n = 0, next_in = 0, tensors = 0;
     kwnn_result r;
-    kwnn__begin(args, '[', &it);
+    if (!kwnn__begin(args, '[', &it)) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its arguments are not a list");
     while (kwnn__next(&it, NULL, &el)) {
         if (n >= want) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more arguments than it takes");
         if ((r = kwnn__op_arg(c, L, el, &next_in, &a[n])) != KWNN_OK) return r;
@@ -6490,36 +6607,137 @@ static kwnn_result kwnn__op_args(kwnn__ctx *c, const kwb_layer *L, kwnn__json ar
     return KWNN_OK;
 }
 
-/* Load an operation node (c->op_call: its call, c->ins: its tensors). */
+/* tf.keras's functions (TFOpLambda's config "function") as the Keras 3 operations they are. */
+static const char *const kwnn__tf_functions[][2] = {
+    {"math.multiply", "Multiply"}, {"__operators__.add", "Add"}, {"math.add", "Add"},
+    {"math.subtract", "Subtract"}, {"math.truediv", "TrueDivide"}, {"math.divide", "Divide"},
+    {"math.pow", "Power"}, {"math.minimum", "Minimum"}, {"math.maximum", "Maximum"},
+    {"math.equal", "Equal"}, {"math.not_equal", "NotEqual"}, {"math.greater", "Greater"},
+    {"math.greater_equal", "GreaterEqual"}, {"math.less", "Less"}, {"math.less_equal", "LessEqual"},
+    {"math.logical_and", "LogicalAnd"}, {"math.logical_or", "LogicalOr"}, {"math.logical_not", "LogicalNot"},
+    {"where", "Where"}, {"math.negative", "Negative"}, {"math.abs", "Absolute"}, {"math.square", "Square"},
+    {"math.sqrt", "Sqrt"}, {"math.exp", "Exp"}, {"math.log", "Log"}, {"clip_by_value", "Clip"},
+    {"math.sign", "Sign"}, {"math.floor", "Floor"}, {"math.ceil", "Ceil"}, {"math.reciprocal", "Reciprocal"},
+    {"math.rsqrt", "Rsqrt"}, {"math.log1p", "Log1p"}, {"math.expm1", "Expm1"}, {"math.reduce_sum", "Sum"},
+    {"math.reduce_mean", "Mean"}, {"math.reduce_max", "Max"}, {"math.reduce_min", "Min"},
+    {"math.reduce_any", "Any"}, {"math.reduce_all", "All"}, {"math.reduce_std", "Std"},
+    {"math.reduce_variance", "Var"}, {"linalg.matmul", "Matmul"}, {"matmul", "Matmul"},
+    {"nn.softmax", "Softmax"}, {"math.softmax", "Softmax"}, {"nn.log_softmax", "LogSoftmax"},
+    {"reshape", "Reshape"}, {"expand_dims", "ExpandDims"}, {"compat.v1.squeeze", "Squeeze"},
+    {"squeeze", "Squeeze"}, {"compat.v1.transpose", "Transpose"}, {"transpose", "Transpose"},
+    {"concat", "Concatenate"}, {"stack", "Stack"}, {"__operators__.getitem", "GetItem"}, {"cast", "Cast"},
+    {"identity", "StopGradient"}, {"stop_gradient", "StopGradient"}, {"nn.relu", "Relu"}, {"nn.relu6", "Relu6"},
+    {"math.sigmoid", "Sigmoid"}, {"nn.sigmoid", "Sigmoid"}, {"math.tanh", "Tanh"}, {"nn.tanh", "Tanh"},
+    {"nn.gelu", "Gelu"}, {"nn.silu", "Silu"}, {"nn.swish", "Silu"}, {"nn.elu", "Elu"}, {"nn.selu", "Selu"},
+    {"nn.softplus", "Softplus"}, {"math.softplus", "Softplus"}, {"nn.softsign", "Softsign"},
+    {"math.softsign", "Softsign"}, {"nn.leaky_relu", "LeakyRelu"}};
+
+/* One argument of a tf.keras call: a reference (its input index: the references before it), the
+   value of a "_CONSTANT_VALUE" one, or a constant in the kwargs. */
+static kwnn_result kwnn__tf_arg(kwnn__ctx *c, const kwb_layer *L, kwnn__json call, kwnn__json v, kwnn__oparg *a)
+{
+    kwnn__iter it;
+    kwnn__json el;
+    if (v.p == NULL) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "an argument is missing");
+    if (!kwnn__is_ref(v)) return kwnn__op_const(c, L, v, a);
+    if (!kwnn__tf_const_ref(v)) return kwnn__op_tensor(c, L, kwnn__tf_nrefs_before(call, 0, v.p), a);
+    kwnn__begin(v, '[', &it);
+    kwnn__next(&it, NULL, &el);
+    kwnn__next(&it, NULL, &el);
+    kwnn__next(&it, NULL, &el);
+    return kwnn__op_const(c, L, el, a);
+}
+
+/* The arguments of a tf.keras call: the first reference, then kwargs y (where: x, y; matmul: b). */
+static kwnn_result kwnn__tf_args(kwnn__ctx *c, const kwb_layer *L, kwnn__json call, kwnn__json first, kwnn__json kw,
+                                 int code, kwnn__oparg *a, uint32_t want)
+{
+    static const char *const keys[3][2] = {{"y", NULL}, {"x", "y"}, {"b", NULL}};
+    kwnn__json v;
+    uint32_t i, tensors = 0;
+    kwnn_result r;
+    int row = code == KWNN__O_WHERE ? 1 : code == KWNN__O_MATMUL ? 2 : 0;
+    for (i = 0; i < want; i++) {
+        if (i == 0) v = first;
+        else if (!kwnn__get(kw, keys[row][i - 1], &v)) v.p = v.e = NULL;
+        if ((r = kwnn__tf_arg(c, L, call, v, &a[i])) != KWNN_OK) return r;
+        if (a[i].in >= 0) tensors++;
+    }
+    if (tensors == 0 || tensors != c->n_ins)
+        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "its tensors are not among its arguments");
+    return KWNN_OK;
+}
+
+/* Load an operation node (c->op_call: its call, c->ins: its tensors): Keras 3's, or tf.keras's
+   TFOpLambda / SlicingOpLambda (its function mapped onto the same operations, its options and
+   other arguments in the kwargs of its first reference). */
 static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out)
 {
-    kwnn__json call = c->op_call, args, kw, k, el;
-    kwnn__iter it;
+    static const char empty[] = "{}";
+    kwnn__json call = c->op_call, args, kw, k, el, tkw;
+    kwnn__iter it = {NULL, NULL}; /* the Keras 3 arguments after the first */
     kwnn__oparg a[3];
     const kwnn__op_name *nm = NULL;
     struct kwnn__op *o = NULL;
     kwnn_result r;
     size_t i;
     uint32_t first = 0;
+    int tf = strcmp(L->class_name, "TFOpLambda") == 0 || strcmp(L->class_name, "SlicingOpLambda") == 0, one;
+    const char *cls = L->class_name;
     if ((r = kwnn__only(c, L, NULL, 0)) != KWNN_OK) return r;
-    if (kwnn__call_kwargs(call, &kw) && kwnn__begin(kw, '{', &it) && kwnn__next(&it, &k, &el)) {
-        kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported keyword argument ");
-        kwnn__m_jstr(c->net, k);
-        return KWNN_ERR_UNSUPPORTED;
-    }
     args = kwnn__call_args(call);
-    if (!kwnn__begin(args, '[', &it) || !kwnn__next(&it, NULL, &el) || c->n_ins == 0)
-        return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "it takes no tensor");
+    if (tf) {
+        kwnn__json fn;
+        if (!kwnn__get(cfg, "function", &fn)) return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "no function");
+        for (i = 0, cls = NULL; i < sizeof kwnn__tf_functions / sizeof kwnn__tf_functions[0]; i++)
+            if (kwnn__jstr_is(fn, kwnn__tf_functions[i][0])) cls = kwnn__tf_functions[i][1];
+        if (cls == NULL) {
+            kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported function ");
+            kwnn__m_jstr(c->net, fn);
+            return KWNN_ERR_UNSUPPORTED;
+        }
+        el = call; /* the first reference: the call itself, or the first of a list */
+        if (!kwnn__is_ref(el) && !(kwnn__begin(call, '[', &it) && kwnn__next(&it, NULL, &el) && kwnn__is_ref(el)))
+            return kwnn__op_fail(c, L, KWNN_ERR_BAD_CONFIG, "its call is not a list of references");
+        tkw = kwnn__tf_kwargs(el);
+        if (tkw.p == NULL) {
+            tkw.p = empty;
+            tkw.e = empty + 2;
+        }
+        cfg = tkw; /* axis, keepdims, shape, perm, dtype, ... */
+        one = c->n_ins == 1 && kwnn__is_ref(call) && !kwnn__tf_const_ref(call);
+        for (i = 0; i < 3; i++) { /* options tf computes and this code does not */
+            static const char *const no[] = {"transpose_a", "adjoint_a", "adjoint_b"};
+            int on = 0;
+            if (kwnn__get(tkw, no[i], &k) && kwnn__bool(k, &on) && on) {
+                kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported ");
+                kwnn__m(c->net, no[i]);
+                kwnn__m(c->net, " true");
+                return KWNN_ERR_UNSUPPORTED;
+            }
+        }
+    } else {
+        if (kwnn__call_kwargs(call, &kw) && kwnn__begin(kw, '{', &it) && kwnn__next(&it, &k, &el)) {
+            kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported keyword argument ");
+            kwnn__m_jstr(c->net, k);
+            return KWNN_ERR_UNSUPPORTED;
+        }
+        if (!kwnn__begin(args, '[', &it) || !kwnn__next(&it, NULL, &el) || c->n_ins == 0)
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "it takes no tensor");
+        tkw = cfg;
+        one = c->n_ins == 1 && kwnn__is_tensor(el);
+    }
+    if (c->n_ins == 0) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "it takes no tensor");
     for (i = 0; i < KWNN__N_OP_NAMES; i++)
-        if (strcmp(L->class_name, kwnn__op_names[i].name) == 0) nm = &kwnn__op_names[i];
+        if (strcmp(cls, kwnn__op_names[i].name) == 0) nm = &kwnn__op_names[i];
     if (nm == NULL) {
         int found;
-        if ((r = kwnn__op_activation(c, L, cfg, out, &found)) != KWNN_OK) return r;
-        if (found && c->n_ins == 1 && kwnn__is_tensor(el)) return KWNN_OK;
+        if ((r = kwnn__op_activation(c, L, cls, cfg, !tf, out, &found)) != KWNN_OK) return r;
+        if (found && one) return KWNN_OK;
         return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported operation");
     }
     if (nm->code >= KWNN__O_RESHAPE && nm->code != KWNN__O_CONCAT && nm->code != KWNN__O_STACK &&
-        nm->code != KWNN__O_GETITEM && (c->n_ins != 1 || !kwnn__is_tensor(el) || kwnn__next(&it, NULL, &el)))
+        nm->code != KWNN__O_GETITEM && (!one || (!tf && kwnn__next(&it, NULL, &k))))
         return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "takes one tensor and nothing else");
     switch (nm->code) {
     case KWNN__O_RESHAPE: return kwnn__op_reshape(c, L, cfg, out);
@@ -6527,8 +6745,9 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
     case KWNN__O_SQUEEZE: return kwnn__op_dims(c, L, cfg, out, 0);
     case KWNN__O_IDENTITY: out->kind = KWNN_LAYER_IDENTITY; return KWNN_OK;
     case KWNN__O_CONCAT: case KWNN__O_STACK:
-        if (kwnn__next(&it, NULL, &k)) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more arguments than it takes");
-        return kwnn__op_join(c, L, cfg, el, out, nm->code == KWNN__O_STACK);
+        if (!tf && kwnn__next(&it, NULL, &k))
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "more arguments than it takes");
+        return kwnn__op_join(c, L, cfg, tf ? call : el, out, nm->code == KWNN__O_STACK);
     default: break;
     }
     if ((r = kwnn__op_struct(c, L, &o)) != KWNN_OK) return r;
@@ -6542,10 +6761,12 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         break;
     case KWNN__O_TRANSPOSE: r = kwnn__op_transpose(c, L, cfg, o); break;
     case KWNN__O_SUM: case KWNN__O_MEAN: case KWNN__O_RMAX: case KWNN__O_RMIN: case KWNN__O_ANY: case KWNN__O_ALL:
+    case KWNN__O_STD: case KWNN__O_VAR:
         r = kwnn__op_reduce(c, L, cfg, o);
         break;
     case KWNN__O_GETITEM:
-        if (c->n_ins != 1 || !kwnn__is_tensor(el) || !kwnn__next(&it, NULL, &k) || kwnn__next(&it, NULL, &el))
+        if (tf ? (!one || !kwnn__get(tkw, "slice_spec", &k))
+               : (!one || !kwnn__next(&it, NULL, &k) || kwnn__next(&it, NULL, &el)))
             return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "takes a tensor and a constant index");
         r = kwnn__op_getitem(c, L, k, o);
         o->code = KWNN__O_COPY;
@@ -6571,12 +6792,16 @@ static kwnn_result kwnn__load_op(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
         break;
     }
     case KWNN__O_MATMUL:
-        if ((r = kwnn__op_args(c, L, args, a, 2)) != KWNN_OK) return r;
+        if (tf && (r = kwnn__cfg_bool(c, L, tkw, "transpose_b", NULL, 0, &o->transpose_b)) != KWNN_OK) return r;
+        r = tf ? kwnn__tf_args(c, L, call, el, tkw, nm->code, a, 2) : kwnn__op_args(c, L, args, a, 2);
+        if (r != KWNN_OK) return r;
         r = kwnn__op_matmul(c, L, a, o);
         break;
     default: /* elementwise */
         if (nm->code == KWNN__O_CLIP && (r = kwnn__op_clip(c, L, cfg, o)) != KWNN_OK) return r;
-        if ((r = kwnn__op_args(c, L, args, a, (uint32_t)nm->arity)) != KWNN_OK) return r;
+        r = tf ? kwnn__tf_args(c, L, call, el, tkw, nm->code, a, (uint32_t)nm->arity)
+               : kwnn__op_args(c, L, args, a, (uint32_t)nm->arity);
+        if (r != KWNN_OK) return r;
         r = kwnn__op_broadcast(c, L, a, (uint32_t)nm->arity, o);
         break;
     }
@@ -6721,7 +6946,20 @@ static void kwnn__op_run(const kwnn_layer *L, const float *const *in, float *y, 
                     kwnn__op_next(ridx, o->rshape, o->rnd, roff, o->arg, na, 1);
                 }
                 if (o->has_init) acc = o->code == KWNN__O_RMAX ? fmaxf(acc, o->lo) : fminf(acc, o->lo);
-                yb[i] = o->code == KWNN__O_MEAN ? acc / (float)o->rcount : acc;
+                if (o->code == KWNN__O_STD || o->code == KWNN__O_VAR) { /* again: the squared deviations */
+                    float mean = acc / (float)o->rcount;
+                    memset(ridx, 0, sizeof ridx);
+                    roff[0] = off[0];
+                    for (acc = 0.0f, r = 0; r < o->rcount; r++) {
+                        float dv = src[0][roff[0]] - mean;
+                        acc += dv * dv;
+                        kwnn__op_next(ridx, o->rshape, o->rnd, roff, o->arg, 1, 1);
+                    }
+                    acc /= (float)o->rcount;
+                    yb[i] = o->code == KWNN__O_STD ? sqrtf(acc) : acc;
+                } else {
+                    yb[i] = o->code == KWNN__O_MEAN ? acc / (float)o->rcount : acc;
+                }
             }
             kwnn__op_next(idx, o->shape, o->nd, off, o->arg, na, 0);
         }
@@ -7453,7 +7691,8 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 kwnn__json call;
                 m = kwnn__count(nodes);
                 while (kwnn__next(&calls, NULL, &call)) { /* every reference, or more (Keras 2 kwargs) */
-                    size_t all = kwnn__nrefs(call), used = kwnn__call_nrefs(call);
+                    size_t all = kwnn__nrefs(call), used = kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
+                                                                                     : kwnn__call_nrefs(call);
                     refs += all > used ? all : used;
                 }
             }
@@ -7712,6 +7951,7 @@ typedef struct kwnn__walk {
     uint32_t *dst;
     uint32_t n, cap;
     kwnn_result r;
+    int deep; /* a tf.keras operation call: also the references in each one's kwargs (47_ops.h) */
 } kwnn__walk;
 
 /* Resolve every reference in v, in order (the structure kwnn__refs counts). */
@@ -7725,12 +7965,17 @@ static void kwnn__walk_refs(kwnn__walk *w, kwnn__json v, int depth)
         kwnn__iter it2 = it;
         if (kwnn__next(&it2, NULL, &e0) && kwnn__is(e0, '"') && kwnn__next(&it2, NULL, &e1) &&
             e1.p < e1.e && (*e1.p == '-' || (*e1.p >= '0' && *e1.p <= '9'))) {
+            if (w->deep && kwnn__jstr_is(e0, "_CONSTANT_VALUE")) { /* a constant first argument */
+                kwnn__walk_refs(w, kwnn__tf_kwargs(v), depth + 1);
+                return;
+            }
             if (w->n >= w->cap) {
                 w->r = kwnn__disagree(w->c);
                 return;
             }
             w->r = kwnn__resolve(w->c, w->scope, v, w->who, &w->dst[w->n]);
             w->n++;
+            if (w->deep) kwnn__walk_refs(w, kwnn__tf_kwargs(v), depth + 1);
             return;
         }
         while (kwnn__next(&it, NULL, &el)) kwnn__walk_refs(w, el, depth + 1);
@@ -7747,6 +7992,8 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
     kwnn__json kw, v;
     size_t i;
     int has_kw = kwnn__call_kwargs(call, &kw);
+    w.deep = c->deep_refs;
+    if (w.deep) has_kw = 0; /* every reference, its kwargs' included */
     /* Keras 3: any other tensor keyword is refused (Keras 2's were always ignored) */
     if (has_kw && kwnn__is(call, '{') &&
         kwnn__nrefs(kw) != kwnn__call_nrefs(call) - kwnn__nrefs(kwnn__call_args(call))) {
@@ -7855,7 +8102,10 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
             kwnn__iter it2;
             kwnn__begin(nodes, '[', &it2);
             while (kwnn__next(&it2, NULL, &call))
-                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t, (uint32_t)kwnn__call_nrefs(call), &id)) !=
+                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
+                                        (uint32_t)(kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
+                                                                            : kwnn__call_nrefs(call)),
+                                        &id)) !=
                     KWNN_OK)
                     return r;
         }
@@ -7929,8 +8179,10 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                     return r;
             } else {
                 kwnn__node *x = &c->net->nodes_[c->base[t] + k];
-                if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
-                    return r;
+                c->deep_refs = kwnn__tf_op_entry(entry); /* 47_ops.h */
+                r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in);
+                c->deep_refs = 0;
+                if (r != KWNN_OK) return r;
                 kwnn__call_kwargs(call, &x->kwargs);
                 if (kwnn__op_entry(entry)) x->call = call;
                 x->masked = kwnn__call_masked(x->kwargs); /* 48_masking.h */

@@ -2,8 +2,10 @@
 
 - every committed fixture of tests/data/ops (make_fixtures.py: arithmetic with
   tensors and constants on either side and broadcasting, comparisons, where,
-  activations as ops, reductions, shapes, slicing, matmul, casts), packed by
-  kwbin and run by kwbin-run, equals Keras's outputs to 1e-5 (relative above 1);
+  activations as ops, reductions, shapes, slicing, matmul, casts, masks), packed
+  by kwbin and run by kwbin-run, equals Keras's outputs to 1e-5 (relative above 1);
+- every tf.keras fixture of tests/data/tfops (TFOpLambda, SlicingOpLambda, made
+  by TensorFlow in .venv-tf) equals TensorFlow's outputs likewise;
 - whole models built live: a Dense model that scales and slices with Python
   operators, a hand-written attention, several batch sizes;
 - operations outside the supported set, or touching the batch axis, refused
@@ -44,27 +46,26 @@ def _infer(exe: Path, model: Path, inputs: list[np.ndarray], n_out: int, tmp: Pa
     return [np.load(tmp / f"out{j}.npy") for j in range(n_out)]
 
 
+def _fixture_equals(exe: Path, folder: Path, case: dict, tmp_path: Path) -> None:
+    """Pack a committed fixture, run it, compare every output with the framework's."""
+    pack(folder / case["model"], tmp_path / "m.kwb")
+    inputs = [np.load(folder / i["file"]) for i in case["inputs"]]
+    got = _infer(exe, tmp_path / "m.kwb", inputs, len(case["outputs"]), tmp_path)
+    for g, o in zip(got, case["outputs"]):
+        assert _difference(g, np.load(folder / o["file"])) <= TOLERANCE, case["model"]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fixture_operations_equal_keras(name, kwbin_run, tmp_path):  # noqa: F811
-    case = CASES[name]
-    assert case["operations"], "a case without an operation node proves nothing here"
-    pack(OPS / case["model"], tmp_path / "m.kwb")
-    inputs = [np.load(OPS / i["file"]) for i in case["inputs"]]
-    got = _infer(kwbin_run, tmp_path / "m.kwb", inputs, len(case["outputs"]), tmp_path)
-    for g, o in zip(got, case["outputs"]):
-        assert _difference(g, np.load(OPS / o["file"])) <= TOLERANCE
+    assert CASES[name]["operations"], "a case without an operation node proves nothing here"
+    _fixture_equals(kwbin_run, OPS, CASES[name], tmp_path)
 
 
 def test_fixture_operations_run_clean_under_asan_and_ubsan(kwbin_run_asan, tmp_path):  # noqa: F811
     for name in ["slice_reverse_bounded", "newaxis", "matmul_broadcast", "matmul_constant_vector",
                  "mul_array_rank3_batch1", "where_broadcast_cond", "sum_axes_keepdims", "softmax_axis1",
-                 "transpose_0312", "stack_last"]:
-        case = CASES[name]
-        pack(OPS / case["model"], tmp_path / "m.kwb")
-        inputs = [np.load(OPS / i["file"]) for i in case["inputs"]]
-        got = _infer(kwbin_run_asan, tmp_path / "m.kwb", inputs, len(case["outputs"]), tmp_path)
-        for g, o in zip(got, case["outputs"]):
-            assert _difference(g, np.load(OPS / o["file"])) <= TOLERANCE, name
+                 "transpose_0312", "stack_last", "mask_zero_bilstm_gap", "masking_lstm"]:
+        _fixture_equals(kwbin_run_asan, OPS, CASES[name], tmp_path)
 
 
 # ---------------------------------------------------------------------------
@@ -179,3 +180,40 @@ def test_operations_on_a_none_time_axis_at_several_lengths(kwbin_run, kwbin_run_
         for exe in (kwbin_run, kwbin_run_asan) if steps == 3 else (kwbin_run,):
             (got,) = _infer(exe, tmp_path / "m.kwb", [xs], 1, tmp_path)
             assert _difference(got, want) <= TOLERANCE, steps
+
+
+# ---------------------------------------------------------------------------
+# tf.keras: TFOpLambda / SlicingOpLambda (tests/data/tfops, made by TensorFlow in .venv-tf)
+# ---------------------------------------------------------------------------
+
+TFOPS = ROOT / "tests" / "data" / "tfops"
+TF_CASES = json.loads((TFOPS / "cases.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("name", sorted(TF_CASES))
+def test_tf_keras_operations_equal_tensorflow(name, kwbin_run, tmp_path):  # noqa: F811
+    assert TF_CASES[name]["ops"], "a case without an op layer proves nothing here"
+    _fixture_equals(kwbin_run, TFOPS, TF_CASES[name], tmp_path)
+
+
+def test_tf_keras_operations_run_clean_under_asan(kwbin_run_asan, tmp_path):  # noqa: F811
+    for name in ["mul_const_left", "matmul_transpose_b", "slice_mixed", "where", "tf_classifier"]:
+        _fixture_equals(kwbin_run_asan, TFOPS, TF_CASES[name], tmp_path)
+
+
+def test_an_unknown_tf_function_is_refused_naming_it(kwbin_run, tmp_path):  # noqa: F811
+    """The tf_classifier file with one function renamed: refused at load, never run as something else."""
+    import h5py
+
+    case = TF_CASES["tf_classifier"]
+    src = tmp_path / "m.h5"
+    src.write_bytes((TFOPS / case["model"]).read_bytes())
+    with h5py.File(src, "r+") as f:
+        config = f.attrs["model_config"]
+        text = config.decode() if isinstance(config, bytes) else config
+        assert '"function": "math.reduce_std"' in text
+        f.attrs["model_config"] = text.replace('"function": "math.reduce_std"', '"function": "math.reduce_logsumexp"')
+    pack(src, tmp_path / "m.kwb")
+    inputs = [np.load(TFOPS / i["file"]) for i in case["inputs"]]
+    line = _error(_run(kwbin_run, tmp_path / "m.kwb", inputs, 1, tmp_path))
+    assert "(TFOpLambda)" in line and "unsupported function math.reduce_logsumexp" in line, line

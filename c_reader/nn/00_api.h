@@ -445,6 +445,32 @@
                        is refused at load: "operation 'NAME' (CLASS): ...".
                        No scratch beyond its output; values are float32 (an
                        int32 input is given as floats).
+                       Also Std, Var (two passes), Any, All.
+     TFOpLambda, SlicingOpLambda (tf.keras; 47_ops.h)
+                       the config's function as the operation above:
+                       math.add / __operators__.add, math.subtract,
+                       math.multiply, math.truediv, math.divide, math.pow,
+                       math.minimum, math.maximum, math.equal, not_equal,
+                       greater(_equal), less(_equal), logical_and / or /
+                       not, where, math.negative, abs, square, sqrt, exp,
+                       log, sign, floor, ceil, reciprocal, rsqrt, log1p,
+                       expm1, clip_by_value, math.reduce_sum / mean / max
+                       / min / any / all / std / variance, linalg.matmul
+                       (transpose_b; transpose_a, adjoint refused),
+                       nn.softmax, nn.log_softmax, reshape, expand_dims,
+                       (compat.v1.)squeeze, (compat.v1.)transpose, concat,
+                       stack, cast, identity, stop_gradient, and the
+                       activations (nn.relu, relu6, gelu: approximate
+                       default false, silu / swish, elu, selu, softplus,
+                       softsign, leaky_relu alpha, math.sigmoid, tanh);
+                       __operators__.getitem (SlicingOpLambda: slice_spec).
+                       A call [[name, node, tensor, {kwargs}]]: the first
+                       argument is that tensor (["_CONSTANT_VALUE", -1,
+                       value, {...}]: a constant), the others and the
+                       options are in its kwargs (y; where: x, y; matmul:
+                       b); tensors are the call's references in order, each
+                       followed by those in its kwargs.  Another function
+                       is refused: "(TFOpLambda): unsupported function F".
      Sequential, Functional, Model (nested models)
                        their layers follow them in the table (names
                        "outer/inner"); see THE GRAPH.

@@ -46,6 +46,7 @@ typedef struct kwnn__ctx {
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
     int masked;               /* the node's last input is its mask (48_masking.h) */
     int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
+    int deep_refs;            /* resolving a tf.keras operation call (47_ops.h) */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
     uint64_t cost;            /* operations per sample so far (saturating) */

@@ -120,7 +120,8 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 kwnn__json call;
                 m = kwnn__count(nodes);
                 while (kwnn__next(&calls, NULL, &call)) { /* every reference, or more (Keras 2 kwargs) */
-                    size_t all = kwnn__nrefs(call), used = kwnn__call_nrefs(call);
+                    size_t all = kwnn__nrefs(call), used = kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
+                                                                                     : kwnn__call_nrefs(call);
                     refs += all > used ? all : used;
                 }
             }
@@ -379,6 +380,7 @@ typedef struct kwnn__walk {
     uint32_t *dst;
     uint32_t n, cap;
     kwnn_result r;
+    int deep; /* a tf.keras operation call: also the references in each one's kwargs (47_ops.h) */
 } kwnn__walk;
 
 /* Resolve every reference in v, in order (the structure kwnn__refs counts). */
@@ -392,12 +394,17 @@ static void kwnn__walk_refs(kwnn__walk *w, kwnn__json v, int depth)
         kwnn__iter it2 = it;
         if (kwnn__next(&it2, NULL, &e0) && kwnn__is(e0, '"') && kwnn__next(&it2, NULL, &e1) &&
             e1.p < e1.e && (*e1.p == '-' || (*e1.p >= '0' && *e1.p <= '9'))) {
+            if (w->deep && kwnn__jstr_is(e0, "_CONSTANT_VALUE")) { /* a constant first argument */
+                kwnn__walk_refs(w, kwnn__tf_kwargs(v), depth + 1);
+                return;
+            }
             if (w->n >= w->cap) {
                 w->r = kwnn__disagree(w->c);
                 return;
             }
             w->r = kwnn__resolve(w->c, w->scope, v, w->who, &w->dst[w->n]);
             w->n++;
+            if (w->deep) kwnn__walk_refs(w, kwnn__tf_kwargs(v), depth + 1);
             return;
         }
         while (kwnn__next(&it, NULL, &el)) kwnn__walk_refs(w, el, depth + 1);
@@ -414,6 +421,8 @@ static kwnn_result kwnn__call_inputs(kwnn__ctx *c, uint32_t scope, kwnn__json wh
     kwnn__json kw, v;
     size_t i;
     int has_kw = kwnn__call_kwargs(call, &kw);
+    w.deep = c->deep_refs;
+    if (w.deep) has_kw = 0; /* every reference, its kwargs' included */
     /* Keras 3: any other tensor keyword is refused (Keras 2's were always ignored) */
     if (has_kw && kwnn__is(call, '{') &&
         kwnn__nrefs(kw) != kwnn__call_nrefs(call) - kwnn__nrefs(kwnn__call_args(call))) {
@@ -522,7 +531,10 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
             kwnn__iter it2;
             kwnn__begin(nodes, '[', &it2);
             while (kwnn__next(&it2, NULL, &call))
-                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t, (uint32_t)kwnn__call_nrefs(call), &id)) !=
+                if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
+                                        (uint32_t)(kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
+                                                                            : kwnn__call_nrefs(call)),
+                                        &id)) !=
                     KWNN_OK)
                     return r;
         }
@@ -596,8 +608,10 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                     return r;
             } else {
                 kwnn__node *x = &c->net->nodes_[c->base[t] + k];
-                if ((r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in)) != KWNN_OK)
-                    return r;
+                c->deep_refs = kwnn__tf_op_entry(entry); /* 47_ops.h */
+                r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in);
+                c->deep_refs = 0;
+                if (r != KWNN_OK) return r;
                 kwnn__call_kwargs(call, &x->kwargs);
                 if (kwnn__op_entry(entry)) x->call = call;
                 x->masked = kwnn__call_masked(x->kwargs); /* 48_masking.h */

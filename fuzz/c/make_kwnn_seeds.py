@@ -37,6 +37,8 @@ OPS_FIXTURES = ["slice_reverse_bounded", "newaxis", "mul_array_rank3_batch1", "w
                 "sum_axes_keepdims", "softmax_axis1", "matmul_broadcast", "matmul_constant_matrix",
                 "transpose_0312", "stack_last", "reshape", "cast_int32",
                 "mask_zero_bilstm_gap", "mask_zero_gru_backwards", "masking_lstm"]  # masks: 48_masking.h
+# tf.keras operation layers (TFOpLambda, SlicingOpLambda): tests/data/tfops
+TFOPS_FIXTURES = ["mul_const_left", "slice_mixed", "matmul_transpose_b", "where", "tf_classifier"]
 MAX_SEED = 65536  # the -max_len of the fuzz targets
 
 
@@ -314,6 +316,9 @@ def main() -> int:
         for name in OPS_FIXTURES:
             pack(ROOT / "tests" / "data" / "ops" / f"{name}.keras", folder / f"ops_{name}.kwb")
             paths.append(folder / f"ops_{name}.kwb")
+        for name in TFOPS_FIXTURES:
+            pack(ROOT / "tests" / "data" / "tfops" / f"{name}.h5", folder / f"tfops_{name}.kwb")
+            paths.append(folder / f"tfops_{name}.kwb")
         paths += hand_made(folder)
         for path in paths:
             data = path.read_bytes()
