@@ -170,6 +170,16 @@
                        cap, a net whose kwnn_cost_per_sample exceeds it
                        (before running anything; the allocation is freed):
                        a small file cannot ask for hours of work per sample.
+       parallel_for, parallel_data   NULL (default): kwnn_run uses the
+                       calling thread only.  Else kwnn_run hands independent
+                       blocks of its matrix products and convolutions to
+                       parallel_for(task, ctx, n, parallel_data), which must
+                       call task(ctx, i) once for each i in [0, n) (on any
+                       threads, in any order) and return when all are done.
+                       Results are bit-identical with and without it (each
+                       output is computed the same way, whoever computes it).
+                       The header creates no threads (kwbin-run --threads N
+                       shows a pthreads one).
 
    SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
    and its class, at load time)
@@ -622,6 +632,21 @@
                           `load_steps` (kwnn_load's walks: configs counted,
                           table linked, graph built, sorted, shapes) to
                           count work.
+   KWNN_NO_SIMD           use the portable C kernels even where the compiler
+                          targets AVX2 + FMA (__AVX2__ and __FMA__: -mavx2
+                          -mfma, -march=native) or AArch64 NEON, whose
+                          intrinsic kernels (<immintrin.h>, <arm_neon.h>) are
+                          used otherwise.  Deployment: -O3 -march=native (or
+                          the target's); -ffast-math is not needed.
+   KWNN_GEMM_KC, KWNN_PARALLEL_MIN, KWNN_CONV_IM2COL_MIN
+                          tuning of the matrix multiply (13_gemm.h: rows of
+                          a packed slice of B, default 256, 16 KB on the
+                          stack; multiply-adds below which a product is not
+                          handed to parallel_for, 65536) and of the
+                          convolutions (49_conv_gemm.h: multiply-adds per
+                          sample below which a convolution keeps the direct
+                          loops rather than an im2col block in the scratch,
+                          1048576).
 */
 #ifndef KWBIN_NN_H
 #define KWBIN_NN_H
@@ -819,6 +844,10 @@ typedef struct kwnn_options {
     void *user_data;                                 /* default: NULL */
     int hard_sigmoid;                                /* KWNN_HARD_SIGMOID_*, default AUTO */
     uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
+    /* optional threads, the caller's: run task(ctx, i) for every i in [0, n), in any order or at
+       once, and return when all are done; NULL (default): one thread.  The header creates none. */
+    void (*parallel_for)(void (*task)(void *ctx, size_t i), void *ctx, size_t n, void *parallel_data);
+    void *parallel_data; /* passed to parallel_for */
 } kwnn_options;
 
 /* A per-sample shape (batch excluded), for the calls taking shapes at run time. */
@@ -896,6 +925,18 @@ KWNN_API const char *kwnn_activation_name(kwnn_act_kind a);
 
 #include <math.h>
 #include <string.h>
+
+/* SIMD kernels where the compiler targets them (-mavx2 -mfma, -march=native,
+   AArch64); KWNN_NO_SIMD forces the portable C path (13_gemm.h). */
+#if !defined(KWNN_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define KWNN__AVX2 1
+#define KWNN__SIMD_FMA 1
+#elif !defined(KWNN_NO_SIMD) && defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define KWNN__NEON 1
+#define KWNN__SIMD_FMA 1
+#endif
 
 #if !defined(KWNN_MALLOC) || !defined(KWNN_FREE)
 #include <stdlib.h>
@@ -1310,6 +1351,312 @@ static size_t kwnn__count(kwnn__json arr)
     return n;
 }
 
+/* ---- matrix multiply ------------------------------------------------------ */
+
+/* C (M x N) = A (M x K) B (K x N) + bias, every matrix row-major with its own
+   row stride (lda, ldb, ldc), for Dense, EinsumDense, the recurrent kernels,
+   attention's projections and the convolutions (im2col in the work area).
+
+   Every output is the sum over k in order (acc = 0; acc += a b, k = 0, 1,
+   ...), then + bias, whatever the path: the blocked kernel, the edges, the
+   one-row path and a split over threads compute each output the same way, so
+   results do not depend on the batch, the tiling or the thread count.  With
+   KWNN__SIMD_FMA the products are fused (fmaf in the scalar edges, so that
+   every path still agrees).
+
+   Blocking (GotoBLAS-like, without packing A): C is cut in panels of 16
+   columns; a slice of KC rows of a panel of B is copied once into a
+   contiguous 16 KB buffer (on the stack, zero-padded), which stays in L1
+   while a block of MC rows of A (in L2) runs through it, MR rows at a time,
+   the MR x 16 tile of C summed in registers.  One row (batch 1): the kernel
+   rows are streamed as they are, 64 outputs summed in registers. */
+
+#ifndef KWNN_GEMM_KC
+#define KWNN_GEMM_KC 256 /* rows of a packed slice of B: 16 KB */
+#endif
+#define KWNN__NR 16
+#define KWNN__MC 192 /* rows of A per block: a multiple of every MR */
+#define KWNN__GEMV_NB 64
+#define KWNN__TASKS 8 /* tasks per product handed to parallel_for (a few per thread) */
+#ifndef KWNN_PARALLEL_MIN
+#define KWNN_PARALLEL_MIN 65536 /* multiply-adds below which a product is not worth handing out */
+#endif
+
+#ifdef KWNN__SIMD_FMA
+#define KWNN__MR 6
+#define KWNN__MADD(acc, a, b) fmaf((a), (b), (acc))
+#else
+#define KWNN__MR 4
+#define KWNN__MADD(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+typedef void (*kwnn__task_fn)(void *ctx, size_t i);
+
+typedef struct kwnn__ex { /* what a runner may use besides its input and output */
+    const kwnn_options *opt; /* parallel_for */
+    float *work;             /* the layers' work area (kwnn_layer.work floats per sample) */
+} kwnn__ex;
+
+typedef struct kwnn__mm {
+    const float *A, *B, *bias;
+    float *C;
+    size_t lda, ldb, ldc, M, N, K;
+    size_t m_tasks, m_rows, n_panels; /* the task grid: rows per task (a multiple of MR), panels per task */
+} kwnn__mm;
+
+/* buf (kc x 16) = B's rows [0, kc), columns [0, nr), zeros beyond nr. */
+static void kwnn__pack_b(float *KWNN__RESTRICT buf, const float *KWNN__RESTRICT B, size_t ldb, size_t kc, size_t nr)
+{
+    size_t k, j;
+    for (k = 0; k < kc; k++) {
+        const float *b = B + k * ldb;
+        float *d = buf + k * KWNN__NR;
+        if (nr == KWNN__NR) {
+            for (j = 0; j < KWNN__NR; j++) d[j] = b[j];
+        } else {
+            for (j = 0; j < nr; j++) d[j] = b[j];
+            for (; j < KWNN__NR; j++) d[j] = 0.0f;
+        }
+    }
+}
+
+/* Any tile (mr <= MR rows, nr <= 16 columns): the reference the fast kernels agree with. */
+static void kwnn__tile_any(size_t mr, size_t nr, size_t kc, const float *A, size_t lda, const float *Bp,
+                           float *C, size_t ldc, int first, const float *bias)
+{
+    float acc[KWNN__MR][KWNN__NR];
+    size_t i, j, k;
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j++) acc[i][j] = first ? 0.0f : C[i * ldc + j];
+    for (k = 0; k < kc; k++)
+        for (i = 0; i < mr; i++) {
+            float a = A[i * lda + k];
+            for (j = 0; j < nr; j++) acc[i][j] = KWNN__MADD(acc[i][j], a, Bp[k * KWNN__NR + j]);
+        }
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j++) C[i * ldc + j] = bias != NULL ? acc[i][j] + bias[j] : acc[i][j];
+}
+
+#if defined(KWNN__SIMD_FMA) && defined(KWNN__AVX2)
+/* 6 x 16 with AVX2 + FMA: 12 accumulators, two loads of B and six broadcasts of A per k. */
+static void kwnn__tile_full(size_t kc, const float *A, size_t lda, const float *Bp, float *C, size_t ldc, int first,
+                            const float *bias)
+{
+    __m256 c[6][2];
+    size_t i, k;
+    for (i = 0; i < 6; i++) {
+        c[i][0] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(C + i * ldc);
+        c[i][1] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(C + i * ldc + 8);
+    }
+    for (k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(Bp + k * KWNN__NR), b1 = _mm256_loadu_ps(Bp + k * KWNN__NR + 8), a;
+        for (i = 0; i < 6; i++) {
+            a = _mm256_broadcast_ss(A + i * lda + k);
+            c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+        }
+    }
+    for (i = 0; i < 6; i++) {
+        if (bias != NULL) {
+            c[i][0] = _mm256_add_ps(c[i][0], _mm256_loadu_ps(bias));
+            c[i][1] = _mm256_add_ps(c[i][1], _mm256_loadu_ps(bias + 8));
+        }
+        _mm256_storeu_ps(C + i * ldc, c[i][0]);
+        _mm256_storeu_ps(C + i * ldc + 8, c[i][1]);
+    }
+}
+#elif defined(KWNN__SIMD_FMA) && defined(KWNN__NEON)
+/* 6 x 16 with NEON (AArch64): 24 accumulators, four loads of B, six broadcasts of A per k. */
+static void kwnn__tile_full(size_t kc, const float *A, size_t lda, const float *Bp, float *C, size_t ldc, int first,
+                            const float *bias)
+{
+    float32x4_t c[6][4];
+    size_t i, j, k;
+    for (i = 0; i < 6; i++)
+        for (j = 0; j < 4; j++) c[i][j] = first ? vdupq_n_f32(0.0f) : vld1q_f32(C + i * ldc + 4 * j);
+    for (k = 0; k < kc; k++) {
+        float32x4_t b[4];
+        for (j = 0; j < 4; j++) b[j] = vld1q_f32(Bp + k * KWNN__NR + 4 * j);
+        for (i = 0; i < 6; i++) {
+            float32x4_t a = vdupq_n_f32(A[i * lda + k]);
+            for (j = 0; j < 4; j++) c[i][j] = vfmaq_f32(c[i][j], a, b[j]);
+        }
+    }
+    for (i = 0; i < 6; i++)
+        for (j = 0; j < 4; j++) {
+            if (bias != NULL) c[i][j] = vaddq_f32(c[i][j], vld1q_f32(bias + 4 * j));
+            vst1q_f32(C + i * ldc + 4 * j, c[i][j]);
+        }
+}
+#else
+/* Portable 4 x 16: fixed trip counts and restrict, which gcc and clang vectorize at -O2 / -O3. */
+static void kwnn__tile_full(size_t kc, const float *KWNN__RESTRICT A, size_t lda, const float *KWNN__RESTRICT Bp,
+                            float *KWNN__RESTRICT C, size_t ldc, int first, const float *KWNN__RESTRICT bias)
+{
+    float c0[KWNN__NR], c1[KWNN__NR], c2[KWNN__NR], c3[KWNN__NR];
+    const float *a0 = A, *a1 = A + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    size_t j, k;
+    for (j = 0; j < KWNN__NR; j++) {
+        c0[j] = first ? 0.0f : C[j];
+        c1[j] = first ? 0.0f : C[ldc + j];
+        c2[j] = first ? 0.0f : C[2 * ldc + j];
+        c3[j] = first ? 0.0f : C[3 * ldc + j];
+    }
+    for (k = 0; k + 2 <= kc; k += 2) { /* two k per pass: half the traffic where c0..c3 live in memory (-O2) */
+        const float *b = Bp + k * KWNN__NR, *d = b + KWNN__NR;
+        float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+        float y0 = a0[k + 1], y1 = a1[k + 1], y2 = a2[k + 1], y3 = a3[k + 1];
+        for (j = 0; j < KWNN__NR; j++) {
+            c0[j] = KWNN__MADD(KWNN__MADD(c0[j], x0, b[j]), y0, d[j]);
+            c1[j] = KWNN__MADD(KWNN__MADD(c1[j], x1, b[j]), y1, d[j]);
+            c2[j] = KWNN__MADD(KWNN__MADD(c2[j], x2, b[j]), y2, d[j]);
+            c3[j] = KWNN__MADD(KWNN__MADD(c3[j], x3, b[j]), y3, d[j]);
+        }
+    }
+    for (; k < kc; k++) {
+        const float *b = Bp + k * KWNN__NR;
+        float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+        for (j = 0; j < KWNN__NR; j++) {
+            c0[j] = KWNN__MADD(c0[j], x0, b[j]);
+            c1[j] = KWNN__MADD(c1[j], x1, b[j]);
+            c2[j] = KWNN__MADD(c2[j], x2, b[j]);
+            c3[j] = KWNN__MADD(c3[j], x3, b[j]);
+        }
+    }
+    for (j = 0; j < KWNN__NR; j++) {
+        float b = bias != NULL ? bias[j] : 0.0f;
+        C[j] = bias != NULL ? c0[j] + b : c0[j];
+        C[ldc + j] = bias != NULL ? c1[j] + b : c1[j];
+        C[2 * ldc + j] = bias != NULL ? c2[j] + b : c2[j];
+        C[3 * ldc + j] = bias != NULL ? c3[j] + b : c3[j];
+    }
+}
+#endif
+
+/* Rows [r0, r1) and columns [c0, c1) of C (c0 a multiple of 16). */
+static void kwnn__mm_block(const kwnn__mm *m, size_t r0, size_t r1, size_t c0, size_t c1)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    float buf[KWNN_GEMM_KC * KWNN__NR] __attribute__((aligned(64)));
+#else
+    float buf[KWNN_GEMM_KC * KWNN__NR];
+#endif
+    size_t i0, j0, k0, i;
+    for (i0 = r0; i0 < r1; i0 += KWNN__MC) {
+        size_t i1 = r1 - i0 < KWNN__MC ? r1 : i0 + KWNN__MC;
+        for (j0 = c0; j0 < c1; j0 += KWNN__NR) {
+            size_t nr = c1 - j0 < KWNN__NR ? c1 - j0 : KWNN__NR;
+            for (k0 = 0; k0 < m->K; k0 += KWNN_GEMM_KC) {
+                size_t kc = m->K - k0 < KWNN_GEMM_KC ? m->K - k0 : KWNN_GEMM_KC;
+                const float *bias = k0 + kc == m->K && m->bias != NULL ? m->bias + j0 : NULL;
+                kwnn__pack_b(buf, m->B + k0 * m->ldb + j0, m->ldb, kc, nr);
+                for (i = i0; i < i1; i += KWNN__MR) {
+                    const float *a = m->A + i * m->lda + k0;
+                    float *c = m->C + i * m->ldc + j0;
+                    if (i1 - i >= KWNN__MR && nr == KWNN__NR)
+                        kwnn__tile_full(kc, a, m->lda, buf, c, m->ldc, k0 == 0, bias);
+                    else
+                        kwnn__tile_any(i1 - i < KWNN__MR ? i1 - i : KWNN__MR, nr, kc, a, m->lda, buf, c, m->ldc,
+                                       k0 == 0, bias);
+                }
+            }
+        }
+    }
+}
+
+/* One row: y (N) = x (K) B + bias, 64 outputs at a time over every k. */
+static void kwnn__gemv(const float *KWNN__RESTRICT x, const float *KWNN__RESTRICT B, size_t ldb,
+                       const float *KWNN__RESTRICT bias, float *KWNN__RESTRICT y, size_t c0, size_t c1, size_t K)
+{
+    float acc[KWNN__GEMV_NB];
+    size_t j0, j, k;
+    for (j0 = c0; j0 < c1; j0 += KWNN__GEMV_NB) {
+        size_t nb = c1 - j0 < KWNN__GEMV_NB ? c1 - j0 : KWNN__GEMV_NB;
+        const float *b = B + j0;
+        if (nb == KWNN__GEMV_NB) {
+#if defined(KWNN__SIMD_FMA) && defined(KWNN__AVX2)
+            __m256 s[8];
+            for (j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
+            for (k = 0; k < K; k++) {
+                __m256 a = _mm256_broadcast_ss(x + k);
+                for (j = 0; j < 8; j++) s[j] = _mm256_fmadd_ps(a, _mm256_loadu_ps(b + k * ldb + 8 * j), s[j]);
+            }
+            for (j = 0; j < 8; j++) _mm256_storeu_ps(acc + 8 * j, s[j]);
+#else
+            for (j = 0; j < KWNN__GEMV_NB; j++) acc[j] = 0.0f;
+            for (k = 0; k + 4 <= K; k += 4) { /* four rows per pass over acc, still summed in k order */
+                const float *b0 = b + k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+                float a0 = x[k], a1 = x[k + 1], a2 = x[k + 2], a3 = x[k + 3];
+                for (j = 0; j < KWNN__GEMV_NB; j++)
+                    acc[j] = KWNN__MADD(KWNN__MADD(KWNN__MADD(KWNN__MADD(acc[j], a0, b0[j]), a1, b1[j]), a2, b2[j]),
+                                        a3, b3[j]);
+            }
+            for (; k < K; k++) {
+                const float *bk = b + k * ldb;
+                float a = x[k];
+                for (j = 0; j < KWNN__GEMV_NB; j++) acc[j] = KWNN__MADD(acc[j], a, bk[j]);
+            }
+#endif
+        } else {
+            for (j = 0; j < nb; j++) acc[j] = 0.0f;
+            for (k = 0; k < K; k++)
+                for (j = 0; j < nb; j++) acc[j] = KWNN__MADD(acc[j], x[k], b[k * ldb + j]);
+        }
+        for (j = 0; j < nb; j++) y[j0 + j] = bias != NULL ? acc[j] + bias[j0 + j] : acc[j];
+    }
+}
+
+static void kwnn__mm_task(void *ctx, size_t t)
+{
+    const kwnn__mm *m = (const kwnn__mm *)ctx;
+    size_t mi = t % m->m_tasks, ni = t / m->m_tasks;
+    size_t r0 = mi * m->m_rows, r1 = r0 + m->m_rows > m->M ? m->M : r0 + m->m_rows;
+    size_t c0 = ni * m->n_panels * KWNN__NR, w = m->n_panels * KWNN__NR, c1 = m->N - c0 < w ? m->N : c0 + w;
+    size_t r;
+    if (m->M < KWNN__MR) {
+        for (r = r0; r < r1; r++) kwnn__gemv(m->A + r * m->lda, m->B, m->ldb, m->bias, m->C + r * m->ldc, c0, c1, m->K);
+        return;
+    }
+    kwnn__mm_block(m, r0, r1, c0, c1);
+}
+
+/* Runs task(ctx, i) for i in [0, n): through the caller's parallel_for if set, else in order. */
+static void kwnn__parallel(const kwnn_options *opt, kwnn__task_fn task, void *ctx, size_t n)
+{
+    size_t i;
+    if (n > 1 && opt != NULL && opt->parallel_for != NULL) {
+        opt->parallel_for(task, ctx, n, opt->parallel_data);
+        return;
+    }
+    for (i = 0; i < n; i++) task(ctx, i);
+}
+
+/* C = A B + bias (bias NULL: none).  opt: the caller's parallel_for, or NULL. */
+static void kwnn__gemm(const kwnn_options *opt, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                       const float *B, size_t ldb, const float *bias, float *C, size_t ldc)
+{
+    size_t panels = (N + KWNN__NR - 1) / KWNN__NR, r, j, n_tasks = 1;
+    kwnn__mm m = {A, B, bias, C, lda, ldb, ldc, M, N, K, 1, M, 0};
+    m.n_panels = panels;
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (r = 0; r < M; r++)
+            for (j = 0; j < N; j++) C[r * ldc + j] = bias != NULL ? bias[j] : 0.0f;
+        return;
+    }
+    if (opt != NULL && opt->parallel_for != NULL && (double)M * (double)N * (double)K >= (double)KWNN_PARALLEL_MIN) {
+        /* about KWNN__TASKS tasks: groups of panels, times groups of rows (whole tiles) */
+        n_tasks = panels < KWNN__TASKS ? panels : KWNN__TASKS;
+        m.n_panels = (panels + n_tasks - 1) / n_tasks;
+        n_tasks = (panels + m.n_panels - 1) / m.n_panels;
+        if (M >= KWNN__MR) {
+            size_t want = (KWNN__TASKS + n_tasks - 1) / n_tasks, rows = (M + want - 1) / want;
+            m.m_rows = (rows + KWNN__MR - 1) / KWNN__MR * KWNN__MR;
+            m.m_tasks = (M + m.m_rows - 1) / m.m_rows;
+        }
+    }
+    kwnn__parallel(opt, kwnn__mm_task, &m, m.m_tasks * n_tasks);
+}
 /* ---- building ----------------------------------------------------------- */
 
 /* One value of the graph: a model input, a call of a layer (its output), or
@@ -3976,6 +4323,13 @@ static uint32_t kwnn__runs(const size_t *shape, uint32_t nd, uint32_t axes, size
 }
 
 /* One row of n inputs; the parameters at w, b, step 1 (kept) or 0. */
+static void kwnn__scale_shift_inplace(float *KWNN__RESTRICT y, const float *KWNN__RESTRICT w,
+                                      const float *KWNN__RESTRICT b, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) y[j] = y[j] * w[j] + b[j];
+}
+
 static void kwnn__bcast_row(const kwnn_layer *L, const float *x, float *y, size_t n, size_t p, size_t step)
 {
     const float *w = L->w + p, *b = L->b != NULL ? L->b + p : NULL;
@@ -3987,7 +4341,9 @@ static void kwnn__bcast_row(const kwnn_layer *L, const float *x, float *y, size_
     } else if (b == NULL) {
         for (j = 0; j < n; j++) y[j] = x[j] * w[j * step];
     } else if (step == 1) {
-        for (j = 0; j < n; j++) y[j] = x[j] * w[j] + b[j];
+        if (x == y) kwnn__scale_shift_inplace(y, w, b, n); /* vectorized: no overlap to fear */
+        else
+            for (j = 0; j < n; j++) y[j] = x[j] * w[j] + b[j];
     } else {
         float w0 = w[0], b0 = b[0];
         for (j = 0; j < n; j++) y[j] = x[j] * w0 + b0;
@@ -4640,12 +4996,7 @@ static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, floa
 /* y (rows, N) = x (rows, K) @ W, W's rows ldw floats apart: sums in k order. */
 static void kwnn__rnn_mm(const float *x, size_t rows, size_t K, const float *W, size_t ldw, size_t N, float *y)
 {
-    size_t r, k;
-    for (r = 0; r < rows; r++) {
-        float *o = y + r * N;
-        memset(o, 0, N * sizeof *o);
-        for (k = 0; k < K; k++) kwnn__axpy(o, W + k * ldw, x[r * K + k], N);
-    }
+    kwnn__gemm(NULL, rows, N, K, x, K, W, ldw, NULL, y, N); /* 13_gemm.h */
 }
 
 /* One step of one sample: xz = x_t @ kernel (G U), rz = h @ recurrent_kernel (G U; GRU without
@@ -7049,6 +7400,210 @@ static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, int *produ
         *producer = 1;
     return KWNN_OK;
 }
+/* ---- convolutions through the matrix multiply ------------------------------ */
+
+/* The fast paths of the channels_last forward convolutions (42_conv_family.h
+   keeps the direct loops for the rest: channels_first, transposed, kernels
+   larger than their input):
+   - 1 x 1, stride 1, one group: the input is already the matrix (positions x
+     channels): y = x W + b, no copy;
+   - any other window (groups, strides, dilation, padding): im2col, a block of
+     KWNN__CONV_ROWS output positions at a time, each a row of taps x channels
+     (zeros off the input) in the layers' work area, times the kernel, which
+     is already (taps x channels) x filters row-major;
+   - depthwise: per position, the taps on the input, each a vector over the
+     channels;
+   - separable: the depthwise sums of a block of positions in the work area,
+     then times the pointwise kernel.
+   Each output is still its taps in kernel order, then the bias. */
+
+/* Output positions per im2col block, per sample: about 64 K floats (in L2),
+   between 48 and 192 rows whatever the width (each block packs the kernel again). */
+#define KWNN__CONV_BLOCK 65536
+/* Multiply-adds per sample below which a convolution keeps the direct loops
+   rather than ask for an im2col block (which adds to the scratch). */
+#ifndef KWNN_CONV_IM2COL_MIN
+#define KWNN_CONV_IM2COL_MIN 1048576
+#endif
+#define KWNN__CONV_ROWS_MIN 48
+#define KWNN__CONV_ROWS_MAX 192
+
+static int kwnn__conv_forward(const kwnn_layer *L)
+{
+    switch (L->kind) {
+    case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
+    case KWNN_LAYER_DEPTHWISE2D: return L->w != NULL;
+    default: return 0;
+    }
+}
+
+/* A channels_last forward convolution whose window fits its input on every
+   axis (im2col then costs no more than kwnn__conv_cost counts). */
+static int kwnn__conv_fast(const kwnn_layer *L, const kwnn__cgeo *g)
+{
+    uint32_t a;
+    if (L->channels_first || kwnn__conv_transposed(L->kind)) return 0;
+    for (a = 0; a < 3; a++)
+        if (L->win[a] > g->in[a]) return 0;
+    return 1;
+}
+
+static int kwnn__conv_pointwise(const kwnn_layer *L)
+{
+    uint32_t a;
+    for (a = 0; a < 3; a++)
+        if (L->win[a] != 1 || L->step[a] != 1 || L->lo[a] != 0) return 0;
+    return L->groups == 1 && L->w2 == NULL;
+}
+
+/* Floats per sample of work the fast paths need (0: none, or not taken). */
+static size_t kwnn__conv_work(const kwnn_layer *L)
+{
+    kwnn__cgeo g;
+    size_t pos, rows, taps, width, work;
+    if (!kwnn__conv_forward(L)) return 0;
+    kwnn__conv_geo(L, &g);
+    if (!kwnn__conv_fast(L, &g) || kwnn__conv_pointwise(L)) return 0;
+    pos = L->out_count / g.F;
+    taps = L->win[0] * L->win[1] * L->win[2]; /* each <= its input size: no overflow */
+    if (L->w2 != NULL) width = g.C * L->mult;          /* separable: the depthwise sums */
+    else if (L->groups == g.C && L->groups > 1) return 0; /* depthwise: direct */
+    else if (!kwnn__mul(taps, g.C / L->groups, &width)) return 0;
+    if ((double)pos * (double)width * (double)(L->w2 != NULL ? g.F : g.F / L->groups) < (double)KWNN_CONV_IM2COL_MIN) return 0;
+    rows = KWNN__CONV_BLOCK / width;
+    rows = rows < KWNN__CONV_ROWS_MIN ? KWNN__CONV_ROWS_MIN : rows > KWNN__CONV_ROWS_MAX ? KWNN__CONV_ROWS_MAX : rows;
+    rows = pos < rows ? pos : rows;
+    return kwnn__mul(rows, width, &work) && work <= KWNN__SIZE_MAX / 64 ? work : 0;
+}
+
+/* The taps of output position p (flat) on each axis, and its input corner. */
+static void kwnn__conv_window(const kwnn_layer *L, const kwnn__cgeo *g, size_t p, size_t *lo, size_t *hi,
+                              size_t *start)
+{
+    size_t o[3];
+    uint32_t a;
+    o[2] = p % g->out[2];
+    o[1] = (p / g->out[2]) % g->out[1];
+    o[0] = p / g->out[2] / g->out[1];
+    for (a = 0; a < 3; a++) {
+        kwnn__taps(o[a] * L->step[a], L->lo[a], g->in[a], L->win[a], L->dilation[a], &lo[a], &hi[a]);
+        start[a] = o[a] * L->step[a]; /* the input index of tap j: start + j d - pad (for j in range) */
+    }
+}
+
+/* Row of im2col for position p of one sample: taps in kernel order, Cg channels from c0 each. */
+static void kwnn__im2col_row(const kwnn_layer *L, const kwnn__cgeo *g, const float *xb, size_t p, size_t c0,
+                             size_t Cg, int count, float *KWNN__RESTRICT row)
+{
+    size_t lo[3], hi[3], st[3], j0, j1, j2;
+    kwnn__conv_window(L, g, p, lo, hi, st);
+    for (j0 = 0; j0 < L->win[0]; j0++)
+        for (j1 = 0; j1 < L->win[1]; j1++)
+            for (j2 = 0; j2 < L->win[2]; j2++, row += Cg) {
+                size_t i0, i1, i2;
+                if (j0 < lo[0] || j0 >= hi[0] || j1 < lo[1] || j1 >= hi[1] || j2 < lo[2] || j2 >= hi[2]) {
+                    memset(row, 0, Cg * sizeof *row);
+                    continue;
+                }
+                if (count) KWNN_PROBE(taps, 1);
+                i0 = st[0] + j0 * L->dilation[0] - L->lo[0];
+                i1 = st[1] + j1 * L->dilation[1] - L->lo[1];
+                i2 = st[2] + j2 * L->dilation[2] - L->lo[2];
+                memcpy(row, xb + ((i0 * g->in[1] + i1) * g->in[2] + i2) * g->C + c0, Cg * sizeof *row);
+            }
+}
+
+/* Depthwise sums of position p (channels_last): z[c M + m] = sum over taps x[c] w[c M + m]. */
+static void kwnn__dw_point(const kwnn_layer *L, const kwnn__cgeo *g, const float *xb, size_t p, size_t M, int count,
+                           float *KWNN__RESTRICT z)
+{
+    size_t lo[3], hi[3], st[3], j0, j1, j2, CM = g->C * M;
+    kwnn__conv_window(L, g, p, lo, hi, st);
+    memset(z, 0, CM * sizeof *z);
+    for (j0 = lo[0]; j0 < hi[0]; j0++)
+        for (j1 = lo[1]; j1 < hi[1]; j1++)
+            for (j2 = lo[2]; j2 < hi[2]; j2++) {
+                size_t i0 = st[0] + j0 * L->dilation[0] - L->lo[0], i1 = st[1] + j1 * L->dilation[1] - L->lo[1];
+                size_t i2 = st[2] + j2 * L->dilation[2] - L->lo[2];
+                if (count) KWNN_PROBE(taps, 1);
+                kwnn__dw_tap(z, xb + ((i0 * g->in[1] + i1) * g->in[2] + i2) * g->C,
+                             L->w + ((j0 * L->win[1] + j1) * L->win[2] + j2) * CM, g->C, M);
+            }
+}
+
+typedef struct kwnn__dw_job { /* depthwise: positions [i rows, (i + 1) rows) of the batch per task */
+    const kwnn_layer *L;
+    const kwnn__cgeo *g;
+    const float *x;
+    float *y;
+    size_t P, n, rows;
+} kwnn__dw_job;
+
+static void kwnn__dw_task(void *ctx, size_t i)
+{
+    const kwnn__dw_job *j = (const kwnn__dw_job *)ctx;
+    size_t r, f, r1 = (i + 1) * j->rows < j->n ? (i + 1) * j->rows : j->n, F = j->g->F;
+    for (r = i * j->rows; r < r1; r++) {
+        float *yo = j->y + r * F;
+        kwnn__dw_point(j->L, j->g, j->x + (r / j->P) * j->L->in_count, r % j->P, F / j->g->C, 1, yo);
+        if (j->L->b != NULL)
+            for (f = 0; f < F; f++) yo[f] += j->L->b[f];
+    }
+}
+
+/* The channels_last forward convolutions; 0 when L takes the direct loops. */
+static int kwnn__conv_gemm_run(const kwnn_layer *L, const float *x, float *y, size_t batch, const kwnn__ex *ex)
+{
+    kwnn__cgeo g;
+    size_t P, rows, r0, r, n, gi, G = L->groups, Cg, Fg, width;
+    if (!kwnn__conv_forward(L)) return 0;
+    kwnn__conv_geo(L, &g);
+    if (!kwnn__conv_fast(L, &g)) return 0;
+    P = L->out_count / g.F;
+    n = P * batch;
+    if (kwnn__conv_pointwise(L)) {
+        KWNN_PROBE(taps, n);
+        kwnn__gemm(ex->opt, n, g.F, g.C, x, g.C, L->w, g.F, L->b, y, g.F);
+        return 1;
+    }
+    if (L->w2 == NULL && G == g.C && G > 1) { /* depthwise: 8 tasks when worth handing out */
+        kwnn__dw_job job;
+        int split = (double)L->out_count * (double)batch * (double)(L->win[0] * L->win[1] * L->win[2]) >=
+                    (double)KWNN_PARALLEL_MIN;
+        job.L = L;
+        job.g = &g;
+        job.x = x;
+        job.y = y;
+        job.P = P;
+        job.n = n;
+        job.rows = split ? (n + KWNN__TASKS - 1) / KWNN__TASKS : n;
+        kwnn__parallel(ex->opt, kwnn__dw_task, &job, (n + job.rows - 1) / job.rows);
+        return 1;
+    }
+    if (L->work == 0 || ex->work == NULL) return 0;
+    Cg = g.C / G;
+    Fg = g.F / G;
+    width = L->w2 != NULL ? g.C * L->mult : L->win[0] * L->win[1] * L->win[2] * Cg;
+    rows = L->work / width * batch; /* positions per block, over the batch */
+    for (r0 = 0; r0 < n; r0 += rows) {
+        size_t m = n - r0 < rows ? n - r0 : rows;
+        if (L->w2 != NULL) { /* separable: depthwise sums, then the pointwise product */
+            for (r = 0; r < m; r++)
+                kwnn__dw_point(L, &g, x + ((r0 + r) / P) * L->in_count, (r0 + r) % P, L->mult, 1,
+                               ex->work + r * width);
+            kwnn__gemm(ex->opt, m, g.F, width, ex->work, width, L->w2, g.F, L->b, y + r0 * g.F, g.F);
+            continue;
+        }
+        for (gi = 0; gi < G; gi++) {
+            for (r = 0; r < m; r++)
+                kwnn__im2col_row(L, &g, x + ((r0 + r) / P) * L->in_count, (r0 + r) % P, gi * Cg, Cg, gi == 0,
+                                 ex->work + r * width);
+            kwnn__gemm(ex->opt, m, Fg, width, ex->work, width, L->w + gi * Fg, g.F, L->b ? L->b + gi * Fg : NULL,
+                       y + r0 * g.F + gi * Fg, g.F);
+        }
+    }
+    return 1;
+}
 /* ---- the registration table: Keras class -> loader ----------------------- */
 
 /* A loader reads the config and weights of L for the input shape(s) in c
@@ -8197,6 +8752,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
     if (out->td > 0) out->cost = kwnn__sat_mul(out->cost, out->td);
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
 }
 
@@ -8865,7 +9421,21 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
             for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
             return;
         }
+        if (a->a == 0.0f && a->has_max && a->c == 0.0f && a->b >= 0.0f) { /* ReLU(max_value): as kwnn__act1, NaN -> 0 */
+            float hi = a->b;
+            for (i = 0; i < n; i++) {
+                float v = x[i] > 0.0f ? x[i] : 0.0f;
+                y[i] = v < hi ? v : hi;
+            }
+            return;
+        }
         break;
+    case KWNN_ACT_RELU6:
+        for (i = 0; i < n; i++) {
+            float v = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = v < 6.0f ? v : 6.0f;
+        }
+        return;
     case KWNN_ACT_TANH:
         for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
         return;
@@ -8874,16 +9444,8 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
     for (i = 0; i < n; i++) y[i] = kwnn__act1(a, x[i]);
 }
 
-/* rows x (K) times W (K, N) + bias -> rows x N.  Every output is the sum
-   over k in order, then + bias (x @ W + b), whatever the path; the fixed-size
-   inner loops are there so that compilers vectorize them even at -O2.
-   Blocks of 4 rows: tiles of 4 x 8 outputs summed in registers, a panel of
-   8 kernel columns reused by every block.  Remaining rows (batch 1): one row
-   at a time, streaming through the kernel rows. */
-#define KWNN__TR 4
-#define KWNN__TC 8
-
 /* o += a * w over n floats (restrict parameters: every compiler may vectorize). */
+#define KWNN__TC 8
 static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n)
 {
     size_t i, j, body = n - n % KWNN__TC;
@@ -8897,55 +9459,12 @@ static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, f
     for (i = body; i < n; i++) o[i] += a * w[i];
 }
 
+/* rows x (K) times W (K, N) + bias -> rows x N (13_gemm.h), one thread. */
 static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y, size_t rows,
                             size_t K, size_t N, const float *KWNN__RESTRICT W,
                             const float *KWNN__RESTRICT bias)
 {
-    size_t full = rows - rows % KWNN__TR, r, n, k, i, j;
-    for (n = 0; n < N && full > 0; n += KWNN__TC) {
-        size_t nc = N - n < KWNN__TC ? N - n : KWNN__TC;
-        for (r = 0; r < full; r += KWNN__TR) {
-            const float *x0 = x + r * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-            float acc[KWNN__TR][KWNN__TC];
-            memset(acc, 0, sizeof acc);
-            if (nc == KWNN__TC) {
-                for (k = 0; k < K; k++) {
-                    const float *w = W + k * N + n;
-                    float a0 = x0[k], a1 = x1[k], a2 = x2[k], a3 = x3[k];
-                    for (j = 0; j < KWNN__TC; j++) {
-                        acc[0][j] += a0 * w[j];
-                        acc[1][j] += a1 * w[j];
-                        acc[2][j] += a2 * w[j];
-                        acc[3][j] += a3 * w[j];
-                    }
-                }
-            } else {
-                for (k = 0; k < K; k++)
-                    for (j = 0; j < nc; j++) {
-                        float w = W[k * N + n + j];
-                        acc[0][j] += x0[k] * w;
-                        acc[1][j] += x1[k] * w;
-                        acc[2][j] += x2[k] * w;
-                        acc[3][j] += x3[k] * w;
-                    }
-            }
-            for (i = 0; i < KWNN__TR; i++)
-                for (j = 0; j < nc; j++)
-                    y[(r + i) * N + n + j] = bias != NULL ? acc[i][j] + bias[n + j] : acc[i][j];
-        }
-    }
-    for (r = full; r < rows; r++) {
-        float *o = y + r * N;
-        const float *xr = x + r * K;
-        for (n = 0; n < N; n++) o[n] = 0.0f;
-        for (k = 0; k < K; k++) {
-            const float *w = W + k * N;
-            float a = xr[k];
-            kwnn__axpy(o, w, a, N);
-        }
-        if (bias != NULL)
-            for (n = 0; n < N; n++) o[n] += bias[n];
-    }
+    kwnn__gemm(NULL, rows, N, K, x, K, W, N, bias, y, N);
 }
 
 /* The taps [*lo, *hi) of a window of k taps d apart, its first at padded
@@ -8961,13 +9480,13 @@ static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, s
     if (*lo > *hi) *lo = *hi;
 }
 
-static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
+static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch, const kwnn__ex *ex)
 {
     size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: {
         size_t K = L->in_shape[L->in_ndim - 1];
-        kwnn__dense_run(x, y, batch * (L->in_count / K), K, L->units, L->w, L->b);
+        kwnn__gemm(ex->opt, batch * (L->in_count / K), L->units, K, x, K, L->w, L->units, L->b, y, L->units);
         kwnn__act(&L->act, y, y, n, last);
         break;
     }
@@ -8981,8 +9500,8 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
-    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 42_conv_family.h */
-        kwnn__conv_nd_run(L, x, y, batch);
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 49_conv_gemm.h, else 42_conv_family.h */
+        if (!kwnn__conv_gemm_run(L, x, y, batch, ex)) kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
     default:
@@ -9150,7 +9669,7 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
-    const float *in[5];
+    const float *in[5] = {NULL, NULL, NULL, NULL, NULL};
     uint32_t i;
     size_t nb;
     const float *mask;
@@ -9182,7 +9701,13 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
         else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
-    default: kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb); break;
+    default: {
+        kwnn__ex ex;
+        ex.opt = &rt->net->opt_;
+        ex.work = rt->work;
+        kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb, &ex);
+        break;
+    }
     }
     return KWNN_OK;
 }

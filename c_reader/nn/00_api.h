@@ -170,6 +170,16 @@
                        cap, a net whose kwnn_cost_per_sample exceeds it
                        (before running anything; the allocation is freed):
                        a small file cannot ask for hours of work per sample.
+       parallel_for, parallel_data   NULL (default): kwnn_run uses the
+                       calling thread only.  Else kwnn_run hands independent
+                       blocks of its matrix products and convolutions to
+                       parallel_for(task, ctx, n, parallel_data), which must
+                       call task(ctx, i) once for each i in [0, n) (on any
+                       threads, in any order) and return when all are done.
+                       Results are bit-identical with and without it (each
+                       output is computed the same way, whoever computes it).
+                       The header creates no threads (kwbin-run --threads N
+                       shows a pthreads one).
 
    SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
    and its class, at load time)
@@ -622,6 +632,21 @@
                           `load_steps` (kwnn_load's walks: configs counted,
                           table linked, graph built, sorted, shapes) to
                           count work.
+   KWNN_NO_SIMD           use the portable C kernels even where the compiler
+                          targets AVX2 + FMA (__AVX2__ and __FMA__: -mavx2
+                          -mfma, -march=native) or AArch64 NEON, whose
+                          intrinsic kernels (<immintrin.h>, <arm_neon.h>) are
+                          used otherwise.  Deployment: -O3 -march=native (or
+                          the target's); -ffast-math is not needed.
+   KWNN_GEMM_KC, KWNN_PARALLEL_MIN, KWNN_CONV_IM2COL_MIN
+                          tuning of the matrix multiply (13_gemm.h: rows of
+                          a packed slice of B, default 256, 16 KB on the
+                          stack; multiply-adds below which a product is not
+                          handed to parallel_for, 65536) and of the
+                          convolutions (49_conv_gemm.h: multiply-adds per
+                          sample below which a convolution keeps the direct
+                          loops rather than an im2col block in the scratch,
+                          1048576).
 */
 #ifndef KWBIN_NN_H
 #define KWBIN_NN_H
@@ -819,6 +844,10 @@ typedef struct kwnn_options {
     void *user_data;                                 /* default: NULL */
     int hard_sigmoid;                                /* KWNN_HARD_SIGMOID_*, default AUTO */
     uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
+    /* optional threads, the caller's: run task(ctx, i) for every i in [0, n), in any order or at
+       once, and return when all are done; NULL (default): one thread.  The header creates none. */
+    void (*parallel_for)(void (*task)(void *ctx, size_t i), void *ctx, size_t n, void *parallel_data);
+    void *parallel_data; /* passed to parallel_for */
 } kwnn_options;
 
 /* A per-sample shape (batch excluded), for the calls taking shapes at run time. */

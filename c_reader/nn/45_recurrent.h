@@ -577,12 +577,7 @@ static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, floa
 /* y (rows, N) = x (rows, K) @ W, W's rows ldw floats apart: sums in k order. */
 static void kwnn__rnn_mm(const float *x, size_t rows, size_t K, const float *W, size_t ldw, size_t N, float *y)
 {
-    size_t r, k;
-    for (r = 0; r < rows; r++) {
-        float *o = y + r * N;
-        memset(o, 0, N * sizeof *o);
-        for (k = 0; k < K; k++) kwnn__axpy(o, W + k * ldw, x[r * K + k], N);
-    }
+    kwnn__gemm(NULL, rows, N, K, x, K, W, ldw, NULL, y, N); /* 13_gemm.h */
 }
 
 /* One step of one sample: xz = x_t @ kernel (G U), rz = h @ recurrent_kernel (G U; GRU without

@@ -882,6 +882,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
     if (out->td > 0) out->cost = kwnn__sat_mul(out->cost, out->td);
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
 }
 

@@ -156,7 +156,7 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
-    const float *in[5];
+    const float *in[5] = {NULL, NULL, NULL, NULL, NULL};
     uint32_t i;
     size_t nb;
     const float *mask;
@@ -188,7 +188,13 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
         else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
-    default: kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb); break;
+    default: {
+        kwnn__ex ex;
+        ex.opt = &rt->net->opt_;
+        ex.work = rt->work;
+        kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb, &ex);
+        break;
+    }
     }
     return KWNN_OK;
 }
