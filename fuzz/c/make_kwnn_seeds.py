@@ -20,6 +20,7 @@ entries.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -308,6 +309,7 @@ def _attention(new, rng) -> None:
 def _keras_sequences(folder: Path) -> list[Path]:
     """Keras 3 models (when Keras is installed): initial_state in the call's kwargs and return_state
     over a None time axis; TimeDistributed(Conv2D) over None frames."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
     try:
         import keras
     except ImportError:
