@@ -208,7 +208,7 @@ def report(doc: dict) -> str:
         "job order rotated each round; median per call within a process, then the median over the rounds "
         "(min–max of the rounds in brackets). Ratios are to C within this run. One thread each.",
         "",
-        f"Machine: {m['cpu']} ({m['cores']} cores, shared with other jobs), {m['compiler']}, `{m['cflags']}`; "
+        f"Machine: {m['cpu']} ({m['cores']} cores, shared with other jobs), {m['compiler']}, `{m['cflags']['c']}`; "
         f"keras {doc['versions'].get('keras', '?')}, jax {doc['versions'].get('jax', '?')}, numpy {m['numpy']}; "
         f"kwbin git {m['git']}.",
         "",
@@ -257,7 +257,8 @@ def main() -> None:
     scale = 1 / 3 if args.quick else 1.0
     WORK.mkdir(parents=True, exist_ok=True)
     cc = compiler()
-    exe = build(cc)
+    (HERE / ".work" / "inference").mkdir(parents=True, exist_ok=True)  # where bench_inference builds its harness
+    exe = build(cc, "c")  # the project's flags: -std=c99 -O2
     run_child("make", "", 1.0, None)
     dump = WORK / "dump"
     dump.mkdir(exist_ok=True)
@@ -273,7 +274,7 @@ def main() -> None:
             if kind.startswith("c"):
                 batch = int(kind[1:])
                 iters = max(3, int(ITERS["c"][BATCHES.index(batch)] * scale))
-                res = run_c(exe, WORK / f"{name}.kwb", batch, iters, d)
+                res = run_c(exe, "c", WORK / f"{name}.kwb", batch, iters, d)
                 if d is not None:
                     (d / f"c-{batch}.bin").rename(d / f"{name}-c-{batch}.bin")
                 entry[f"{name}/c/{batch}"] = res
