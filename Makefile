@@ -99,9 +99,9 @@ build/test_kwbin: c_reader/tests/test_kwbin.c c_reader/kwbin.h
 c_reader/kwbin_nn.h: $(sort $(wildcard c_reader/nn/*.h)) c_reader/nn/amalgamate.py
 	$(PYTHON) c_reader/nn/amalgamate.py
 
-build/kwbin-run: c_reader/tools/kwbin_run.c c_reader/kwbin_nn.h c_reader/kwbin.h
+build/kwbin-run: c_reader/tools/kwbin_run.c c_reader/tools/kwnn_pool.h c_reader/kwbin_nn.h c_reader/kwbin.h
 	mkdir -p build
-	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/tools/kwbin_run.c -lm
+	$(CC) $(C_READER_CFLAGS) -Ic_reader -o $@ c_reader/tools/kwbin_run.c -lm -pthread
 
 build/hello_kwbin: c_reader/examples/hello_kwbin.c c_reader/kwbin.h
 	mkdir -p build

@@ -1,7 +1,7 @@
 /* Timing harness of bench/bench_applications.py: kwnn_run on a packed
    keras.applications model, and the memory it needs.
 
-       bench_applications MODEL.kwb INPUT.f32 BATCH ITERS [OUTPUT.f32]
+       bench_applications MODEL.kwb INPUT.f32 BATCH ITERS [OUTPUT.f32 [THREADS]]
 
    INPUT.f32: BATCH x input floats (native byte order).  Opens the file
    (mapped), builds the net once through a counting allocator, runs 1 warm-up
@@ -9,14 +9,19 @@
    JSON line: median / min run time; the net's one allocation (load_alloc,
    bytes: layers, graph, repacked parameters); the file size and the bytes of
    its tensors (used in place from the mapping); kwnn_scratch_size for BATCH.
-   OUTPUT.f32, if given, receives the outputs for the accuracy check. */
+   OUTPUT.f32, if given, receives the outputs for the accuracy check
+   ("-": none).  THREADS > 1: kwnn_options.parallel_for is a pool of that many
+   threads (c_reader/tools/kwnn_pool.h).  Also printed: kwnn_peak_size, the
+   largest sum of live activations, which the scratch is compared with. */
 #define _POSIX_C_SOURCE 199309L
 #define KWBIN_IMPLEMENTATION
 #define KWBIN_NN_IMPLEMENTATION
 #include "kwbin_nn.h"
+#include "tools/kwnn_pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void)
@@ -67,9 +72,11 @@ int main(int argc, char **argv)
     float *x, *y;
     void *scratch;
     double t0, load_s, first_s, *times;
+    long threads = argc > 6 ? strtol(argv[6], NULL, 10) : 1;
+    kwnn_pool pool;
 
     if (argc < 5) {
-        fprintf(stderr, "usage: bench_applications MODEL.kwb INPUT.f32 BATCH ITERS [OUTPUT.f32]\n");
+        fprintf(stderr, "usage: bench_applications MODEL.kwb INPUT.f32 BATCH ITERS [OUTPUT.f32 [THREADS]]\n");
         return 2;
     }
     batch_l = strtol(argv[3], NULL, 10);
@@ -89,6 +96,14 @@ int main(int argc, char **argv)
     opt.alloc_fn = counting_alloc;
     opt.free_fn = plain_free;
     opt.user_data = &load_alloc;
+    if (threads > 1) {
+        if (threads > KWNN_POOL_MAX || kwnn_pool_start(&pool, (int)threads) != 0) {
+            fprintf(stderr, "bench_applications: cannot start %ld threads\n", threads);
+            return 1;
+        }
+        opt.parallel_for = kwnn_pool_for;
+        opt.parallel_data = &pool;
+    }
     if (kwnn_load(&net, &f, &opt) != KWNN_OK) {
         fprintf(stderr, "bench_applications: %s\n", net.message);
         return 1;
@@ -127,10 +142,11 @@ int main(int argc, char **argv)
     qsort(times, (size_t)iters, sizeof *times, cmp_double);
     printf("{\"batch\": %d, \"iters\": %d, \"median_s\": %.9g, \"min_s\": %.9g, \"first_s\": %.9g, "
            "\"load_s\": %.9g, \"load_alloc\": %zu, \"file_bytes\": %zu, \"tensor_bytes\": %llu, "
-           "\"scratch\": %zu, \"cost\": %llu}\n",
+           "\"scratch\": %zu, \"peak\": %zu, \"cost\": %llu, \"threads\": %ld}\n",
            batch, iters, times[iters / 2], times[0], first_s, load_s, load_alloc, f.size,
-           (unsigned long long)tensor_bytes, need, (unsigned long long)kwnn_cost_per_sample(&net));
-    if (argc > 5) {
+           (unsigned long long)tensor_bytes, need, kwnn_peak_size(&net, batch),
+           (unsigned long long)kwnn_cost_per_sample(&net), threads);
+    if (argc > 5 && strcmp(argv[5], "-") != 0) {
         FILE *out = fopen(argv[5], "wb");
         if (out == NULL || fwrite(y, sizeof *y, n_out, out) != n_out || fclose(out) != 0) {
             fprintf(stderr, "bench_applications: cannot write %s\n", argv[5]);
@@ -142,6 +158,7 @@ int main(int argc, char **argv)
     free(x);
     free(y);
     kwnn_free(&net);
+    if (threads > 1) kwnn_pool_stop(&pool);
     kwb_close(&f);
     return 0;
 }

@@ -6,8 +6,11 @@ The seed network (tests/data/keras/seed_k3.keras: Dense -> BatchNormalization
 -> Activation x 5, 39 -> 500 -> 400 -> 300 -> 200 -> 100, softmax) is run on a
 single sample and on a batch of 256, by
 
-- ``c``: ``bench/bench_inference.c`` (kwnn_run on the packed .kwb file), built
-  here with the project's flags (-std=c99 -O2 -Wall ... -Werror); one thread;
+- ``c``, ``c_native``, ``c_portable``: ``bench/bench_inference.c`` (kwnn_run
+  on the packed .kwb file), built here three ways (``C_BUILDS``: the
+  project's flags -std=c99 -O2; the recommended deployment flags -O3
+  -march=native, which select the AVX2/FMA kernels on x86-64; the same with
+  -DKWNN_NO_SIMD, the portable C kernels); one thread;
 - ``keras_predict``: ``model.predict(x, batch_size=len(x), verbose=0)``;
 - ``keras_call``: ``model(x, training=False)`` called directly (eager JAX: op
   by op, each op a compiled XLA kernel), converted to NumPy;
@@ -53,13 +56,23 @@ WORK = HERE / ".work" / "inference"
 RESULTS = HERE / "results"
 KERAS_FILE = REPO / "tests" / "data" / "keras" / "seed_k3.keras"
 HARNESS = HERE / "bench_inference.c"
-CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
+WARNINGS = ["-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
+CFLAGS = ["-std=c99", "-O2", *WARNINGS]
+#: the C builds timed, each row says its flags
+C_BUILDS = {
+    "c": ["-std=c99", "-O2"],
+    "c_native": ["-std=c99", "-O3", "-march=native"],
+    "c_portable": ["-std=c99", "-O3", "-march=native", "-DKWNN_NO_SIMD"],
+}
 BATCHES = (1, 256)
-IMPLS = ("c", "keras_predict", "keras_call", "keras_jit", "numpy")
+IMPLS = (*C_BUILDS, "keras_predict", "keras_call", "keras_jit", "numpy")
+REFERENCE = "numpy"  # the ratios' denominator (the issue's targets are against NumPy on OpenBLAS)
 
 # calls timed per process: (batch 1, batch 256)
 ITERS = {
     "c": (3000, 60),
+    "c_native": (3000, 60),
+    "c_portable": (3000, 60),
     "keras_predict": (150, 30),
     "keras_call": (150, 30),
     "keras_jit": (1500, 60),
@@ -131,6 +144,22 @@ def child_keras(args) -> dict:
     return out
 
 
+def openblas_core() -> str:
+    """The kernel set NumPy's bundled OpenBLAS chose (e.g. SkylakeX, Haswell), or '?'."""
+    import ctypes
+    import glob
+
+    import numpy as np
+
+    try:
+        libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "libscipy_openblas*.so*"))
+        lib = ctypes.CDLL(libs[0])
+        lib.scipy_openblas_get_corename64_.restype = ctypes.c_char_p
+        return lib.scipy_openblas_get_corename64_().decode()
+    except (IndexError, OSError, AttributeError):
+        return "?"
+
+
 def child_numpy(args) -> dict:
     import numpy as np
 
@@ -164,7 +193,7 @@ def child_numpy(args) -> dict:
                 x = e / e.sum(axis=-1, keepdims=True)
         return x
 
-    out: dict = {"versions": {"numpy": np.__version__}}
+    out: dict = {"versions": {"numpy": np.__version__, "openblas_core": openblas_core()}}
     for k, batch in enumerate(BATCHES):
         x = make_input(batch)
         out[f"numpy/{batch}"] = time_calls(lambda: forward(x), max(3, int(ITERS["numpy"][k] * args.scale)))
@@ -185,9 +214,9 @@ def compiler() -> str:
     raise SystemExit("no C compiler")
 
 
-def build(cc: str) -> Path:
-    exe = WORK / "bench_inference"
-    cmd = [cc, *CFLAGS, f"-I{REPO / 'c_reader'}", "-o", str(exe), str(HARNESS), "-lm"]
+def build(cc: str, name: str) -> Path:
+    exe = WORK / f"bench_inference_{name}"
+    cmd = [cc, *C_BUILDS[name], *WARNINGS, f"-I{REPO / 'c_reader'}", "-o", str(exe), str(HARNESS), "-lm"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)}\n{res.stderr}")
@@ -208,6 +237,8 @@ def run_child(kind: str, model: Path, scale: float, dump: Path | None, threads: 
         cmd += ["--dump", str(dump)]
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", str(REPO / "src"))
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set here for old OpenBLAS builds; they slow a current one
+        env.pop(key, None)
     if threads == "1":
         env.update(SINGLE_THREAD_ENV)
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
@@ -217,10 +248,10 @@ def run_child(kind: str, model: Path, scale: float, dump: Path | None, threads: 
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def run_c(exe: Path, model: Path, batch: int, iters: int, dump: Path | None) -> dict:
+def run_c(exe: Path, name: str, model: Path, batch: int, iters: int, dump: Path | None) -> dict:
     cmd = [str(exe), str(model), str(batch), str(iters)]
     if dump:
-        cmd.append(str(dump / f"c-{batch}.bin"))
+        cmd.append(str(dump / f"{name}-{batch}.bin"))
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)}: {res.stderr}")
@@ -254,7 +285,7 @@ def machine(cc: str) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "compiler": cc_version[0] if cc_version else cc,
-        "cflags": " ".join(CFLAGS),
+        "cflags": {name: " ".join(flags) for name, flags in C_BUILDS.items()},
         "git": commit + (" (+uncommitted changes)" if dirty else ""),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
@@ -265,10 +296,11 @@ def accuracy(dump: Path) -> dict:
 
     out = {}
     for batch in BATCHES:
-        c = np.fromfile(dump / f"c-{batch}.bin", dtype=np.float32).reshape(batch, -1)
         ref = np.load(dump / f"keras_predict-{batch}.npy")
-        out[f"c/{batch}"] = float(np.max(np.abs(c.astype(np.float64) - ref)))
-        for name in IMPLS[2:]:
+        for name in C_BUILDS:
+            c = np.fromfile(dump / f"{name}-{batch}.bin", dtype=np.float32).reshape(batch, -1)
+            out[f"{name}/{batch}"] = float(np.max(np.abs(c.astype(np.float64) - ref)))
+        for name in IMPLS[len(C_BUILDS) + 1:]:
             got = np.load(dump / f"{name}-{batch}.npy")
             out[f"{name}/{batch}"] = float(np.max(np.abs(got.astype(np.float64) - ref)))
     return out
@@ -289,14 +321,16 @@ def report(doc: dict) -> str:
         "",
         f"Run {doc['date']} · `{doc['command']}` · {doc['runs']} rounds, every measurement in a fresh "
         "process, job order rotated each round; median per call within a process, then the median over "
-        "the rounds (min–max of the rounds in brackets). Ratios are to C, within this run.",
+        f"the rounds (min–max of the rounds in brackets). Ratios are to `{REFERENCE}`, within this run "
+        "(below 1: faster than it).",
         "",
         "| machine |  |",
         "|---|---|",
         f"| CPU | {m['cpu']} ({m['cores']} cores, {m['usable_cores']} usable) |",
         f"| kernel | {m['kernel']} |",
-        f"| C | {m['compiler']}, `{m['cflags']}`, single thread |",
-        f"| python / numpy | {m['python']} / {m['numpy']} |",
+        f"| C | {m['compiler']}, single thread, warnings `{' '.join(WARNINGS)}`; flags per row |",
+        f"| python / numpy | {m['python']} / {m['numpy']} (OpenBLAS kernels: "
+        f"{doc['versions'].get('openblas_core', '?')}; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset) |",
         f"| keras / jax | {doc['versions'].get('keras', '?')} / {doc['versions'].get('jax', '?')} (backend jax, CPU) |",
         f"| kwbin | git {m['git']} |",
         f"| load average start → end | {doc['load_start']} → {doc['load_end']} |",
@@ -318,26 +352,29 @@ def report(doc: dict) -> str:
         if doc["threads"] == "1" else
         "Threads: the libraries' defaults (XLA and NumPy's BLAS may use both cores; C uses one).",
         "",
-        "| implementation | batch | median per call | per sample | × C (this run) | rounds min–max |",
-        "|---|---:|---:|---:|---:|---|",
+        f"| implementation | flags | batch | median per call | per sample | × {REFERENCE} (this run) | rounds min–max |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for batch in BATCHES:
-        c_med = doc["summary"][f"c/{batch}"]["median_s"]
+        ref_med = doc["summary"][f"{REFERENCE}/{batch}"]["median_s"]
         for name in IMPLS:
             s = doc["summary"][f"{name}/{batch}"]
-            ratio = s["median_s"] / c_med
+            ratio = s["median_s"] / ref_med
+            flags = f"`{m['cflags'][name]}`" if name in C_BUILDS else "—"
             lines.append(
-                f"| {name} | {batch} | {fmt_time(s['median_s'])} | {fmt_time(s['median_s'] / batch)} | "
+                f"| {name} | {flags} | {batch} | {fmt_time(s['median_s'])} | {fmt_time(s['median_s'] / batch)} | "
                 f"{ratio:.2f} | {fmt_time(s['rounds_min_s'])} – {fmt_time(s['rounds_max_s'])} |"
             )
     lines += [
         "",
-        "Paired ratios (same round) of each implementation to C, min–max over the rounds:",
+        f"Paired ratios (same round) of each implementation to `{REFERENCE}`, min–max over the rounds:",
         "",
         "| implementation | batch 1 | batch 256 |",
         "|---|---|---|",
     ]
-    for name in IMPLS[1:]:
+    for name in IMPLS:
+        if name == REFERENCE:
+            continue
         cells = []
         for batch in BATCHES:
             r = doc["paired_ratios"][f"{name}/{batch}"]
@@ -345,7 +382,7 @@ def report(doc: dict) -> str:
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += [
         "",
-        f"Start-up (median of rounds): C open + build the net {fmt_time(doc['startup']['c_load_s'])}; "
+        f"Start-up (median of rounds): C (`c`) open + build the net {fmt_time(doc['startup']['c_load_s'])}; "
         f"Keras `import keras, jax` {fmt_time(doc['startup']['keras_import_s'])} + `load_model` "
         f"{fmt_time(doc['startup']['keras_load_s'])}.",
         "",
@@ -381,7 +418,7 @@ def main() -> None:
     cc = compiler()
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     log(f"building the harness with {cc}")
-    exe = build(cc)
+    exes = {name: build(cc, name) for name in C_BUILDS}
     sys.path.insert(0, str(REPO / "src"))
     from kwbin.keras import pack
 
@@ -390,7 +427,7 @@ def main() -> None:
     dump = WORK / "dump"
     dump.mkdir(exist_ok=True)
 
-    jobs = ["c1", "c256", "keras", "numpy"]
+    jobs = [f"{name}:{batch}" for name in C_BUILDS for batch in BATCHES] + ["keras", "numpy"]
     raw: list[dict] = []
     versions: dict = {}
     for rnd in range(runs):
@@ -399,10 +436,11 @@ def main() -> None:
         for job in order:
             d = dump if rnd == 0 else None
             log(f"round {rnd + 1}/{runs}: {job}")
-            if job.startswith("c"):
-                batch = int(job[1:])
-                iters = max(3, int(ITERS["c"][BATCHES.index(batch)] * scale))
-                entry[f"c/{batch}"] = run_c(exe, model, batch, iters, d)
+            if ":" in job:
+                name, batch_s = job.split(":")
+                batch = int(batch_s)
+                iters = max(3, int(ITERS[name][BATCHES.index(batch)] * scale))
+                entry[f"{name}/{batch}"] = run_c(exes[name], name, model, batch, iters, d)
             else:
                 res = run_child(job, model, scale, d, args.threads)
                 versions.update(res.pop("versions", {}))
@@ -416,16 +454,17 @@ def main() -> None:
             meds = [r[key]["median_s"] for r in raw]
             summary[key] = {"median_s": statistics.median(meds), "rounds_min_s": min(meds),
                             "rounds_max_s": max(meds), "rounds": meds}
-            summary[key]["ratio_to_c"] = summary[key]["median_s"] / statistics.median(
-                [r[f"c/{batch}"]["median_s"] for r in raw])
-            if name != "c":
-                paired[key] = [r[key]["median_s"] / r[f"c/{batch}"]["median_s"] for r in raw]
+            summary[key]["ratio_to_reference"] = summary[key]["median_s"] / statistics.median(
+                [r[f"{REFERENCE}/{batch}"]["median_s"] for r in raw])
+            if name != REFERENCE:
+                paired[key] = [r[key]["median_s"] / r[f"{REFERENCE}/{batch}"]["median_s"] for r in raw]
     doc = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python bench/bench_inference.py" + (" --smoke" if args.smoke else "")
         + (" --quick" if args.quick and not args.smoke else "")
         + (" --threads default" if args.threads == "default" else ""),
         "threads": args.threads,
+        "reference": REFERENCE,
         "thread_env": SINGLE_THREAD_ENV if args.threads == "1" else {},
         "runs": runs,
         "machine": machine(cc),

@@ -56,14 +56,22 @@ def targets_of(name: str, doc: dict) -> list[list[str]]:
 
 
 def inference_rows(doc: dict) -> list[list[str]]:
-    """bench_inference.py states no target: its ratios to C, as context."""
+    """bench_inference.py: each C build's time against NumPy on OpenBLAS (issue #16's targets)."""
+    targets = {"1": 0.5, "256": 1.25}
     rows = []
     try:
+        ref = doc.get("reference", "numpy")
+        flags = doc["machine"]["cflags"]
         for key, paired in doc["paired_ratios"].items():
             impl, batch = key.split("/")
-            med = doc["summary"][key]["ratio_to_c"]
-            rows.append([f"latency {impl} / C (kwbin_nn.h)", f"batch {batch}",
-                         f"{med:.2f} ({min(paired):.2f}–{max(paired):.2f})", "none stated", "info"])
+            if impl not in flags:
+                continue
+            med = doc["summary"][key]["ratio_to_reference"]
+            target = targets.get(batch)
+            verdict = "info" if target is None else ("met" if med <= target else "not met")
+            rows.append([f"seed network {impl} (`{flags[impl]}`) / {ref} (one thread)", f"batch {batch}",
+                         f"{med:.2f} ({min(paired):.2f}–{max(paired):.2f})",
+                         f"<= {target}" if target else "none stated", verdict])
     except (KeyError, TypeError, ValueError, AttributeError):
         rows.append(["(format of inference.json not understood)", "", "", "", "see inference.md"])
     return rows

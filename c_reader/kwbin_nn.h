@@ -170,6 +170,16 @@
                        cap, a net whose kwnn_cost_per_sample exceeds it
                        (before running anything; the allocation is freed):
                        a small file cannot ask for hours of work per sample.
+       parallel_for, parallel_data   NULL (default): kwnn_run uses the
+                       calling thread only.  Else kwnn_run hands independent
+                       blocks of its matrix products and convolutions to
+                       parallel_for(task, ctx, n, parallel_data), which must
+                       call task(ctx, i) once for each i in [0, n) (on any
+                       threads, in any order) and return when all are done.
+                       Results are bit-identical with and without it (each
+                       output is computed the same way, whoever computes it).
+                       The header creates no threads (kwbin-run --threads N
+                       shows a pthreads one).
 
    SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
    and its class, at load time)
@@ -323,9 +333,25 @@
                        recurrent_kernel (units, G units), bias (G units;
                        GRU reset_after (2, 3 units): input and recurrent
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
-                       The state starts at zero.  Refused: return_state,
-                       stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
+                       The state starts at zero, or from the call's
+                       initial_state (Keras 3: the call's kwargs; tf.keras:
+                       inputs after the first): h (and c for an LSTM), each
+                       (units,); a Bidirectional takes the forward's then
+                       the backward's.  return_state: the call gives its
+                       output, then h (and c), each (units,) (a
+                       Bidirectional: the forward's, then the backward's),
+                       addressed as Keras does by the tensor index of a
+                       reference (keras_history's third element); only in
+                       a functional graph.  Older layouts, converted once
+                       at load as tf-keras converts them: Keras 1's
+                       per-gate W_i, U_i, b_i, ... (LSTM gates i, c, f, o
+                       in the file; GRU z, r, h, reset_after false) and
+                       SimpleRNN's U; Keras 2's CuDNNLSTM / CuDNNGRU (each
+                       gate's input block k.T read in Fortran order, the
+                       recurrent blocks transposed; LSTM: the two biases
+                       summed; GRU: reset_after true, tanh / sigmoid).
+                       Refused: stateful, time_major.  A None time axis:
+                       kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
                        A mask (MASKING) is honoured; zero_output_for_mask.
@@ -337,8 +363,13 @@
                        be the forward layer with go_backwards flipped.
                        Weights "<forward name>/.../kernel" and the
                        backward layer's, by their last path component.
-     TimeDistributed   of Dense (which acts on the last axis anyway);
-                       other wrapped classes are refused.
+     TimeDistributed   of any layer above that takes one input (Dense,
+                       Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
+                       ...): loaded for one step's shape (the input without
+                       its first axis), it runs on batch x steps samples;
+                       its weights are the wrapper's.  Refused: a wrapped
+                       model, Bidirectional or TimeDistributed, a layer of
+                       several inputs, return_state inside it.
      GroupNormalization  groups (32; must divide the channels), axis (-1;
                        one axis), epsilon (1e-3), center, scale: per
                        sample and group, mean and variance over the group's
@@ -475,8 +506,9 @@
    {"keras_history": [name, node, tensor]}} ...], "kwargs": {...}}).
    node_index counts the calls of that layer in the order its entry lists
    them (every generation renumbers them so); tensor_index picks an output
-   of a nested model.  kwnn_load unrolls the graph into nodes: one per call
-   of a layer (a shared layer runs once per call, with its one set of
+   of a nested model or of a recurrent layer with return_state.  kwnn_load
+   unrolls the graph into nodes: one per call of a layer (a shared layer
+   runs once per call, with its one set of
    weights), one per model input; a nested model's layers get nodes for each
    call of the model, its InputLayers fed by that call's arguments, its
    outputs (output_layers) what the call gives.  A Sequential (and the
@@ -507,12 +539,14 @@
    (dangling), two rows of one model with one name (ambiguous), an
    InputLayer that is not an input, an input whose shape cannot be derived,
    merge inputs whose shapes disagree, a shared layer called on two shapes,
-   a tensor passed as a keyword argument.
+   a tensor passed as a keyword argument other than query, value, key
+   (attention) and initial_state (recurrent layers).
 
    The input shape (per sample) comes from its InputLayer's batch_shape /
    batch_input_shape; in a chain without one, from the first layer's
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
-   rows.  Every dimension after the batch must be known (not null).
+   rows.  A dimension after the batch that is null (None) is given at run
+   time (kwnn_run_shapes; the load uses 32).
 
    MASKING (48_masking.h)
 
@@ -600,6 +634,21 @@
                           `load_steps` (kwnn_load's walks: configs counted,
                           table linked, graph built, sorted, shapes) to
                           count work.
+   KWNN_NO_SIMD           use the portable C kernels even where the compiler
+                          targets AVX2 + FMA (__AVX2__ and __FMA__: -mavx2
+                          -mfma, -march=native) or AArch64 NEON, whose
+                          intrinsic kernels (<immintrin.h>, <arm_neon.h>) are
+                          used otherwise.  Deployment: -O3 -march=native (or
+                          the target's); -ffast-math is not needed.
+   KWNN_GEMM_KC, KWNN_PARALLEL_MIN, KWNN_CONV_IM2COL_MIN
+                          tuning of the matrix multiply (13_gemm.h: rows of
+                          a packed slice of B, default 256, 16 KB on the
+                          stack; multiply-adds below which a product is not
+                          handed to parallel_for, 65536) and of the
+                          convolutions (49_conv_gemm.h: multiply-adds per
+                          sample below which a convolution keeps the direct
+                          loops rather than an im2col block in the scratch,
+                          1048576).
 */
 #ifndef KWBIN_NN_H
 #define KWBIN_NN_H
@@ -783,6 +832,8 @@ typedef struct kwnn_layer {
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
+    size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its
+                       in / out shapes are one step's (0: not wrapped) */
     const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 
@@ -795,6 +846,10 @@ typedef struct kwnn_options {
     void *user_data;                                 /* default: NULL */
     int hard_sigmoid;                                /* KWNN_HARD_SIGMOID_*, default AUTO */
     uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
+    /* optional threads, the caller's: run task(ctx, i) for every i in [0, n), in any order or at
+       once, and return when all are done; NULL (default): one thread.  The header creates none. */
+    void (*parallel_for)(void (*task)(void *ctx, size_t i), void *ctx, size_t n, void *parallel_data);
+    void *parallel_data; /* passed to parallel_for */
 } kwnn_options;
 
 /* A per-sample shape (batch excluded), for the calls taking shapes at run time. */
@@ -872,6 +927,18 @@ KWNN_API const char *kwnn_activation_name(kwnn_act_kind a);
 
 #include <math.h>
 #include <string.h>
+
+/* SIMD kernels where the compiler targets them (-mavx2 -mfma, -march=native,
+   AArch64); KWNN_NO_SIMD forces the portable C path (13_gemm.h). */
+#if !defined(KWNN_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define KWNN__AVX2 1
+#define KWNN__SIMD_FMA 1
+#elif !defined(KWNN_NO_SIMD) && defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define KWNN__NEON 1
+#define KWNN__SIMD_FMA 1
+#endif
 
 #if !defined(KWNN_MALLOC) || !defined(KWNN_FREE)
 #include <stdlib.h>
@@ -1286,12 +1353,320 @@ static size_t kwnn__count(kwnn__json arr)
     return n;
 }
 
+/* ---- matrix multiply ------------------------------------------------------ */
+
+/* C (M x N) = A (M x K) B (K x N) + bias, every matrix row-major with its own
+   row stride (lda, ldb, ldc), for Dense, EinsumDense, the recurrent kernels,
+   attention's projections and the convolutions (im2col in the work area).
+
+   Every output is the sum over k in order (acc = 0; acc += a b, k = 0, 1,
+   ...), then + bias, whatever the path: the blocked kernel, the edges, the
+   one-row path and a split over threads compute each output the same way, so
+   results do not depend on the batch, the tiling or the thread count.  With
+   KWNN__SIMD_FMA the products are fused (fmaf in the scalar edges, so that
+   every path still agrees).
+
+   Blocking (GotoBLAS-like, without packing A): C is cut in panels of 16
+   columns; a slice of KC rows of a panel of B is copied once into a
+   contiguous 16 KB buffer (on the stack, zero-padded), which stays in L1
+   while a block of MC rows of A (in L2) runs through it, MR rows at a time,
+   the MR x 16 tile of C summed in registers.  One row (batch 1): the kernel
+   rows are streamed as they are, 64 outputs summed in registers. */
+
+#ifndef KWNN_GEMM_KC
+#define KWNN_GEMM_KC 256 /* rows of a packed slice of B: 16 KB */
+#endif
+#define KWNN__NR 16
+#define KWNN__MC 192 /* rows of A per block: a multiple of every MR */
+#define KWNN__GEMV_NB 64
+#define KWNN__TASKS 8 /* tasks per product handed to parallel_for (a few per thread) */
+#ifndef KWNN_PARALLEL_MIN
+#define KWNN_PARALLEL_MIN 65536 /* multiply-adds below which a product is not worth handing out */
+#endif
+
+#ifdef KWNN__SIMD_FMA
+#define KWNN__MR 6
+#define KWNN__MADD(acc, a, b) fmaf((a), (b), (acc))
+#else
+#define KWNN__MR 4
+#define KWNN__MADD(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+typedef void (*kwnn__task_fn)(void *ctx, size_t i);
+
+typedef struct kwnn__ex { /* what a runner may use besides its input and output */
+    const kwnn_options *opt; /* parallel_for */
+    float *work;             /* the layers' work area (kwnn_layer.work floats per sample) */
+} kwnn__ex;
+
+typedef struct kwnn__mm {
+    const float *A, *B, *bias;
+    float *C;
+    size_t lda, ldb, ldc, M, N, K;
+    size_t m_tasks, m_rows, n_panels; /* the task grid: rows per task (a multiple of MR), panels per task */
+} kwnn__mm;
+
+/* buf (kc x 16) = B's rows [0, kc), columns [0, nr), zeros beyond nr. */
+static void kwnn__pack_b(float *KWNN__RESTRICT buf, const float *KWNN__RESTRICT B, size_t ldb, size_t kc, size_t nr)
+{
+    size_t k, j;
+    for (k = 0; k < kc; k++) {
+        const float *b = B + k * ldb;
+        float *d = buf + k * KWNN__NR;
+        if (nr == KWNN__NR) {
+            for (j = 0; j < KWNN__NR; j++) d[j] = b[j];
+        } else {
+            for (j = 0; j < nr; j++) d[j] = b[j];
+            for (; j < KWNN__NR; j++) d[j] = 0.0f;
+        }
+    }
+}
+
+/* Any tile (mr <= MR rows, nr <= 16 columns): the reference the fast kernels agree with. */
+static void kwnn__tile_any(size_t mr, size_t nr, size_t kc, const float *A, size_t lda, const float *Bp,
+                           float *C, size_t ldc, int first, const float *bias)
+{
+    float acc[KWNN__MR][KWNN__NR];
+    size_t i, j, k;
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j++) acc[i][j] = first ? 0.0f : C[i * ldc + j];
+    for (k = 0; k < kc; k++)
+        for (i = 0; i < mr; i++) {
+            float a = A[i * lda + k];
+            for (j = 0; j < nr; j++) acc[i][j] = KWNN__MADD(acc[i][j], a, Bp[k * KWNN__NR + j]);
+        }
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j++) C[i * ldc + j] = bias != NULL ? acc[i][j] + bias[j] : acc[i][j];
+}
+
+#if defined(KWNN__SIMD_FMA) && defined(KWNN__AVX2)
+/* 6 x 16 with AVX2 + FMA: 12 accumulators, two loads of B and six broadcasts of A per k. */
+static void kwnn__tile_full(size_t kc, const float *A, size_t lda, const float *Bp, float *C, size_t ldc, int first,
+                            const float *bias)
+{
+    __m256 c[6][2];
+    size_t i, k;
+    for (i = 0; i < 6; i++) {
+        c[i][0] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(C + i * ldc);
+        c[i][1] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(C + i * ldc + 8);
+    }
+    for (k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(Bp + k * KWNN__NR), b1 = _mm256_loadu_ps(Bp + k * KWNN__NR + 8), a;
+        for (i = 0; i < 6; i++) {
+            a = _mm256_broadcast_ss(A + i * lda + k);
+            c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+        }
+    }
+    for (i = 0; i < 6; i++) {
+        if (bias != NULL) {
+            c[i][0] = _mm256_add_ps(c[i][0], _mm256_loadu_ps(bias));
+            c[i][1] = _mm256_add_ps(c[i][1], _mm256_loadu_ps(bias + 8));
+        }
+        _mm256_storeu_ps(C + i * ldc, c[i][0]);
+        _mm256_storeu_ps(C + i * ldc + 8, c[i][1]);
+    }
+}
+#elif defined(KWNN__SIMD_FMA) && defined(KWNN__NEON)
+/* 6 x 16 with NEON (AArch64): 24 accumulators, four loads of B, six broadcasts of A per k. */
+static void kwnn__tile_full(size_t kc, const float *A, size_t lda, const float *Bp, float *C, size_t ldc, int first,
+                            const float *bias)
+{
+    float32x4_t c[6][4];
+    size_t i, j, k;
+    for (i = 0; i < 6; i++)
+        for (j = 0; j < 4; j++) c[i][j] = first ? vdupq_n_f32(0.0f) : vld1q_f32(C + i * ldc + 4 * j);
+    for (k = 0; k < kc; k++) {
+        float32x4_t b[4];
+        for (j = 0; j < 4; j++) b[j] = vld1q_f32(Bp + k * KWNN__NR + 4 * j);
+        for (i = 0; i < 6; i++) {
+            float32x4_t a = vdupq_n_f32(A[i * lda + k]);
+            for (j = 0; j < 4; j++) c[i][j] = vfmaq_f32(c[i][j], a, b[j]);
+        }
+    }
+    for (i = 0; i < 6; i++)
+        for (j = 0; j < 4; j++) {
+            if (bias != NULL) c[i][j] = vaddq_f32(c[i][j], vld1q_f32(bias + 4 * j));
+            vst1q_f32(C + i * ldc + 4 * j, c[i][j]);
+        }
+}
+#else
+/* Portable 4 x 16: fixed trip counts and restrict, which gcc and clang vectorize at -O2 / -O3. */
+static void kwnn__tile_full(size_t kc, const float *KWNN__RESTRICT A, size_t lda, const float *KWNN__RESTRICT Bp,
+                            float *KWNN__RESTRICT C, size_t ldc, int first, const float *KWNN__RESTRICT bias)
+{
+    float c0[KWNN__NR], c1[KWNN__NR], c2[KWNN__NR], c3[KWNN__NR];
+    const float *a0 = A, *a1 = A + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    size_t j, k;
+    for (j = 0; j < KWNN__NR; j++) {
+        c0[j] = first ? 0.0f : C[j];
+        c1[j] = first ? 0.0f : C[ldc + j];
+        c2[j] = first ? 0.0f : C[2 * ldc + j];
+        c3[j] = first ? 0.0f : C[3 * ldc + j];
+    }
+    for (k = 0; k + 2 <= kc; k += 2) { /* two k per pass: half the traffic where c0..c3 live in memory (-O2) */
+        const float *b = Bp + k * KWNN__NR, *d = b + KWNN__NR;
+        float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+        float y0 = a0[k + 1], y1 = a1[k + 1], y2 = a2[k + 1], y3 = a3[k + 1];
+        for (j = 0; j < KWNN__NR; j++) {
+            c0[j] = KWNN__MADD(KWNN__MADD(c0[j], x0, b[j]), y0, d[j]);
+            c1[j] = KWNN__MADD(KWNN__MADD(c1[j], x1, b[j]), y1, d[j]);
+            c2[j] = KWNN__MADD(KWNN__MADD(c2[j], x2, b[j]), y2, d[j]);
+            c3[j] = KWNN__MADD(KWNN__MADD(c3[j], x3, b[j]), y3, d[j]);
+        }
+    }
+    for (; k < kc; k++) {
+        const float *b = Bp + k * KWNN__NR;
+        float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+        for (j = 0; j < KWNN__NR; j++) {
+            c0[j] = KWNN__MADD(c0[j], x0, b[j]);
+            c1[j] = KWNN__MADD(c1[j], x1, b[j]);
+            c2[j] = KWNN__MADD(c2[j], x2, b[j]);
+            c3[j] = KWNN__MADD(c3[j], x3, b[j]);
+        }
+    }
+    for (j = 0; j < KWNN__NR; j++) {
+        float b = bias != NULL ? bias[j] : 0.0f;
+        C[j] = bias != NULL ? c0[j] + b : c0[j];
+        C[ldc + j] = bias != NULL ? c1[j] + b : c1[j];
+        C[2 * ldc + j] = bias != NULL ? c2[j] + b : c2[j];
+        C[3 * ldc + j] = bias != NULL ? c3[j] + b : c3[j];
+    }
+}
+#endif
+
+/* Rows [r0, r1) and columns [c0, c1) of C (c0 a multiple of 16). */
+static void kwnn__mm_block(const kwnn__mm *m, size_t r0, size_t r1, size_t c0, size_t c1)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    float buf[KWNN_GEMM_KC * KWNN__NR] __attribute__((aligned(64)));
+#else
+    float buf[KWNN_GEMM_KC * KWNN__NR];
+#endif
+    size_t i0, j0, k0, i;
+    for (i0 = r0; i0 < r1; i0 += KWNN__MC) {
+        size_t i1 = r1 - i0 < KWNN__MC ? r1 : i0 + KWNN__MC;
+        for (j0 = c0; j0 < c1; j0 += KWNN__NR) {
+            size_t nr = c1 - j0 < KWNN__NR ? c1 - j0 : KWNN__NR;
+            for (k0 = 0; k0 < m->K; k0 += KWNN_GEMM_KC) {
+                size_t kc = m->K - k0 < KWNN_GEMM_KC ? m->K - k0 : KWNN_GEMM_KC;
+                const float *bias = k0 + kc == m->K && m->bias != NULL ? m->bias + j0 : NULL;
+                kwnn__pack_b(buf, m->B + k0 * m->ldb + j0, m->ldb, kc, nr);
+                for (i = i0; i < i1; i += KWNN__MR) {
+                    const float *a = m->A + i * m->lda + k0;
+                    float *c = m->C + i * m->ldc + j0;
+                    if (i1 - i >= KWNN__MR && nr == KWNN__NR)
+                        kwnn__tile_full(kc, a, m->lda, buf, c, m->ldc, k0 == 0, bias);
+                    else
+                        kwnn__tile_any(i1 - i < KWNN__MR ? i1 - i : KWNN__MR, nr, kc, a, m->lda, buf, c, m->ldc,
+                                       k0 == 0, bias);
+                }
+            }
+        }
+    }
+}
+
+/* One row: y (N) = x (K) B + bias, 64 outputs at a time over every k. */
+static void kwnn__gemv(const float *KWNN__RESTRICT x, const float *KWNN__RESTRICT B, size_t ldb,
+                       const float *KWNN__RESTRICT bias, float *KWNN__RESTRICT y, size_t c0, size_t c1, size_t K)
+{
+    float acc[KWNN__GEMV_NB];
+    size_t j0, j, k;
+    for (j0 = c0; j0 < c1; j0 += KWNN__GEMV_NB) {
+        size_t nb = c1 - j0 < KWNN__GEMV_NB ? c1 - j0 : KWNN__GEMV_NB;
+        const float *b = B + j0;
+        if (nb == KWNN__GEMV_NB) {
+#if defined(KWNN__SIMD_FMA) && defined(KWNN__AVX2)
+            __m256 s[8];
+            for (j = 0; j < 8; j++) s[j] = _mm256_setzero_ps();
+            for (k = 0; k < K; k++) {
+                __m256 a = _mm256_broadcast_ss(x + k);
+                for (j = 0; j < 8; j++) s[j] = _mm256_fmadd_ps(a, _mm256_loadu_ps(b + k * ldb + 8 * j), s[j]);
+            }
+            for (j = 0; j < 8; j++) _mm256_storeu_ps(acc + 8 * j, s[j]);
+#else
+            for (j = 0; j < KWNN__GEMV_NB; j++) acc[j] = 0.0f;
+            for (k = 0; k + 4 <= K; k += 4) { /* four rows per pass over acc, still summed in k order */
+                const float *b0 = b + k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+                float a0 = x[k], a1 = x[k + 1], a2 = x[k + 2], a3 = x[k + 3];
+                for (j = 0; j < KWNN__GEMV_NB; j++)
+                    acc[j] = KWNN__MADD(KWNN__MADD(KWNN__MADD(KWNN__MADD(acc[j], a0, b0[j]), a1, b1[j]), a2, b2[j]),
+                                        a3, b3[j]);
+            }
+            for (; k < K; k++) {
+                const float *bk = b + k * ldb;
+                float a = x[k];
+                for (j = 0; j < KWNN__GEMV_NB; j++) acc[j] = KWNN__MADD(acc[j], a, bk[j]);
+            }
+#endif
+        } else {
+            for (j = 0; j < nb; j++) acc[j] = 0.0f;
+            for (k = 0; k < K; k++)
+                for (j = 0; j < nb; j++) acc[j] = KWNN__MADD(acc[j], x[k], b[k * ldb + j]);
+        }
+        for (j = 0; j < nb; j++) y[j0 + j] = bias != NULL ? acc[j] + bias[j0 + j] : acc[j];
+    }
+}
+
+static void kwnn__mm_task(void *ctx, size_t t)
+{
+    const kwnn__mm *m = (const kwnn__mm *)ctx;
+    size_t mi = t % m->m_tasks, ni = t / m->m_tasks;
+    size_t r0 = mi * m->m_rows, r1 = r0 + m->m_rows > m->M ? m->M : r0 + m->m_rows;
+    size_t c0 = ni * m->n_panels * KWNN__NR, w = m->n_panels * KWNN__NR, c1 = m->N - c0 < w ? m->N : c0 + w;
+    size_t r;
+    if (m->M < KWNN__MR) {
+        for (r = r0; r < r1; r++) kwnn__gemv(m->A + r * m->lda, m->B, m->ldb, m->bias, m->C + r * m->ldc, c0, c1, m->K);
+        return;
+    }
+    kwnn__mm_block(m, r0, r1, c0, c1);
+}
+
+/* Runs task(ctx, i) for i in [0, n): through the caller's parallel_for if set, else in order. */
+static void kwnn__parallel(const kwnn_options *opt, kwnn__task_fn task, void *ctx, size_t n)
+{
+    size_t i;
+    if (n > 1 && opt != NULL && opt->parallel_for != NULL) {
+        opt->parallel_for(task, ctx, n, opt->parallel_data);
+        return;
+    }
+    for (i = 0; i < n; i++) task(ctx, i);
+}
+
+/* C = A B + bias (bias NULL: none).  opt: the caller's parallel_for, or NULL. */
+static void kwnn__gemm(const kwnn_options *opt, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                       const float *B, size_t ldb, const float *bias, float *C, size_t ldc)
+{
+    size_t panels = (N + KWNN__NR - 1) / KWNN__NR, r, j, n_tasks = 1;
+    kwnn__mm m = {A, B, bias, C, lda, ldb, ldc, M, N, K, 1, M, 0};
+    m.n_panels = panels;
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (r = 0; r < M; r++)
+            for (j = 0; j < N; j++) C[r * ldc + j] = bias != NULL ? bias[j] : 0.0f;
+        return;
+    }
+    if (opt != NULL && opt->parallel_for != NULL && (double)M * (double)N * (double)K >= (double)KWNN_PARALLEL_MIN) {
+        /* about KWNN__TASKS tasks: groups of panels, times groups of rows (whole tiles) */
+        n_tasks = panels < KWNN__TASKS ? panels : KWNN__TASKS;
+        m.n_panels = (panels + n_tasks - 1) / n_tasks;
+        n_tasks = (panels + m.n_panels - 1) / m.n_panels;
+        if (M >= KWNN__MR) {
+            size_t want = (KWNN__TASKS + n_tasks - 1) / n_tasks, rows = (M + want - 1) / want;
+            m.m_rows = (rows + KWNN__MR - 1) / KWNN__MR * KWNN__MR;
+            m.m_tasks = (M + m.m_rows - 1) / m.m_rows;
+        }
+    }
+    kwnn__parallel(opt, kwnn__mm_task, &m, m.m_tasks * n_tasks);
+}
 /* ---- building ----------------------------------------------------------- */
 
 /* One value of the graph: a model input, a call of a layer (its output), or
    an alias (a nested model's InputLayer fed from outside, a nested model's
    output).  Node ids index kwnn_net.nodes_. */
-enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND };
+/* PART: output `part` of a layer call with several (a recurrent layer's return_state), a copy
+   out of that call's value (per sample: its outputs end to end; 45_recurrent.h) */
+enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND, KWNN__N_PART };
 enum { KWNN__AT_ARENA = 0, KWNN__AT_INPUT, KWNN__AT_OUTPUT };
 
 typedef struct kwnn__node {
@@ -1312,6 +1687,7 @@ typedef struct kwnn__node {
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
+    uint32_t part;             /* PART: which output of its layer call */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -1334,6 +1710,7 @@ typedef struct kwnn__ctx {
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
     int masked;               /* the node's last input is its mask (48_masking.h) */
     int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
+    int keras2_file;          /* the metadata says Keras 1 or 2 (whatever the hard_sigmoid option) */
     int deep_refs;            /* resolving a tf.keras operation call (47_ops.h) */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
@@ -3948,6 +4325,13 @@ static uint32_t kwnn__runs(const size_t *shape, uint32_t nd, uint32_t axes, size
 }
 
 /* One row of n inputs; the parameters at w, b, step 1 (kept) or 0. */
+static void kwnn__scale_shift_inplace(float *KWNN__RESTRICT y, const float *KWNN__RESTRICT w,
+                                      const float *KWNN__RESTRICT b, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) y[j] = y[j] * w[j] + b[j];
+}
+
 static void kwnn__bcast_row(const kwnn_layer *L, const float *x, float *y, size_t n, size_t p, size_t step)
 {
     const float *w = L->w + p, *b = L->b != NULL ? L->b + p : NULL;
@@ -3959,7 +4343,9 @@ static void kwnn__bcast_row(const kwnn_layer *L, const float *x, float *y, size_
     } else if (b == NULL) {
         for (j = 0; j < n; j++) y[j] = x[j] * w[j * step];
     } else if (step == 1) {
-        for (j = 0; j < n; j++) y[j] = x[j] * w[j] + b[j];
+        if (x == y) kwnn__scale_shift_inplace(y, w, b, n); /* vectorized: no overlap to fear */
+        else
+            for (j = 0; j < n; j++) y[j] = x[j] * w[j] + b[j];
     } else {
         float w0 = w[0], b0 = b[0];
         for (j = 0; j < n; j++) y[j] = x[j] * w0 + b0;
@@ -4129,6 +4515,112 @@ static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const cha
     return KWNN_OK;
 }
 
+#define KWNN__RNN_CUDNN 256 /* loader arg: Keras 2's CuDNNLSTM / CuDNNGRU */
+
+/* Floats the legacy layouts need converted at load (pass 1): a CuDNN layer's or Keras 1's
+   per-gate weights, repacked into the fused kernel, recurrent kernel and bias. */
+static size_t kwnn__rnn_legacy_floats(const kwb_file *f, const kwb_layer *L)
+{
+    kwb_tensor t;
+    size_t total = 64;
+    uint32_t k;
+    int legacy = strncmp(L->class_name, "CuDNN", 5) == 0;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && strcmp(t.weight, "W_i") == 0) legacy = 1;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && strcmp(t.weight, "W_z") == 0) legacy = 1;
+    if (!legacy || strncmp(L->class_name, "Bidirectional", 13) == 0) return 0;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && t.count <= (uint64_t)(KWNN__SIZE_MAX / 8))
+            total += (size_t)t.count;
+    return total;
+}
+
+/* Keras 1's per-gate weights (W_i, U_i, b_i, ... for an LSTM's gates i, f, c, o; W_z, ... for a
+   GRU's z, r, h) packed into Keras 2's fused kernel (F, G U), recurrent kernel (U, G U), bias (G U). */
+static kwnn_result kwnn__rnn_keras1(kwnn__ctx *c, const kwb_layer *L, size_t F, size_t U, size_t G, int use_bias,
+                                    const float **k, const float **rk, const float **b)
+{
+    static const char *const lstm[] = {"i", "f", "c", "o"}, *const gru[] = {"z", "r", "h"};
+    static const char *const kinds = "WUb";
+    const char *const *gates = G == 4 ? lstm : gru;
+    float *dst[3];
+    size_t rows[3], g, i, j, GU = G * U;
+    kwnn_result r;
+    int m;
+    char names[12][4];
+    const char *list[12];
+    rows[0] = F;
+    rows[1] = U;
+    rows[2] = 1;
+    dst[2] = NULL;
+    for (m = 0; m < (use_bias ? 3 : 2); m++) /* the sizes are the weights' (checked below): no overflow */
+        if ((r = kwnn__param(c, rows[m] * GU, &dst[m])) != KWNN_OK) return r;
+    for (g = 0; g < G; g++)
+        for (m = 0; m < 3; m++) {
+            const float *src;
+            size_t shape[2];
+            names[g * 3 + (size_t)m][0] = kinds[m];
+            names[g * 3 + (size_t)m][1] = '_';
+            names[g * 3 + (size_t)m][2] = gates[g][0];
+            names[g * 3 + (size_t)m][3] = '\0';
+            list[g * 3 + (size_t)m] = (m == 2 && !use_bias) ? NULL : names[g * 3 + (size_t)m];
+            if (m == 2 && !use_bias) continue;
+            shape[0] = m == 2 ? U : rows[m];
+            shape[1] = U;
+            if ((r = kwnn__weight(c, L, names[g * 3 + (size_t)m], shape, m == 2 ? 1 : 2, 0, &src)) != KWNN_OK) return r;
+            if (c->fill)
+                for (i = 0; i < rows[m]; i++)
+                    for (j = 0; j < U; j++) dst[m][i * GU + g * U + j] = src[i * U + j];
+        }
+    if ((r = kwnn__only(c, L, list, (int)(3 * G))) != KWNN_OK) return r;
+    *k = dst[0];
+    *rk = dst[1];
+    *b = use_bias ? dst[2] : NULL;
+    return KWNN_OK;
+}
+
+/* Keras 2's CuDNNLSTM / CuDNNGRU weights as the plain layer's, by Keras's own conversion
+   (tf_keras saving/hdf5_format.py _convert_rnn_weights): each gate's input block k (F, U) becomes
+   k.T reshaped to (F, U) in Fortran order, each recurrent block is transposed; the LSTM's bias
+   (8 U: input then recurrent) is their sum, the GRU's (6 U) is reset_after's (2, 3 U). */
+static kwnn_result kwnn__rnn_cudnn(kwnn__ctx *c, const kwb_layer *L, size_t F, size_t U, size_t G, const float **k,
+                                   const float **rk, const float **b)
+{
+    static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
+    const float *src[3];
+    float *dst[3];
+    size_t shape[2], GU = G * U, g, i, j;
+    kwnn_result r;
+    shape[0] = F;
+    shape[1] = GU;
+    if ((r = kwnn__only(c, L, names, 3)) != KWNN_OK || (r = kwnn__weight(c, L, "kernel", shape, 2, 0, &src[0])) != KWNN_OK)
+        return r;
+    shape[0] = U;
+    if ((r = kwnn__weight(c, L, "recurrent_kernel", shape, 2, 0, &src[1])) != KWNN_OK) return r;
+    shape[0] = 2 * GU;
+    if ((r = kwnn__weight(c, L, "bias", shape, 1, 0, &src[2])) != KWNN_OK) return r;
+    if ((r = kwnn__param(c, F * GU, &dst[0])) != KWNN_OK || (r = kwnn__param(c, U * GU, &dst[1])) != KWNN_OK ||
+        (G == 4 && (r = kwnn__param(c, GU, &dst[2])) != KWNN_OK))
+        return r;
+    if (c->fill) {
+        for (g = 0; g < G; g++)
+            for (i = 0; i < F; i++)
+                for (j = 0; j < U; j++) { /* out[i][j] = k.T in F order at p = i + j F: k[p / U][p % U] */
+                    size_t p = i + j * F;
+                    dst[0][i * GU + g * U + j] = src[0][(p / U) * GU + g * U + p % U];
+                }
+        for (g = 0; g < G; g++)
+            for (i = 0; i < U; i++)
+                for (j = 0; j < U; j++) dst[1][i * GU + g * U + j] = src[1][j * GU + g * U + i];
+        for (i = 0; G == 4 && i < GU; i++) dst[2][i] = src[2][i] + src[2][GU + i];
+    }
+    *k = dst[0];
+    *rk = dst[1];
+    *b = G == 4 ? dst[2] : src[2];
+    return KWNN_OK;
+}
+
 /* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h) from its config.  Input (T, F).
    prefix: NULL for the layer itself (its weights checked), else a Bidirectional's forward prefix. */
 static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg,
@@ -4136,22 +4628,25 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
 {
     static const char *const unit_keys[] = {"units", "output_dim", NULL};
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
-    kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
+    int cudnn = (arg & KWNN__RNN_CUDNN) != 0, keras1;
+    kwnn_kind kind = (arg & 255) == 4 ? KWNN_LAYER_LSTM : (arg & 255) == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
     size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
-    int use_bias, seq, back, reset_after = 0, zero_masked;
+    int use_bias, seq, back, states, reset_after = 0, zero_masked;
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
-    if (kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "W", &t))
+    /* Keras 1: per-gate W_i, U_i, b_i, ...; a SimpleRNN's W, U, b (packed as kernel, U, bias) */
+    keras1 = kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "U", &t);
+    if (keras1 && (prefix != NULL || (kind == KWNN_LAYER_SIMPLE_RNN) != kwnn__find(c, L, "U", &t)))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported Keras 1 weights (W, U, b per gate or fused under those names)");
+                          "unsupported Keras 1 weights in a Bidirectional, or not the layer's own (W_i, U_i, ...)");
     if ((r = kwnn__cfg_sizes(c, L, cfg, unit_keys, 1, 0, &U)) != KWNN_OK) return r;
     if (U == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "zero_output_for_mask", NULL, 0, &zero_masked)) != KWNN_OK ||
-        (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "return_state", NULL, 0, &states)) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
         return r;
@@ -4159,8 +4654,12 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     if (kind == KWNN_LAYER_GRU &&
         (r = kwnn__cfg_bool(c, L, cfg, "reset_after", NULL, c->legacy ? 0 : 1, &reset_after)) != KWNN_OK)
         return r;
+    if (cudnn) { /* cuDNN's fixed form: tanh, sigmoid; its GRU resets after */
+        reset_after = kind == KWNN_LAYER_GRU;
+        use_bias = 1;
+    }
     kwnn__act_init(&out->act, KWNN_ACT_TANH, 0.0f);
-    kwnn__act_init(&out->rec_act, c->legacy ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
+    kwnn__act_init(&out->rec_act, c->legacy && !cudnn ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
     if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
     if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "recurrent_activation", &v) &&
         (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
@@ -4177,10 +4676,25 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     F = c->shape[1];
     if (U > KWNN__DIM_LIMIT / 4 || !kwnn__mul(G, U, &GU))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "too many units");
-    if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
-    if ((r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2,
-                               &out->b)) != KWNN_OK)
-        return r;
+    if (cudnn) {
+        r = kwnn__rnn_cudnn(c, L, F, U, G, &out->w, &out->w2, &out->b);
+    } else if (keras1 && kind != KWNN_LAYER_SIMPLE_RNN) {
+        r = kwnn__rnn_keras1(c, L, F, U, G, use_bias, &out->w, &out->w2, &out->b);
+    } else if (keras1) { /* Keras 1 SimpleRNN: U is the recurrent kernel (W, b packed as kernel, bias) */
+        static const char *const k1[] = {"kernel", "U", "bias"};
+        size_t shape[2];
+        shape[0] = F;
+        shape[1] = U;
+        if ((r = kwnn__only(c, L, k1, use_bias ? 3 : 2)) == KWNN_OK) r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w);
+        shape[0] = U;
+        if (r == KWNN_OK) r = kwnn__weight(c, L, "U", shape, 2, 0, &out->w2);
+        out->b = NULL;
+        if (r == KWNN_OK && use_bias) r = kwnn__weight(c, L, "bias", shape + 1, 1, 0, &out->b);
+    } else {
+        if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+        r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2, &out->b);
+    }
+    if (r != KWNN_OK) return r;
     /* work per sample: x @ kernel for every step (T G U), h @ recurrent_kernel (G U), h, c, two temps */
     if (!kwnn__mul(T, GU, &per_step) || !kwnn__add(per_step, GU, &work) || !kwnn__add(work, 4 * U, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
@@ -4189,6 +4703,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
               (reset_after ? KWNN__RNN_RESET_AFTER : 0) | (zero_masked ? KWNN__RNN_ZERO_MASKED : 0);
     out->work = work;
+    out->groups = states ? (kind == KWNN_LAYER_LSTM ? 2 : 1) : 0;
     if (seq) {
         c->shape[1] = U;
     } else {
@@ -4198,9 +4713,72 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
+/* The state tensors a call of a recurrent layer takes (initial_state) or gives (return_state):
+   per direction, LSTM h and c, GRU and SimpleRNN h. */
+static uint32_t kwnn__rnn_state_count(const kwnn_layer *L)
+{
+    return (L->kind == KWNN_LAYER_LSTM ? 2u : 1u) * ((L->op & KWNN__RNN_BIDI) ? 2u : 1u);
+}
+
+/* The inputs after the first: none, or every initial state, each of shape (units,). */
+static kwnn_result kwnn__rnn_initial(kwnn__ctx *c, const kwb_layer *L, const kwnn_layer *out)
+{
+    uint32_t need = kwnn__rnn_state_count(out), i;
+    if (c->n_ins != 1 && c->n_ins != 1 + need) return kwnn__arity(c, L, 1, 1 + need);
+    for (i = 1; i < c->n_ins; i++) {
+        const struct kwnn__node *x = kwnn__in_node(c, i);
+        if (x->nd != 1 || x->shape[0] != out->units) {
+            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its initial state ");
+            kwnn__m_u(c->net, i - 1);
+            kwnn__m(c->net, " has shape ");
+            kwnn__m_shape(c->net, x->shape, x->nd);
+            kwnn__m(c->net, ", expected (");
+            kwnn__m_u(c->net, out->units);
+            kwnn__m(c->net, ",)");
+            return KWNN_ERR_SHAPE;
+        }
+    }
+    return KWNN_OK;
+}
+
+/* With return_state (groups: states per direction) the call's value is, per sample, its output
+   (kw floats) then the states (units each): one flat axis the PART nodes copy out of. */
+static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
+{
+    size_t main, total;
+    if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
+        out->groups == 0)
+        return KWNN_OK;
+    if (!kwnn__prod(c->shape, c->nd, &main) || !kwnn__mul(kwnn__rnn_state_count(out), out->units, &total) ||
+        !kwnn__add(total, main, &total))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
+    out->kw = main;
+    c->shape[0] = total;
+    c->nd = 1;
+    return KWNN_OK;
+}
+
+/* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
+static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
+{
+    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && ((L->op / KWNN__RNN_MERGE) & 3) == 0) ? 2 * U : U;
+    memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
+    *offset = part == 0 ? 0 : L->kw + (part - 1) * U;
+    *nd = 1;
+    shape[0] = part == 0 ? Um : U;
+    if (part == 0 && (L->op & KWNN__RNN_SEQUENCES)) {
+        shape[0] = L->in_shape[0];
+        shape[1] = Um;
+        *nd = 2;
+    }
+}
+
 static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
-    return kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+    kwnn_result r = kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+    if (r == KWNN_OK) r = kwnn__rnn_initial(c, L, out);
+    if (r == KWNN_OK) r = kwnn__rnn_outputs(c, L, out);
+    return r;
 }
 
 /* The wrapped layer of Bidirectional / TimeDistributed: its class and config. */
@@ -4233,7 +4811,9 @@ static kwnn_result kwnn__bidi_prefixes(kwnn__ctx *c, const kwb_layer *L, kwnn__j
         slash = strchr(t.weight, '/');
         first = (size_t)(slash - t.weight);
         found++;
-        if (fw[0] == '\0' && (!have_name || kwnn__jstr_eq(name, t.weight, first))) {
+        /* tf.keras names them forward_<name>/..., backward_<name>/...; Keras 3 <name>/... and the other */
+        if (fw[0] == '\0' && strncmp(t.weight, "backward_", 9) != 0 &&
+            (!have_name || kwnn__jstr_eq(name, t.weight, first) || strncmp(t.weight, "forward_", 8) == 0)) {
             memcpy(fw, t.weight, n - 6);
             fw[n - 6] = '\0';
         } else {
@@ -4272,6 +4852,7 @@ static kwnn_result kwnn__backward_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__
     memcpy(c->shape, shape, sizeof shape);
     if (r != KWNN_OK) return r;
     if (back.units != out->units || (back.op ^ out->op) != KWNN__RNN_BACKWARDS || (back.b == NULL) != (out->b == NULL) ||
+        back.groups != out->groups ||
         memcmp(&back.act, &out->act, sizeof back.act) != 0 || memcmp(&back.rec_act, &out->rec_act, sizeof back.act) != 0)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported backward_layer that differs from the forward layer (units, options or "
@@ -4336,20 +4917,52 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
     out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
-    return KWNN_OK;
+    if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
+    return kwnn__rnn_outputs(c, L, out);
 }
 
-/* TimeDistributed(Dense): Dense already acts on the last axis of every step. */
+/* Load layer L as class `cls` with config cfg (50_registry.h). */
+static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out);
+
+/* TimeDistributed(layer): the wrapped layer loaded for one step's shape (the input without its
+   first axis) runs on the batch's steps as its batch (td: the steps); its weights are the
+   wrapper's.  A wrapped model, a wrapper or a layer of several inputs is refused. */
 static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                                int arg)
 {
+    static const char *const refused[] = {"Sequential", "Functional", "Model", "TimeDistributed", "Bidirectional",
+                                          NULL};
     kwnn__json cls, inner;
+    char name[64];
+    size_t T, n, work;
+    uint32_t i;
     kwnn_result r;
     (void)arg;
     if ((r = kwnn__wrapped(c, L, cfg, &cls, &inner)) != KWNN_OK) return r;
-    if (!kwnn__jstr_is(cls, "Dense")) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
     if (c->nd < 2) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with a time axis");
-    return kwnn__dense(c, L, inner, out);
+    n = (size_t)(cls.e - cls.p) - 2;
+    if (n >= sizeof name || memchr(cls.p + 1, '\\', n) != NULL)
+        return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    memcpy(name, cls.p + 1, n);
+    name[n] = '\0';
+    for (i = 0; refused[i] != NULL; i++)
+        if (strcmp(name, refused[i]) == 0) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    T = c->shape[0];
+    for (i = 0; i + 1 < c->nd; i++) c->shape[i] = c->shape[i + 1];
+    c->nd--;
+    if ((r = kwnn__layer_as(c, L, name, inner, out)) != KWNN_OK) return r;
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "output rank too large");
+    if (out->groups > 0 && (out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU ||
+                            out->kind == KWNN_LAYER_SIMPLE_RNN))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported return_state in a TimeDistributed");
+    if (!kwnn__mul(out->work, T, &work))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->work = work;
+    out->td = T;
+    for (i = c->nd; i > 0; i--) c->shape[i] = c->shape[i - 1];
+    c->shape[0] = T;
+    c->nd++;
+    return KWNN_OK;
 }
 
 /* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
@@ -4385,12 +4998,7 @@ static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, floa
 /* y (rows, N) = x (rows, K) @ W, W's rows ldw floats apart: sums in k order. */
 static void kwnn__rnn_mm(const float *x, size_t rows, size_t K, const float *W, size_t ldw, size_t N, float *y)
 {
-    size_t r, k;
-    for (r = 0; r < rows; r++) {
-        float *o = y + r * N;
-        memset(o, 0, N * sizeof *o);
-        for (k = 0; k < K; k++) kwnn__axpy(o, W + k * ldw, x[r * K + k], N);
-    }
+    kwnn__gemm(NULL, rows, N, K, x, K, W, ldw, NULL, y, N); /* 13_gemm.h */
 }
 
 /* One step of one sample: xz = x_t @ kernel (G U), rz = h @ recurrent_kernel (G U; GRU without
@@ -4432,11 +5040,12 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
-/* The recurrent kinds: state starts at zero; work holds L->work floats per sample.  mask (T per
+/* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
+   each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
    sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
    state (zero_output_for_mask: 0), as Keras 3's rnn does. */
-static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                          size_t batch)
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, size_t ystride,
+                          const float *const *init, float *work, size_t batch)
 {
     size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
     size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
@@ -4445,6 +5054,10 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
     int seq = (L->op & KWNN__RNN_SEQUENCES) != 0;
     kwnn__dense_run(x, xz, batch * T, F, GU, L->w, NULL);
     memset(h, 0, 2 * batch * U * sizeof *h);
+    if (init != NULL) {
+        memcpy(h, init[0], batch * U * sizeof *h);
+        if (L->kind == KWNN_LAYER_LSTM) memcpy(cs, init[1], batch * U * sizeof *cs);
+    }
     for (s = 0; s < T; s++) {
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
@@ -4453,34 +5066,49 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
             if (!skip)
                 kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
                                t2 + b * U);
-            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + (b * T + s) * U, 0, U * sizeof *y);
-            else if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + b * ystride + s * U, 0, U * sizeof *y);
+            else if (seq) memcpy(y + b * ystride + s * U, h + b * U, U * sizeof *y);
         }
     }
-    if (!seq) memcpy(y, h, batch * U * sizeof *y);
-    if (!seq && mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED)) /* Keras: the last output, zero if masked */
-        for (b = 0; b < batch; b++)
-            if (mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f) memset(y + b * U, 0, U * sizeof *y);
+    for (b = 0; b < batch && !seq; b++) {
+        memcpy(y + b * ystride, h + b * U, U * sizeof *y);
+        if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
+            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            memset(y + b * ystride, 0, U * sizeof *y);
+    }
+}
+
+/* The final states of the kwnn__rnn_run that used `work` into out + b * stride: h, then c (LSTM). */
+static void kwnn__rnn_states(const kwnn_layer *L, const float *work, size_t batch, float *out, size_t stride)
+{
+    size_t U = L->units, GU = kwnn__rnn_gates(L->kind) * U, b;
+    const float *h = work + batch * L->in_shape[0] * GU + batch * GU, *cs = h + batch * U;
+    for (b = 0; b < batch; b++) {
+        memcpy(out + b * stride, h + b * U, U * sizeof *out);
+        if (L->kind == KWNN_LAYER_LSTM) memcpy(out + b * stride + U, cs + b * U, U * sizeof *out);
+    }
 }
 
 /* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
    return_sequences the backward outputs are put back in time order first, as Keras does. */
-static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                           size_t batch)
+static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask, float *y,
+                           float *work, size_t batch)
 {
     kwnn_layer B = *L;
     size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
-    size_t per = steps * U, b, s, j, n = 0;
+    size_t per = steps * U, b, s, j, n, half = L->groups;
     int mode = (L->op / KWNN__RNN_MERGE) & 3;
     float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, x, mask, yf, rest, batch);
+    kwnn__rnn_run(L, ins[0], mask, yf, per, n_in > 1 ? ins + 1 : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(L, rest, batch, y + L->kw, L->out_count);
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
     B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, x, mask, yb, rest, batch);
+    kwnn__rnn_run(&B, ins[0], mask, yb, per, n_in > 1 ? ins + 1 + half : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(&B, rest, batch, y + L->kw + half * U, L->out_count);
     for (b = 0; b < batch; b++)
-        for (s = 0; s < steps; s++) {
+        for (s = 0, n = b * L->out_count; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
             for (j = 0; j < U; j++) {
                 if (mode == 0) y[n + j] = f[j];
@@ -4496,16 +5124,21 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mas
         }
 }
 
-/* Runs the kinds of this part; 0 when L is not one of them. */
-static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                               size_t batch, kwnn_result *res)
+/* Runs the kinds of this part (inputs ins[0 .. n_in): the input, then initial states; mask: see
+   kwnn__rnn_run); 0 when L is not one of them. */
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask,
+                               float *y, float *work, size_t batch, kwnn_result *res)
 {
     *res = KWNN_OK;
     switch (L->kind) {
-    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
+    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, ins[0], y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
-        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, mask, y, work, batch);
-        else kwnn__rnn_run(L, x, mask, y, work, batch);
+        if (L->op & KWNN__RNN_BIDI) {
+            kwnn__bidi_run(L, ins, n_in, mask, y, work, batch);
+        } else {
+            kwnn__rnn_run(L, ins[0], mask, y, L->out_count, n_in > 1 ? ins + 1 : NULL, work, batch);
+            if (L->groups > 0) kwnn__rnn_states(L, work, batch, y + L->kw, L->out_count);
+        }
         return 1;
     default: return 0;
     }
@@ -6687,6 +7320,10 @@ static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
                           "attention layers their mask at run time; the config does not record it)");
+    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
+                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
@@ -6812,6 +7449,210 @@ static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, uint32_t i
         *state = 2;
     }
     return KWNN_OK;
+}
+/* ---- convolutions through the matrix multiply ------------------------------ */
+
+/* The fast paths of the channels_last forward convolutions (42_conv_family.h
+   keeps the direct loops for the rest: channels_first, transposed, kernels
+   larger than their input):
+   - 1 x 1, stride 1, one group: the input is already the matrix (positions x
+     channels): y = x W + b, no copy;
+   - any other window (groups, strides, dilation, padding): im2col, a block of
+     KWNN__CONV_ROWS output positions at a time, each a row of taps x channels
+     (zeros off the input) in the layers' work area, times the kernel, which
+     is already (taps x channels) x filters row-major;
+   - depthwise: per position, the taps on the input, each a vector over the
+     channels;
+   - separable: the depthwise sums of a block of positions in the work area,
+     then times the pointwise kernel.
+   Each output is still its taps in kernel order, then the bias. */
+
+/* Output positions per im2col block, per sample: about 64 K floats (in L2),
+   between 48 and 192 rows whatever the width (each block packs the kernel again). */
+#define KWNN__CONV_BLOCK 65536
+/* Multiply-adds per sample below which a convolution keeps the direct loops
+   rather than ask for an im2col block (which adds to the scratch). */
+#ifndef KWNN_CONV_IM2COL_MIN
+#define KWNN_CONV_IM2COL_MIN 1048576
+#endif
+#define KWNN__CONV_ROWS_MIN 48
+#define KWNN__CONV_ROWS_MAX 192
+
+static int kwnn__conv_forward(const kwnn_layer *L)
+{
+    switch (L->kind) {
+    case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
+    case KWNN_LAYER_DEPTHWISE2D: return L->w != NULL;
+    default: return 0;
+    }
+}
+
+/* A channels_last forward convolution whose window fits its input on every
+   axis (im2col then costs no more than kwnn__conv_cost counts). */
+static int kwnn__conv_fast(const kwnn_layer *L, const kwnn__cgeo *g)
+{
+    uint32_t a;
+    if (L->channels_first || kwnn__conv_transposed(L->kind)) return 0;
+    for (a = 0; a < 3; a++)
+        if (L->win[a] > g->in[a]) return 0;
+    return 1;
+}
+
+static int kwnn__conv_pointwise(const kwnn_layer *L)
+{
+    uint32_t a;
+    for (a = 0; a < 3; a++)
+        if (L->win[a] != 1 || L->step[a] != 1 || L->lo[a] != 0) return 0;
+    return L->groups == 1 && L->w2 == NULL;
+}
+
+/* Floats per sample of work the fast paths need (0: none, or not taken). */
+static size_t kwnn__conv_work(const kwnn_layer *L)
+{
+    kwnn__cgeo g;
+    size_t pos, rows, taps, width, work;
+    if (!kwnn__conv_forward(L)) return 0;
+    kwnn__conv_geo(L, &g);
+    if (!kwnn__conv_fast(L, &g) || kwnn__conv_pointwise(L)) return 0;
+    pos = L->out_count / g.F;
+    taps = L->win[0] * L->win[1] * L->win[2]; /* each <= its input size: no overflow */
+    if (L->w2 != NULL) width = g.C * L->mult;          /* separable: the depthwise sums */
+    else if (L->groups == g.C && L->groups > 1) return 0; /* depthwise: direct */
+    else if (!kwnn__mul(taps, g.C / L->groups, &width)) return 0;
+    if ((double)pos * (double)width * (double)(L->w2 != NULL ? g.F : g.F / L->groups) < (double)KWNN_CONV_IM2COL_MIN) return 0;
+    rows = KWNN__CONV_BLOCK / width;
+    rows = rows < KWNN__CONV_ROWS_MIN ? KWNN__CONV_ROWS_MIN : rows > KWNN__CONV_ROWS_MAX ? KWNN__CONV_ROWS_MAX : rows;
+    rows = pos < rows ? pos : rows;
+    return kwnn__mul(rows, width, &work) && work <= KWNN__SIZE_MAX / 64 ? work : 0;
+}
+
+/* The taps of output position p (flat) on each axis, and its input corner. */
+static void kwnn__conv_window(const kwnn_layer *L, const kwnn__cgeo *g, size_t p, size_t *lo, size_t *hi,
+                              size_t *start)
+{
+    size_t o[3];
+    uint32_t a;
+    o[2] = p % g->out[2];
+    o[1] = (p / g->out[2]) % g->out[1];
+    o[0] = p / g->out[2] / g->out[1];
+    for (a = 0; a < 3; a++) {
+        kwnn__taps(o[a] * L->step[a], L->lo[a], g->in[a], L->win[a], L->dilation[a], &lo[a], &hi[a]);
+        start[a] = o[a] * L->step[a]; /* the input index of tap j: start + j d - pad (for j in range) */
+    }
+}
+
+/* Row of im2col for position p of one sample: taps in kernel order, Cg channels from c0 each. */
+static void kwnn__im2col_row(const kwnn_layer *L, const kwnn__cgeo *g, const float *xb, size_t p, size_t c0,
+                             size_t Cg, int count, float *KWNN__RESTRICT row)
+{
+    size_t lo[3], hi[3], st[3], j0, j1, j2;
+    kwnn__conv_window(L, g, p, lo, hi, st);
+    for (j0 = 0; j0 < L->win[0]; j0++)
+        for (j1 = 0; j1 < L->win[1]; j1++)
+            for (j2 = 0; j2 < L->win[2]; j2++, row += Cg) {
+                size_t i0, i1, i2;
+                if (j0 < lo[0] || j0 >= hi[0] || j1 < lo[1] || j1 >= hi[1] || j2 < lo[2] || j2 >= hi[2]) {
+                    memset(row, 0, Cg * sizeof *row);
+                    continue;
+                }
+                if (count) KWNN_PROBE(taps, 1);
+                i0 = st[0] + j0 * L->dilation[0] - L->lo[0];
+                i1 = st[1] + j1 * L->dilation[1] - L->lo[1];
+                i2 = st[2] + j2 * L->dilation[2] - L->lo[2];
+                memcpy(row, xb + ((i0 * g->in[1] + i1) * g->in[2] + i2) * g->C + c0, Cg * sizeof *row);
+            }
+}
+
+/* Depthwise sums of position p (channels_last): z[c M + m] = sum over taps x[c] w[c M + m]. */
+static void kwnn__dw_point(const kwnn_layer *L, const kwnn__cgeo *g, const float *xb, size_t p, size_t M, int count,
+                           float *KWNN__RESTRICT z)
+{
+    size_t lo[3], hi[3], st[3], j0, j1, j2, CM = g->C * M;
+    kwnn__conv_window(L, g, p, lo, hi, st);
+    memset(z, 0, CM * sizeof *z);
+    for (j0 = lo[0]; j0 < hi[0]; j0++)
+        for (j1 = lo[1]; j1 < hi[1]; j1++)
+            for (j2 = lo[2]; j2 < hi[2]; j2++) {
+                size_t i0 = st[0] + j0 * L->dilation[0] - L->lo[0], i1 = st[1] + j1 * L->dilation[1] - L->lo[1];
+                size_t i2 = st[2] + j2 * L->dilation[2] - L->lo[2];
+                if (count) KWNN_PROBE(taps, 1);
+                kwnn__dw_tap(z, xb + ((i0 * g->in[1] + i1) * g->in[2] + i2) * g->C,
+                             L->w + ((j0 * L->win[1] + j1) * L->win[2] + j2) * CM, g->C, M);
+            }
+}
+
+typedef struct kwnn__dw_job { /* depthwise: positions [i rows, (i + 1) rows) of the batch per task */
+    const kwnn_layer *L;
+    const kwnn__cgeo *g;
+    const float *x;
+    float *y;
+    size_t P, n, rows;
+} kwnn__dw_job;
+
+static void kwnn__dw_task(void *ctx, size_t i)
+{
+    const kwnn__dw_job *j = (const kwnn__dw_job *)ctx;
+    size_t r, f, r1 = (i + 1) * j->rows < j->n ? (i + 1) * j->rows : j->n, F = j->g->F;
+    for (r = i * j->rows; r < r1; r++) {
+        float *yo = j->y + r * F;
+        kwnn__dw_point(j->L, j->g, j->x + (r / j->P) * j->L->in_count, r % j->P, F / j->g->C, 1, yo);
+        if (j->L->b != NULL)
+            for (f = 0; f < F; f++) yo[f] += j->L->b[f];
+    }
+}
+
+/* The channels_last forward convolutions; 0 when L takes the direct loops. */
+static int kwnn__conv_gemm_run(const kwnn_layer *L, const float *x, float *y, size_t batch, const kwnn__ex *ex)
+{
+    kwnn__cgeo g;
+    size_t P, rows, r0, r, n, gi, G = L->groups, Cg, Fg, width;
+    if (!kwnn__conv_forward(L)) return 0;
+    kwnn__conv_geo(L, &g);
+    if (!kwnn__conv_fast(L, &g)) return 0;
+    P = L->out_count / g.F;
+    n = P * batch;
+    if (kwnn__conv_pointwise(L)) {
+        KWNN_PROBE(taps, n);
+        kwnn__gemm(ex->opt, n, g.F, g.C, x, g.C, L->w, g.F, L->b, y, g.F);
+        return 1;
+    }
+    if (L->w2 == NULL && G == g.C && G > 1) { /* depthwise: 8 tasks when worth handing out */
+        kwnn__dw_job job;
+        int split = (double)L->out_count * (double)batch * (double)(L->win[0] * L->win[1] * L->win[2]) >=
+                    (double)KWNN_PARALLEL_MIN;
+        job.L = L;
+        job.g = &g;
+        job.x = x;
+        job.y = y;
+        job.P = P;
+        job.n = n;
+        job.rows = split ? (n + KWNN__TASKS - 1) / KWNN__TASKS : n;
+        kwnn__parallel(ex->opt, kwnn__dw_task, &job, (n + job.rows - 1) / job.rows);
+        return 1;
+    }
+    if (L->work == 0 || ex->work == NULL) return 0;
+    Cg = g.C / G;
+    Fg = g.F / G;
+    width = L->w2 != NULL ? g.C * L->mult : L->win[0] * L->win[1] * L->win[2] * Cg;
+    rows = L->work / width * batch; /* positions per block, over the batch */
+    for (r0 = 0; r0 < n; r0 += rows) {
+        size_t m = n - r0 < rows ? n - r0 : rows;
+        if (L->w2 != NULL) { /* separable: depthwise sums, then the pointwise product */
+            for (r = 0; r < m; r++)
+                kwnn__dw_point(L, &g, x + ((r0 + r) / P) * L->in_count, (r0 + r) % P, L->mult, 1,
+                               ex->work + r * width);
+            kwnn__gemm(ex->opt, m, g.F, width, ex->work, width, L->w2, g.F, L->b, y + r0 * g.F, g.F);
+            continue;
+        }
+        for (gi = 0; gi < G; gi++) {
+            for (r = 0; r < m; r++)
+                kwnn__im2col_row(L, &g, x + ((r0 + r) / P) * L->in_count, (r0 + r) % P, gi * Cg, Cg, gi == 0,
+                                 ex->work + r * width);
+            kwnn__gemm(ex->opt, m, Fg, width, ex->work, width, L->w + gi * Fg, g.F, L->b ? L->b + gi * Fg : NULL,
+                       y + r0 * g.F + gi * Fg, g.F);
+        }
+    }
+    return 1;
 }
 /* ---- the registration table: Keras class -> loader ----------------------- */
 
@@ -6973,10 +7814,12 @@ static const kwnn__class kwnn__classes[] = {
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
     {"Embedding", kwnn__load_embedding, 0, 0}, /* 45_recurrent.h */
-    {"SimpleRNN", kwnn__load_rnn, 1, 0},
-    {"LSTM", kwnn__load_rnn, 4, 0},
-    {"GRU", kwnn__load_rnn, 3, 0},
-    {"Bidirectional", kwnn__load_bidirectional, 0, 0},
+    {"SimpleRNN", kwnn__load_rnn, 1, 1}, /* several inputs: initial_state */
+    {"LSTM", kwnn__load_rnn, 4, 1},
+    {"GRU", kwnn__load_rnn, 3, 1},
+    {"CuDNNLSTM", kwnn__load_rnn, 4 | KWNN__RNN_CUDNN, 1}, /* Keras 2: as LSTM / GRU, weights converted */
+    {"CuDNNGRU", kwnn__load_rnn, 3 | KWNN__RNN_CUDNN, 1},
+    {"Bidirectional", kwnn__load_bidirectional, 0, 1},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
     {"Masking", kwnn__load_masking, 0, 0}, /* 48_masking.h */
     {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
@@ -6997,6 +7840,17 @@ static const kwnn__class *kwnn__find_class(const char *name)
 }
 
 static const char *const kwnn__model_classes[] = {"Sequential", "Functional", "Model", NULL};
+
+static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out)
+{
+    const kwnn__class *k = kwnn__find_class(cls);
+    if (k == NULL || (k->many && k->load != kwnn__load_rnn)) { /* a recurrent layer takes one input here */
+        kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported wrapped layer class ");
+        kwnn__m(c->net, cls);
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    return k->load(c, L, cfg, out, k->arg);
+}
 
 /* Load layer L for the input(s) in c (see kwnn__loader). */
 static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
@@ -7121,8 +7975,9 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "mask"}; /* mask: 48_masking.h */
-#define KWNN__TENSOR_KWARGS 4
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state",
+                                                   "mask"}; /* mask: 48_masking.h, last */
+#define KWNN__TENSOR_KWARGS (sizeof kwnn__tensor_kwargs / sizeof kwnn__tensor_kwargs[0])
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
    fourth element of its first reference, [name, node, tensor, {...}]. */
@@ -7159,6 +8014,25 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
 {
     return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner,
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
+}
+
+/* Outputs of one call of a layer entry (a model config's): a recurrent layer (or a Bidirectional
+   of one) with return_state gives its states after its output (LSTM: h, c; GRU, SimpleRNN: h;
+   a Bidirectional: the forward's, then the backward's). */
+static uint32_t kwnn__entry_outputs(kwnn__json entry)
+{
+    kwnn__json cls, cfg, v;
+    uint32_t dirs = 1, states;
+    int on = 0;
+    if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
+    if (kwnn__jstr_is(cls, "Bidirectional")) {
+        if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
+            return 1;
+        dirs = 2;
+    }
+    states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+    if (states == 0 || !kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return 1;
+    return 1 + states * dirs;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
@@ -7203,8 +8077,11 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
             sz->nodes++;
             sz->edges++;
         } else {
-            sz->nodes = kwnn__sat_add(sz->nodes, m);
-            sz->edges = kwnn__sat_add(sz->edges, refs);
+            uint64_t parts = kwnn__entry_outputs(entry); /* several: a PART node per output */
+            if (parts > 1) parts = kwnn__sat_mul(m, parts);
+            else parts = 0;
+            sz->nodes = kwnn__sat_add(sz->nodes, kwnn__sat_add(m, parts));
+            sz->edges = kwnn__sat_add(sz->edges, kwnn__sat_add(refs, parts));
         }
         if (sz->nodes > KWNN__MAX_NODES || sz->edges > KWNN__MAX_NODES) return kwnn__too_big(c, owner);
     }
@@ -7595,6 +8472,16 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__new_node(c, KWNN__N_ALIAS, KWB_NONE, 1, &id)) != KWNN_OK) return r;
         } else if (m > 0) {
             kwnn__iter it2;
+            uint32_t parts = kwnn__entry_outputs(entry);
+            if (parts > 1) { /* references name the PART nodes, which read the calls' nodes after them */
+                if ((uint64_t)m * parts > c->node_cap) return kwnn__disagree(c);
+                c->outs[t] = parts;
+                for (k = 0; k < m * parts; k++) {
+                    if ((r = kwnn__new_node(c, KWNN__N_PART, t, 1, &id)) != KWNN_OK) return r;
+                    c->net->nodes_[id].part = k % parts;
+                    c->net->edges_[c->net->nodes_[id].first_in] = c->base[t] + m * parts + k / parts;
+                }
+            }
             kwnn__begin(nodes, '[', &it2);
             while (kwnn__next(&it2, NULL, &call))
                 if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
@@ -7672,8 +8559,8 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__call_model(c, scope, t, name, call, ecfg, c->base[t] + k * c->outs[t], depth)) !=
                     KWNN_OK)
                     return r;
-            } else {
-                kwnn__node *x = &c->net->nodes_[c->base[t] + k];
+            } else { /* the call's node: after its PART nodes, if any */
+                kwnn__node *x = &c->net->nodes_[c->base[t] + (c->outs[t] > 1 ? c->calls[t] * c->outs[t] : 0) + k];
                 c->deep_refs = kwnn__tf_op_entry(entry); /* 47_ops.h */
                 r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in);
                 c->deep_refs = 0;
@@ -7843,6 +8730,22 @@ static void kwnn__set_node_shape(kwnn__node *x, const size_t *shape, uint32_t nd
     if (!kwnn__prod(shape, nd, &x->count)) x->count = KWNN__SIZE_MAX; /* the loaders checked it */
 }
 
+/* PART node x: output x->part of the recurrent call it reads, L that call's layer. */
+static kwnn_result kwnn__part_shape(kwnn_net *net, const kwnn_layer *L, kwnn__node *x)
+{
+    size_t shape[KWNN_MAX_DIMS], offset;
+    uint32_t nd;
+    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER || L->groups == 0 ||
+        (L->kind != KWNN_LAYER_SIMPLE_RNN && L->kind != KWNN_LAYER_LSTM && L->kind != KWNN_LAYER_GRU) ||
+        x->part > kwnn__rnn_state_count(L))
+        return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, NULL,
+                          "the model config takes several outputs of a layer that gives one (only a recurrent "
+                          "layer with return_state gives several)");
+    kwnn__rnn_part(L, x->part, shape, &nd, &offset);
+    kwnn__set_node_shape(x, shape, nd);
+    return KWNN_OK;
+}
+
 /* An InputLayer's shape into c->shape (have_shape: check it equals c->shape instead). */
 static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int required)
 {
@@ -7887,6 +8790,15 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
     out->out_ndim = c->nd;
     memcpy(out->out_shape, c->shape, sizeof c->shape);
+    if (out->td > 0) { /* TimeDistributed: the layer's shapes are one step's */
+        uint32_t d;
+        for (d = 0; d + 1 < KWNN_MAX_DIMS; d++) {
+            out->in_shape[d] = out->in_shape[d + 1];
+            out->out_shape[d] = out->out_shape[d + 1];
+        }
+        out->in_ndim--;
+        out->out_ndim--;
+    }
     if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
         return kwnn__shape_overflow(c, L, "its input shape", out->in_shape, out->in_ndim);
     if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
@@ -7895,7 +8807,23 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
         return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
+    if (out->td > 0) out->cost = kwnn__sat_mul(out->cost, out->td);
+    if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
+}
+
+/* The value of call x of layer `out` (a TimeDistributed one: its steps first). */
+static void kwnn__call_value(kwnn__node *x, const kwnn_layer *out)
+{
+    size_t shape[KWNN_MAX_DIMS];
+    uint32_t nd = out->out_ndim;
+    memcpy(shape, out->out_shape, sizeof shape);
+    if (out->td > 0) { /* the loader checked the rank */
+        memmove(shape + 1, out->out_shape, (KWNN_MAX_DIMS - 1) * sizeof *shape);
+        shape[0] = out->td;
+        nd++;
+    }
+    kwnn__set_node_shape(x, shape, nd);
 }
 
 /* A call of a layer: load the layer (first call) or check the shapes agree. */
@@ -7926,6 +8854,10 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
     }
     if (c->loaded[x->layer] == KWB_NONE) {
         if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
+        if (out->groups > 0 && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
+                                                         out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU))
+            return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
+                              "unsupported return_state outside a functional model's graph (several outputs)");
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
@@ -7939,8 +8871,7 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
             return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L, "is called with and without use_causal_mask");
     }
     out->calls++;
-    kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
-    x->count = out->out_count;
+    kwnn__call_value(x, out);
     c->cost = kwnn__sat_add(c->cost, out->cost);
     return KWNN_OK;
 }
@@ -7967,6 +8898,9 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
             break;
         case KWNN__N_UNBOUND:
             return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
+        case KWNN__N_PART:
+            if ((r = kwnn__part_shape(net, &net->layers[x->layer], x)) != KWNN_OK) return r;
+            break;
         case KWNN__N_ALIAS: {
             kwnn__node *in = &net->nodes_[net->edges_[x->first_in]];
             if (!in->known) { /* the network's input, from a nested model's InputLayer */
@@ -8004,6 +8938,7 @@ static size_t kwnn__round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 static int kwnn__free_layer(const kwnn_net *net, const kwnn__node *x)
 {
+    if (x->kind == KWNN__N_PART) return 0; /* a copy */
     return x->kind != KWNN__N_LAYER || !kwnn__computes(net->layers[x->layer].kind);
 }
 
@@ -8147,6 +9082,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
+        if (!kwnn__add(total, kwnn__rnn_legacy_floats(c->f, &L), &total)) return kwnn__oom(c); /* 45_recurrent.h */
         if (strcmp(L.class_name, "Masking") == 0 && !kwnn__add(total, KWNN__O_FLOATS + 16, &total)) /* 48_masking.h */
             return kwnn__oom(c);
         for (k = 0; k < L.tensor_count; k++) {
@@ -8281,6 +9217,7 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             c->top_cfg = mcfg;
         }
     }
+    c->keras2_file = c->legacy;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS3) c->legacy = 0;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS2) c->legacy = 1;
     c->net->hard_sigmoid = c->legacy ? KWNN_HARD_SIGMOID_KERAS2 : KWNN_HARD_SIGMOID_KERAS3;
@@ -8540,7 +9477,21 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
             for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
             return;
         }
+        if (a->a == 0.0f && a->has_max && a->c == 0.0f && a->b >= 0.0f) { /* ReLU(max_value): as kwnn__act1, NaN -> 0 */
+            float hi = a->b;
+            for (i = 0; i < n; i++) {
+                float v = x[i] > 0.0f ? x[i] : 0.0f;
+                y[i] = v < hi ? v : hi;
+            }
+            return;
+        }
         break;
+    case KWNN_ACT_RELU6:
+        for (i = 0; i < n; i++) {
+            float v = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = v < 6.0f ? v : 6.0f;
+        }
+        return;
     case KWNN_ACT_TANH:
         for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
         return;
@@ -8549,16 +9500,8 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
     for (i = 0; i < n; i++) y[i] = kwnn__act1(a, x[i]);
 }
 
-/* rows x (K) times W (K, N) + bias -> rows x N.  Every output is the sum
-   over k in order, then + bias (x @ W + b), whatever the path; the fixed-size
-   inner loops are there so that compilers vectorize them even at -O2.
-   Blocks of 4 rows: tiles of 4 x 8 outputs summed in registers, a panel of
-   8 kernel columns reused by every block.  Remaining rows (batch 1): one row
-   at a time, streaming through the kernel rows. */
-#define KWNN__TR 4
-#define KWNN__TC 8
-
 /* o += a * w over n floats (restrict parameters: every compiler may vectorize). */
+#define KWNN__TC 8
 static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n)
 {
     size_t i, j, body = n - n % KWNN__TC;
@@ -8572,55 +9515,12 @@ static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, f
     for (i = body; i < n; i++) o[i] += a * w[i];
 }
 
+/* rows x (K) times W (K, N) + bias -> rows x N (13_gemm.h), one thread. */
 static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y, size_t rows,
                             size_t K, size_t N, const float *KWNN__RESTRICT W,
                             const float *KWNN__RESTRICT bias)
 {
-    size_t full = rows - rows % KWNN__TR, r, n, k, i, j;
-    for (n = 0; n < N && full > 0; n += KWNN__TC) {
-        size_t nc = N - n < KWNN__TC ? N - n : KWNN__TC;
-        for (r = 0; r < full; r += KWNN__TR) {
-            const float *x0 = x + r * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-            float acc[KWNN__TR][KWNN__TC];
-            memset(acc, 0, sizeof acc);
-            if (nc == KWNN__TC) {
-                for (k = 0; k < K; k++) {
-                    const float *w = W + k * N + n;
-                    float a0 = x0[k], a1 = x1[k], a2 = x2[k], a3 = x3[k];
-                    for (j = 0; j < KWNN__TC; j++) {
-                        acc[0][j] += a0 * w[j];
-                        acc[1][j] += a1 * w[j];
-                        acc[2][j] += a2 * w[j];
-                        acc[3][j] += a3 * w[j];
-                    }
-                }
-            } else {
-                for (k = 0; k < K; k++)
-                    for (j = 0; j < nc; j++) {
-                        float w = W[k * N + n + j];
-                        acc[0][j] += x0[k] * w;
-                        acc[1][j] += x1[k] * w;
-                        acc[2][j] += x2[k] * w;
-                        acc[3][j] += x3[k] * w;
-                    }
-            }
-            for (i = 0; i < KWNN__TR; i++)
-                for (j = 0; j < nc; j++)
-                    y[(r + i) * N + n + j] = bias != NULL ? acc[i][j] + bias[n + j] : acc[i][j];
-        }
-    }
-    for (r = full; r < rows; r++) {
-        float *o = y + r * N;
-        const float *xr = x + r * K;
-        for (n = 0; n < N; n++) o[n] = 0.0f;
-        for (k = 0; k < K; k++) {
-            const float *w = W + k * N;
-            float a = xr[k];
-            kwnn__axpy(o, w, a, N);
-        }
-        if (bias != NULL)
-            for (n = 0; n < N; n++) o[n] += bias[n];
-    }
+    kwnn__gemm(NULL, rows, N, K, x, K, W, N, bias, y, N);
 }
 
 /* The taps [*lo, *hi) of a window of k taps d apart, its first at padded
@@ -8636,13 +9536,13 @@ static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, s
     if (*lo > *hi) *lo = *hi;
 }
 
-static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
+static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch, const kwnn__ex *ex)
 {
     size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: {
         size_t K = L->in_shape[L->in_ndim - 1];
-        kwnn__dense_run(x, y, batch * (L->in_count / K), K, L->units, L->w, L->b);
+        kwnn__gemm(ex->opt, batch * (L->in_count / K), L->units, K, x, K, L->w, L->units, L->b, y, L->units);
         kwnn__act(&L->act, y, y, n, last);
         break;
     }
@@ -8656,8 +9556,8 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
-    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 42_conv_family.h */
-        kwnn__conv_nd_run(L, x, y, batch);
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 49_conv_gemm.h, else 42_conv_family.h */
+        if (!kwnn__conv_gemm_run(L, x, y, batch, ex)) kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
     default:
@@ -8825,28 +9725,45 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
+    const float *in[5] = {NULL, NULL, NULL, NULL, NULL};
+    uint32_t i;
+    size_t nb;
+    const float *mask;
     kwnn_result res;
-    const float *mask = x->n_in > 1 ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
-    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->work,
-                            rt->batch, &res))
+    if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
+        const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
+        const float *src = kwnn__src(rt, rt->net->edges_[x->first_in]);
+        float *dst = kwnn__dst(rt, id);
+        size_t shape[KWNN_MAX_DIMS], offset, b;
+        uint32_t nd;
+        kwnn__rnn_part(L, x->part, shape, &nd, &offset);
+        for (b = 0; b < rt->batch; b++) memcpy(dst + b * x->count, src + b * from->count + offset, x->count * sizeof *dst);
+        return KWNN_OK;
+    }
+    for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
+    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) { /* 48_masking.h */
-        kwnn__masked_mean(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->batch);
+    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+        kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
-    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: { /* 46_attention.h, 47_ops.h */
-        const float *in[3];
-        uint32_t i;
-        for (i = 0; i < x->n_in && i < 3; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
         else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
+    default: {
+        kwnn__ex ex;
+        ex.opt = &rt->net->opt_;
+        ex.work = rt->work;
+        kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb, &ex);
+        break;
     }
-    default: kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch); break;
     }
     return KWNN_OK;
 }
@@ -9031,6 +9948,9 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
                 if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);
+        } else if (x->kind == KWNN__N_PART) { /* the layer of the call it copies from */
+            S->layers[x->aux] = S->layers[nodes[net->edges_[x->first_in]].aux];
+            if ((r = kwnn__part_shape(v, &S->layers[x->aux], x)) != KWNN_OK) return r;
         } else {
             const kwnn_layer *base = &net->layers[x->layer];
             kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
@@ -9048,8 +9968,7 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
             out->bb = base->bb;
             memcpy(out->more, base->more, sizeof out->more);
             out->calls = base->calls;
-            kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
-            x->count = out->out_count;
+            kwnn__call_value(x, out);
             if (out != &tmp && out->work > work) work = out->work;
         }
     }

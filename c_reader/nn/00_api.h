@@ -170,6 +170,16 @@
                        cap, a net whose kwnn_cost_per_sample exceeds it
                        (before running anything; the allocation is freed):
                        a small file cannot ask for hours of work per sample.
+       parallel_for, parallel_data   NULL (default): kwnn_run uses the
+                       calling thread only.  Else kwnn_run hands independent
+                       blocks of its matrix products and convolutions to
+                       parallel_for(task, ctx, n, parallel_data), which must
+                       call task(ctx, i) once for each i in [0, n) (on any
+                       threads, in any order) and return when all are done.
+                       Results are bit-identical with and without it (each
+                       output is computed the same way, whoever computes it).
+                       The header creates no threads (kwbin-run --threads N
+                       shows a pthreads one).
 
    SUPPORTED LAYERS (anything else: KWNN_ERR_UNSUPPORTED naming the layer
    and its class, at load time)
@@ -323,9 +333,25 @@
                        recurrent_kernel (units, G units), bias (G units;
                        GRU reset_after (2, 3 units): input and recurrent
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
-                       The state starts at zero.  Refused: return_state,
-                       stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
+                       The state starts at zero, or from the call's
+                       initial_state (Keras 3: the call's kwargs; tf.keras:
+                       inputs after the first): h (and c for an LSTM), each
+                       (units,); a Bidirectional takes the forward's then
+                       the backward's.  return_state: the call gives its
+                       output, then h (and c), each (units,) (a
+                       Bidirectional: the forward's, then the backward's),
+                       addressed as Keras does by the tensor index of a
+                       reference (keras_history's third element); only in
+                       a functional graph.  Older layouts, converted once
+                       at load as tf-keras converts them: Keras 1's
+                       per-gate W_i, U_i, b_i, ... (LSTM gates i, c, f, o
+                       in the file; GRU z, r, h, reset_after false) and
+                       SimpleRNN's U; Keras 2's CuDNNLSTM / CuDNNGRU (each
+                       gate's input block k.T read in Fortran order, the
+                       recurrent blocks transposed; LSTM: the two biases
+                       summed; GRU: reset_after true, tanh / sigmoid).
+                       Refused: stateful, time_major.  A None time axis:
+                       kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
                        A mask (MASKING) is honoured; zero_output_for_mask.
@@ -337,8 +363,13 @@
                        be the forward layer with go_backwards flipped.
                        Weights "<forward name>/.../kernel" and the
                        backward layer's, by their last path component.
-     TimeDistributed   of Dense (which acts on the last axis anyway);
-                       other wrapped classes are refused.
+     TimeDistributed   of any layer above that takes one input (Dense,
+                       Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
+                       ...): loaded for one step's shape (the input without
+                       its first axis), it runs on batch x steps samples;
+                       its weights are the wrapper's.  Refused: a wrapped
+                       model, Bidirectional or TimeDistributed, a layer of
+                       several inputs, return_state inside it.
      GroupNormalization  groups (32; must divide the channels), axis (-1;
                        one axis), epsilon (1e-3), center, scale: per
                        sample and group, mean and variance over the group's
@@ -475,8 +506,9 @@
    {"keras_history": [name, node, tensor]}} ...], "kwargs": {...}}).
    node_index counts the calls of that layer in the order its entry lists
    them (every generation renumbers them so); tensor_index picks an output
-   of a nested model.  kwnn_load unrolls the graph into nodes: one per call
-   of a layer (a shared layer runs once per call, with its one set of
+   of a nested model or of a recurrent layer with return_state.  kwnn_load
+   unrolls the graph into nodes: one per call of a layer (a shared layer
+   runs once per call, with its one set of
    weights), one per model input; a nested model's layers get nodes for each
    call of the model, its InputLayers fed by that call's arguments, its
    outputs (output_layers) what the call gives.  A Sequential (and the
@@ -507,12 +539,14 @@
    (dangling), two rows of one model with one name (ambiguous), an
    InputLayer that is not an input, an input whose shape cannot be derived,
    merge inputs whose shapes disagree, a shared layer called on two shapes,
-   a tensor passed as a keyword argument.
+   a tensor passed as a keyword argument other than query, value, key
+   (attention) and initial_state (recurrent layers).
 
    The input shape (per sample) comes from its InputLayer's batch_shape /
    batch_input_shape; in a chain without one, from the first layer's
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
-   rows.  Every dimension after the batch must be known (not null).
+   rows.  A dimension after the batch that is null (None) is given at run
+   time (kwnn_run_shapes; the load uses 32).
 
    MASKING (48_masking.h)
 
@@ -600,6 +634,21 @@
                           `load_steps` (kwnn_load's walks: configs counted,
                           table linked, graph built, sorted, shapes) to
                           count work.
+   KWNN_NO_SIMD           use the portable C kernels even where the compiler
+                          targets AVX2 + FMA (__AVX2__ and __FMA__: -mavx2
+                          -mfma, -march=native) or AArch64 NEON, whose
+                          intrinsic kernels (<immintrin.h>, <arm_neon.h>) are
+                          used otherwise.  Deployment: -O3 -march=native (or
+                          the target's); -ffast-math is not needed.
+   KWNN_GEMM_KC, KWNN_PARALLEL_MIN, KWNN_CONV_IM2COL_MIN
+                          tuning of the matrix multiply (13_gemm.h: rows of
+                          a packed slice of B, default 256, 16 KB on the
+                          stack; multiply-adds below which a product is not
+                          handed to parallel_for, 65536) and of the
+                          convolutions (49_conv_gemm.h: multiply-adds per
+                          sample below which a convolution keeps the direct
+                          loops rather than an im2col block in the scratch,
+                          1048576).
 */
 #ifndef KWBIN_NN_H
 #define KWBIN_NN_H
@@ -783,6 +832,8 @@ typedef struct kwnn_layer {
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
+    size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its
+                       in / out shapes are one step's (0: not wrapped) */
     const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 
@@ -795,6 +846,10 @@ typedef struct kwnn_options {
     void *user_data;                                 /* default: NULL */
     int hard_sigmoid;                                /* KWNN_HARD_SIGMOID_*, default AUTO */
     uint64_t max_cost; /* refuse nets costing more operations per sample; 0: no cap */
+    /* optional threads, the caller's: run task(ctx, i) for every i in [0, n), in any order or at
+       once, and return when all are done; NULL (default): one thread.  The header creates none. */
+    void (*parallel_for)(void (*task)(void *ctx, size_t i), void *ctx, size_t n, void *parallel_data);
+    void *parallel_data; /* passed to parallel_for */
 } kwnn_options;
 
 /* A per-sample shape (batch excluded), for the calls taking shapes at run time. */

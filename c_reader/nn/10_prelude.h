@@ -7,6 +7,18 @@
 #include <math.h>
 #include <string.h>
 
+/* SIMD kernels where the compiler targets them (-mavx2 -mfma, -march=native,
+   AArch64); KWNN_NO_SIMD forces the portable C path (13_gemm.h). */
+#if !defined(KWNN_NO_SIMD) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define KWNN__AVX2 1
+#define KWNN__SIMD_FMA 1
+#elif !defined(KWNN_NO_SIMD) && defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define KWNN__NEON 1
+#define KWNN__SIMD_FMA 1
+#endif
+
 #if !defined(KWNN_MALLOC) || !defined(KWNN_FREE)
 #include <stdlib.h>
 #undef KWNN_MALLOC

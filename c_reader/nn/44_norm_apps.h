@@ -441,6 +441,13 @@ static uint32_t kwnn__runs(const size_t *shape, uint32_t nd, uint32_t axes, size
 }
 
 /* One row of n inputs; the parameters at w, b, step 1 (kept) or 0. */
+static void kwnn__scale_shift_inplace(float *KWNN__RESTRICT y, const float *KWNN__RESTRICT w,
+                                      const float *KWNN__RESTRICT b, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) y[j] = y[j] * w[j] + b[j];
+}
+
 static void kwnn__bcast_row(const kwnn_layer *L, const float *x, float *y, size_t n, size_t p, size_t step)
 {
     const float *w = L->w + p, *b = L->b != NULL ? L->b + p : NULL;
@@ -452,7 +459,9 @@ static void kwnn__bcast_row(const kwnn_layer *L, const float *x, float *y, size_
     } else if (b == NULL) {
         for (j = 0; j < n; j++) y[j] = x[j] * w[j * step];
     } else if (step == 1) {
-        for (j = 0; j < n; j++) y[j] = x[j] * w[j] + b[j];
+        if (x == y) kwnn__scale_shift_inplace(y, w, b, n); /* vectorized: no overlap to fear */
+        else
+            for (j = 0; j < n; j++) y[j] = x[j] * w[j] + b[j];
     } else {
         float w0 = w[0], b0 = b[0];
         for (j = 0; j < n; j++) y[j] = x[j] * w0 + b0;

@@ -86,7 +86,21 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
             for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
             return;
         }
+        if (a->a == 0.0f && a->has_max && a->c == 0.0f && a->b >= 0.0f) { /* ReLU(max_value): as kwnn__act1, NaN -> 0 */
+            float hi = a->b;
+            for (i = 0; i < n; i++) {
+                float v = x[i] > 0.0f ? x[i] : 0.0f;
+                y[i] = v < hi ? v : hi;
+            }
+            return;
+        }
         break;
+    case KWNN_ACT_RELU6:
+        for (i = 0; i < n; i++) {
+            float v = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = v < 6.0f ? v : 6.0f;
+        }
+        return;
     case KWNN_ACT_TANH:
         for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
         return;
@@ -95,16 +109,8 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
     for (i = 0; i < n; i++) y[i] = kwnn__act1(a, x[i]);
 }
 
-/* rows x (K) times W (K, N) + bias -> rows x N.  Every output is the sum
-   over k in order, then + bias (x @ W + b), whatever the path; the fixed-size
-   inner loops are there so that compilers vectorize them even at -O2.
-   Blocks of 4 rows: tiles of 4 x 8 outputs summed in registers, a panel of
-   8 kernel columns reused by every block.  Remaining rows (batch 1): one row
-   at a time, streaming through the kernel rows. */
-#define KWNN__TR 4
-#define KWNN__TC 8
-
 /* o += a * w over n floats (restrict parameters: every compiler may vectorize). */
+#define KWNN__TC 8
 static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, float a, size_t n)
 {
     size_t i, j, body = n - n % KWNN__TC;
@@ -118,55 +124,12 @@ static void kwnn__axpy(float *KWNN__RESTRICT o, const float *KWNN__RESTRICT w, f
     for (i = body; i < n; i++) o[i] += a * w[i];
 }
 
+/* rows x (K) times W (K, N) + bias -> rows x N (13_gemm.h), one thread. */
 static void kwnn__dense_run(const float *KWNN__RESTRICT x, float *KWNN__RESTRICT y, size_t rows,
                             size_t K, size_t N, const float *KWNN__RESTRICT W,
                             const float *KWNN__RESTRICT bias)
 {
-    size_t full = rows - rows % KWNN__TR, r, n, k, i, j;
-    for (n = 0; n < N && full > 0; n += KWNN__TC) {
-        size_t nc = N - n < KWNN__TC ? N - n : KWNN__TC;
-        for (r = 0; r < full; r += KWNN__TR) {
-            const float *x0 = x + r * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-            float acc[KWNN__TR][KWNN__TC];
-            memset(acc, 0, sizeof acc);
-            if (nc == KWNN__TC) {
-                for (k = 0; k < K; k++) {
-                    const float *w = W + k * N + n;
-                    float a0 = x0[k], a1 = x1[k], a2 = x2[k], a3 = x3[k];
-                    for (j = 0; j < KWNN__TC; j++) {
-                        acc[0][j] += a0 * w[j];
-                        acc[1][j] += a1 * w[j];
-                        acc[2][j] += a2 * w[j];
-                        acc[3][j] += a3 * w[j];
-                    }
-                }
-            } else {
-                for (k = 0; k < K; k++)
-                    for (j = 0; j < nc; j++) {
-                        float w = W[k * N + n + j];
-                        acc[0][j] += x0[k] * w;
-                        acc[1][j] += x1[k] * w;
-                        acc[2][j] += x2[k] * w;
-                        acc[3][j] += x3[k] * w;
-                    }
-            }
-            for (i = 0; i < KWNN__TR; i++)
-                for (j = 0; j < nc; j++)
-                    y[(r + i) * N + n + j] = bias != NULL ? acc[i][j] + bias[n + j] : acc[i][j];
-        }
-    }
-    for (r = full; r < rows; r++) {
-        float *o = y + r * N;
-        const float *xr = x + r * K;
-        for (n = 0; n < N; n++) o[n] = 0.0f;
-        for (k = 0; k < K; k++) {
-            const float *w = W + k * N;
-            float a = xr[k];
-            kwnn__axpy(o, w, a, N);
-        }
-        if (bias != NULL)
-            for (n = 0; n < N; n++) o[n] += bias[n];
-    }
+    kwnn__gemm(NULL, rows, N, K, x, K, W, N, bias, y, N);
 }
 
 /* The taps [*lo, *hi) of a window of k taps d apart, its first at padded
@@ -182,13 +145,13 @@ static void kwnn__taps(size_t start, size_t pad, size_t n, size_t k, size_t d, s
     if (*lo > *hi) *lo = *hi;
 }
 
-static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch)
+static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_t batch, const kwnn__ex *ex)
 {
     size_t n = L->out_count * batch, last = L->out_ndim ? L->out_shape[L->out_ndim - 1] : 1;
     switch (L->kind) {
     case KWNN_LAYER_DENSE: {
         size_t K = L->in_shape[L->in_ndim - 1];
-        kwnn__dense_run(x, y, batch * (L->in_count / K), K, L->units, L->w, L->b);
+        kwnn__gemm(ex->opt, batch * (L->in_count / K), L->units, K, x, K, L->w, L->units, L->b, y, L->units);
         kwnn__act(&L->act, y, y, n, last);
         break;
     }
@@ -202,8 +165,8 @@ static void kwnn__run_layer(const kwnn_layer *L, const float *x, float *y, size_
     case KWNN_LAYER_ACTIVATION: kwnn__act(&L->act, x, y, n, last); break;
     case KWNN_LAYER_CONV1D: case KWNN_LAYER_CONV2D: case KWNN_LAYER_CONV3D: case KWNN_LAYER_DEPTHWISE1D:
     case KWNN_LAYER_DEPTHWISE2D: case KWNN_LAYER_CONV1D_TRANSPOSE: case KWNN_LAYER_CONV2D_TRANSPOSE:
-    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 42_conv_family.h */
-        kwnn__conv_nd_run(L, x, y, batch);
+    case KWNN_LAYER_CONV3D_TRANSPOSE: /* 49_conv_gemm.h, else 42_conv_family.h */
+        if (!kwnn__conv_gemm_run(L, x, y, batch, ex)) kwnn__conv_nd_run(L, x, y, batch);
         kwnn__act(&L->act, y, y, n, last);
         break;
     default:

@@ -1,5 +1,5 @@
-/* kwbin-run [--verify|--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy
-   kwbin-run [--verify|--no-verify] [--max-cost OPS] MODEL.kwb IN1.npy [IN2.npy ...] -o OUT1.npy [-o OUT2.npy ...]
+/* kwbin-run [--verify|--no-verify] [--max-cost OPS] [--threads N] MODEL.kwb INPUT.npy OUTPUT.npy
+   kwbin-run [--verify|--no-verify] [--max-cost OPS] [--threads N] MODEL.kwb IN1.npy [IN2.npy ...] -o OUT1.npy [-o OUT2.npy ...]
    Run a Keras network from its kwbin file alone (c_reader/kwbin_nn.h) on a
    batch.  The second form is for models with several inputs or outputs: the
    inputs and the outputs in the order of the model config's input_layers and
@@ -10,6 +10,9 @@
                    (multiply-adds, compares, ...) per sample, as kwnn_load
                    counts them from the shapes (kwnn_cost_per_sample);
                    default 10^11 (about a minute per sample); 0: no cap.
+   --threads N     run on N threads (1 to 64; default 1): a POSIX-threads
+                   parallel_for (kwnn_pool.h) in kwnn_options; the outputs
+                   are the same bits whatever N.
 
    INPUT.npy: float32 little-endian, C order ('<f4', fortran_order False),
    shape (batch, *input shape); .npy format versions 1.0, 2.0 and 3.0.  The
@@ -38,6 +41,7 @@
 #define KWBIN_IMPLEMENTATION
 #define KWBIN_NN_IMPLEMENTATION
 #include "kwbin_nn.h"
+#include "kwnn_pool.h" /* beside this file */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +54,7 @@
 
 #define DEFAULT_MAX_COST 100000000000ULL /* operations per sample */
 #define USAGE \
-    "usage: kwbin-run [--verify|--no-verify] [--max-cost OPS] MODEL.kwb INPUT.npy OUTPUT.npy | MODEL.kwb IN1.npy ... -o OUT1.npy ...\n"
+    "usage: kwbin-run [--verify|--no-verify] [--max-cost OPS] [--threads N] MODEL.kwb INPUT.npy OUTPUT.npy | MODEL.kwb IN1.npy ... -o OUT1.npy ...\n"
 
 /* Part of the error line: control characters (a newline in a file name or
    in a .npy key) become '?', so the message stays one line. */
@@ -534,7 +538,9 @@ int main(int argc, char **argv)
 {
     const char *model_path = NULL;
     char **in_paths, **out_paths;
-    int verify = 1, argi = 1, code = 0, n_in = 0, n_out = 0, dash_o = 0, i;
+    int verify = 1, argi = 1, code = 0, n_in = 0, n_out = 0, dash_o = 0, i, pooled = 0;
+    uint64_t threads = 1;
+    kwnn_pool pool;
     kwnn_options opt;
     kwb_file f;
     kwb_options kopt;
@@ -555,6 +561,9 @@ int main(int argc, char **argv)
             if (!parse_u64(argv[++argi], &opt.max_cost))
                 return fail(EXIT_USAGE, NULL, "--max-cost wants a number of operations per sample, not",
                             argv[argi]);
+        } else if (strcmp(argv[argi], "--threads") == 0 && argi + 1 < argc) {
+            if (!parse_u64(argv[++argi], &threads) || threads < 1 || threads > KWNN_POOL_MAX)
+                return fail(EXIT_USAGE, NULL, "--threads wants a number of threads from 1 to 64, not", argv[argi]);
         } else {
             fputs(USAGE, stderr);
             return EXIT_USAGE;
@@ -595,6 +604,16 @@ int main(int argc, char **argv)
                     kwb_result_string(kr), f.message[0] ? f.message : NULL);
         goto out;
     }
+    if (threads > 1) {
+        if (kwnn_pool_start(&pool, (int)threads) != 0) {
+            code = fail(EXIT_IO, NULL, "cannot start the threads", NULL);
+            kwb_close(&f);
+            goto out;
+        }
+        pooled = 1;
+        opt.parallel_for = kwnn_pool_for;
+        opt.parallel_data = &pool;
+    }
     nr = kwnn_load(&net, &f, &opt);
     if (nr != KWNN_OK) {
         if (nr == KWNN_ERR_COST) snprintf(why, sizeof why, "%s (--max-cost OPS changes the cap)", net.message);
@@ -629,6 +648,7 @@ done:
     kwnn_free(&net);
     kwb_close(&f);
 out:
+    if (pooled) kwnn_pool_stop(&pool);
     free(in_paths);
     free(out_paths);
     return code;
