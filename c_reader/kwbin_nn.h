@@ -333,9 +333,25 @@
                        recurrent_kernel (units, G units), bias (G units;
                        GRU reset_after (2, 3 units): input and recurrent
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
-                       The state starts at zero.  Refused: return_state,
-                       stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
+                       The state starts at zero, or from the call's
+                       initial_state (Keras 3: the call's kwargs; tf.keras:
+                       inputs after the first): h (and c for an LSTM), each
+                       (units,); a Bidirectional takes the forward's then
+                       the backward's.  return_state: the call gives its
+                       output, then h (and c), each (units,) (a
+                       Bidirectional: the forward's, then the backward's),
+                       addressed as Keras does by the tensor index of a
+                       reference (keras_history's third element); only in
+                       a functional graph.  Older layouts, converted once
+                       at load as tf-keras converts them: Keras 1's
+                       per-gate W_i, U_i, b_i, ... (LSTM gates i, c, f, o
+                       in the file; GRU z, r, h, reset_after false) and
+                       SimpleRNN's U; Keras 2's CuDNNLSTM / CuDNNGRU (each
+                       gate's input block k.T read in Fortran order, the
+                       recurrent blocks transposed; LSTM: the two biases
+                       summed; GRU: reset_after true, tanh / sigmoid).
+                       Refused: stateful, time_major.  A None time axis:
+                       kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
                        A mask (MASKING) is honoured; zero_output_for_mask.
@@ -347,8 +363,13 @@
                        be the forward layer with go_backwards flipped.
                        Weights "<forward name>/.../kernel" and the
                        backward layer's, by their last path component.
-     TimeDistributed   of Dense (which acts on the last axis anyway);
-                       other wrapped classes are refused.
+     TimeDistributed   of any layer above that takes one input (Dense,
+                       Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
+                       ...): loaded for one step's shape (the input without
+                       its first axis), it runs on batch x steps samples;
+                       its weights are the wrapper's.  Refused: a wrapped
+                       model, Bidirectional or TimeDistributed, a layer of
+                       several inputs, return_state inside it.
      GroupNormalization  groups (32; must divide the channels), axis (-1;
                        one axis), epsilon (1e-3), center, scale: per
                        sample and group, mean and variance over the group's
@@ -485,8 +506,9 @@
    {"keras_history": [name, node, tensor]}} ...], "kwargs": {...}}).
    node_index counts the calls of that layer in the order its entry lists
    them (every generation renumbers them so); tensor_index picks an output
-   of a nested model.  kwnn_load unrolls the graph into nodes: one per call
-   of a layer (a shared layer runs once per call, with its one set of
+   of a nested model or of a recurrent layer with return_state.  kwnn_load
+   unrolls the graph into nodes: one per call of a layer (a shared layer
+   runs once per call, with its one set of
    weights), one per model input; a nested model's layers get nodes for each
    call of the model, its InputLayers fed by that call's arguments, its
    outputs (output_layers) what the call gives.  A Sequential (and the
@@ -517,12 +539,14 @@
    (dangling), two rows of one model with one name (ambiguous), an
    InputLayer that is not an input, an input whose shape cannot be derived,
    merge inputs whose shapes disagree, a shared layer called on two shapes,
-   a tensor passed as a keyword argument.
+   a tensor passed as a keyword argument other than query, value, key
+   (attention) and initial_state (recurrent layers).
 
    The input shape (per sample) comes from its InputLayer's batch_shape /
    batch_input_shape; in a chain without one, from the first layer's
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
-   rows.  Every dimension after the batch must be known (not null).
+   rows.  A dimension after the batch that is null (None) is given at run
+   time (kwnn_run_shapes; the load uses 32).
 
    MASKING (48_masking.h)
 
@@ -806,6 +830,8 @@ typedef struct kwnn_layer {
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
+    size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its
+                       in / out shapes are one step's (0: not wrapped) */
     const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 
@@ -1636,7 +1662,9 @@ static void kwnn__gemm(const kwnn_options *opt, size_t M, size_t N, size_t K, co
 /* One value of the graph: a model input, a call of a layer (its output), or
    an alias (a nested model's InputLayer fed from outside, a nested model's
    output).  Node ids index kwnn_net.nodes_. */
-enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND };
+/* PART: output `part` of a layer call with several (a recurrent layer's return_state), a copy
+   out of that call's value (per sample: its outputs end to end; 45_recurrent.h) */
+enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND, KWNN__N_PART };
 enum { KWNN__AT_ARENA = 0, KWNN__AT_INPUT, KWNN__AT_OUTPUT };
 
 typedef struct kwnn__node {
@@ -1657,6 +1685,7 @@ typedef struct kwnn__node {
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
+    uint32_t part;             /* PART: which output of its layer call */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -1679,6 +1708,7 @@ typedef struct kwnn__ctx {
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
     int masked;               /* the node's last input is its mask (48_masking.h) */
     int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
+    int keras2_file;          /* the metadata says Keras 1 or 2 (whatever the hard_sigmoid option) */
     int deep_refs;            /* resolving a tf.keras operation call (47_ops.h) */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */
@@ -4483,6 +4513,112 @@ static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const cha
     return KWNN_OK;
 }
 
+#define KWNN__RNN_CUDNN 256 /* loader arg: Keras 2's CuDNNLSTM / CuDNNGRU */
+
+/* Floats the legacy layouts need converted at load (pass 1): a CuDNN layer's or Keras 1's
+   per-gate weights, repacked into the fused kernel, recurrent kernel and bias. */
+static size_t kwnn__rnn_legacy_floats(const kwb_file *f, const kwb_layer *L)
+{
+    kwb_tensor t;
+    size_t total = 64;
+    uint32_t k;
+    int legacy = strncmp(L->class_name, "CuDNN", 5) == 0;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && strcmp(t.weight, "W_i") == 0) legacy = 1;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && strcmp(t.weight, "W_z") == 0) legacy = 1;
+    if (!legacy || strncmp(L->class_name, "Bidirectional", 13) == 0) return 0;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && t.count <= (uint64_t)(KWNN__SIZE_MAX / 8))
+            total += (size_t)t.count;
+    return total;
+}
+
+/* Keras 1's per-gate weights (W_i, U_i, b_i, ... for an LSTM's gates i, f, c, o; W_z, ... for a
+   GRU's z, r, h) packed into Keras 2's fused kernel (F, G U), recurrent kernel (U, G U), bias (G U). */
+static kwnn_result kwnn__rnn_keras1(kwnn__ctx *c, const kwb_layer *L, size_t F, size_t U, size_t G, int use_bias,
+                                    const float **k, const float **rk, const float **b)
+{
+    static const char *const lstm[] = {"i", "f", "c", "o"}, *const gru[] = {"z", "r", "h"};
+    static const char *const kinds = "WUb";
+    const char *const *gates = G == 4 ? lstm : gru;
+    float *dst[3];
+    size_t rows[3], g, i, j, GU = G * U;
+    kwnn_result r;
+    int m;
+    char names[12][4];
+    const char *list[12];
+    rows[0] = F;
+    rows[1] = U;
+    rows[2] = 1;
+    dst[2] = NULL;
+    for (m = 0; m < (use_bias ? 3 : 2); m++) /* the sizes are the weights' (checked below): no overflow */
+        if ((r = kwnn__param(c, rows[m] * GU, &dst[m])) != KWNN_OK) return r;
+    for (g = 0; g < G; g++)
+        for (m = 0; m < 3; m++) {
+            const float *src;
+            size_t shape[2];
+            names[g * 3 + (size_t)m][0] = kinds[m];
+            names[g * 3 + (size_t)m][1] = '_';
+            names[g * 3 + (size_t)m][2] = gates[g][0];
+            names[g * 3 + (size_t)m][3] = '\0';
+            list[g * 3 + (size_t)m] = (m == 2 && !use_bias) ? NULL : names[g * 3 + (size_t)m];
+            if (m == 2 && !use_bias) continue;
+            shape[0] = m == 2 ? U : rows[m];
+            shape[1] = U;
+            if ((r = kwnn__weight(c, L, names[g * 3 + (size_t)m], shape, m == 2 ? 1 : 2, 0, &src)) != KWNN_OK) return r;
+            if (c->fill)
+                for (i = 0; i < rows[m]; i++)
+                    for (j = 0; j < U; j++) dst[m][i * GU + g * U + j] = src[i * U + j];
+        }
+    if ((r = kwnn__only(c, L, list, (int)(3 * G))) != KWNN_OK) return r;
+    *k = dst[0];
+    *rk = dst[1];
+    *b = use_bias ? dst[2] : NULL;
+    return KWNN_OK;
+}
+
+/* Keras 2's CuDNNLSTM / CuDNNGRU weights as the plain layer's, by Keras's own conversion
+   (tf_keras saving/hdf5_format.py _convert_rnn_weights): each gate's input block k (F, U) becomes
+   k.T reshaped to (F, U) in Fortran order, each recurrent block is transposed; the LSTM's bias
+   (8 U: input then recurrent) is their sum, the GRU's (6 U) is reset_after's (2, 3 U). */
+static kwnn_result kwnn__rnn_cudnn(kwnn__ctx *c, const kwb_layer *L, size_t F, size_t U, size_t G, const float **k,
+                                   const float **rk, const float **b)
+{
+    static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
+    const float *src[3];
+    float *dst[3];
+    size_t shape[2], GU = G * U, g, i, j;
+    kwnn_result r;
+    shape[0] = F;
+    shape[1] = GU;
+    if ((r = kwnn__only(c, L, names, 3)) != KWNN_OK || (r = kwnn__weight(c, L, "kernel", shape, 2, 0, &src[0])) != KWNN_OK)
+        return r;
+    shape[0] = U;
+    if ((r = kwnn__weight(c, L, "recurrent_kernel", shape, 2, 0, &src[1])) != KWNN_OK) return r;
+    shape[0] = 2 * GU;
+    if ((r = kwnn__weight(c, L, "bias", shape, 1, 0, &src[2])) != KWNN_OK) return r;
+    if ((r = kwnn__param(c, F * GU, &dst[0])) != KWNN_OK || (r = kwnn__param(c, U * GU, &dst[1])) != KWNN_OK ||
+        (G == 4 && (r = kwnn__param(c, GU, &dst[2])) != KWNN_OK))
+        return r;
+    if (c->fill) {
+        for (g = 0; g < G; g++)
+            for (i = 0; i < F; i++)
+                for (j = 0; j < U; j++) { /* out[i][j] = k.T in F order at p = i + j F: k[p / U][p % U] */
+                    size_t p = i + j * F;
+                    dst[0][i * GU + g * U + j] = src[0][(p / U) * GU + g * U + p % U];
+                }
+        for (g = 0; g < G; g++)
+            for (i = 0; i < U; i++)
+                for (j = 0; j < U; j++) dst[1][i * GU + g * U + j] = src[1][j * GU + g * U + i];
+        for (i = 0; G == 4 && i < GU; i++) dst[2][i] = src[2][i] + src[2][GU + i];
+    }
+    *k = dst[0];
+    *rk = dst[1];
+    *b = G == 4 ? dst[2] : src[2];
+    return KWNN_OK;
+}
+
 /* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h) from its config.  Input (T, F).
    prefix: NULL for the layer itself (its weights checked), else a Bidirectional's forward prefix. */
 static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg,
@@ -4490,22 +4626,25 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
 {
     static const char *const unit_keys[] = {"units", "output_dim", NULL};
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
-    kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
+    int cudnn = (arg & KWNN__RNN_CUDNN) != 0, keras1;
+    kwnn_kind kind = (arg & 255) == 4 ? KWNN_LAYER_LSTM : (arg & 255) == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
     size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
-    int use_bias, seq, back, reset_after = 0, zero_masked;
+    int use_bias, seq, back, states, reset_after = 0, zero_masked;
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
-    if (kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "W", &t))
+    /* Keras 1: per-gate W_i, U_i, b_i, ...; a SimpleRNN's W, U, b (packed as kernel, U, bias) */
+    keras1 = kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "U", &t);
+    if (keras1 && (prefix != NULL || (kind == KWNN_LAYER_SIMPLE_RNN) != kwnn__find(c, L, "U", &t)))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported Keras 1 weights (W, U, b per gate or fused under those names)");
+                          "unsupported Keras 1 weights in a Bidirectional, or not the layer's own (W_i, U_i, ...)");
     if ((r = kwnn__cfg_sizes(c, L, cfg, unit_keys, 1, 0, &U)) != KWNN_OK) return r;
     if (U == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "zero_output_for_mask", NULL, 0, &zero_masked)) != KWNN_OK ||
-        (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "return_state", NULL, 0, &states)) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
         return r;
@@ -4513,8 +4652,12 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     if (kind == KWNN_LAYER_GRU &&
         (r = kwnn__cfg_bool(c, L, cfg, "reset_after", NULL, c->legacy ? 0 : 1, &reset_after)) != KWNN_OK)
         return r;
+    if (cudnn) { /* cuDNN's fixed form: tanh, sigmoid; its GRU resets after */
+        reset_after = kind == KWNN_LAYER_GRU;
+        use_bias = 1;
+    }
     kwnn__act_init(&out->act, KWNN_ACT_TANH, 0.0f);
-    kwnn__act_init(&out->rec_act, c->legacy ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
+    kwnn__act_init(&out->rec_act, c->legacy && !cudnn ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
     if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
     if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "recurrent_activation", &v) &&
         (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
@@ -4531,10 +4674,25 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     F = c->shape[1];
     if (U > KWNN__DIM_LIMIT / 4 || !kwnn__mul(G, U, &GU))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "too many units");
-    if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
-    if ((r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2,
-                               &out->b)) != KWNN_OK)
-        return r;
+    if (cudnn) {
+        r = kwnn__rnn_cudnn(c, L, F, U, G, &out->w, &out->w2, &out->b);
+    } else if (keras1 && kind != KWNN_LAYER_SIMPLE_RNN) {
+        r = kwnn__rnn_keras1(c, L, F, U, G, use_bias, &out->w, &out->w2, &out->b);
+    } else if (keras1) { /* Keras 1 SimpleRNN: U is the recurrent kernel (W, b packed as kernel, bias) */
+        static const char *const k1[] = {"kernel", "U", "bias"};
+        size_t shape[2];
+        shape[0] = F;
+        shape[1] = U;
+        if ((r = kwnn__only(c, L, k1, use_bias ? 3 : 2)) == KWNN_OK) r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w);
+        shape[0] = U;
+        if (r == KWNN_OK) r = kwnn__weight(c, L, "U", shape, 2, 0, &out->w2);
+        out->b = NULL;
+        if (r == KWNN_OK && use_bias) r = kwnn__weight(c, L, "bias", shape + 1, 1, 0, &out->b);
+    } else {
+        if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+        r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2, &out->b);
+    }
+    if (r != KWNN_OK) return r;
     /* work per sample: x @ kernel for every step (T G U), h @ recurrent_kernel (G U), h, c, two temps */
     if (!kwnn__mul(T, GU, &per_step) || !kwnn__add(per_step, GU, &work) || !kwnn__add(work, 4 * U, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
@@ -4543,6 +4701,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
               (reset_after ? KWNN__RNN_RESET_AFTER : 0) | (zero_masked ? KWNN__RNN_ZERO_MASKED : 0);
     out->work = work;
+    out->groups = states ? (kind == KWNN_LAYER_LSTM ? 2 : 1) : 0;
     if (seq) {
         c->shape[1] = U;
     } else {
@@ -4552,9 +4711,72 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
+/* The state tensors a call of a recurrent layer takes (initial_state) or gives (return_state):
+   per direction, LSTM h and c, GRU and SimpleRNN h. */
+static uint32_t kwnn__rnn_state_count(const kwnn_layer *L)
+{
+    return (L->kind == KWNN_LAYER_LSTM ? 2u : 1u) * ((L->op & KWNN__RNN_BIDI) ? 2u : 1u);
+}
+
+/* The inputs after the first: none, or every initial state, each of shape (units,). */
+static kwnn_result kwnn__rnn_initial(kwnn__ctx *c, const kwb_layer *L, const kwnn_layer *out)
+{
+    uint32_t need = kwnn__rnn_state_count(out), i;
+    if (c->n_ins != 1 && c->n_ins != 1 + need) return kwnn__arity(c, L, 1, 1 + need);
+    for (i = 1; i < c->n_ins; i++) {
+        const struct kwnn__node *x = kwnn__in_node(c, i);
+        if (x->nd != 1 || x->shape[0] != out->units) {
+            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its initial state ");
+            kwnn__m_u(c->net, i - 1);
+            kwnn__m(c->net, " has shape ");
+            kwnn__m_shape(c->net, x->shape, x->nd);
+            kwnn__m(c->net, ", expected (");
+            kwnn__m_u(c->net, out->units);
+            kwnn__m(c->net, ",)");
+            return KWNN_ERR_SHAPE;
+        }
+    }
+    return KWNN_OK;
+}
+
+/* With return_state (groups: states per direction) the call's value is, per sample, its output
+   (kw floats) then the states (units each): one flat axis the PART nodes copy out of. */
+static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
+{
+    size_t main, total;
+    if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
+        out->groups == 0)
+        return KWNN_OK;
+    if (!kwnn__prod(c->shape, c->nd, &main) || !kwnn__mul(kwnn__rnn_state_count(out), out->units, &total) ||
+        !kwnn__add(total, main, &total))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
+    out->kw = main;
+    c->shape[0] = total;
+    c->nd = 1;
+    return KWNN_OK;
+}
+
+/* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
+static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
+{
+    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && ((L->op / KWNN__RNN_MERGE) & 3) == 0) ? 2 * U : U;
+    memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
+    *offset = part == 0 ? 0 : L->kw + (part - 1) * U;
+    *nd = 1;
+    shape[0] = part == 0 ? Um : U;
+    if (part == 0 && (L->op & KWNN__RNN_SEQUENCES)) {
+        shape[0] = L->in_shape[0];
+        shape[1] = Um;
+        *nd = 2;
+    }
+}
+
 static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
-    return kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+    kwnn_result r = kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+    if (r == KWNN_OK) r = kwnn__rnn_initial(c, L, out);
+    if (r == KWNN_OK) r = kwnn__rnn_outputs(c, L, out);
+    return r;
 }
 
 /* The wrapped layer of Bidirectional / TimeDistributed: its class and config. */
@@ -4587,7 +4809,9 @@ static kwnn_result kwnn__bidi_prefixes(kwnn__ctx *c, const kwb_layer *L, kwnn__j
         slash = strchr(t.weight, '/');
         first = (size_t)(slash - t.weight);
         found++;
-        if (fw[0] == '\0' && (!have_name || kwnn__jstr_eq(name, t.weight, first))) {
+        /* tf.keras names them forward_<name>/..., backward_<name>/...; Keras 3 <name>/... and the other */
+        if (fw[0] == '\0' && strncmp(t.weight, "backward_", 9) != 0 &&
+            (!have_name || kwnn__jstr_eq(name, t.weight, first) || strncmp(t.weight, "forward_", 8) == 0)) {
             memcpy(fw, t.weight, n - 6);
             fw[n - 6] = '\0';
         } else {
@@ -4626,6 +4850,7 @@ static kwnn_result kwnn__backward_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__
     memcpy(c->shape, shape, sizeof shape);
     if (r != KWNN_OK) return r;
     if (back.units != out->units || (back.op ^ out->op) != KWNN__RNN_BACKWARDS || (back.b == NULL) != (out->b == NULL) ||
+        back.groups != out->groups ||
         memcmp(&back.act, &out->act, sizeof back.act) != 0 || memcmp(&back.rec_act, &out->rec_act, sizeof back.act) != 0)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported backward_layer that differs from the forward layer (units, options or "
@@ -4690,20 +4915,52 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
     out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
-    return KWNN_OK;
+    if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
+    return kwnn__rnn_outputs(c, L, out);
 }
 
-/* TimeDistributed(Dense): Dense already acts on the last axis of every step. */
+/* Load layer L as class `cls` with config cfg (50_registry.h). */
+static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out);
+
+/* TimeDistributed(layer): the wrapped layer loaded for one step's shape (the input without its
+   first axis) runs on the batch's steps as its batch (td: the steps); its weights are the
+   wrapper's.  A wrapped model, a wrapper or a layer of several inputs is refused. */
 static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                                int arg)
 {
+    static const char *const refused[] = {"Sequential", "Functional", "Model", "TimeDistributed", "Bidirectional",
+                                          NULL};
     kwnn__json cls, inner;
+    char name[64];
+    size_t T, n, work;
+    uint32_t i;
     kwnn_result r;
     (void)arg;
     if ((r = kwnn__wrapped(c, L, cfg, &cls, &inner)) != KWNN_OK) return r;
-    if (!kwnn__jstr_is(cls, "Dense")) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
     if (c->nd < 2) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with a time axis");
-    return kwnn__dense(c, L, inner, out);
+    n = (size_t)(cls.e - cls.p) - 2;
+    if (n >= sizeof name || memchr(cls.p + 1, '\\', n) != NULL)
+        return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    memcpy(name, cls.p + 1, n);
+    name[n] = '\0';
+    for (i = 0; refused[i] != NULL; i++)
+        if (strcmp(name, refused[i]) == 0) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    T = c->shape[0];
+    for (i = 0; i + 1 < c->nd; i++) c->shape[i] = c->shape[i + 1];
+    c->nd--;
+    if ((r = kwnn__layer_as(c, L, name, inner, out)) != KWNN_OK) return r;
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "output rank too large");
+    if (out->groups > 0 && (out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU ||
+                            out->kind == KWNN_LAYER_SIMPLE_RNN))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported return_state in a TimeDistributed");
+    if (!kwnn__mul(out->work, T, &work))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->work = work;
+    out->td = T;
+    for (i = c->nd; i > 0; i--) c->shape[i] = c->shape[i - 1];
+    c->shape[0] = T;
+    c->nd++;
+    return KWNN_OK;
 }
 
 /* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
@@ -4781,11 +5038,12 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
-/* The recurrent kinds: state starts at zero; work holds L->work floats per sample.  mask (T per
+/* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
+   each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
    sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
    state (zero_output_for_mask: 0), as Keras 3's rnn does. */
-static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                          size_t batch)
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, size_t ystride,
+                          const float *const *init, float *work, size_t batch)
 {
     size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
     size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
@@ -4794,6 +5052,10 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
     int seq = (L->op & KWNN__RNN_SEQUENCES) != 0;
     kwnn__dense_run(x, xz, batch * T, F, GU, L->w, NULL);
     memset(h, 0, 2 * batch * U * sizeof *h);
+    if (init != NULL) {
+        memcpy(h, init[0], batch * U * sizeof *h);
+        if (L->kind == KWNN_LAYER_LSTM) memcpy(cs, init[1], batch * U * sizeof *cs);
+    }
     for (s = 0; s < T; s++) {
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
@@ -4802,34 +5064,49 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
             if (!skip)
                 kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
                                t2 + b * U);
-            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + (b * T + s) * U, 0, U * sizeof *y);
-            else if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + b * ystride + s * U, 0, U * sizeof *y);
+            else if (seq) memcpy(y + b * ystride + s * U, h + b * U, U * sizeof *y);
         }
     }
-    if (!seq) memcpy(y, h, batch * U * sizeof *y);
-    if (!seq && mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED)) /* Keras: the last output, zero if masked */
-        for (b = 0; b < batch; b++)
-            if (mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f) memset(y + b * U, 0, U * sizeof *y);
+    for (b = 0; b < batch && !seq; b++) {
+        memcpy(y + b * ystride, h + b * U, U * sizeof *y);
+        if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
+            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            memset(y + b * ystride, 0, U * sizeof *y);
+    }
+}
+
+/* The final states of the kwnn__rnn_run that used `work` into out + b * stride: h, then c (LSTM). */
+static void kwnn__rnn_states(const kwnn_layer *L, const float *work, size_t batch, float *out, size_t stride)
+{
+    size_t U = L->units, GU = kwnn__rnn_gates(L->kind) * U, b;
+    const float *h = work + batch * L->in_shape[0] * GU + batch * GU, *cs = h + batch * U;
+    for (b = 0; b < batch; b++) {
+        memcpy(out + b * stride, h + b * U, U * sizeof *out);
+        if (L->kind == KWNN_LAYER_LSTM) memcpy(out + b * stride + U, cs + b * U, U * sizeof *out);
+    }
 }
 
 /* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
    return_sequences the backward outputs are put back in time order first, as Keras does. */
-static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                           size_t batch)
+static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask, float *y,
+                           float *work, size_t batch)
 {
     kwnn_layer B = *L;
     size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
-    size_t per = steps * U, b, s, j, n = 0;
+    size_t per = steps * U, b, s, j, n, half = L->groups;
     int mode = (L->op / KWNN__RNN_MERGE) & 3;
     float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, x, mask, yf, rest, batch);
+    kwnn__rnn_run(L, ins[0], mask, yf, per, n_in > 1 ? ins + 1 : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(L, rest, batch, y + L->kw, L->out_count);
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
     B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, x, mask, yb, rest, batch);
+    kwnn__rnn_run(&B, ins[0], mask, yb, per, n_in > 1 ? ins + 1 + half : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(&B, rest, batch, y + L->kw + half * U, L->out_count);
     for (b = 0; b < batch; b++)
-        for (s = 0; s < steps; s++) {
+        for (s = 0, n = b * L->out_count; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
             for (j = 0; j < U; j++) {
                 if (mode == 0) y[n + j] = f[j];
@@ -4845,16 +5122,21 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mas
         }
 }
 
-/* Runs the kinds of this part; 0 when L is not one of them. */
-static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                               size_t batch, kwnn_result *res)
+/* Runs the kinds of this part (inputs ins[0 .. n_in): the input, then initial states; mask: see
+   kwnn__rnn_run); 0 when L is not one of them. */
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask,
+                               float *y, float *work, size_t batch, kwnn_result *res)
 {
     *res = KWNN_OK;
     switch (L->kind) {
-    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
+    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, ins[0], y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
-        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, mask, y, work, batch);
-        else kwnn__rnn_run(L, x, mask, y, work, batch);
+        if (L->op & KWNN__RNN_BIDI) {
+            kwnn__bidi_run(L, ins, n_in, mask, y, work, batch);
+        } else {
+            kwnn__rnn_run(L, ins[0], mask, y, L->out_count, n_in > 1 ? ins + 1 : NULL, work, batch);
+            if (L->groups > 0) kwnn__rnn_states(L, work, batch, y + L->kw, L->out_count);
+        }
         return 1;
     default: return 0;
     }
@@ -7025,6 +7307,10 @@ static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
                           "attention layers their mask at run time; the config does not record it)");
+    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
+                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
@@ -7478,10 +7764,12 @@ static const kwnn__class kwnn__classes[] = {
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
     {"Embedding", kwnn__load_embedding, 0, 0}, /* 45_recurrent.h */
-    {"SimpleRNN", kwnn__load_rnn, 1, 0},
-    {"LSTM", kwnn__load_rnn, 4, 0},
-    {"GRU", kwnn__load_rnn, 3, 0},
-    {"Bidirectional", kwnn__load_bidirectional, 0, 0},
+    {"SimpleRNN", kwnn__load_rnn, 1, 1}, /* several inputs: initial_state */
+    {"LSTM", kwnn__load_rnn, 4, 1},
+    {"GRU", kwnn__load_rnn, 3, 1},
+    {"CuDNNLSTM", kwnn__load_rnn, 4 | KWNN__RNN_CUDNN, 1}, /* Keras 2: as LSTM / GRU, weights converted */
+    {"CuDNNGRU", kwnn__load_rnn, 3 | KWNN__RNN_CUDNN, 1},
+    {"Bidirectional", kwnn__load_bidirectional, 0, 1},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
     {"Masking", kwnn__load_masking, 0, 0}, /* 48_masking.h */
     {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
@@ -7502,6 +7790,17 @@ static const kwnn__class *kwnn__find_class(const char *name)
 }
 
 static const char *const kwnn__model_classes[] = {"Sequential", "Functional", "Model", NULL};
+
+static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out)
+{
+    const kwnn__class *k = kwnn__find_class(cls);
+    if (k == NULL || (k->many && k->load != kwnn__load_rnn)) { /* a recurrent layer takes one input here */
+        kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported wrapped layer class ");
+        kwnn__m(c->net, cls);
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    return k->load(c, L, cfg, out, k->arg);
+}
 
 /* Load layer L for the input(s) in c (see kwnn__loader). */
 static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
@@ -7626,8 +7925,9 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "mask"}; /* mask: 48_masking.h */
-#define KWNN__TENSOR_KWARGS 4
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state",
+                                                   "mask"}; /* mask: 48_masking.h, last */
+#define KWNN__TENSOR_KWARGS (sizeof kwnn__tensor_kwargs / sizeof kwnn__tensor_kwargs[0])
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
    fourth element of its first reference, [name, node, tensor, {...}]. */
@@ -7664,6 +7964,25 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
 {
     return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner,
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
+}
+
+/* Outputs of one call of a layer entry (a model config's): a recurrent layer (or a Bidirectional
+   of one) with return_state gives its states after its output (LSTM: h, c; GRU, SimpleRNN: h;
+   a Bidirectional: the forward's, then the backward's). */
+static uint32_t kwnn__entry_outputs(kwnn__json entry)
+{
+    kwnn__json cls, cfg, v;
+    uint32_t dirs = 1, states;
+    int on = 0;
+    if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
+    if (kwnn__jstr_is(cls, "Bidirectional")) {
+        if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
+            return 1;
+        dirs = 2;
+    }
+    states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+    if (states == 0 || !kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return 1;
+    return 1 + states * dirs;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
@@ -7708,8 +8027,11 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
             sz->nodes++;
             sz->edges++;
         } else {
-            sz->nodes = kwnn__sat_add(sz->nodes, m);
-            sz->edges = kwnn__sat_add(sz->edges, refs);
+            uint64_t parts = kwnn__entry_outputs(entry); /* several: a PART node per output */
+            if (parts > 1) parts = kwnn__sat_mul(m, parts);
+            else parts = 0;
+            sz->nodes = kwnn__sat_add(sz->nodes, kwnn__sat_add(m, parts));
+            sz->edges = kwnn__sat_add(sz->edges, kwnn__sat_add(refs, parts));
         }
         if (sz->nodes > KWNN__MAX_NODES || sz->edges > KWNN__MAX_NODES) return kwnn__too_big(c, owner);
     }
@@ -8100,6 +8422,16 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__new_node(c, KWNN__N_ALIAS, KWB_NONE, 1, &id)) != KWNN_OK) return r;
         } else if (m > 0) {
             kwnn__iter it2;
+            uint32_t parts = kwnn__entry_outputs(entry);
+            if (parts > 1) { /* references name the PART nodes, which read the calls' nodes after them */
+                if ((uint64_t)m * parts > c->node_cap) return kwnn__disagree(c);
+                c->outs[t] = parts;
+                for (k = 0; k < m * parts; k++) {
+                    if ((r = kwnn__new_node(c, KWNN__N_PART, t, 1, &id)) != KWNN_OK) return r;
+                    c->net->nodes_[id].part = k % parts;
+                    c->net->edges_[c->net->nodes_[id].first_in] = c->base[t] + m * parts + k / parts;
+                }
+            }
             kwnn__begin(nodes, '[', &it2);
             while (kwnn__next(&it2, NULL, &call))
                 if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
@@ -8177,8 +8509,8 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__call_model(c, scope, t, name, call, ecfg, c->base[t] + k * c->outs[t], depth)) !=
                     KWNN_OK)
                     return r;
-            } else {
-                kwnn__node *x = &c->net->nodes_[c->base[t] + k];
+            } else { /* the call's node: after its PART nodes, if any */
+                kwnn__node *x = &c->net->nodes_[c->base[t] + (c->outs[t] > 1 ? c->calls[t] * c->outs[t] : 0) + k];
                 c->deep_refs = kwnn__tf_op_entry(entry); /* 47_ops.h */
                 r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in);
                 c->deep_refs = 0;
@@ -8342,6 +8674,22 @@ static void kwnn__set_node_shape(kwnn__node *x, const size_t *shape, uint32_t nd
     if (!kwnn__prod(shape, nd, &x->count)) x->count = KWNN__SIZE_MAX; /* the loaders checked it */
 }
 
+/* PART node x: output x->part of the recurrent call it reads, L that call's layer. */
+static kwnn_result kwnn__part_shape(kwnn_net *net, const kwnn_layer *L, kwnn__node *x)
+{
+    size_t shape[KWNN_MAX_DIMS], offset;
+    uint32_t nd;
+    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER || L->groups == 0 ||
+        (L->kind != KWNN_LAYER_SIMPLE_RNN && L->kind != KWNN_LAYER_LSTM && L->kind != KWNN_LAYER_GRU) ||
+        x->part > kwnn__rnn_state_count(L))
+        return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, NULL,
+                          "the model config takes several outputs of a layer that gives one (only a recurrent "
+                          "layer with return_state gives several)");
+    kwnn__rnn_part(L, x->part, shape, &nd, &offset);
+    kwnn__set_node_shape(x, shape, nd);
+    return KWNN_OK;
+}
+
 /* An InputLayer's shape into c->shape (have_shape: check it equals c->shape instead). */
 static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int required)
 {
@@ -8386,6 +8734,15 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
     out->out_ndim = c->nd;
     memcpy(out->out_shape, c->shape, sizeof c->shape);
+    if (out->td > 0) { /* TimeDistributed: the layer's shapes are one step's */
+        uint32_t d;
+        for (d = 0; d + 1 < KWNN_MAX_DIMS; d++) {
+            out->in_shape[d] = out->in_shape[d + 1];
+            out->out_shape[d] = out->out_shape[d + 1];
+        }
+        out->in_ndim--;
+        out->out_ndim--;
+    }
     if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
         return kwnn__shape_overflow(c, L, "its input shape", out->in_shape, out->in_ndim);
     if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
@@ -8394,8 +8751,23 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
         return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
+    if (out->td > 0) out->cost = kwnn__sat_mul(out->cost, out->td);
     if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
+}
+
+/* The value of call x of layer `out` (a TimeDistributed one: its steps first). */
+static void kwnn__call_value(kwnn__node *x, const kwnn_layer *out)
+{
+    size_t shape[KWNN_MAX_DIMS];
+    uint32_t nd = out->out_ndim;
+    memcpy(shape, out->out_shape, sizeof shape);
+    if (out->td > 0) { /* the loader checked the rank */
+        memmove(shape + 1, out->out_shape, (KWNN_MAX_DIMS - 1) * sizeof *shape);
+        shape[0] = out->td;
+        nd++;
+    }
+    kwnn__set_node_shape(x, shape, nd);
 }
 
 /* A call of a layer: load the layer (first call) or check the shapes agree. */
@@ -8426,6 +8798,10 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
     }
     if (c->loaded[x->layer] == KWB_NONE) {
         if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
+        if (out->groups > 0 && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
+                                                         out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU))
+            return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
+                              "unsupported return_state outside a functional model's graph (several outputs)");
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
@@ -8439,8 +8815,7 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
             return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L, "is called with and without use_causal_mask");
     }
     out->calls++;
-    kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
-    x->count = out->out_count;
+    kwnn__call_value(x, out);
     c->cost = kwnn__sat_add(c->cost, out->cost);
     return KWNN_OK;
 }
@@ -8467,6 +8842,9 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
             break;
         case KWNN__N_UNBOUND:
             return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
+        case KWNN__N_PART:
+            if ((r = kwnn__part_shape(net, &net->layers[x->layer], x)) != KWNN_OK) return r;
+            break;
         case KWNN__N_ALIAS: {
             kwnn__node *in = &net->nodes_[net->edges_[x->first_in]];
             if (!in->known) { /* the network's input, from a nested model's InputLayer */
@@ -8504,6 +8882,7 @@ static size_t kwnn__round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 static int kwnn__free_layer(const kwnn_net *net, const kwnn__node *x)
 {
+    if (x->kind == KWNN__N_PART) return 0; /* a copy */
     return x->kind != KWNN__N_LAYER || !kwnn__computes(net->layers[x->layer].kind);
 }
 
@@ -8647,6 +9026,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
+        if (!kwnn__add(total, kwnn__rnn_legacy_floats(c->f, &L), &total)) return kwnn__oom(c); /* 45_recurrent.h */
         if (strcmp(L.class_name, "Masking") == 0 && !kwnn__add(total, KWNN__O_FLOATS + 16, &total)) /* 48_masking.h */
             return kwnn__oom(c);
         for (k = 0; k < L.tensor_count; k++) {
@@ -8781,6 +9161,7 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             c->top_cfg = mcfg;
         }
     }
+    c->keras2_file = c->legacy;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS3) c->legacy = 0;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS2) c->legacy = 1;
     c->net->hard_sigmoid = c->legacy ? KWNN_HARD_SIGMOID_KERAS2 : KWNN_HARD_SIGMOID_KERAS3;
@@ -9288,32 +9669,43 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
+    const float *in[5] = {NULL, NULL, NULL, NULL, NULL};
+    uint32_t i;
+    size_t nb;
+    const float *mask;
     kwnn_result res;
-    const float *mask = x->n_in > 1 ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
-    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->work,
-                            rt->batch, &res))
+    if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
+        const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
+        const float *src = kwnn__src(rt, rt->net->edges_[x->first_in]);
+        float *dst = kwnn__dst(rt, id);
+        size_t shape[KWNN_MAX_DIMS], offset, b;
+        uint32_t nd;
+        kwnn__rnn_part(L, x->part, shape, &nd, &offset);
+        for (b = 0; b < rt->batch; b++) memcpy(dst + b * x->count, src + b * from->count + offset, x->count * sizeof *dst);
+        return KWNN_OK;
+    }
+    for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
+    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) { /* 48_masking.h */
-        kwnn__masked_mean(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->batch);
+    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+        kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
-    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: { /* 46_attention.h, 47_ops.h */
-        const float *in[3] = {NULL, NULL, NULL};
-        uint32_t i;
-        for (i = 0; i < x->n_in && i < 3; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
         else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
-    }
     default: {
         kwnn__ex ex;
         ex.opt = &rt->net->opt_;
         ex.work = rt->work;
-        kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch, &ex);
+        kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb, &ex);
         break;
     }
     }
@@ -9500,6 +9892,9 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
                 if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);
+        } else if (x->kind == KWNN__N_PART) { /* the layer of the call it copies from */
+            S->layers[x->aux] = S->layers[nodes[net->edges_[x->first_in]].aux];
+            if ((r = kwnn__part_shape(v, &S->layers[x->aux], x)) != KWNN_OK) return r;
         } else {
             const kwnn_layer *base = &net->layers[x->layer];
             kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
@@ -9517,8 +9912,7 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
             out->bb = base->bb;
             memcpy(out->more, base->more, sizeof out->more);
             out->calls = base->calls;
-            kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
-            x->count = out->out_count;
+            kwnn__call_value(x, out);
             if (out != &tmp && out->work > work) work = out->work;
         }
     }

@@ -333,9 +333,25 @@
                        recurrent_kernel (units, G units), bias (G units;
                        GRU reset_after (2, 3 units): input and recurrent
                        biases); gates i, f, c, o (LSTM), z, r, h (GRU).
-                       The state starts at zero.  Refused: return_state,
-                       stateful, time_major, Keras 1 per-gate weights (W_i,
-                       U_i, b_i, ...).  A None time axis: kwnn_run_shapes.  The scratch
+                       The state starts at zero, or from the call's
+                       initial_state (Keras 3: the call's kwargs; tf.keras:
+                       inputs after the first): h (and c for an LSTM), each
+                       (units,); a Bidirectional takes the forward's then
+                       the backward's.  return_state: the call gives its
+                       output, then h (and c), each (units,) (a
+                       Bidirectional: the forward's, then the backward's),
+                       addressed as Keras does by the tensor index of a
+                       reference (keras_history's third element); only in
+                       a functional graph.  Older layouts, converted once
+                       at load as tf-keras converts them: Keras 1's
+                       per-gate W_i, U_i, b_i, ... (LSTM gates i, c, f, o
+                       in the file; GRU z, r, h, reset_after false) and
+                       SimpleRNN's U; Keras 2's CuDNNLSTM / CuDNNGRU (each
+                       gate's input block k.T read in Fortran order, the
+                       recurrent blocks transposed; LSTM: the two biases
+                       summed; GRU: reset_after true, tanh / sigmoid).
+                       Refused: stateful, time_major.  A None time axis:
+                       kwnn_run_shapes.  The scratch
                        holds a work area of (T G + G + 4) units floats
                        per sample (x @ kernel for every step, the state).
                        A mask (MASKING) is honoured; zero_output_for_mask.
@@ -347,8 +363,13 @@
                        be the forward layer with go_backwards flipped.
                        Weights "<forward name>/.../kernel" and the
                        backward layer's, by their last path component.
-     TimeDistributed   of Dense (which acts on the last axis anyway);
-                       other wrapped classes are refused.
+     TimeDistributed   of any layer above that takes one input (Dense,
+                       Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
+                       ...): loaded for one step's shape (the input without
+                       its first axis), it runs on batch x steps samples;
+                       its weights are the wrapper's.  Refused: a wrapped
+                       model, Bidirectional or TimeDistributed, a layer of
+                       several inputs, return_state inside it.
      GroupNormalization  groups (32; must divide the channels), axis (-1;
                        one axis), epsilon (1e-3), center, scale: per
                        sample and group, mean and variance over the group's
@@ -485,8 +506,9 @@
    {"keras_history": [name, node, tensor]}} ...], "kwargs": {...}}).
    node_index counts the calls of that layer in the order its entry lists
    them (every generation renumbers them so); tensor_index picks an output
-   of a nested model.  kwnn_load unrolls the graph into nodes: one per call
-   of a layer (a shared layer runs once per call, with its one set of
+   of a nested model or of a recurrent layer with return_state.  kwnn_load
+   unrolls the graph into nodes: one per call of a layer (a shared layer
+   runs once per call, with its one set of
    weights), one per model input; a nested model's layers get nodes for each
    call of the model, its InputLayers fed by that call's arguments, its
    outputs (output_layers) what the call gives.  A Sequential (and the
@@ -517,12 +539,14 @@
    (dangling), two rows of one model with one name (ambiguous), an
    InputLayer that is not an input, an input whose shape cannot be derived,
    merge inputs whose shapes disagree, a shared layer called on two shapes,
-   a tensor passed as a keyword argument.
+   a tensor passed as a keyword argument other than query, value, key
+   (attention) and initial_state (recurrent layers).
 
    The input shape (per sample) comes from its InputLayer's batch_shape /
    batch_input_shape; in a chain without one, from the first layer's
    batch_input_shape / batch_shape / input_dim, else (Dense) its kernel's
-   rows.  Every dimension after the batch must be known (not null).
+   rows.  A dimension after the batch that is null (None) is given at run
+   time (kwnn_run_shapes; the load uses 32).
 
    MASKING (48_masking.h)
 
@@ -806,6 +830,8 @@ typedef struct kwnn_layer {
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
+    size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its
+                       in / out shapes are one step's (0: not wrapped) */
     const struct kwnn__op *op_args; /* KWNN_LAYER_OP: the operation, its operands and constants (private) */
 } kwnn_layer;
 

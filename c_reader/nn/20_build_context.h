@@ -3,7 +3,9 @@
 /* One value of the graph: a model input, a call of a layer (its output), or
    an alias (a nested model's InputLayer fed from outside, a nested model's
    output).  Node ids index kwnn_net.nodes_. */
-enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND };
+/* PART: output `part` of a layer call with several (a recurrent layer's return_state), a copy
+   out of that call's value (per sample: its outputs end to end; 45_recurrent.h) */
+enum { KWNN__N_INPUT = 0, KWNN__N_ALIAS, KWNN__N_LAYER, KWNN__N_UNBOUND, KWNN__N_PART };
 enum { KWNN__AT_ARENA = 0, KWNN__AT_INPUT, KWNN__AT_OUTPUT };
 
 typedef struct kwnn__node {
@@ -24,6 +26,7 @@ typedef struct kwnn__node {
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
+    uint32_t part;             /* PART: which output of its layer call */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -46,6 +49,7 @@ typedef struct kwnn__ctx {
     size_t op_floats;         /* pass 1: parameter floats the operation nodes need */
     int masked;               /* the node's last input is its mask (48_masking.h) */
     int mask_producer;        /* pass 1: a model config has a mask_zero Embedding or a Masking layer */
+    int keras2_file;          /* the metadata says Keras 1 or 2 (whatever the hard_sigmoid option) */
     int deep_refs;            /* resolving a tf.keras operation call (47_ops.h) */
     struct kwnn__op *op_store;       /* fill 0 (82_run_shapes.h): where an operation is built */
     const struct kwnn__op *op_base;  /* fill 0: the load's (its constants) */

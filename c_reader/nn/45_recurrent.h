@@ -94,6 +94,112 @@ static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const cha
     return KWNN_OK;
 }
 
+#define KWNN__RNN_CUDNN 256 /* loader arg: Keras 2's CuDNNLSTM / CuDNNGRU */
+
+/* Floats the legacy layouts need converted at load (pass 1): a CuDNN layer's or Keras 1's
+   per-gate weights, repacked into the fused kernel, recurrent kernel and bias. */
+static size_t kwnn__rnn_legacy_floats(const kwb_file *f, const kwb_layer *L)
+{
+    kwb_tensor t;
+    size_t total = 64;
+    uint32_t k;
+    int legacy = strncmp(L->class_name, "CuDNN", 5) == 0;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && strcmp(t.weight, "W_i") == 0) legacy = 1;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && strcmp(t.weight, "W_z") == 0) legacy = 1;
+    if (!legacy || strncmp(L->class_name, "Bidirectional", 13) == 0) return 0;
+    for (k = 0; k < L->tensor_count; k++)
+        if (kwb_get_tensor(f, L->first_tensor + k, &t) == KWB_OK && t.count <= (uint64_t)(KWNN__SIZE_MAX / 8))
+            total += (size_t)t.count;
+    return total;
+}
+
+/* Keras 1's per-gate weights (W_i, U_i, b_i, ... for an LSTM's gates i, f, c, o; W_z, ... for a
+   GRU's z, r, h) packed into Keras 2's fused kernel (F, G U), recurrent kernel (U, G U), bias (G U). */
+static kwnn_result kwnn__rnn_keras1(kwnn__ctx *c, const kwb_layer *L, size_t F, size_t U, size_t G, int use_bias,
+                                    const float **k, const float **rk, const float **b)
+{
+    static const char *const lstm[] = {"i", "f", "c", "o"}, *const gru[] = {"z", "r", "h"};
+    static const char *const kinds = "WUb";
+    const char *const *gates = G == 4 ? lstm : gru;
+    float *dst[3];
+    size_t rows[3], g, i, j, GU = G * U;
+    kwnn_result r;
+    int m;
+    char names[12][4];
+    const char *list[12];
+    rows[0] = F;
+    rows[1] = U;
+    rows[2] = 1;
+    dst[2] = NULL;
+    for (m = 0; m < (use_bias ? 3 : 2); m++) /* the sizes are the weights' (checked below): no overflow */
+        if ((r = kwnn__param(c, rows[m] * GU, &dst[m])) != KWNN_OK) return r;
+    for (g = 0; g < G; g++)
+        for (m = 0; m < 3; m++) {
+            const float *src;
+            size_t shape[2];
+            names[g * 3 + (size_t)m][0] = kinds[m];
+            names[g * 3 + (size_t)m][1] = '_';
+            names[g * 3 + (size_t)m][2] = gates[g][0];
+            names[g * 3 + (size_t)m][3] = '\0';
+            list[g * 3 + (size_t)m] = (m == 2 && !use_bias) ? NULL : names[g * 3 + (size_t)m];
+            if (m == 2 && !use_bias) continue;
+            shape[0] = m == 2 ? U : rows[m];
+            shape[1] = U;
+            if ((r = kwnn__weight(c, L, names[g * 3 + (size_t)m], shape, m == 2 ? 1 : 2, 0, &src)) != KWNN_OK) return r;
+            if (c->fill)
+                for (i = 0; i < rows[m]; i++)
+                    for (j = 0; j < U; j++) dst[m][i * GU + g * U + j] = src[i * U + j];
+        }
+    if ((r = kwnn__only(c, L, list, (int)(3 * G))) != KWNN_OK) return r;
+    *k = dst[0];
+    *rk = dst[1];
+    *b = use_bias ? dst[2] : NULL;
+    return KWNN_OK;
+}
+
+/* Keras 2's CuDNNLSTM / CuDNNGRU weights as the plain layer's, by Keras's own conversion
+   (tf_keras saving/hdf5_format.py _convert_rnn_weights): each gate's input block k (F, U) becomes
+   k.T reshaped to (F, U) in Fortran order, each recurrent block is transposed; the LSTM's bias
+   (8 U: input then recurrent) is their sum, the GRU's (6 U) is reset_after's (2, 3 U). */
+static kwnn_result kwnn__rnn_cudnn(kwnn__ctx *c, const kwb_layer *L, size_t F, size_t U, size_t G, const float **k,
+                                   const float **rk, const float **b)
+{
+    static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
+    const float *src[3];
+    float *dst[3];
+    size_t shape[2], GU = G * U, g, i, j;
+    kwnn_result r;
+    shape[0] = F;
+    shape[1] = GU;
+    if ((r = kwnn__only(c, L, names, 3)) != KWNN_OK || (r = kwnn__weight(c, L, "kernel", shape, 2, 0, &src[0])) != KWNN_OK)
+        return r;
+    shape[0] = U;
+    if ((r = kwnn__weight(c, L, "recurrent_kernel", shape, 2, 0, &src[1])) != KWNN_OK) return r;
+    shape[0] = 2 * GU;
+    if ((r = kwnn__weight(c, L, "bias", shape, 1, 0, &src[2])) != KWNN_OK) return r;
+    if ((r = kwnn__param(c, F * GU, &dst[0])) != KWNN_OK || (r = kwnn__param(c, U * GU, &dst[1])) != KWNN_OK ||
+        (G == 4 && (r = kwnn__param(c, GU, &dst[2])) != KWNN_OK))
+        return r;
+    if (c->fill) {
+        for (g = 0; g < G; g++)
+            for (i = 0; i < F; i++)
+                for (j = 0; j < U; j++) { /* out[i][j] = k.T in F order at p = i + j F: k[p / U][p % U] */
+                    size_t p = i + j * F;
+                    dst[0][i * GU + g * U + j] = src[0][(p / U) * GU + g * U + p % U];
+                }
+        for (g = 0; g < G; g++)
+            for (i = 0; i < U; i++)
+                for (j = 0; j < U; j++) dst[1][i * GU + g * U + j] = src[1][j * GU + g * U + i];
+        for (i = 0; G == 4 && i < GU; i++) dst[2][i] = src[2][i] + src[2][GU + i];
+    }
+    *k = dst[0];
+    *rk = dst[1];
+    *b = G == 4 ? dst[2] : src[2];
+    return KWNN_OK;
+}
+
 /* SimpleRNN (arg 1), LSTM (4 gates: i, f, c, o), GRU (3: z, r, h) from its config.  Input (T, F).
    prefix: NULL for the layer itself (its weights checked), else a Bidirectional's forward prefix. */
 static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg,
@@ -101,22 +207,25 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
 {
     static const char *const unit_keys[] = {"units", "output_dim", NULL};
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
-    kwnn_kind kind = arg == 4 ? KWNN_LAYER_LSTM : arg == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
+    int cudnn = (arg & KWNN__RNN_CUDNN) != 0, keras1;
+    kwnn_kind kind = (arg & 255) == 4 ? KWNN_LAYER_LSTM : (arg & 255) == 3 ? KWNN_LAYER_GRU : KWNN_LAYER_SIMPLE_RNN;
     size_t U, T, F, G = kwnn__rnn_gates(kind), GU, per_step, work;
-    int use_bias, seq, back, reset_after = 0, zero_masked;
+    int use_bias, seq, back, states, reset_after = 0, zero_masked;
     kwnn__json v;
     kwb_tensor t;
     kwnn_result r;
-    if (kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "W", &t))
+    /* Keras 1: per-gate W_i, U_i, b_i, ...; a SimpleRNN's W, U, b (packed as kernel, U, bias) */
+    keras1 = kwnn__find(c, L, "W_i", &t) || kwnn__find(c, L, "W_z", &t) || kwnn__find(c, L, "U", &t);
+    if (keras1 && (prefix != NULL || (kind == KWNN_LAYER_SIMPLE_RNN) != kwnn__find(c, L, "U", &t)))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported Keras 1 weights (W, U, b per gate or fused under those names)");
+                          "unsupported Keras 1 weights in a Bidirectional, or not the layer's own (W_i, U_i, ...)");
     if ((r = kwnn__cfg_sizes(c, L, cfg, unit_keys, 1, 0, &U)) != KWNN_OK) return r;
     if (U == 0) return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "config has no 'units'");
     if ((r = kwnn__cfg_bool(c, L, cfg, "use_bias", "bias", 1, &use_bias)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "return_sequences", NULL, 0, &seq)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "go_backwards", NULL, 0, &back)) != KWNN_OK ||
         (r = kwnn__cfg_bool(c, L, cfg, "zero_output_for_mask", NULL, 0, &zero_masked)) != KWNN_OK ||
-        (r = kwnn__refuse_true(c, L, cfg, "return_state", "several outputs of one layer")) != KWNN_OK ||
+        (r = kwnn__cfg_bool(c, L, cfg, "return_state", NULL, 0, &states)) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "stateful", "state kept between runs")) != KWNN_OK ||
         (r = kwnn__refuse_true(c, L, cfg, "time_major", "time before batch")) != KWNN_OK)
         return r;
@@ -124,8 +233,12 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     if (kind == KWNN_LAYER_GRU &&
         (r = kwnn__cfg_bool(c, L, cfg, "reset_after", NULL, c->legacy ? 0 : 1, &reset_after)) != KWNN_OK)
         return r;
+    if (cudnn) { /* cuDNN's fixed form: tanh, sigmoid; its GRU resets after */
+        reset_after = kind == KWNN_LAYER_GRU;
+        use_bias = 1;
+    }
     kwnn__act_init(&out->act, KWNN_ACT_TANH, 0.0f);
-    kwnn__act_init(&out->rec_act, c->legacy ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
+    kwnn__act_init(&out->rec_act, c->legacy && !cudnn ? KWNN_ACT_HARD_SIGMOID_K2 : KWNN_ACT_SIGMOID, 0.0f);
     if (kwnn__get(cfg, "activation", &v) && (r = kwnn__activation(c, L, v, &out->act)) != KWNN_OK) return r;
     if (kind != KWNN_LAYER_SIMPLE_RNN && kwnn__get(cfg, "recurrent_activation", &v) &&
         (r = kwnn__activation(c, L, v, &out->rec_act)) != KWNN_OK)
@@ -142,10 +255,25 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     F = c->shape[1];
     if (U > KWNN__DIM_LIMIT / 4 || !kwnn__mul(G, U, &GU))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "too many units");
-    if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
-    if ((r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2,
-                               &out->b)) != KWNN_OK)
-        return r;
+    if (cudnn) {
+        r = kwnn__rnn_cudnn(c, L, F, U, G, &out->w, &out->w2, &out->b);
+    } else if (keras1 && kind != KWNN_LAYER_SIMPLE_RNN) {
+        r = kwnn__rnn_keras1(c, L, F, U, G, use_bias, &out->w, &out->w2, &out->b);
+    } else if (keras1) { /* Keras 1 SimpleRNN: U is the recurrent kernel (W, b packed as kernel, bias) */
+        static const char *const k1[] = {"kernel", "U", "bias"};
+        size_t shape[2];
+        shape[0] = F;
+        shape[1] = U;
+        if ((r = kwnn__only(c, L, k1, use_bias ? 3 : 2)) == KWNN_OK) r = kwnn__weight(c, L, "kernel", shape, 2, 0, &out->w);
+        shape[0] = U;
+        if (r == KWNN_OK) r = kwnn__weight(c, L, "U", shape, 2, 0, &out->w2);
+        out->b = NULL;
+        if (r == KWNN_OK && use_bias) r = kwnn__weight(c, L, "bias", shape + 1, 1, 0, &out->b);
+    } else {
+        if (prefix == NULL && (r = kwnn__only(c, L, names, use_bias ? 3 : 2)) != KWNN_OK) return r;
+        r = kwnn__rnn_weights(c, L, prefix ? prefix : "", F, U, GU, use_bias, reset_after, &out->w, &out->w2, &out->b);
+    }
+    if (r != KWNN_OK) return r;
     /* work per sample: x @ kernel for every step (T G U), h @ recurrent_kernel (G U), h, c, two temps */
     if (!kwnn__mul(T, GU, &per_step) || !kwnn__add(per_step, GU, &work) || !kwnn__add(work, 4 * U, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
@@ -154,6 +282,7 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     out->op = (seq ? KWNN__RNN_SEQUENCES : 0) | (back ? KWNN__RNN_BACKWARDS : 0) |
               (reset_after ? KWNN__RNN_RESET_AFTER : 0) | (zero_masked ? KWNN__RNN_ZERO_MASKED : 0);
     out->work = work;
+    out->groups = states ? (kind == KWNN_LAYER_LSTM ? 2 : 1) : 0;
     if (seq) {
         c->shape[1] = U;
     } else {
@@ -163,9 +292,72 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
+/* The state tensors a call of a recurrent layer takes (initial_state) or gives (return_state):
+   per direction, LSTM h and c, GRU and SimpleRNN h. */
+static uint32_t kwnn__rnn_state_count(const kwnn_layer *L)
+{
+    return (L->kind == KWNN_LAYER_LSTM ? 2u : 1u) * ((L->op & KWNN__RNN_BIDI) ? 2u : 1u);
+}
+
+/* The inputs after the first: none, or every initial state, each of shape (units,). */
+static kwnn_result kwnn__rnn_initial(kwnn__ctx *c, const kwb_layer *L, const kwnn_layer *out)
+{
+    uint32_t need = kwnn__rnn_state_count(out), i;
+    if (c->n_ins != 1 && c->n_ins != 1 + need) return kwnn__arity(c, L, 1, 1 + need);
+    for (i = 1; i < c->n_ins; i++) {
+        const struct kwnn__node *x = kwnn__in_node(c, i);
+        if (x->nd != 1 || x->shape[0] != out->units) {
+            kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its initial state ");
+            kwnn__m_u(c->net, i - 1);
+            kwnn__m(c->net, " has shape ");
+            kwnn__m_shape(c->net, x->shape, x->nd);
+            kwnn__m(c->net, ", expected (");
+            kwnn__m_u(c->net, out->units);
+            kwnn__m(c->net, ",)");
+            return KWNN_ERR_SHAPE;
+        }
+    }
+    return KWNN_OK;
+}
+
+/* With return_state (groups: states per direction) the call's value is, per sample, its output
+   (kw floats) then the states (units each): one flat axis the PART nodes copy out of. */
+static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
+{
+    size_t main, total;
+    if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
+        out->groups == 0)
+        return KWNN_OK;
+    if (!kwnn__prod(c->shape, c->nd, &main) || !kwnn__mul(kwnn__rnn_state_count(out), out->units, &total) ||
+        !kwnn__add(total, main, &total))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
+    out->kw = main;
+    c->shape[0] = total;
+    c->nd = 1;
+    return KWNN_OK;
+}
+
+/* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
+static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
+{
+    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && ((L->op / KWNN__RNN_MERGE) & 3) == 0) ? 2 * U : U;
+    memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
+    *offset = part == 0 ? 0 : L->kw + (part - 1) * U;
+    *nd = 1;
+    shape[0] = part == 0 ? Um : U;
+    if (part == 0 && (L->op & KWNN__RNN_SEQUENCES)) {
+        shape[0] = L->in_shape[0];
+        shape[1] = Um;
+        *nd = 2;
+    }
+}
+
 static kwnn_result kwnn__load_rnn(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out, int arg)
 {
-    return kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+    kwnn_result r = kwnn__rnn_setup(c, L, cfg, out, arg, NULL);
+    if (r == KWNN_OK) r = kwnn__rnn_initial(c, L, out);
+    if (r == KWNN_OK) r = kwnn__rnn_outputs(c, L, out);
+    return r;
 }
 
 /* The wrapped layer of Bidirectional / TimeDistributed: its class and config. */
@@ -198,7 +390,9 @@ static kwnn_result kwnn__bidi_prefixes(kwnn__ctx *c, const kwb_layer *L, kwnn__j
         slash = strchr(t.weight, '/');
         first = (size_t)(slash - t.weight);
         found++;
-        if (fw[0] == '\0' && (!have_name || kwnn__jstr_eq(name, t.weight, first))) {
+        /* tf.keras names them forward_<name>/..., backward_<name>/...; Keras 3 <name>/... and the other */
+        if (fw[0] == '\0' && strncmp(t.weight, "backward_", 9) != 0 &&
+            (!have_name || kwnn__jstr_eq(name, t.weight, first) || strncmp(t.weight, "forward_", 8) == 0)) {
             memcpy(fw, t.weight, n - 6);
             fw[n - 6] = '\0';
         } else {
@@ -237,6 +431,7 @@ static kwnn_result kwnn__backward_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__
     memcpy(c->shape, shape, sizeof shape);
     if (r != KWNN_OK) return r;
     if (back.units != out->units || (back.op ^ out->op) != KWNN__RNN_BACKWARDS || (back.b == NULL) != (out->b == NULL) ||
+        back.groups != out->groups ||
         memcmp(&back.act, &out->act, sizeof back.act) != 0 || memcmp(&back.rec_act, &out->rec_act, sizeof back.act) != 0)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported backward_layer that differs from the forward layer (units, options or "
@@ -301,20 +496,52 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
     out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
-    return KWNN_OK;
+    if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
+    return kwnn__rnn_outputs(c, L, out);
 }
 
-/* TimeDistributed(Dense): Dense already acts on the last axis of every step. */
+/* Load layer L as class `cls` with config cfg (50_registry.h). */
+static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out);
+
+/* TimeDistributed(layer): the wrapped layer loaded for one step's shape (the input without its
+   first axis) runs on the batch's steps as its batch (td: the steps); its weights are the
+   wrapper's.  A wrapped model, a wrapper or a layer of several inputs is refused. */
 static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                                int arg)
 {
+    static const char *const refused[] = {"Sequential", "Functional", "Model", "TimeDistributed", "Bidirectional",
+                                          NULL};
     kwnn__json cls, inner;
+    char name[64];
+    size_t T, n, work;
+    uint32_t i;
     kwnn_result r;
     (void)arg;
     if ((r = kwnn__wrapped(c, L, cfg, &cls, &inner)) != KWNN_OK) return r;
-    if (!kwnn__jstr_is(cls, "Dense")) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
     if (c->nd < 2) return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "needs an input with a time axis");
-    return kwnn__dense(c, L, inner, out);
+    n = (size_t)(cls.e - cls.p) - 2;
+    if (n >= sizeof name || memchr(cls.p + 1, '\\', n) != NULL)
+        return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    memcpy(name, cls.p + 1, n);
+    name[n] = '\0';
+    for (i = 0; refused[i] != NULL; i++)
+        if (strcmp(name, refused[i]) == 0) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    T = c->shape[0];
+    for (i = 0; i + 1 < c->nd; i++) c->shape[i] = c->shape[i + 1];
+    c->nd--;
+    if ((r = kwnn__layer_as(c, L, name, inner, out)) != KWNN_OK) return r;
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "output rank too large");
+    if (out->groups > 0 && (out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU ||
+                            out->kind == KWNN_LAYER_SIMPLE_RNN))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported return_state in a TimeDistributed");
+    if (!kwnn__mul(out->work, T, &work))
+        return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->work = work;
+    out->td = T;
+    for (i = c->nd; i > 0; i--) c->shape[i] = c->shape[i - 1];
+    c->shape[0] = T;
+    c->nd++;
+    return KWNN_OK;
 }
 
 /* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
@@ -392,11 +619,12 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
-/* The recurrent kinds: state starts at zero; work holds L->work floats per sample.  mask (T per
+/* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
+   each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
    sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
    state (zero_output_for_mask: 0), as Keras 3's rnn does. */
-static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                          size_t batch)
+static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask, float *y, size_t ystride,
+                          const float *const *init, float *work, size_t batch)
 {
     size_t T = L->in_shape[0], F = L->in_shape[1], U = L->units, GU = kwnn__rnn_gates(L->kind) * U;
     size_t N = (L->kind == KWNN_LAYER_GRU && !(L->op & KWNN__RNN_RESET_AFTER)) ? 2 * U : GU, s, b;
@@ -405,6 +633,10 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
     int seq = (L->op & KWNN__RNN_SEQUENCES) != 0;
     kwnn__dense_run(x, xz, batch * T, F, GU, L->w, NULL);
     memset(h, 0, 2 * batch * U * sizeof *h);
+    if (init != NULL) {
+        memcpy(h, init[0], batch * U * sizeof *h);
+        if (L->kind == KWNN_LAYER_LSTM) memcpy(cs, init[1], batch * U * sizeof *cs);
+    }
     for (s = 0; s < T; s++) {
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
@@ -413,34 +645,49 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
             if (!skip)
                 kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
                                t2 + b * U);
-            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + (b * T + s) * U, 0, U * sizeof *y);
-            else if (seq) memcpy(y + (b * T + s) * U, h + b * U, U * sizeof *y);
+            if (seq && skip && (L->op & KWNN__RNN_ZERO_MASKED)) memset(y + b * ystride + s * U, 0, U * sizeof *y);
+            else if (seq) memcpy(y + b * ystride + s * U, h + b * U, U * sizeof *y);
         }
     }
-    if (!seq) memcpy(y, h, batch * U * sizeof *y);
-    if (!seq && mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED)) /* Keras: the last output, zero if masked */
-        for (b = 0; b < batch; b++)
-            if (mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f) memset(y + b * U, 0, U * sizeof *y);
+    for (b = 0; b < batch && !seq; b++) {
+        memcpy(y + b * ystride, h + b * U, U * sizeof *y);
+        if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
+            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            memset(y + b * ystride, 0, U * sizeof *y);
+    }
+}
+
+/* The final states of the kwnn__rnn_run that used `work` into out + b * stride: h, then c (LSTM). */
+static void kwnn__rnn_states(const kwnn_layer *L, const float *work, size_t batch, float *out, size_t stride)
+{
+    size_t U = L->units, GU = kwnn__rnn_gates(L->kind) * U, b;
+    const float *h = work + batch * L->in_shape[0] * GU + batch * GU, *cs = h + batch * U;
+    for (b = 0; b < batch; b++) {
+        memcpy(out + b * stride, h + b * U, U * sizeof *out);
+        if (L->kind == KWNN_LAYER_LSTM) memcpy(out + b * stride + U, cs + b * U, U * sizeof *out);
+    }
 }
 
 /* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
    return_sequences the backward outputs are put back in time order first, as Keras does. */
-static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                           size_t batch)
+static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask, float *y,
+                           float *work, size_t batch)
 {
     kwnn_layer B = *L;
     size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
-    size_t per = steps * U, b, s, j, n = 0;
+    size_t per = steps * U, b, s, j, n, half = L->groups;
     int mode = (L->op / KWNN__RNN_MERGE) & 3;
     float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, x, mask, yf, rest, batch);
+    kwnn__rnn_run(L, ins[0], mask, yf, per, n_in > 1 ? ins + 1 : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(L, rest, batch, y + L->kw, L->out_count);
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
     B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, x, mask, yb, rest, batch);
+    kwnn__rnn_run(&B, ins[0], mask, yb, per, n_in > 1 ? ins + 1 + half : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(&B, rest, batch, y + L->kw + half * U, L->out_count);
     for (b = 0; b < batch; b++)
-        for (s = 0; s < steps; s++) {
+        for (s = 0, n = b * L->out_count; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
             for (j = 0; j < U; j++) {
                 if (mode == 0) y[n + j] = f[j];
@@ -456,16 +703,21 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *x, const float *mas
         }
 }
 
-/* Runs the kinds of this part; 0 when L is not one of them. */
-static int kwnn__recurrent_run(const kwnn_layer *L, const float *x, const float *mask, float *y, float *work,
-                               size_t batch, kwnn_result *res)
+/* Runs the kinds of this part (inputs ins[0 .. n_in): the input, then initial states; mask: see
+   kwnn__rnn_run); 0 when L is not one of them. */
+static int kwnn__recurrent_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask,
+                               float *y, float *work, size_t batch, kwnn_result *res)
 {
     *res = KWNN_OK;
     switch (L->kind) {
-    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, x, y, batch); return 1;
+    case KWNN_LAYER_EMBEDDING: *res = kwnn__embedding_run(L, ins[0], y, batch); return 1;
     case KWNN_LAYER_SIMPLE_RNN: case KWNN_LAYER_LSTM: case KWNN_LAYER_GRU:
-        if (L->op & KWNN__RNN_BIDI) kwnn__bidi_run(L, x, mask, y, work, batch);
-        else kwnn__rnn_run(L, x, mask, y, work, batch);
+        if (L->op & KWNN__RNN_BIDI) {
+            kwnn__bidi_run(L, ins, n_in, mask, y, work, batch);
+        } else {
+            kwnn__rnn_run(L, ins[0], mask, y, L->out_count, n_in > 1 ? ins + 1 : NULL, work, batch);
+            if (L->groups > 0) kwnn__rnn_states(L, work, batch, y + L->kw, L->out_count);
+        }
         return 1;
     default: return 0;
     }

@@ -47,6 +47,10 @@ static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
                           "attention layers their mask at run time; the config does not record it)");
+    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
+                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,

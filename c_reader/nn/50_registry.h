@@ -158,10 +158,12 @@ static const kwnn__class kwnn__classes[] = {
     {"Dot", kwnn__load_dot, 0, 1},
     {"Merge", kwnn__merge_k1, 0, 1}, /* Keras 1 */
     {"Embedding", kwnn__load_embedding, 0, 0}, /* 45_recurrent.h */
-    {"SimpleRNN", kwnn__load_rnn, 1, 0},
-    {"LSTM", kwnn__load_rnn, 4, 0},
-    {"GRU", kwnn__load_rnn, 3, 0},
-    {"Bidirectional", kwnn__load_bidirectional, 0, 0},
+    {"SimpleRNN", kwnn__load_rnn, 1, 1}, /* several inputs: initial_state */
+    {"LSTM", kwnn__load_rnn, 4, 1},
+    {"GRU", kwnn__load_rnn, 3, 1},
+    {"CuDNNLSTM", kwnn__load_rnn, 4 | KWNN__RNN_CUDNN, 1}, /* Keras 2: as LSTM / GRU, weights converted */
+    {"CuDNNGRU", kwnn__load_rnn, 3 | KWNN__RNN_CUDNN, 1},
+    {"Bidirectional", kwnn__load_bidirectional, 0, 1},
     {"TimeDistributed", kwnn__load_time_distributed, 0, 0},
     {"Masking", kwnn__load_masking, 0, 0}, /* 48_masking.h */
     {"GroupNormalization", kwnn__load_groupnorm, 0, 0}, /* 46_attention.h */
@@ -182,6 +184,17 @@ static const kwnn__class *kwnn__find_class(const char *name)
 }
 
 static const char *const kwnn__model_classes[] = {"Sequential", "Functional", "Model", NULL};
+
+static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out)
+{
+    const kwnn__class *k = kwnn__find_class(cls);
+    if (k == NULL || (k->many && k->load != kwnn__load_rnn)) { /* a recurrent layer takes one input here */
+        kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported wrapped layer class ");
+        kwnn__m(c->net, cls);
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    return k->load(c, L, cfg, out, k->arg);
+}
 
 /* Load layer L for the input(s) in c (see kwnn__loader). */
 static kwnn_result kwnn__layer(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)

@@ -55,8 +55,9 @@ static size_t kwnn__nrefs(kwnn__json v)
    argument after the first as a keyword, mha(q, v) as [["q", 0, 0,
    {"value": ["v", 0, 0]}]]); they follow the positional arguments, in this
    order. */
-static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "mask"}; /* mask: 48_masking.h */
-#define KWNN__TENSOR_KWARGS 4
+static const char *const kwnn__tensor_kwargs[] = {"query", "value", "key", "initial_state",
+                                                   "mask"}; /* mask: 48_masking.h, last */
+#define KWNN__TENSOR_KWARGS (sizeof kwnn__tensor_kwargs / sizeof kwnn__tensor_kwargs[0])
 
 /* The keyword arguments of one call: Keras 3's "kwargs"; Keras 2's the
    fourth element of its first reference, [name, node, tensor, {...}]. */
@@ -93,6 +94,25 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
 {
     return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, owner,
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
+}
+
+/* Outputs of one call of a layer entry (a model config's): a recurrent layer (or a Bidirectional
+   of one) with return_state gives its states after its output (LSTM: h, c; GRU, SimpleRNN: h;
+   a Bidirectional: the forward's, then the backward's). */
+static uint32_t kwnn__entry_outputs(kwnn__json entry)
+{
+    kwnn__json cls, cfg, v;
+    uint32_t dirs = 1, states;
+    int on = 0;
+    if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
+    if (kwnn__jstr_is(cls, "Bidirectional")) {
+        if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
+            return 1;
+        dirs = 2;
+    }
+    states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+    if (states == 0 || !kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return 1;
+    return 1 + states * dirs;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
@@ -137,8 +157,11 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
             sz->nodes++;
             sz->edges++;
         } else {
-            sz->nodes = kwnn__sat_add(sz->nodes, m);
-            sz->edges = kwnn__sat_add(sz->edges, refs);
+            uint64_t parts = kwnn__entry_outputs(entry); /* several: a PART node per output */
+            if (parts > 1) parts = kwnn__sat_mul(m, parts);
+            else parts = 0;
+            sz->nodes = kwnn__sat_add(sz->nodes, kwnn__sat_add(m, parts));
+            sz->edges = kwnn__sat_add(sz->edges, kwnn__sat_add(refs, parts));
         }
         if (sz->nodes > KWNN__MAX_NODES || sz->edges > KWNN__MAX_NODES) return kwnn__too_big(c, owner);
     }
@@ -529,6 +552,16 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__new_node(c, KWNN__N_ALIAS, KWB_NONE, 1, &id)) != KWNN_OK) return r;
         } else if (m > 0) {
             kwnn__iter it2;
+            uint32_t parts = kwnn__entry_outputs(entry);
+            if (parts > 1) { /* references name the PART nodes, which read the calls' nodes after them */
+                if ((uint64_t)m * parts > c->node_cap) return kwnn__disagree(c);
+                c->outs[t] = parts;
+                for (k = 0; k < m * parts; k++) {
+                    if ((r = kwnn__new_node(c, KWNN__N_PART, t, 1, &id)) != KWNN_OK) return r;
+                    c->net->nodes_[id].part = k % parts;
+                    c->net->edges_[c->net->nodes_[id].first_in] = c->base[t] + m * parts + k / parts;
+                }
+            }
             kwnn__begin(nodes, '[', &it2);
             while (kwnn__next(&it2, NULL, &call))
                 if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
@@ -606,8 +639,8 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 if ((r = kwnn__call_model(c, scope, t, name, call, ecfg, c->base[t] + k * c->outs[t], depth)) !=
                     KWNN_OK)
                     return r;
-            } else {
-                kwnn__node *x = &c->net->nodes_[c->base[t] + k];
+            } else { /* the call's node: after its PART nodes, if any */
+                kwnn__node *x = &c->net->nodes_[c->base[t] + (c->outs[t] > 1 ? c->calls[t] * c->outs[t] : 0) + k];
                 c->deep_refs = kwnn__tf_op_entry(entry); /* 47_ops.h */
                 r = kwnn__call_inputs(c, scope, name, call, c->net->edges_ + x->first_in, x->n_in);
                 c->deep_refs = 0;
@@ -771,6 +804,22 @@ static void kwnn__set_node_shape(kwnn__node *x, const size_t *shape, uint32_t nd
     if (!kwnn__prod(shape, nd, &x->count)) x->count = KWNN__SIZE_MAX; /* the loaders checked it */
 }
 
+/* PART node x: output x->part of the recurrent call it reads, L that call's layer. */
+static kwnn_result kwnn__part_shape(kwnn_net *net, const kwnn_layer *L, kwnn__node *x)
+{
+    size_t shape[KWNN_MAX_DIMS], offset;
+    uint32_t nd;
+    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER || L->groups == 0 ||
+        (L->kind != KWNN_LAYER_SIMPLE_RNN && L->kind != KWNN_LAYER_LSTM && L->kind != KWNN_LAYER_GRU) ||
+        x->part > kwnn__rnn_state_count(L))
+        return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, NULL,
+                          "the model config takes several outputs of a layer that gives one (only a recurrent "
+                          "layer with return_state gives several)");
+    kwnn__rnn_part(L, x->part, shape, &nd, &offset);
+    kwnn__set_node_shape(x, shape, nd);
+    return KWNN_OK;
+}
+
 /* An InputLayer's shape into c->shape (have_shape: check it equals c->shape instead). */
 static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int required)
 {
@@ -815,6 +864,15 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
     out->out_ndim = c->nd;
     memcpy(out->out_shape, c->shape, sizeof c->shape);
+    if (out->td > 0) { /* TimeDistributed: the layer's shapes are one step's */
+        uint32_t d;
+        for (d = 0; d + 1 < KWNN_MAX_DIMS; d++) {
+            out->in_shape[d] = out->in_shape[d + 1];
+            out->out_shape[d] = out->out_shape[d + 1];
+        }
+        out->in_ndim--;
+        out->out_ndim--;
+    }
     if (!kwnn__prod(out->in_shape, out->in_ndim, &out->in_count))
         return kwnn__shape_overflow(c, L, "its input shape", out->in_shape, out->in_ndim);
     if (!kwnn__prod(out->out_shape, out->out_ndim, &out->out_count))
@@ -823,8 +881,23 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
         return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "has an empty input or output");
     if (out->kind == KWNN_LAYER_MERGE) out->units = x->n_in;
     out->cost = kwnn__layer_cost(out);
+    if (out->td > 0) out->cost = kwnn__sat_mul(out->cost, out->td);
     if (out->work == 0) out->work = kwnn__conv_work(out); /* 49_conv_gemm.h */
     return KWNN_OK;
+}
+
+/* The value of call x of layer `out` (a TimeDistributed one: its steps first). */
+static void kwnn__call_value(kwnn__node *x, const kwnn_layer *out)
+{
+    size_t shape[KWNN_MAX_DIMS];
+    uint32_t nd = out->out_ndim;
+    memcpy(shape, out->out_shape, sizeof shape);
+    if (out->td > 0) { /* the loader checked the rank */
+        memmove(shape + 1, out->out_shape, (KWNN_MAX_DIMS - 1) * sizeof *shape);
+        shape[0] = out->td;
+        nd++;
+    }
+    kwnn__set_node_shape(x, shape, nd);
 }
 
 /* A call of a layer: load the layer (first call) or check the shapes agree. */
@@ -855,6 +928,10 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
     }
     if (c->loaded[x->layer] == KWB_NONE) {
         if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
+        if (out->groups > 0 && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
+                                                         out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU))
+            return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
+                              "unsupported return_state outside a functional model's graph (several outputs)");
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
@@ -868,8 +945,7 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
             return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L, "is called with and without use_causal_mask");
     }
     out->calls++;
-    kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
-    x->count = out->out_count;
+    kwnn__call_value(x, out);
     c->cost = kwnn__sat_add(c->cost, out->cost);
     return KWNN_OK;
 }
@@ -896,6 +972,9 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
             break;
         case KWNN__N_UNBOUND:
             return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, &L, "is not one of its model's inputs (input_layers)");
+        case KWNN__N_PART:
+            if ((r = kwnn__part_shape(net, &net->layers[x->layer], x)) != KWNN_OK) return r;
+            break;
         case KWNN__N_ALIAS: {
             kwnn__node *in = &net->nodes_[net->edges_[x->first_in]];
             if (!in->known) { /* the network's input, from a nested model's InputLayer */
@@ -933,6 +1012,7 @@ static size_t kwnn__round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 static int kwnn__free_layer(const kwnn_net *net, const kwnn__node *x)
 {
+    if (x->kind == KWNN__N_PART) return 0; /* a copy */
     return x->kind != KWNN__N_LAYER || !kwnn__computes(net->layers[x->layer].kind);
 }
 

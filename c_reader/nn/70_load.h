@@ -13,6 +13,7 @@ static kwnn_result kwnn__measure_params(kwnn__ctx *c)
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (!kwnn__norm_measure(c, &L, &total)) return kwnn__oom(c); /* 44_norm_apps.h */
+        if (!kwnn__add(total, kwnn__rnn_legacy_floats(c->f, &L), &total)) return kwnn__oom(c); /* 45_recurrent.h */
         if (strcmp(L.class_name, "Masking") == 0 && !kwnn__add(total, KWNN__O_FLOATS + 16, &total)) /* 48_masking.h */
             return kwnn__oom(c);
         for (k = 0; k < L.tensor_count; k++) {
@@ -147,6 +148,7 @@ static kwnn_result kwnn__metadata(kwnn__ctx *c, int hs_option)
             c->top_cfg = mcfg;
         }
     }
+    c->keras2_file = c->legacy;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS3) c->legacy = 0;
     if (hs_option == KWNN_HARD_SIGMOID_KERAS2) c->legacy = 1;
     c->net->hard_sigmoid = c->legacy ? KWNN_HARD_SIGMOID_KERAS2 : KWNN_HARD_SIGMOID_KERAS3;

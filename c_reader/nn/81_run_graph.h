@@ -156,32 +156,43 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t id = rt->net->order_[p];
     const kwnn__node *x = &rt->net->nodes_[id];
     const kwnn_layer *L = rt->call_layers != NULL ? &rt->call_layers[p] : &rt->net->layers[x->layer];
+    const float *in[5] = {NULL, NULL, NULL, NULL, NULL};
+    uint32_t i;
+    size_t nb;
+    const float *mask;
     kwnn_result res;
-    const float *mask = x->n_in > 1 ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
-    if (kwnn__recurrent_run(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->work,
-                            rt->batch, &res))
+    if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
+        const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
+        const float *src = kwnn__src(rt, rt->net->edges_[x->first_in]);
+        float *dst = kwnn__dst(rt, id);
+        size_t shape[KWNN_MAX_DIMS], offset, b;
+        uint32_t nd;
+        kwnn__rnn_part(L, x->part, shape, &nd, &offset);
+        for (b = 0; b < rt->batch; b++) memcpy(dst + b * x->count, src + b * from->count + offset, x->count * sizeof *dst);
+        return KWNN_OK;
+    }
+    for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
+    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) { /* 48_masking.h */
-        kwnn__masked_mean(L, kwnn__src(rt, rt->net->edges_[x->first_in]), mask, kwnn__dst(rt, id), rt->batch);
+    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+        kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }
     switch (L->kind) {
     case KWNN_LAYER_MERGE: kwnn__merge_run(rt, x, L); break;
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
-    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: { /* 46_attention.h, 47_ops.h */
-        const float *in[3] = {NULL, NULL, NULL};
-        uint32_t i;
-        for (i = 0; i < x->n_in && i < 3; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
+    case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
         else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
         break;
-    }
     default: {
         kwnn__ex ex;
         ex.opt = &rt->net->opt_;
         ex.work = rt->work;
-        kwnn__run_layer(L, kwnn__src(rt, rt->net->edges_[x->first_in]), kwnn__dst(rt, id), rt->batch, &ex);
+        kwnn__run_layer(L, in[0], kwnn__dst(rt, id), nb, &ex);
         break;
     }
     }

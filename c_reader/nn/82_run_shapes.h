@@ -109,6 +109,9 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
                 if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);
+        } else if (x->kind == KWNN__N_PART) { /* the layer of the call it copies from */
+            S->layers[x->aux] = S->layers[nodes[net->edges_[x->first_in]].aux];
+            if ((r = kwnn__part_shape(v, &S->layers[x->aux], x)) != KWNN_OK) return r;
         } else {
             const kwnn_layer *base = &net->layers[x->layer];
             kwnn_layer tmp, *out = kwnn__free_layer(net, x) ? &tmp : &S->layers[x->aux];
@@ -126,8 +129,7 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
             out->bb = base->bb;
             memcpy(out->more, base->more, sizeof out->more);
             out->calls = base->calls;
-            kwnn__set_node_shape(x, out->out_shape, out->out_ndim);
-            x->count = out->out_count;
+            kwnn__call_value(x, out);
             if (out != &tmp && out->work > work) work = out->work;
         }
     }

@@ -112,9 +112,86 @@ static void exercise_multi(const kwnn_net *net, const uint8_t *data, size_t size
     free(scratch);
 }
 
+/* A None axis (net->variable): kwnn_run refuses; kwnn_run_shapes with lengths 1..4 from the data
+   at batch 4, then sample 2 alone, same bits; a length of 0 is refused with a message. */
+static void exercise_variable(const kwnn_net *net, const uint8_t *data, size_t size)
+{
+    enum { MAX_IO = 8 };
+    kwnn_shape in_shapes[MAX_IO], out_shapes[MAX_IO];
+    const float *xs[MAX_IO], *x1s[MAX_IO];
+    float *ys[MAX_IO], *y1s[MAX_IO], dummy = 0.0f;
+    size_t cap[MAX_IO], cap1[MAX_IO], need = 0, need1 = 0, total = 0, got = 0;
+    uint32_t ni = net->num_inputs, no = net->num_outputs, i, d;
+    char message[KWNN_MESSAGE_SIZE];
+    if (kwnn_run(net, &dummy, 1, &dummy, 1, NULL, 0, 1) != (ni == 1 && no == 1 ? KWNN_ERR_SHAPE : KWNN_ERR_ARITY))
+        abort();
+    if (ni > MAX_IO || no > MAX_IO) return;
+    for (i = 0; i < ni; i++) {
+        uint32_t nd = 0;
+        const size_t *shape = kwnn_input_shape(net, i, &nd);
+        in_shapes[i].ndim = nd;
+        for (d = 0; d < nd; d++) in_shapes[i].dims[d] = shape[d];
+        for (d = 0; d < nd; d++) /* the nominal 32 marks a None axis (or a fixed 32: then refused) */
+            if (shape[d] == 32) in_shapes[i].dims[d] = 1 + data[(i * 7 + d) % size] % 4;
+    }
+    kwnn_result r = kwnn_scratch_size_shapes(net, in_shapes, BATCH, &need, out_shapes, message);
+    if (r != KWNN_OK) {
+        if (memchr(message, '\0', sizeof message) == NULL || message[0] == '\0') abort();
+        return;
+    }
+    if (kwnn_scratch_size_shapes(net, in_shapes, 1, &need1, NULL, NULL) != KWNN_OK || need1 > need) abort();
+    if (need > MAX_FLOATS * 16) return;
+    size_t counts[2 * MAX_IO];
+    for (i = 0; i < ni + no; i++) {
+        const kwnn_shape *s = i < ni ? &in_shapes[i] : &out_shapes[i - ni];
+        size_t n = 1;
+        for (d = 0; d < s->ndim; d++) n *= s->dims[d]; /* the library checked the products */
+        if (n == 0 || n > MAX_FLOATS / BATCH || (total += n) > MAX_FLOATS) return;
+        counts[i] = n;
+    }
+    for (i = 0; i < ni + no; i++) {
+        size_t n = counts[i];
+        if (i < ni) {
+            float *x = (float *)malloc(n * BATCH * sizeof *x);
+            if (x == NULL) abort();
+            fill_input(x, n * BATCH, data + i % size, size - i % size);
+            xs[i] = x;
+            x1s[i] = x + 2 * n;
+        } else {
+            cap1[i - ni] = n;
+            cap[i - ni] = n * BATCH;
+            ys[i - ni] = (float *)malloc(n * BATCH * sizeof(float));
+            y1s[i - ni] = (float *)malloc(n * sizeof(float));
+            if (ys[i - ni] == NULL || y1s[i - ni] == NULL) abort();
+        }
+    }
+    void *scratch = malloc(need);
+    if (scratch == NULL) abort();
+    if (kwnn_run_shapes(net, xs, in_shapes, ys, cap, NULL, scratch, need - 1, BATCH, &got, NULL) != KWNN_ERR_SCRATCH ||
+        got != need)
+        abort();
+    r = kwnn_run_shapes(net, xs, in_shapes, ys, cap, NULL, scratch, need, BATCH, NULL, message);
+    if (r != KWNN_OK && r != KWNN_ERR_INPUT_VALUE) abort();
+    if (r == KWNN_OK && kwnn_run_shapes(net, x1s, in_shapes, y1s, cap1, NULL, scratch, need, 1, NULL, NULL) != KWNN_OK)
+        abort();
+    for (i = 0; r == KWNN_OK && i < no; i++)
+        if (!same_results(y1s[i], ys[i] + 2 * cap1[i], cap1[i])) abort();
+    for (i = 0; i < ni; i++) free((void *)xs[i]);
+    for (i = 0; i < no; i++) {
+        free(ys[i]);
+        free(y1s[i]);
+    }
+    free(scratch);
+}
+
 static void exercise(const kwnn_net *net, const uint8_t *data, size_t size)
 {
     size_t in = net->input_count, out = net->output_count;
+    if (net->variable) {
+        if (kwnn_cost_per_sample(net) > MAX_COST) abort();
+        exercise_variable(net, data, size);
+        return;
+    }
     if (net->num_inputs != 1 || net->num_outputs != 1) {
         if (kwnn_cost_per_sample(net) > MAX_COST) abort();
         exercise_multi(net, data, size);

@@ -9,7 +9,8 @@ model config, a nested model and Keras 1 keys, and graphs: branches and
 merges (Add, Concatenate, Dot, Keras 1 Merge), a shared layer, two inputs and
 two outputs, a nested model called twice; SeparableConv2D, DepthwiseConv2D; normalisation
 layers on non-last axes; convolutions of every rank, layout and kind (42_conv_family.h);
-attention and the group / unit normalisations (46_attention.h).
+attention and the group / unit normalisations (46_attention.h); sequences: CuDNN weights,
+return_state, initial_state, a None time axis, TimeDistributed(Conv2D) (45_recurrent.h, 82_run_shapes.h).
 Each seed is named by the SHA-1 of its bytes, as libFuzzer names corpus
 entries.
 
@@ -37,6 +38,9 @@ OPS_FIXTURES = ["slice_reverse_bounded", "newaxis", "mul_array_rank3_batch1", "w
                 "sum_axes_keepdims", "softmax_axis1", "matmul_broadcast", "matmul_constant_matrix",
                 "transpose_0312", "stack_last", "reshape", "cast_int32",
                 "mask_zero_bilstm_gap", "mask_zero_gru_backwards", "masking_lstm"]  # masks: 48_masking.h
+# sequences (45_recurrent.h, 82_run_shapes.h): CuDNN weights, return_state, a None time axis (tf.keras)
+TFRNN_FIXTURES = ["cudnn_lstm", "cudnn_gru", "lstm_return_state", "gru_return_state_backwards",
+                  "stacked_gru_none_time"]
 # tf.keras operation layers (TFOpLambda, SlicingOpLambda): tests/data/tfops
 TFOPS_FIXTURES = ["mul_const_left", "slice_mixed", "matmul_transpose_b", "where", "tf_classifier"]
 MAX_SEED = 65536  # the -max_len of the fuzz targets
@@ -301,6 +305,34 @@ def _attention(new, rng) -> None:
                 w.add_tensor(f"{entry['name']}/{weight}", _rand(rng, *shape), layer=entry["name"], weight=weight)
 
 
+def _keras_sequences(folder: Path) -> list[Path]:
+    """Keras 3 models (when Keras is installed): initial_state in the call's kwargs and return_state
+    over a None time axis; TimeDistributed(Conv2D) over None frames."""
+    try:
+        import keras
+    except ImportError:
+        return []
+    from kwbin.keras import save_model
+
+    L = keras.layers
+    keras.backend.clear_session()
+    x, h0 = keras.Input((None, 3), name="x"), keras.Input((2,), name="h0")
+    seq, h = L.GRU(2, return_sequences=True, return_state=True, name="gru")(x, initial_state=h0)
+    out, fh, fc, bh, bc = L.Bidirectional(L.LSTM(2, return_state=True), name="bi")(seq)
+    states = keras.Model([x, h0], [out, h, fc, bh])
+    frames = keras.Input((None, 5, 4, 2), name="frames")
+    f = L.TimeDistributed(L.Conv2D(2, 3, padding="same"), name="td_conv")(frames)
+    f = L.TimeDistributed(L.GlobalMaxPooling2D(), name="td_pool")(f)
+    video = keras.Model(frames, L.SimpleRNN(3, name="rnn")(f))
+    paths = []
+    for name, model in (("k3_states", states), ("k3_video", video)):
+        rng = np.random.default_rng(len(name))
+        model.set_weights([_rand(rng, *np.shape(v)) for v in model.get_weights()])
+        save_model(model, folder / f"{name}.kwb")
+        paths.append(folder / f"{name}.kwb")
+    return paths
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -316,6 +348,10 @@ def main() -> int:
         for name in OPS_FIXTURES:
             pack(ROOT / "tests" / "data" / "ops" / f"{name}.keras", folder / f"ops_{name}.kwb")
             paths.append(folder / f"ops_{name}.kwb")
+        for name in TFRNN_FIXTURES:
+            pack(ROOT / "tests" / "data" / "tfrnn" / f"{name}.h5", folder / f"tfrnn_{name}.kwb")
+            paths.append(folder / f"tfrnn_{name}.kwb")
+        paths += _keras_sequences(folder)
         for name in TFOPS_FIXTURES:
             pack(ROOT / "tests" / "data" / "tfops" / f"{name}.h5", folder / f"tfops_{name}.kwb")
             paths.append(folder / f"tfops_{name}.kwb")
