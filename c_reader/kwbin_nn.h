@@ -563,9 +563,11 @@
    NaN, as Keras).  Any other layer called with a mask is refused; so are
    Attention, AdditiveAttention and MultiHeadAttention in a model with a
    mask_zero Embedding or a Masking layer (Keras gives them their mask at
-   run time without recording it), and, in a Sequential (whose config
-   records no mask), a mask producer followed by a layer that would take
-   its mask.
+   run time without recording it).  A Sequential's config records no mask:
+   the chain follows a mask_zero Embedding's (its ids are the mask) through
+   Dense, Dropout & co, the activation and LayerNormalization layers, and
+   RNNs returning sequences, to the layers above; a mask reaching one of
+   them another way (Masking, Conv1D, ...) is refused.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 
@@ -7297,6 +7299,17 @@ static int kwnn__mask_producer(kwnn__json entry)
 static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
                                                             NULL};
 
+/* Is this model-config entry of a class that honours a mask (it may take one more input)? */
+static int kwnn__mask_entry(kwnn__json entry)
+{
+    kwnn__json cls;
+    size_t i;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    for (i = 0; kwnn__mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__mask_classes[i])) return 1;
+    return 0;
+}
+
 /* A layer called with mask=: its class must honour it and the mask be one value per time step.
    Attention layers in a model with a mask producer are refused (their mask is not in the file). */
 static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
@@ -7380,24 +7393,61 @@ static kwnn_result kwnn__load_masking(kwnn__ctx *c, const kwb_layer *L, kwnn__js
     return KWNN_OK;
 }
 
-/* A Sequential (a chain) records no mask: refuse a mask producer followed by a layer that would
-   honour its mask (a different answer otherwise).  *producer: the chain has one so far. */
-static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, int *producer)
+/* Does this layer keep passing the mask on unchanged (supports_masking, values per step)? */
+static const char *const kwnn__mask_passers[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
+    "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "LayerNormalization",
+    "UnitNormalization", NULL};
+
+/* Does a recurrent layer (or a Bidirectional's) return sequences (then its mask goes on)? */
+static int kwnn__returns_sequences(const kwb_layer *L)
 {
-    static const char *const users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
-                                        "GlobalAvgPool1D", "Attention", "AdditiveAttention", "MultiHeadAttention",
-                                        "Softmax", "TimeDistributed", NULL};
+    kwnn__json cfg, v, inner;
+    int on = 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (kwnn__get(cfg, "layer", &v) && kwnn__get(v, "config", &inner)) cfg = inner; /* Bidirectional */
+    return kwnn__get(cfg, "return_sequences", &v) && kwnn__bool(v, &on) && on;
+}
+
+/* A Sequential (a chain) records no mask: Keras 3 passes it itself.  Followed here for a
+   mask_zero Embedding, whose mask is its ids != 0, so the ids themselves serve as the mask input
+   (0: masked): through the layers that pass a mask on unchanged, to the RNN layers and
+   GlobalAveragePooling1D that honour it (an RNN's goes on with return_sequences).  *state: 0 no
+   mask, 1 the mask is node *src, 2 a mask not followed here (after Masking or another layer):
+   a layer that would honour it is refused.  in: the node feeding L; *attach: L takes *src as its
+   mask. */
+static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, uint32_t in, int *state, uint32_t *src,
+                                    int *attach)
+{
+    static const char *const users[] = {"Attention", "AdditiveAttention", "MultiHeadAttention", "Softmax",
+                                        "TimeDistributed", "BatchNormalization", "GroupNormalization", NULL};
     kwnn__json cfg, v;
     int on = 0;
     cfg.p = L->config;
     cfg.e = L->config + L->config_length;
-    if (*producer && kwnn__is_class(L, users))
+    *attach = 0;
+    if (strcmp(L->class_name, "Embedding") == 0 && kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on) {
+        *state = 1;
+        *src = in;
+        return KWNN_OK;
+    }
+    if (strcmp(L->class_name, "Masking") == 0) {
+        *state = 2;
+        return KWNN_OK;
+    }
+    if (*state == 0) return KWNN_OK;
+    if ((*state == 2 && kwnn__is_class(L, kwnn__mask_classes)) || kwnn__is_class(L, users))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "would take the mask of a mask_zero Embedding or a Masking layer before it, which a "
-                          "Sequential config does not record (save the model as a functional one)");
-    if (strcmp(L->class_name, "Masking") == 0 ||
-        (strcmp(L->class_name, "Embedding") == 0 && kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on))
-        *producer = 1;
+                          "would take the mask of a mask_zero Embedding or a Masking layer before it in a "
+                          "Sequential model, through layers whose effect on it is not followed here (save the "
+                          "model as a functional one: its config then records the mask)");
+    if (kwnn__is_class(L, kwnn__mask_classes)) {
+        *attach = 1;
+        if (!kwnn__returns_sequences(L)) *state = 0;
+    } else if (!kwnn__is_class(L, kwnn__mask_passers)) {
+        *state = 2;
+    }
     return KWNN_OK;
 }
 /* ---- convolutions through the matrix multiply ------------------------------ */
@@ -7999,7 +8049,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a model config has no list of layers");
     sz->nodes = sz->edges = seq ? 1 : 0; /* a Sequential may have an InputLayer its config omits */
     while (kwnn__next(&it, NULL, &entry)) {
-        uint64_t m = 1, refs = 1;
+        uint64_t m = 1, refs = (seq && kwnn__mask_entry(entry)) ? 2u : 1u; /* a chain's mask: 48_masking.h */
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
@@ -8095,7 +8145,7 @@ static kwnn_result kwnn__count_graph(kwnn__ctx *c)
             c->count_edges = kwnn__sat_add(c->count_edges, in.edges + in.outs + 1);
         } else {
             c->count_nodes++;
-            c->count_edges++;
+            c->count_edges += kwnn__is_class(&L, kwnn__mask_classes) ? 2 : 1; /* a chain's mask: 48_masking.h */
         }
         if (c->count_nodes > KWNN__MAX_NODES || c->count_edges > KWNN__MAX_NODES) return kwnn__too_big(c, NULL);
     }
@@ -8548,7 +8598,8 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
-    int masks = 0; /* a mask producer so far (48_masking.h) */
+    int masks = 0, attach; /* a chain's mask (48_masking.h) */
+    uint32_t mask_src = KWB_NONE;
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
         if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
@@ -8564,7 +8615,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     for (; child != KWB_NONE; child = c->next_sibling[child]) {
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
-        if ((r = kwnn__chain_mask(c, &L, &masks)) != KWNN_OK) return r;
+        if ((r = kwnn__chain_mask(c, &L, v, &masks, &mask_src, &attach)) != KWNN_OK) return r;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__json cfg;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
@@ -8582,9 +8633,14 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
             c->stack_used -= 2;
             continue;
         }
-        if ((r = kwnn__new_node(c, kwnn__is_input(&L) ? KWNN__N_ALIAS : KWNN__N_LAYER, child, 1, &id)) != KWNN_OK)
+        if ((r = kwnn__new_node(c, kwnn__is_input(&L) ? KWNN__N_ALIAS : KWNN__N_LAYER, child, attach ? 2 : 1, &id)) !=
+            KWNN_OK)
             return r;
         c->net->edges_[c->net->nodes_[id].first_in] = v;
+        if (attach) { /* the mask: the ids of the mask_zero Embedding */
+            c->net->edges_[c->net->nodes_[id].first_in + 1] = mask_src;
+            c->net->nodes_[id].masked = 1;
+        }
         v = id;
     }
     if (n_outs != 1) {

@@ -119,9 +119,16 @@ def test_a_mask_on_a_none_time_axis(kwbin_run, tmp_path):  # noqa: F811
         _check(kwbin_run, model, _ids(np.random.default_rng(steps), batch=4, steps=steps), tmp_path)
 
 
-def test_a_sequential_without_a_mask_consumer_runs(kwbin_run, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("stack", [
+    lambda: [L.Dense(2)],  # no layer takes the mask
+    lambda: [L.Bidirectional(L.LSTM(4, return_sequences=True)), L.GlobalAveragePooling1D(), L.Dense(2)],
+    lambda: [L.Dense(5), L.Dropout(0.2), L.GRU(3, go_backwards=True)],  # the mask passes Dense and Dropout
+    lambda: [L.LSTM(4, return_sequences=True), L.GRU(3)],  # and an RNN returning sequences
+])
+def test_a_sequential_passes_the_embedding_mask_as_keras_does(stack, kwbin_run, tmp_path):  # noqa: F811
+    """A Sequential's config records no mask: the chain follows it from the mask_zero Embedding."""
     keras.backend.clear_session()
-    model = keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True), L.Dense(2)])
+    model = keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True), *stack()])
     _check(kwbin_run, _seeded(model, 2), _ids(np.random.default_rng(6), batch=4), tmp_path)
 
 
@@ -135,10 +142,15 @@ def _refusal(exe, model, x, tmp_path) -> str:
 
 def test_masks_refused_where_they_cannot_be_honoured(kwbin_run, tmp_path):  # noqa: F811
     x = _ids(np.random.default_rng(7), batch=3)
-    keras.backend.clear_session()
-    seq = keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True), L.LSTM(2, name="l")])
+    keras.backend.clear_session()  # a layer that takes the mask (its call has mask=) in a Sequential
+    seq = keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True),
+                            L.BatchNormalization(name="bn"), L.LSTM(2, name="l")])
     line = _refusal(kwbin_run, seq, x, tmp_path)
-    assert "'l' (LSTM)" in line and "Sequential" in line, line
+    assert "'bn' (BatchNormalization)" in line and "Sequential" in line, line
+    keras.backend.clear_session()
+    seq = keras.Sequential([keras.Input((STEPS, 1)), L.Masking(), L.LSTM(2, name="l")])
+    line = _refusal(kwbin_run, seq, x[..., None], tmp_path)
+    assert "'l' (LSTM)" in line and "Masking" in line, line
     keras.backend.clear_session()
     inp = keras.Input((STEPS,), name="ids")
     e = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)

@@ -563,9 +563,11 @@
    NaN, as Keras).  Any other layer called with a mask is refused; so are
    Attention, AdditiveAttention and MultiHeadAttention in a model with a
    mask_zero Embedding or a Masking layer (Keras gives them their mask at
-   run time without recording it), and, in a Sequential (whose config
-   records no mask), a mask producer followed by a layer that would take
-   its mask.
+   run time without recording it).  A Sequential's config records no mask:
+   the chain follows a mask_zero Embedding's (its ids are the mask) through
+   Dense, Dropout & co, the activation and LayerNormalization layers, and
+   RNNs returning sequences, to the layers above; a mask reaching one of
+   them another way (Masking, Conv1D, ...) is refused.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 

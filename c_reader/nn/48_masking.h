@@ -37,6 +37,17 @@ static int kwnn__mask_producer(kwnn__json entry)
 static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
                                                             NULL};
 
+/* Is this model-config entry of a class that honours a mask (it may take one more input)? */
+static int kwnn__mask_entry(kwnn__json entry)
+{
+    kwnn__json cls;
+    size_t i;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    for (i = 0; kwnn__mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__mask_classes[i])) return 1;
+    return 0;
+}
+
 /* A layer called with mask=: its class must honour it and the mask be one value per time step.
    Attention layers in a model with a mask producer are refused (their mask is not in the file). */
 static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
@@ -120,23 +131,60 @@ static kwnn_result kwnn__load_masking(kwnn__ctx *c, const kwb_layer *L, kwnn__js
     return KWNN_OK;
 }
 
-/* A Sequential (a chain) records no mask: refuse a mask producer followed by a layer that would
-   honour its mask (a different answer otherwise).  *producer: the chain has one so far. */
-static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, int *producer)
+/* Does this layer keep passing the mask on unchanged (supports_masking, values per step)? */
+static const char *const kwnn__mask_passers[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
+    "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "LayerNormalization",
+    "UnitNormalization", NULL};
+
+/* Does a recurrent layer (or a Bidirectional's) return sequences (then its mask goes on)? */
+static int kwnn__returns_sequences(const kwb_layer *L)
 {
-    static const char *const users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
-                                        "GlobalAvgPool1D", "Attention", "AdditiveAttention", "MultiHeadAttention",
-                                        "Softmax", "TimeDistributed", NULL};
+    kwnn__json cfg, v, inner;
+    int on = 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    if (kwnn__get(cfg, "layer", &v) && kwnn__get(v, "config", &inner)) cfg = inner; /* Bidirectional */
+    return kwnn__get(cfg, "return_sequences", &v) && kwnn__bool(v, &on) && on;
+}
+
+/* A Sequential (a chain) records no mask: Keras 3 passes it itself.  Followed here for a
+   mask_zero Embedding, whose mask is its ids != 0, so the ids themselves serve as the mask input
+   (0: masked): through the layers that pass a mask on unchanged, to the RNN layers and
+   GlobalAveragePooling1D that honour it (an RNN's goes on with return_sequences).  *state: 0 no
+   mask, 1 the mask is node *src, 2 a mask not followed here (after Masking or another layer):
+   a layer that would honour it is refused.  in: the node feeding L; *attach: L takes *src as its
+   mask. */
+static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, uint32_t in, int *state, uint32_t *src,
+                                    int *attach)
+{
+    static const char *const users[] = {"Attention", "AdditiveAttention", "MultiHeadAttention", "Softmax",
+                                        "TimeDistributed", "BatchNormalization", "GroupNormalization", NULL};
     kwnn__json cfg, v;
     int on = 0;
     cfg.p = L->config;
     cfg.e = L->config + L->config_length;
-    if (*producer && kwnn__is_class(L, users))
+    *attach = 0;
+    if (strcmp(L->class_name, "Embedding") == 0 && kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on) {
+        *state = 1;
+        *src = in;
+        return KWNN_OK;
+    }
+    if (strcmp(L->class_name, "Masking") == 0) {
+        *state = 2;
+        return KWNN_OK;
+    }
+    if (*state == 0) return KWNN_OK;
+    if ((*state == 2 && kwnn__is_class(L, kwnn__mask_classes)) || kwnn__is_class(L, users))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "would take the mask of a mask_zero Embedding or a Masking layer before it, which a "
-                          "Sequential config does not record (save the model as a functional one)");
-    if (strcmp(L->class_name, "Masking") == 0 ||
-        (strcmp(L->class_name, "Embedding") == 0 && kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on))
-        *producer = 1;
+                          "would take the mask of a mask_zero Embedding or a Masking layer before it in a "
+                          "Sequential model, through layers whose effect on it is not followed here (save the "
+                          "model as a functional one: its config then records the mask)");
+    if (kwnn__is_class(L, kwnn__mask_classes)) {
+        *attach = 1;
+        if (!kwnn__returns_sequences(L)) *state = 0;
+    } else if (!kwnn__is_class(L, kwnn__mask_passers)) {
+        *state = 2;
+    }
     return KWNN_OK;
 }

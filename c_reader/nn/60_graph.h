@@ -129,7 +129,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a model config has no list of layers");
     sz->nodes = sz->edges = seq ? 1 : 0; /* a Sequential may have an InputLayer its config omits */
     while (kwnn__next(&it, NULL, &entry)) {
-        uint64_t m = 1, refs = 1;
+        uint64_t m = 1, refs = (seq && kwnn__mask_entry(entry)) ? 2u : 1u; /* a chain's mask: 48_masking.h */
         int nested_seq;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
@@ -225,7 +225,7 @@ static kwnn_result kwnn__count_graph(kwnn__ctx *c)
             c->count_edges = kwnn__sat_add(c->count_edges, in.edges + in.outs + 1);
         } else {
             c->count_nodes++;
-            c->count_edges++;
+            c->count_edges += kwnn__is_class(&L, kwnn__mask_classes) ? 2 : 1; /* a chain's mask: 48_masking.h */
         }
         if (c->count_nodes > KWNN__MAX_NODES || c->count_edges > KWNN__MAX_NODES) return kwnn__too_big(c, NULL);
     }
@@ -678,7 +678,8 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
-    int masks = 0; /* a mask producer so far (48_masking.h) */
+    int masks = 0, attach; /* a chain's mask (48_masking.h) */
+    uint32_t mask_src = KWB_NONE;
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
         if ((r = kwnn__new_node(c, KWNN__N_INPUT, first_is_input ? child : KWB_NONE, 0, &v)) != KWNN_OK) return r;
@@ -694,7 +695,7 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     for (; child != KWB_NONE; child = c->next_sibling[child]) {
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
-        if ((r = kwnn__chain_mask(c, &L, &masks)) != KWNN_OK) return r;
+        if ((r = kwnn__chain_mask(c, &L, v, &masks, &mask_src, &attach)) != KWNN_OK) return r;
         if (kwnn__is_class(&L, kwnn__model_classes)) {
             kwnn__json cfg;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
@@ -712,9 +713,14 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
             c->stack_used -= 2;
             continue;
         }
-        if ((r = kwnn__new_node(c, kwnn__is_input(&L) ? KWNN__N_ALIAS : KWNN__N_LAYER, child, 1, &id)) != KWNN_OK)
+        if ((r = kwnn__new_node(c, kwnn__is_input(&L) ? KWNN__N_ALIAS : KWNN__N_LAYER, child, attach ? 2 : 1, &id)) !=
+            KWNN_OK)
             return r;
         c->net->edges_[c->net->nodes_[id].first_in] = v;
+        if (attach) { /* the mask: the ids of the mask_zero Embedding */
+            c->net->edges_[c->net->nodes_[id].first_in + 1] = mask_src;
+            c->net->nodes_[id].masked = 1;
+        }
         v = id;
     }
     if (n_outs != 1) {
