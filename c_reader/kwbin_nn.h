@@ -356,7 +356,8 @@
                        per sample (x @ kernel for every step, the state).
                        A mask (MASKING) is honoured; zero_output_for_mask.
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
-                       mul, ave (None: two outputs, refused); the backward
+                       mul, ave, or None (two outputs: the forward's, the
+                       backward's; in a functional graph); the backward
                        copy runs on the reversed input, its sequence put
                        back in time order before the merge, as Keras does;
                        a backward_layer (Keras 3 always writes one) must
@@ -4435,6 +4436,7 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
 #define KWNN__RNN_BIDI 8        /* Bidirectional: the backward layer's weights in bw, bw2, bb */
 #define KWNN__RNN_MERGE 16      /* Bidirectional merge mode, times this: 0 concat, 1 sum, 2 mul, 3 ave */
 #define KWNN__RNN_ZERO_MASKED 64 /* zero_output_for_mask (Bidirectional: return_sequences) */
+#define KWNN__RNN_SPLIT 128     /* Bidirectional merge_mode None: two outputs, forward then backward */
 #define KWNN__RNN_NAME 256      /* bytes of a weight name built from a prefix */
 
 /* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
@@ -4747,10 +4749,10 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
 {
     size_t main, total;
     if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
-        out->groups == 0)
+        (out->groups == 0 && !(out->op & KWNN__RNN_SPLIT)))
         return KWNN_OK;
-    if (!kwnn__prod(c->shape, c->nd, &main) || !kwnn__mul(kwnn__rnn_state_count(out), out->units, &total) ||
-        !kwnn__add(total, main, &total))
+    if (!kwnn__prod(c->shape, c->nd, &main) || ((out->op & KWNN__RNN_SPLIT) && !kwnn__mul(main, 2, &main)) ||
+        !kwnn__mul(out->groups ? kwnn__rnn_state_count(out) : 0, out->units, &total) || !kwnn__add(total, main, &total))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
     out->kw = main;
     c->shape[0] = total;
@@ -4761,12 +4763,14 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
 /* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
 static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
 {
-    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && ((L->op / KWNN__RNN_MERGE) & 3) == 0) ? 2 * U : U;
+    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && !(L->op & KWNN__RNN_SPLIT) && ((L->op / KWNN__RNN_MERGE) & 3) == 0)
+                                  ? 2 * U : U; /* concat */
+    uint32_t mains = (L->op & KWNN__RNN_SPLIT) ? 2 : 1; /* merge_mode None: forward, backward */
     memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
-    *offset = part == 0 ? 0 : L->kw + (part - 1) * U;
+    *offset = part < mains ? part * (L->kw / mains) : L->kw + (part - mains) * U;
     *nd = 1;
-    shape[0] = part == 0 ? Um : U;
-    if (part == 0 && (L->op & KWNN__RNN_SEQUENCES)) {
+    shape[0] = part < mains ? Um : U;
+    if (part < mains && (L->op & KWNN__RNN_SEQUENCES)) {
         shape[0] = L->in_shape[0];
         shape[1] = Um;
         *nd = 2;
@@ -4883,9 +4887,8 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
         for (mode = 0; mode < 4; mode++)
             if (kwnn__jstr_is(v, modes[mode])) break;
         if (mode == 4) return kwnn__unsupported_value(c, L, "merge_mode", v);
-    } else if (kwnn__get(cfg, "merge_mode", &v)) {
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported merge_mode None (two outputs of one layer)");
+    } else if (kwnn__get(cfg, "merge_mode", &v)) { /* None: the two directions' outputs, not merged */
+        mode = -1;
     }
     if ((r = kwnn__bidi_prefixes(c, L, inner, fw, bw)) != KWNN_OK) return r;
     if ((r = kwnn__rnn_setup(c, L, inner, out, kind_arg, fw)) != KWNN_OK) return r;
@@ -4915,7 +4918,7 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     out->work = work;
     out->op &= ~KWNN__RNN_ZERO_MASKED; /* Keras's Bidirectional sets zero_output_for_mask = return_sequences */
     if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
-    out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
+    out->op |= KWNN__RNN_BIDI | (mode < 0 ? KWNN__RNN_SPLIT : mode * KWNN__RNN_MERGE);
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
     if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
     return kwnn__rnn_outputs(c, L, out);
@@ -5110,6 +5113,11 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_
     for (b = 0; b < batch; b++)
         for (s = 0, n = b * L->out_count; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
+            if (L->op & KWNN__RNN_SPLIT) { /* forward's steps, then the backward's (in time order) */
+                memcpy(y + b * L->out_count + s * U, f, U * sizeof *y);
+                memcpy(y + b * L->out_count + per + s * U, r, U * sizeof *y);
+                continue;
+            }
             for (j = 0; j < U; j++) {
                 if (mode == 0) y[n + j] = f[j];
                 else if (mode == 1) y[n + j] = f[j] + r[j];
@@ -8022,17 +8030,19 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
 static uint32_t kwnn__entry_outputs(kwnn__json entry)
 {
     kwnn__json cls, cfg, v;
-    uint32_t dirs = 1, states;
+    uint32_t dirs = 1, states, mains = 1;
     int on = 0;
     if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
     if (kwnn__jstr_is(cls, "Bidirectional")) {
+        if (kwnn__get(cfg, "merge_mode", &v) && kwnn__null(v)) mains = 2; /* merge_mode None: two outputs */
         if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
             return 1;
         dirs = 2;
     }
     states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
-    if (states == 0 || !kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return 1;
-    return 1 + states * dirs;
+    if (states == 0) return 1;
+    if (!kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return mains;
+    return mains + states * dirs;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
@@ -8735,9 +8745,10 @@ static kwnn_result kwnn__part_shape(kwnn_net *net, const kwnn_layer *L, kwnn__no
 {
     size_t shape[KWNN_MAX_DIMS], offset;
     uint32_t nd;
-    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER || L->groups == 0 ||
+    uint32_t parts = (L->groups ? kwnn__rnn_state_count(L) : 0) + ((L->op & KWNN__RNN_SPLIT) ? 2 : 1);
+    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER ||
         (L->kind != KWNN_LAYER_SIMPLE_RNN && L->kind != KWNN_LAYER_LSTM && L->kind != KWNN_LAYER_GRU) ||
-        x->part > kwnn__rnn_state_count(L))
+        parts < 2 || x->part >= parts)
         return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, NULL,
                           "the model config takes several outputs of a layer that gives one (only a recurrent "
                           "layer with return_state gives several)");
@@ -8854,10 +8865,10 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
     }
     if (c->loaded[x->layer] == KWB_NONE) {
         if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
-        if (out->groups > 0 && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
+        if ((out->groups > 0 || (out->op & KWNN__RNN_SPLIT)) && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
                                                          out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU))
             return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
-                              "unsupported return_state outside a functional model's graph (several outputs)");
+                              "unsupported return_state or merge_mode None outside a functional model's graph (several outputs)");
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];

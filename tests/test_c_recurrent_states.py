@@ -6,7 +6,7 @@ nodes copy each out, as keras_history's third element names them).
   predict within 1e-5 (relative above 1) for every output: an LSTM encoder whose h and c start a
   GRU decoder (initial_state as Keras 3 records it, in the call's kwargs), the states among the
   model's outputs, Bidirectional LSTM / GRU with return_state (the forward's states, then the
-  backward's), initial states given as model inputs, a None time axis fed several lengths, and a
+  backward's; merge_mode None: its two outputs first), initial states given as model inputs, a None time axis fed several lengths, and a
   return_state layer whose states no one reads;
 - under ASan/UBSan too.
 """
@@ -74,7 +74,8 @@ def test_encoder_decoder_states_over_a_none_axis(kwbin_run, kwbin_run_asan, tmp_
 
 
 @pytest.mark.parametrize("cell,merge,sequences", [("LSTM", "concat", False), ("GRU", "sum", True),
-                                                  ("SimpleRNN", "ave", False), ("LSTM", "mul", True)])
+                                                  ("SimpleRNN", "ave", False), ("LSTM", "mul", True),
+                                                  ("LSTM", None, True), ("GRU", None, False)])
 def test_bidirectional_states_and_initial_states(kwbin_run, tmp_path, cell, merge, sequences):  # noqa: F811
     keras = _keras()
     keras.backend.clear_session()
@@ -85,7 +86,7 @@ def test_bidirectional_states_and_initial_states(kwbin_run, tmp_path, cell, merg
     layer = L.Bidirectional(getattr(L, cell)(3, return_state=True, return_sequences=sequences), merge_mode=merge,
                             name="bi")
     outs = layer(inp, initial_state=init)
-    model = keras.Model([inp, *init], list(outs))
+    model = keras.Model([inp, *init], list(outs))  # merge_mode None: the forward's, the backward's outputs first
     _seeded(model, 8)
     xs = [_normal((2, 5, 3), 2)] + [_normal((2, 3), 3 + i) for i in range(2 * n_states)]
     _check(kwbin_run, model, xs, tmp_path)

@@ -5,7 +5,7 @@ saved batch and every further run of another length (more_runs). Among them: LST
 reset_after true and false, SimpleRNN, Bidirectional merge modes and a separate backward layer,
 return_state (tf.keras's graph: the states as further outputs of the call), stacked encoders over a
 None time axis, and Keras 2's CuDNNLSTM / CuDNNGRU (converted at load as tf-keras converts them).
-The two-output Bidirectional (merge_mode=None) is not run yet; the masking cases are refused at
+The masking cases are refused at
 load by name (tf.keras does not record the mask in the config; they ran unmasked before). A Bidirectional whose backward layer
 differs from the forward one (GRU(4) and GRU(3, reset_after=False)) is refused at load by name."""
 
@@ -22,7 +22,7 @@ from test_c_inference import _difference, kwbin_run  # noqa: F401
 
 DATA = Path(__file__).parent / "data" / "tfrnn"
 CASES = json.loads((DATA / "cases.json").read_text())["cases"] if (DATA / "cases.json").exists() else {}
-NOT_RUN = {"bidirectional_none", "bidirectional_backward_layer", "masking_lstm", "text_bilstm_mask_zero"}
+NOT_RUN = {"bidirectional_backward_layer", "masking_lstm", "text_bilstm_mask_zero"}
 
 
 def _runs(case: dict) -> list[dict]:

@@ -356,7 +356,8 @@
                        per sample (x @ kernel for every step, the state).
                        A mask (MASKING) is honoured; zero_output_for_mask.
      Bidirectional     of SimpleRNN, LSTM, GRU: merge_mode concat, sum,
-                       mul, ave (None: two outputs, refused); the backward
+                       mul, ave, or None (two outputs: the forward's, the
+                       backward's; in a functional graph); the backward
                        copy runs on the reversed input, its sequence put
                        back in time order before the merge, as Keras does;
                        a backward_layer (Keras 3 always writes one) must

@@ -14,6 +14,7 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
 #define KWNN__RNN_BIDI 8        /* Bidirectional: the backward layer's weights in bw, bw2, bb */
 #define KWNN__RNN_MERGE 16      /* Bidirectional merge mode, times this: 0 concat, 1 sum, 2 mul, 3 ave */
 #define KWNN__RNN_ZERO_MASKED 64 /* zero_output_for_mask (Bidirectional: return_sequences) */
+#define KWNN__RNN_SPLIT 128     /* Bidirectional merge_mode None: two outputs, forward then backward */
 #define KWNN__RNN_NAME 256      /* bytes of a weight name built from a prefix */
 
 /* Embedding: input_dim, output_dim; weight embeddings (input_dim, output_dim).  The ids are
@@ -326,10 +327,10 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
 {
     size_t main, total;
     if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
-        out->groups == 0)
+        (out->groups == 0 && !(out->op & KWNN__RNN_SPLIT)))
         return KWNN_OK;
-    if (!kwnn__prod(c->shape, c->nd, &main) || !kwnn__mul(kwnn__rnn_state_count(out), out->units, &total) ||
-        !kwnn__add(total, main, &total))
+    if (!kwnn__prod(c->shape, c->nd, &main) || ((out->op & KWNN__RNN_SPLIT) && !kwnn__mul(main, 2, &main)) ||
+        !kwnn__mul(out->groups ? kwnn__rnn_state_count(out) : 0, out->units, &total) || !kwnn__add(total, main, &total))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
     out->kw = main;
     c->shape[0] = total;
@@ -340,12 +341,14 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
 /* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
 static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
 {
-    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && ((L->op / KWNN__RNN_MERGE) & 3) == 0) ? 2 * U : U;
+    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && !(L->op & KWNN__RNN_SPLIT) && ((L->op / KWNN__RNN_MERGE) & 3) == 0)
+                                  ? 2 * U : U; /* concat */
+    uint32_t mains = (L->op & KWNN__RNN_SPLIT) ? 2 : 1; /* merge_mode None: forward, backward */
     memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
-    *offset = part == 0 ? 0 : L->kw + (part - 1) * U;
+    *offset = part < mains ? part * (L->kw / mains) : L->kw + (part - mains) * U;
     *nd = 1;
-    shape[0] = part == 0 ? Um : U;
-    if (part == 0 && (L->op & KWNN__RNN_SEQUENCES)) {
+    shape[0] = part < mains ? Um : U;
+    if (part < mains && (L->op & KWNN__RNN_SEQUENCES)) {
         shape[0] = L->in_shape[0];
         shape[1] = Um;
         *nd = 2;
@@ -462,9 +465,8 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
         for (mode = 0; mode < 4; mode++)
             if (kwnn__jstr_is(v, modes[mode])) break;
         if (mode == 4) return kwnn__unsupported_value(c, L, "merge_mode", v);
-    } else if (kwnn__get(cfg, "merge_mode", &v)) {
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported merge_mode None (two outputs of one layer)");
+    } else if (kwnn__get(cfg, "merge_mode", &v)) { /* None: the two directions' outputs, not merged */
+        mode = -1;
     }
     if ((r = kwnn__bidi_prefixes(c, L, inner, fw, bw)) != KWNN_OK) return r;
     if ((r = kwnn__rnn_setup(c, L, inner, out, kind_arg, fw)) != KWNN_OK) return r;
@@ -494,7 +496,7 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     out->work = work;
     out->op &= ~KWNN__RNN_ZERO_MASKED; /* Keras's Bidirectional sets zero_output_for_mask = return_sequences */
     if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
-    out->op |= KWNN__RNN_BIDI | mode * KWNN__RNN_MERGE;
+    out->op |= KWNN__RNN_BIDI | (mode < 0 ? KWNN__RNN_SPLIT : mode * KWNN__RNN_MERGE);
     if (mode == 0) c->shape[c->nd - 1] = 2 * U;
     if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
     return kwnn__rnn_outputs(c, L, out);
@@ -689,6 +691,11 @@ static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_
     for (b = 0; b < batch; b++)
         for (s = 0, n = b * L->out_count; s < steps; s++) {
             const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
+            if (L->op & KWNN__RNN_SPLIT) { /* forward's steps, then the backward's (in time order) */
+                memcpy(y + b * L->out_count + s * U, f, U * sizeof *y);
+                memcpy(y + b * L->out_count + per + s * U, r, U * sizeof *y);
+                continue;
+            }
             for (j = 0; j < U; j++) {
                 if (mode == 0) y[n + j] = f[j];
                 else if (mode == 1) y[n + j] = f[j] + r[j];

@@ -102,17 +102,19 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
 static uint32_t kwnn__entry_outputs(kwnn__json entry)
 {
     kwnn__json cls, cfg, v;
-    uint32_t dirs = 1, states;
+    uint32_t dirs = 1, states, mains = 1;
     int on = 0;
     if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
     if (kwnn__jstr_is(cls, "Bidirectional")) {
+        if (kwnn__get(cfg, "merge_mode", &v) && kwnn__null(v)) mains = 2; /* merge_mode None: two outputs */
         if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
             return 1;
         dirs = 2;
     }
     states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
-    if (states == 0 || !kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return 1;
-    return 1 + states * dirs;
+    if (states == 0) return 1;
+    if (!kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return mains;
+    return mains + states * dirs;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
@@ -815,9 +817,10 @@ static kwnn_result kwnn__part_shape(kwnn_net *net, const kwnn_layer *L, kwnn__no
 {
     size_t shape[KWNN_MAX_DIMS], offset;
     uint32_t nd;
-    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER || L->groups == 0 ||
+    uint32_t parts = (L->groups ? kwnn__rnn_state_count(L) : 0) + ((L->op & KWNN__RNN_SPLIT) ? 2 : 1);
+    if (net->nodes_[net->edges_[x->first_in]].kind != KWNN__N_LAYER ||
         (L->kind != KWNN_LAYER_SIMPLE_RNN && L->kind != KWNN_LAYER_LSTM && L->kind != KWNN_LAYER_GRU) ||
-        x->part > kwnn__rnn_state_count(L))
+        parts < 2 || x->part >= parts)
         return kwnn__fail(net, KWNN_ERR_BAD_CONFIG, NULL,
                           "the model config takes several outputs of a layer that gives one (only a recurrent "
                           "layer with return_state gives several)");
@@ -934,10 +937,10 @@ static kwnn_result kwnn__layer_node(kwnn__ctx *c, uint32_t id)
     }
     if (c->loaded[x->layer] == KWB_NONE) {
         if ((r = kwnn__load_call(c, &L, x, out)) != KWNN_OK) return r;
-        if (out->groups > 0 && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
+        if ((out->groups > 0 || (out->op & KWNN__RNN_SPLIT)) && c->outs[x->layer] < 2 && (out->kind == KWNN_LAYER_SIMPLE_RNN ||
                                                          out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU))
             return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
-                              "unsupported return_state outside a functional model's graph (several outputs)");
+                              "unsupported return_state or merge_mode None outside a functional model's graph (several outputs)");
         c->loaded[x->layer] = id;
     } else {
         const kwnn__node *first = &net->nodes_[c->loaded[x->layer]];
