@@ -3,7 +3,8 @@
 - the fixtures of tests/data/nn, run by kwbin-run built as a deployment would
   (-O3 -march=native: the AVX2/FMA kernels where the CPU has them), with
   KWNN_NO_SIMD (the portable kernels), and for AArch64 (the NEON kernels, run
-  under qemu-aarch64), and under ASan and UBSan, every convolution through
+  under qemu-aarch64), on big-endian s390x and powerpc (under qemu) and 32-bit
+  i686, and under ASan and UBSan, every convolution through
   im2col however small
   (KWNN_CONV_IM2COL_MIN=0), equal Keras's outputs within each case's
   tolerance (the default -O2 build is the one the other tests run);
@@ -42,6 +43,11 @@ BUILDS = {
     "native": ("cc", ["-std=c99", "-O3", "-march=native", *FORCE], []),
     "portable": ("cc", ["-std=c99", "-O3", "-march=native", "-DKWNN_NO_SIMD", *FORCE], []),
     "aarch64": ("aarch64-linux-gnu-gcc", ["-std=c99", "-O2", "-static", *FORCE], ["qemu-aarch64"]),
+    # The portable kernels on the other hosts of the build matrix: big-endian (weights converted at
+    # load, not used in place) and 32-bit (size_t arithmetic of the blocking).
+    "s390x": ("s390x-linux-gnu-gcc", ["-std=c99", "-O2", "-static", *FORCE], ["qemu-s390x"]),
+    "powerpc": ("powerpc-linux-gnu-gcc", ["-std=c99", "-O2", "-static", *FORCE], ["qemu-ppc"]),
+    "i686": ("i686-linux-gnu-gcc", ["-std=c99", "-O2", "-static", *FORCE], []),
     "sanitized": ("cc", ["-std=c99", "-O1", "-g", "-march=native", "-fsanitize=address,undefined",
                          "-fno-sanitize-recover=all", *FORCE], []),
 }
