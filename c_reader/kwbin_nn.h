@@ -106,8 +106,10 @@
        VARIABLE DIMENSIONS.  A None in an input's shape (time steps; the
        height and width of a fully convolutional net) is given at run time:
        net->variable is then 1, kwnn_load builds the net with a nominal
-       length of 32 on those axes (net->input_shape, kwnn_scratch_size,
-       kwnn_cost_per_sample are for that length) and kwnn_run /
+       length of 32 on those axes, or the first of 64, 128, ..., 4096 that
+       every layer takes (a window longer than 32 steps, strided layers):
+       net->input_shape, kwnn_scratch_size, kwnn_cost_per_sample are for
+       that length, and kwnn_run /
        kwnn_run_multi return KWNN_ERR_SHAPE.  These two calls work on any
        net.  in_shapes[i] (kwnn_shape: ndim, dims[]) is input i's shape per
        sample: the model's fixed axes as they are, a None axis at least 1.
@@ -965,6 +967,8 @@ extern "C" {
 #endif
 #define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
 #define KWNN__NOMINAL 32 /* the length kwnn_load gives a None axis of an input (run: the input's) */
+/* ... doubled up to this while a layer refuses the nominal length (a long window, strided layers) */
+#define KWNN__NOMINAL_MAX 4096
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -1702,6 +1706,8 @@ typedef struct kwnn__ctx {
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
     uint32_t var_mask;        /* the input shape just read: its None axes (bit i) */
+    size_t nominal;           /* the length a None axis of an input gets at load (0: KWNN__NOMINAL) */
+    int saw_variable;         /* an input had a None axis */
     uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */
@@ -2258,7 +2264,8 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
         if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
         if (kwnn__null(el)) { /* given at run time (kwnn_run_shapes); the load uses a nominal length */
             var |= 1u << nd;
-            dims[nd++] = KWNN__NOMINAL;
+            c->saw_variable = 1;
+            dims[nd++] = c->nominal ? c->nominal : KWNN__NOMINAL;
             continue;
         }
         if (!kwnn__int(el, &x) || x < 1) return kwnn__bad_key(c, L, key, v, "a list of positive sizes");
@@ -9244,7 +9251,9 @@ static int kwnn__carve(size_t *off, size_t count, size_t size, size_t *at)
            kwnn__add(*off, bytes & ~(size_t)63, off);
 }
 
-KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt)
+/* One load with `nominal` as the length of the inputs' None axes; *variable: there was one. */
+static kwnn_result kwnn__load_at(kwnn_net *net, const kwb_file *f, const kwnn_options *opt, size_t nominal,
+                                 int *variable)
 {
     kwnn__ctx c;
     size_t off = 0, hash = 1, n1, at[16];
@@ -9270,6 +9279,7 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     memset(&c, 0, sizeof c);
     c.net = net;
     c.f = f;
+    c.nominal = nominal;
     c.n = kwb_layer_count(f);
     if (c.n > (uint32_t)1 << 28) return kwnn__oom(&c);
     /* pass 1: sizes from the configs and tensors alone */
@@ -9327,7 +9337,9 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     net->legacy_ = c.legacy;
     net->theano_ = c.theano_kernels;
     c.fill = 1;
-    if ((r = kwnn__build(&c)) != KWNN_OK) {
+    r = kwnn__build(&c);
+    *variable = c.saw_variable;
+    if (r != KWNN_OK) {
         char message[KWNN_MESSAGE_SIZE];
         memcpy(message, net->message, sizeof message);
         kwnn_free(net);
@@ -9337,6 +9349,27 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     }
     net->error = KWNN_OK;
     return KWNN_OK;
+}
+
+/* A None axis loads at a nominal length.  A net that cannot take 32 steps (a
+   window longer than that, strided layers that would shrink it to nothing) is
+   loaded again at twice the length, up to KWNN__NOMINAL_MAX; when no length
+   works, the message is the one for 32 (another error, e.g. max_cost at a
+   longer length, is said as it is). */
+KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt)
+{
+    char first[KWNN_MESSAGE_SIZE];
+    size_t nominal = KWNN__NOMINAL;
+    int variable = 0;
+    kwnn_result r = kwnn__load_at(net, f, opt, nominal, &variable);
+    if (r != KWNN_ERR_SHAPE || !variable) return r;
+    memcpy(first, net->message, sizeof first);
+    while (r == KWNN_ERR_SHAPE && variable && nominal < KWNN__NOMINAL_MAX) {
+        nominal *= 2;
+        r = kwnn__load_at(net, f, opt, nominal, &variable);
+    }
+    if (r == KWNN_ERR_SHAPE) memcpy(net->message, first, sizeof first);
+    return r;
 }
 
 KWNN_API void kwnn_free(kwnn_net *net)

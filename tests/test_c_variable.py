@@ -159,6 +159,37 @@ def test_lengths_the_model_cannot_take(kwbin_run, tmp_path):  # noqa: F811
     assert "layer 'pairs' (Reshape)" in line, line
 
 
+def _long_window_cnn():
+    """A 1D CNN over a None time axis that cannot take the 32 steps the load starts with."""
+    keras = _keras()
+    keras.backend.clear_session()
+    L = keras.layers
+    inp = keras.Input((None, 3))
+    x = L.Conv1D(4, 40, activation="relu", name="wide")(inp)  # needs 40 steps
+    for i in range(3):
+        x = L.Conv1D(4, 3, strides=2, name=f"down{i}")(x)  # a step out of the last needs 54 in all
+    model = keras.Model(inp, L.GlobalMaxPooling1D(name="gmp")(x))
+    _seeded(model, 5)
+    return model
+
+
+def test_a_model_that_needs_more_than_32_steps_loads_and_runs(kwbin_run, tmp_path):  # noqa: F811
+    model = _long_window_cnn()
+    _check_lengths(kwbin_run, model, [_normal((2, t, 3), t) for t in (54, 64, 301)], tmp_path)
+    line = _refusal(kwbin_run, _save(model, tmp_path), _normal((2, 53, 3), 0), tmp_path)
+    assert "layer 'down2' (Conv1D)" in line and "window" in line, line
+
+
+def test_a_window_no_length_up_to_the_limit_takes_is_refused_at_load(kwbin_run, tmp_path):  # noqa: F811
+    keras = _keras()
+    keras.backend.clear_session()
+    inp = keras.Input((None, 1))
+    model = keras.Model(inp, keras.layers.Conv1D(1, 5000, name="huge")(inp))
+    np.save(tmp_path / "in.npy", _normal((1, 6000, 1), 0))
+    line = _error(_run(kwbin_run, _save(model, tmp_path), tmp_path / "in.npy", tmp_path / "out.npy"), 1)
+    assert "layer 'huge' (Conv1D): its window is larger than its input (32, 1)" in line, line  # the load's
+
+
 C_PROGRAM = r"""
 #define KWBIN_IMPLEMENTATION
 #define KWBIN_NN_IMPLEMENTATION

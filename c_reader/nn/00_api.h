@@ -106,8 +106,10 @@
        VARIABLE DIMENSIONS.  A None in an input's shape (time steps; the
        height and width of a fully convolutional net) is given at run time:
        net->variable is then 1, kwnn_load builds the net with a nominal
-       length of 32 on those axes (net->input_shape, kwnn_scratch_size,
-       kwnn_cost_per_sample are for that length) and kwnn_run /
+       length of 32 on those axes, or the first of 64, 128, ..., 4096 that
+       every layer takes (a window longer than 32 steps, strided layers):
+       net->input_shape, kwnn_scratch_size, kwnn_cost_per_sample are for
+       that length, and kwnn_run /
        kwnn_run_multi return KWNN_ERR_SHAPE.  These two calls work on any
        net.  in_shapes[i] (kwnn_shape: ndim, dims[]) is input i's shape per
        sample: the model's fixed axes as they are, a None axis at least 1.

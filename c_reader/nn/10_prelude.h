@@ -43,4 +43,6 @@ extern "C" {
 #endif
 #define KWNN__DIM_LIMIT ((size_t)1 << 30) /* spatial sizes, windows, strides */
 #define KWNN__NOMINAL 32 /* the length kwnn_load gives a None axis of an input (run: the input's) */
+/* ... doubled up to this while a layer refuses the nominal length (a long window, strided layers) */
+#define KWNN__NOMINAL_MAX 4096
 

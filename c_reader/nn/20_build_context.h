@@ -40,6 +40,8 @@ typedef struct kwnn__ctx {
     int theano_kernels;       /* conv kernels stored flipped */
     int have_shape;
     uint32_t var_mask;        /* the input shape just read: its None axes (bit i) */
+    size_t nominal;           /* the length a None axis of an input gets at load (0: KWNN__NOMINAL) */
+    int saw_variable;         /* an input had a None axis */
     uint32_t nd;              /* the current per-sample shape (a layer's first input) */
     size_t shape[KWNN_MAX_DIMS];
     const uint32_t *ins;      /* the node's inputs (node ids), for layers with several */

@@ -26,7 +26,8 @@ static kwnn_result kwnn__set_shape_from(kwnn__ctx *c, const kwb_layer *L, kwnn__
         if (nd == KWNN_MAX_DIMS) return kwnn__unsupported_value(c, L, "input rank of", v);
         if (kwnn__null(el)) { /* given at run time (kwnn_run_shapes); the load uses a nominal length */
             var |= 1u << nd;
-            dims[nd++] = KWNN__NOMINAL;
+            c->saw_variable = 1;
+            dims[nd++] = c->nominal ? c->nominal : KWNN__NOMINAL;
             continue;
         }
         if (!kwnn__int(el, &x) || x < 1) return kwnn__bad_key(c, L, key, v, "a list of positive sizes");

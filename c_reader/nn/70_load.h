@@ -164,7 +164,9 @@ static int kwnn__carve(size_t *off, size_t count, size_t size, size_t *at)
            kwnn__add(*off, bytes & ~(size_t)63, off);
 }
 
-KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt)
+/* One load with `nominal` as the length of the inputs' None axes; *variable: there was one. */
+static kwnn_result kwnn__load_at(kwnn_net *net, const kwb_file *f, const kwnn_options *opt, size_t nominal,
+                                 int *variable)
 {
     kwnn__ctx c;
     size_t off = 0, hash = 1, n1, at[16];
@@ -190,6 +192,7 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     memset(&c, 0, sizeof c);
     c.net = net;
     c.f = f;
+    c.nominal = nominal;
     c.n = kwb_layer_count(f);
     if (c.n > (uint32_t)1 << 28) return kwnn__oom(&c);
     /* pass 1: sizes from the configs and tensors alone */
@@ -247,7 +250,9 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     net->legacy_ = c.legacy;
     net->theano_ = c.theano_kernels;
     c.fill = 1;
-    if ((r = kwnn__build(&c)) != KWNN_OK) {
+    r = kwnn__build(&c);
+    *variable = c.saw_variable;
+    if (r != KWNN_OK) {
         char message[KWNN_MESSAGE_SIZE];
         memcpy(message, net->message, sizeof message);
         kwnn_free(net);
@@ -257,6 +262,27 @@ KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_opti
     }
     net->error = KWNN_OK;
     return KWNN_OK;
+}
+
+/* A None axis loads at a nominal length.  A net that cannot take 32 steps (a
+   window longer than that, strided layers that would shrink it to nothing) is
+   loaded again at twice the length, up to KWNN__NOMINAL_MAX; when no length
+   works, the message is the one for 32 (another error, e.g. max_cost at a
+   longer length, is said as it is). */
+KWNN_API kwnn_result kwnn_load(kwnn_net *net, const kwb_file *f, const kwnn_options *opt)
+{
+    char first[KWNN_MESSAGE_SIZE];
+    size_t nominal = KWNN__NOMINAL;
+    int variable = 0;
+    kwnn_result r = kwnn__load_at(net, f, opt, nominal, &variable);
+    if (r != KWNN_ERR_SHAPE || !variable) return r;
+    memcpy(first, net->message, sizeof first);
+    while (r == KWNN_ERR_SHAPE && variable && nominal < KWNN__NOMINAL_MAX) {
+        nominal *= 2;
+        r = kwnn__load_at(net, f, opt, nominal, &variable);
+    }
+    if (r == KWNN_ERR_SHAPE) memcpy(net->message, first, sizeof first);
+    return r;
 }
 
 KWNN_API void kwnn_free(kwnn_net *net)
