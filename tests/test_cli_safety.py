@@ -178,6 +178,12 @@ def test_c_array_refuses_a_name_that_would_not_compile(small, tmp_path, name):
     assert not out.exists()
 
 
+def test_main_cannot_name_the_array():
+    """A program has a main function: an array named main breaks every program that includes it."""
+    assert symbol_problem("main") is not None
+    assert default_symbol("main.kwb") != "main" and symbol_problem(default_symbol("main.kwb")) is None
+
+
 @pytest.mark.parametrize(
     "file_name", ["size_t.kwb", "errno.kwb", "2model.kwb", "MODEL.kwb", ".kwb", "class.kwb", "kwb_x.kwb",
                   "日本.kwb", "a__b.kwb", "x" * 200 + ".kwb", "uint8_t.h", "EIO.kwb", "my model (2).kwb"],

@@ -325,14 +325,14 @@ static kwnn_result kwnn__rnn_initial(kwnn__ctx *c, const kwb_layer *L, const kwn
    (kw floats) then the states (units each): one flat axis the PART nodes copy out of. */
 static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_layer *out)
 {
-    size_t main, total;
+    size_t output, total;
     if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
         (out->groups == 0 && !(out->op & KWNN__RNN_SPLIT)))
         return KWNN_OK;
-    if (!kwnn__prod(c->shape, c->nd, &main) || ((out->op & KWNN__RNN_SPLIT) && !kwnn__mul(main, 2, &main)) ||
-        !kwnn__mul(out->groups ? kwnn__rnn_state_count(out) : 0, out->units, &total) || !kwnn__add(total, main, &total))
+    if (!kwnn__prod(c->shape, c->nd, &output) || ((out->op & KWNN__RNN_SPLIT) && !kwnn__mul(output, 2, &output)) ||
+        !kwnn__mul(out->groups ? kwnn__rnn_state_count(out) : 0, out->units, &total) || !kwnn__add(total, output, &total))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
-    out->kw = main;
+    out->kw = output;
     c->shape[0] = total;
     c->nd = 1;
     return KWNN_OK;

@@ -24,7 +24,7 @@ MAX_SYMBOL = 45
 SYMBOL_RULE = (
     f"a C name for the array: 1 to {MAX_SYMBOL} ASCII letters, digits and underscores, starting with a letter, "
     "with at least one lowercase letter (all-caps names belong to macros), no double underscore; "
-    "not a C or C++ keyword, not a name of the C library or POSIX headers (size_t, errno, stdin, free, read, ...), "
+    "not a C or C++ keyword, not main, not a name of the C library or POSIX headers (size_t, errno, stdin, free, read, ...), "
     "not starting with kwb_, kwbin_ or kwnn_ (kwbin.h's names)"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -46,6 +46,8 @@ def symbol_problem(symbol: str) -> str | None:
         return "all-caps names are left to macros"
     if symbol in C_KEYWORDS or symbol in CPP_KEYWORDS:
         return "a C or C++ keyword"
+    if symbol == "main":
+        return "main is the program's entry point"
     for name in (symbol, f"{symbol}_size"):
         if name in LIBRARY_OBJECTS or name in LIBRARY_FUNCTIONS or name.endswith("_t"):
             return f"{name} is a name of the C library or POSIX headers"
