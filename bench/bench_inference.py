@@ -231,17 +231,23 @@ SINGLE_THREAD_ENV = {
 }
 
 
+def child_env(single_thread: bool) -> dict:
+    """A benchmark child's environment: kwbin from src/, OpenBLAS at its best (the machine's
+    OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are for old builds and slow a current one)."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(REPO / "src"))
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(key, None)
+    if single_thread:
+        env.update(SINGLE_THREAD_ENV)
+    return env
+
+
 def run_child(kind: str, model: Path, scale: float, dump: Path | None, threads: str) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--model", str(model), "--scale", str(scale)]
     if dump:
         cmd += ["--dump", str(dump)]
-    env = dict(os.environ)
-    env.setdefault("PYTHONPATH", str(REPO / "src"))
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set here for old OpenBLAS builds; they slow a current one
-        env.pop(key, None)
-    if threads == "1":
-        env.update(SINGLE_THREAD_ENV)
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=child_env(threads == "1"), timeout=900)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         raise SystemExit(f"benchmark child failed: {kind}")

@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_inference import (  # noqa: E402
-    SINGLE_THREAD_ENV, build, compiler, fmt_time, log, machine, run_c, time_calls)
+    build, child_env, compiler, fmt_time, log, machine, run_c, time_calls)
 
 WORK = HERE / ".work" / "sequence"
 RESULTS = HERE / "results"
@@ -176,10 +176,7 @@ def run_child(kind: str, model: str, scale: float, dump: Path | None) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--model", model, "--scale", str(scale)]
     if dump:
         cmd += ["--dump", str(dump)]
-    env = dict(os.environ)
-    env.setdefault("PYTHONPATH", str(REPO / "src"))
-    env.update(SINGLE_THREAD_ENV)
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=child_env(single_thread=True), timeout=1800)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
         raise SystemExit(f"benchmark child failed: {kind} {model}")
