@@ -362,10 +362,19 @@
                        backward's; in a functional graph); the backward
                        copy runs on the reversed input, its sequence put
                        back in time order before the merge, as Keras does;
-                       a backward_layer (Keras 3 always writes one) must
-                       be the forward layer with go_backwards flipped.
+                       a backward_layer (Keras 3 always writes one) is a
+                       SimpleRNN, LSTM or GRU of its own (class, units,
+                       activations, use_bias, reset_after) with the same
+                       return_sequences and return_state and the other
+                       go_backwards (as Keras requires): concat puts the
+                       two widths end to end, sum / mul / ave need equal
+                       units (else refused); return_state gives the
+                       forward's states then the backward's (its own
+                       count and units); initial_state only for two
+                       directions of as many states (Keras halves them).
                        Weights "<forward name>/.../kernel" and the
-                       backward layer's, by their last path component.
+                       backward layer's, by their last path component (a
+                       lone "bias" when only one direction has one).
      TimeDistributed   of any layer above that takes one input (Dense,
                        Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
                        ...): loaded for one step's shape (the input without
@@ -833,6 +842,10 @@ typedef struct kwnn_layer {
     kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
     size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
+    kwnn_kind back_kind; /* Bidirectional: the backward layer's kind, units, options (op), activations */
+    size_t back_units;
+    int back_op;
+    kwnn_activation back_act, back_rec_act;
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
     size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its
@@ -4495,6 +4508,20 @@ static kwnn_result kwnn__refuse_true(kwnn__ctx *c, const kwb_layer *L, kwnn__jso
     return KWNN_ERR_UNSUPPORTED;
 }
 
+/* The name of weight `leaf` after `prefix` into name (KWNN__RNN_NAME bytes): the importer keeps a
+   name's last component alone where that is unique (a Bidirectional's one "bias" when the other
+   direction has none), so that one when the whole name is absent.  0: too long. */
+static int kwnn__rnn_name(kwnn__ctx *c, const kwb_layer *L, const char *prefix, const char *leaf, char *name)
+{
+    size_t n = strlen(prefix), m = strlen(leaf);
+    kwb_tensor t;
+    if (n + m >= KWNN__RNN_NAME) return 0;
+    memcpy(name, prefix, n);
+    memcpy(name + n, leaf, m + 1);
+    if (n > 0 && !kwnn__find(c, L, name, &t) && kwnn__find(c, L, leaf, &t)) memcpy(name, leaf, m + 1);
+    return 1;
+}
+
 /* Weights kernel (F, G U), recurrent_kernel (U, G U), bias (G U; GRU reset_after (2, 3 U)), their
    names after `prefix` (a Bidirectional's "forward_lstm/lstm_cell/"). */
 static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const char *prefix, size_t F, size_t U,
@@ -4503,7 +4530,7 @@ static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const cha
 {
     static const char *const names[] = {"kernel", "recurrent_kernel", "bias"};
     char name[KWNN__RNN_NAME];
-    size_t shape[2], n = strlen(prefix);
+    size_t shape[2];
     int i;
     kwnn_result r;
     const float **dst[3];
@@ -4512,9 +4539,8 @@ static kwnn_result kwnn__rnn_weights(kwnn__ctx *c, const kwb_layer *L, const cha
     dst[2] = b;
     *b = NULL;
     for (i = 0; i < (use_bias ? 3 : 2); i++) {
-        if (n + strlen(names[i]) >= sizeof name) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
-        memcpy(name, prefix, n);
-        memcpy(name + n, names[i], strlen(names[i]) + 1);
+        if (!kwnn__rnn_name(c, L, prefix, names[i], name))
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
         shape[0] = i == 0 ? F : i == 1 ? U : 2;
         shape[1] = GU;
         if (i < 2) r = kwnn__weight(c, L, name, shape, 2, 0, dst[i]);
@@ -4722,11 +4748,29 @@ static kwnn_result kwnn__rnn_setup(kwnn__ctx *c, const kwb_layer *L, kwnn__json 
     return KWNN_OK;
 }
 
+/* The states of one direction: LSTM h and c, GRU and SimpleRNN h. */
+static uint32_t kwnn__rnn_dir_states(kwnn_kind k) { return k == KWNN_LAYER_LSTM ? 2u : 1u; }
+
 /* The state tensors a call of a recurrent layer takes (initial_state) or gives (return_state):
-   per direction, LSTM h and c, GRU and SimpleRNN h. */
+   the forward direction's, then a Bidirectional's backward layer's (its own kind). */
 static uint32_t kwnn__rnn_state_count(const kwnn_layer *L)
 {
-    return (L->kind == KWNN_LAYER_LSTM ? 2u : 1u) * ((L->op & KWNN__RNN_BIDI) ? 2u : 1u);
+    return kwnn__rnn_dir_states(L->kind) + ((L->op & KWNN__RNN_BIDI) ? kwnn__rnn_dir_states(L->back_kind) : 0u);
+}
+
+/* The units of state i (kwnn__rnn_state_count's order). */
+static size_t kwnn__rnn_state_units(const kwnn_layer *L, uint32_t i)
+{
+    return i < kwnn__rnn_dir_states(L->kind) ? L->units : L->back_units;
+}
+
+/* Floats of all the states (units are at most KWNN__DIM_LIMIT / 4: no overflow). */
+static size_t kwnn__rnn_state_floats(const kwnn_layer *L)
+{
+    size_t n = 0;
+    uint32_t i;
+    for (i = 0; i < kwnn__rnn_state_count(L); i++) n += kwnn__rnn_state_units(L, i);
+    return n;
 }
 
 /* The inputs after the first: none, or every initial state, each of shape (units,). */
@@ -4734,15 +4778,20 @@ static kwnn_result kwnn__rnn_initial(kwnn__ctx *c, const kwb_layer *L, const kwn
 {
     uint32_t need = kwnn__rnn_state_count(out), i;
     if (c->n_ins != 1 && c->n_ins != 1 + need) return kwnn__arity(c, L, 1, 1 + need);
+    if (c->n_ins > 1 && (out->op & KWNN__RNN_BIDI) && kwnn__rnn_dir_states(out->kind) != kwnn__rnn_dir_states(out->back_kind))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported initial_state for directions of different state counts (Keras splits "
+                          "the states in halves)");
     for (i = 1; i < c->n_ins; i++) {
         const struct kwnn__node *x = kwnn__in_node(c, i);
-        if (x->nd != 1 || x->shape[0] != out->units) {
+        size_t units = kwnn__rnn_state_units(out, i - 1);
+        if (x->nd != 1 || x->shape[0] != units) {
             kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its initial state ");
             kwnn__m_u(c->net, i - 1);
             kwnn__m(c->net, " has shape ");
             kwnn__m_shape(c->net, x->shape, x->nd);
             kwnn__m(c->net, ", expected (");
-            kwnn__m_u(c->net, out->units);
+            kwnn__m_u(c->net, units);
             kwnn__m(c->net, ",)");
             return KWNN_ERR_SHAPE;
         }
@@ -4758,8 +4807,9 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
     if ((out->kind != KWNN_LAYER_SIMPLE_RNN && out->kind != KWNN_LAYER_LSTM && out->kind != KWNN_LAYER_GRU) ||
         (out->groups == 0 && !(out->op & KWNN__RNN_SPLIT)))
         return KWNN_OK;
-    if (!kwnn__prod(c->shape, c->nd, &output) || ((out->op & KWNN__RNN_SPLIT) && !kwnn__mul(output, 2, &output)) ||
-        !kwnn__mul(out->groups ? kwnn__rnn_state_count(out) : 0, out->units, &total) || !kwnn__add(total, output, &total))
+    /* merge_mode None: c->shape's last axis is the two directions' units end to end */
+    if (!kwnn__prod(c->shape, c->nd, &output) ||
+        !kwnn__add(out->groups ? kwnn__rnn_state_floats(out) : 0, output, &total))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its outputs do not fit in a size_t");
     out->kw = output;
     c->shape[0] = total;
@@ -4770,14 +4820,20 @@ static kwnn_result kwnn__rnn_outputs(kwnn__ctx *c, const kwb_layer *L, kwnn_laye
 /* Output `part` of a recurrent call with return_state: its shape and its offset in the call's value. */
 static void kwnn__rnn_part(const kwnn_layer *L, uint32_t part, size_t *shape, uint32_t *nd, size_t *offset)
 {
-    size_t U = L->units, Um = ((L->op & KWNN__RNN_BIDI) && !(L->op & KWNN__RNN_SPLIT) && ((L->op / KWNN__RNN_MERGE) & 3) == 0)
-                                  ? 2 * U : U; /* concat */
-    uint32_t mains = (L->op & KWNN__RNN_SPLIT) ? 2 : 1; /* merge_mode None: forward, backward */
+    int bidi = (L->op & KWNN__RNN_BIDI) != 0, split = (L->op & KWNN__RNN_SPLIT) != 0;
+    size_t U = L->units, Ub = bidi ? L->back_units : 0, Um = U, steps = (L->op & KWNN__RNN_SEQUENCES) ? L->in_shape[0] : 1;
+    uint32_t mains = split ? 2 : 1, i; /* merge_mode None: forward, backward */
     memset(shape, 0, KWNN_MAX_DIMS * sizeof *shape);
-    *offset = part < mains ? part * (L->kw / mains) : L->kw + (part - mains) * U;
+    if (bidi && !split && ((L->op / KWNN__RNN_MERGE) & 3) == 0) Um = U + Ub; /* concat */
+    if (split && part == 1) Um = Ub;
+    *offset = part == 1 && split ? steps * U : 0;
     *nd = 1;
-    shape[0] = part < mains ? Um : U;
-    if (part < mains && (L->op & KWNN__RNN_SEQUENCES)) {
+    shape[0] = Um;
+    if (part >= mains) {
+        *offset = L->kw;
+        for (i = 0; i < part - mains; i++) *offset += kwnn__rnn_state_units(L, i);
+        shape[0] = kwnn__rnn_state_units(L, part - mains);
+    } else if (L->op & KWNN__RNN_SEQUENCES) {
         shape[0] = L->in_shape[0];
         shape[1] = Um;
         *nd = 2;
@@ -4838,44 +4894,50 @@ static kwnn_result kwnn__bidi_prefixes(kwnn__ctx *c, const kwb_layer *L, kwnn__j
     return KWNN_OK;
 }
 
-/* A Bidirectional's backward_layer: the forward layer's class and options with go_backwards flipped
-   (as Keras checks), the same activations (else refused); its weights into out->bw, bw2, bb. */
-static kwnn_result kwnn__backward_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, kwnn__json cls,
-                                        int kind_arg, const char *bw, size_t T, size_t F, kwnn_layer *out)
+/* The loader arg of a recurrent class (0: not one). */
+static int kwnn__rnn_class_arg(kwnn__json cls)
+{
+    return kwnn__jstr_is(cls, "LSTM") ? 4 : kwnn__jstr_is(cls, "GRU") ? 3 : kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+}
+
+/* A Bidirectional's backward_layer (v), a recurrent layer of its own class, units, options and
+   activations, loaded for input (T, F) with the weights under prefix bw into *back.  Keras
+   requires the same return_sequences and return_state as the forward layer's, and the other
+   go_backwards. */
+static kwnn_result kwnn__backward_layer(kwnn__ctx *c, const kwb_layer *L, kwnn__json v, const char *bw, size_t T,
+                                        size_t F, const kwnn_layer *out, kwnn_layer *back)
 {
     kwnn__json bcls, bcfg;
-    kwnn_layer back;
     uint32_t nd = c->nd;
     size_t shape[KWNN_MAX_DIMS];
+    int kind_arg;
     kwnn_result r;
-    if (!kwnn__is(v, '{') || !kwnn__get(v, "class_name", &bcls) || !kwnn__get(v, "config", &bcfg) ||
-        !kwnn__is(bcfg, '{'))
+    if (!kwnn__is(v, '{') || !kwnn__get(v, "class_name", &bcls) || !kwnn__is(bcls, '"') ||
+        !kwnn__get(v, "config", &bcfg) || !kwnn__is(bcfg, '{'))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L, "backward_layer has no class_name and config");
-    if (bcls.e - bcls.p != cls.e - cls.p || memcmp(bcls.p, cls.p, (size_t)(cls.e - cls.p)) != 0)
-        return kwnn__unsupported_value(c, L, "backward_layer class", bcls);
+    if ((kind_arg = kwnn__rnn_class_arg(bcls)) == 0) return kwnn__unsupported_value(c, L, "backward_layer class", bcls);
     memcpy(shape, c->shape, sizeof shape);
     c->nd = 2;
     c->shape[0] = T;
     c->shape[1] = F;
-    memset(&back, 0, sizeof back);
-    r = kwnn__rnn_setup(c, L, bcfg, &back, kind_arg, bw);
+    memset(back, 0, sizeof *back);
+    r = kwnn__rnn_setup(c, L, bcfg, back, kind_arg, bw);
     c->nd = nd;
     memcpy(c->shape, shape, sizeof shape);
     if (r != KWNN_OK) return r;
-    if (back.units != out->units || (back.op ^ out->op) != KWNN__RNN_BACKWARDS || (back.b == NULL) != (out->b == NULL) ||
-        back.groups != out->groups ||
-        memcmp(&back.act, &out->act, sizeof back.act) != 0 || memcmp(&back.rec_act, &out->rec_act, sizeof back.act) != 0)
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported backward_layer that differs from the forward layer (units, options or "
-                          "activations) other than by go_backwards");
-    out->bw = back.w;
-    out->bw2 = back.w2;
-    out->bb = back.b;
+    if (((back->op ^ out->op) & KWNN__RNN_SEQUENCES) || (back->groups > 0) != (out->groups > 0))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L,
+                          "backward_layer and the forward layer differ in return_sequences or return_state "
+                          "(Keras requires them equal)");
+    if (!((back->op ^ out->op) & KWNN__RNN_BACKWARDS))
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L,
+                          "backward_layer has the forward layer's go_backwards (Keras requires the other)");
     return KWNN_OK;
 }
 
-/* Bidirectional(SimpleRNN | LSTM | GRU): the backward copy runs on the input reversed; merge_mode
-   concat, sum, mul, ave (None gives two outputs: refused). */
+/* Bidirectional(SimpleRNN | LSTM | GRU): the backward layer (backward_layer, of any of these
+   classes and options; else the forward layer's copy) runs with the other go_backwards; merge_mode
+   concat (the two widths end to end), sum, mul, ave (equal units), None (two outputs). */
 static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                            int arg)
 {
@@ -4883,13 +4945,13 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     kwnn__json cls, inner, v;
     char fw[KWNN__RNN_NAME], bw[KWNN__RNN_NAME], names[6][KWNN__RNN_NAME];
     const char *list[6];
-    int kind_arg, mode = 0, use_bias, reset_after;
-    size_t i, work, extra, U, T = c->shape[0], F = c->nd == 2 ? c->shape[1] : 0;
+    kwnn_layer back;
+    int kind_arg, mode = 0;
+    size_t i, work, extra, U, Ub, T = c->shape[0], F = c->nd == 2 ? c->shape[1] : 0;
     kwnn_result r;
     (void)arg;
     if ((r = kwnn__wrapped(c, L, cfg, &cls, &inner)) != KWNN_OK) return r;
-    kind_arg = kwnn__jstr_is(cls, "LSTM") ? 4 : kwnn__jstr_is(cls, "GRU") ? 3 : kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
-    if (kind_arg == 0) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
+    if ((kind_arg = kwnn__rnn_class_arg(cls)) == 0) return kwnn__unsupported_value(c, L, "wrapped layer class", cls);
     if (kwnn__get(cfg, "merge_mode", &v) && !kwnn__null(v) && kwnn__is(v, '"')) {
         for (mode = 0; mode < 4; mode++)
             if (kwnn__jstr_is(v, modes[mode])) break;
@@ -4900,33 +4962,56 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     if ((r = kwnn__bidi_prefixes(c, L, inner, fw, bw)) != KWNN_OK) return r;
     if ((r = kwnn__rnn_setup(c, L, inner, out, kind_arg, fw)) != KWNN_OK) return r;
     U = out->units;
-    use_bias = out->b != NULL;
-    reset_after = (out->op & KWNN__RNN_RESET_AFTER) != 0;
     if (kwnn__get(cfg, "backward_layer", &v) && !kwnn__null(v)) { /* Keras 3 always writes it */
-        if ((r = kwnn__backward_layer(c, L, v, cls, kind_arg, bw, T, F, out)) != KWNN_OK) return r;
-    } else if ((r = kwnn__rnn_weights(c, L, bw, F, U, kwnn__rnn_gates(out->kind) * U, use_bias, reset_after,
-                                      &out->bw, &out->bw2, &out->bb)) != KWNN_OK) {
-        return r;
+        if ((r = kwnn__backward_layer(c, L, v, bw, T, F, out, &back)) != KWNN_OK) return r;
+    } else { /* the forward layer's copy with the other go_backwards */
+        back = *out;
+        back.op ^= KWNN__RNN_BACKWARDS;
+        if ((r = kwnn__rnn_weights(c, L, bw, F, U, kwnn__rnn_gates(out->kind) * U, out->b != NULL,
+                                   (out->op & KWNN__RNN_RESET_AFTER) != 0, &back.w, &back.w2, &back.b)) != KWNN_OK)
+            return r;
     }
+    Ub = back.units;
     for (i = 0; i < 6; i++) {
         static const char *const leaf[] = {"kernel", "recurrent_kernel", "bias"};
-        const char *pre = i < 3 ? fw : bw;
-        size_t n = strlen(pre);
-        if (n + strlen(leaf[i % 3]) >= KWNN__RNN_NAME) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
-        memcpy(names[i], pre, n);
-        memcpy(names[i] + n, leaf[i % 3], strlen(leaf[i % 3]) + 1);
-        list[i] = (i % 3 == 2 && !use_bias) ? NULL : names[i];
+        if (!kwnn__rnn_name(c, L, i < 3 ? fw : bw, leaf[i % 3], names[i]))
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "weight name too long");
+        list[i] = (i % 3 == 2 && (i < 3 ? out->b : back.b) == NULL) ? NULL : names[i];
     }
     if ((r = kwnn__only(c, L, list, 6)) != KWNN_OK) return r;
-    /* each direction's output (T U or U per sample) before the merge */
-    if (!kwnn__mul((out->op & KWNN__RNN_SEQUENCES) ? T : 1, U, &extra) || !kwnn__mul(extra, 2, &extra) ||
-        !kwnn__add(out->work, extra, &work))
+    if (mode > 0 && Ub != U) {
+        kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported merge_mode ");
+        kwnn__m(c->net, modes[mode]);
+        kwnn__m(c->net, " of directions of different units (the forward's ");
+        kwnn__m_u(c->net, U);
+        kwnn__m(c->net, ", the backward's ");
+        kwnn__m_u(c->net, Ub);
+        kwnn__m(c->net, ")");
+        return KWNN_ERR_UNSUPPORTED;
+    }
+    /* each direction's output (T or 1 steps of its units per sample) before the merge; then the
+       larger of the two directions' work areas (they run one after the other) */
+    if (!kwnn__add(U, Ub, &extra) || !kwnn__mul((out->op & KWNN__RNN_SEQUENCES) ? T : 1, extra, &extra) ||
+        !kwnn__add(out->work > back.work ? out->work : back.work, extra, &work))
         return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
     out->work = work;
-    out->op &= ~KWNN__RNN_ZERO_MASKED; /* Keras's Bidirectional sets zero_output_for_mask = return_sequences */
-    if (out->op & KWNN__RNN_SEQUENCES) out->op |= KWNN__RNN_ZERO_MASKED;
+    /* Keras's Bidirectional sets both layers' zero_output_for_mask to return_sequences */
+    out->op &= ~KWNN__RNN_ZERO_MASKED;
+    back.op &= ~KWNN__RNN_ZERO_MASKED;
+    if (out->op & KWNN__RNN_SEQUENCES) {
+        out->op |= KWNN__RNN_ZERO_MASKED;
+        back.op |= KWNN__RNN_ZERO_MASKED;
+    }
     out->op |= KWNN__RNN_BIDI | (mode < 0 ? KWNN__RNN_SPLIT : mode * KWNN__RNN_MERGE);
-    if (mode == 0) c->shape[c->nd - 1] = 2 * U;
+    out->back_kind = back.kind;
+    out->back_units = Ub;
+    out->back_op = back.op;
+    out->back_act = back.act;
+    out->back_rec_act = back.rec_act;
+    out->bw = back.w;
+    out->bw2 = back.w2;
+    out->bb = back.b;
+    if (mode <= 0) c->shape[c->nd - 1] = U + Ub; /* concat; None: both outputs end to end */
     if ((r = kwnn__rnn_initial(c, L, out)) != KWNN_OK) return r;
     return kwnn__rnn_outputs(c, L, out);
 }
@@ -4975,19 +5060,27 @@ static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L,
     return KWNN_OK;
 }
 
-/* Operations per sample: per step, x @ kernel, h @ recurrent_kernel, the gates' elementwise work. */
+/* Operations per sample of one direction: per step, x @ kernel, h @ recurrent_kernel, the gates'
+   elementwise work. */
+static uint64_t kwnn__rnn_dir_cost(kwnn_kind kind, uint64_t T, uint64_t F, uint64_t U)
+{
+    uint64_t GU = kwnn__sat_mul(kwnn__rnn_gates(kind), U), step;
+    step = kwnn__sat_add(kwnn__sat_mul(F, GU), kwnn__sat_mul(U, GU));
+    step = kwnn__sat_add(step, kwnn__sat_add(kwnn__sat_mul(GU, 2), kwnn__sat_mul(U, 4)));
+    return kwnn__sat_mul(T, step);
+}
+
+/* Operations per sample (a Bidirectional: both directions, and the merge). */
 static uint64_t kwnn__recurrent_cost(const kwnn_layer *L)
 {
-    uint64_t T, F, U, GU, step;
+    uint64_t T, F, fw;
     if (L->kind == KWNN_LAYER_EMBEDDING) return (uint64_t)L->out_count;
     T = (uint64_t)L->in_shape[0];
     F = (uint64_t)L->in_shape[1];
-    U = (uint64_t)L->units;
-    GU = kwnn__sat_mul(kwnn__rnn_gates(L->kind), U);
-    step = kwnn__sat_add(kwnn__sat_mul(F, GU), kwnn__sat_mul(U, GU));
-    step = kwnn__sat_add(step, kwnn__sat_add(kwnn__sat_mul(GU, 2), kwnn__sat_mul(U, 4)));
-    step = kwnn__sat_mul(T, step);
-    return (L->op & KWNN__RNN_BIDI) ? kwnn__sat_add(kwnn__sat_mul(step, 2), (uint64_t)L->out_count) : step;
+    fw = kwnn__rnn_dir_cost(L->kind, T, F, (uint64_t)L->units);
+    if (!(L->op & KWNN__RNN_BIDI)) return fw;
+    return kwnn__sat_add(kwnn__sat_add(fw, kwnn__rnn_dir_cost(L->back_kind, T, F, (uint64_t)L->back_units)),
+                         (uint64_t)L->out_count);
 }
 
 static kwnn_result kwnn__embedding_run(const kwnn_layer *L, const float *x, float *y, size_t batch)
@@ -5099,43 +5192,49 @@ static void kwnn__rnn_states(const kwnn_layer *L, const float *work, size_t batc
     }
 }
 
-/* Bidirectional: forward into yf, backward (the input reversed) into yb, then merged; with
-   return_sequences the backward outputs are put back in time order first, as Keras does. */
+/* Bidirectional: forward into yf, the backward layer (its own kind, units, options; the other
+   go_backwards) into yb, then merged; with return_sequences the backward outputs are put back in
+   time order first, as Keras does.  Initial states: the forward's, then the backward's. */
 static void kwnn__bidi_run(const kwnn_layer *L, const float *const *ins, uint32_t n_in, const float *mask, float *y,
                            float *work, size_t batch)
 {
     kwnn_layer B = *L;
-    size_t U = L->units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0, steps = seq ? T : 1;
-    size_t per = steps * U, b, s, j, n, half = L->groups;
+    size_t U = L->units, Ub = L->back_units, T = L->in_shape[0], seq = (L->op & KWNN__RNN_SEQUENCES) != 0;
+    size_t steps = seq ? T : 1, pf = steps * U, pb = steps * Ub, b, s, j, n, oc = L->out_count;
     int mode = (L->op / KWNN__RNN_MERGE) & 3;
-    float *yf = work, *yb = yf + batch * per, *rest = yb + batch * per;
-    kwnn__rnn_run(L, ins[0], mask, yf, per, n_in > 1 ? ins + 1 : NULL, rest, batch);
-    if (L->groups > 0) kwnn__rnn_states(L, rest, batch, y + L->kw, L->out_count);
+    float *yf = work, *yb = yf + batch * pf, *rest = yb + batch * pb;
+    B.kind = L->back_kind;
+    B.units = Ub;
+    B.op = L->back_op;
+    B.act = L->back_act;
+    B.rec_act = L->back_rec_act;
     B.w = L->bw;
     B.w2 = L->bw2;
     B.b = L->bb;
-    B.op ^= KWNN__RNN_BACKWARDS;
-    kwnn__rnn_run(&B, ins[0], mask, yb, per, n_in > 1 ? ins + 1 + half : NULL, rest, batch);
-    if (L->groups > 0) kwnn__rnn_states(&B, rest, batch, y + L->kw + half * U, L->out_count);
+    kwnn__rnn_run(L, ins[0], mask, yf, pf, n_in > 1 ? ins + 1 : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(L, rest, batch, y + L->kw, oc);
+    kwnn__rnn_run(&B, ins[0], mask, yb, pb, n_in > 1 ? ins + 1 + kwnn__rnn_dir_states(L->kind) : NULL, rest, batch);
+    if (L->groups > 0) kwnn__rnn_states(&B, rest, batch, y + L->kw + kwnn__rnn_dir_states(L->kind) * U, oc);
     for (b = 0; b < batch; b++)
-        for (s = 0, n = b * L->out_count; s < steps; s++) {
-            const float *f = yf + b * per + s * U, *r = yb + b * per + (seq ? T - 1 - s : 0) * U;
+        for (s = 0, n = b * oc; s < steps; s++) {
+            const float *f = yf + b * pf + s * U, *r = yb + b * pb + (seq ? T - 1 - s : 0) * Ub;
             if (L->op & KWNN__RNN_SPLIT) { /* forward's steps, then the backward's (in time order) */
-                memcpy(y + b * L->out_count + s * U, f, U * sizeof *y);
-                memcpy(y + b * L->out_count + per + s * U, r, U * sizeof *y);
+                memcpy(y + b * oc + s * U, f, U * sizeof *y);
+                memcpy(y + b * oc + pf + s * Ub, r, Ub * sizeof *y);
                 continue;
             }
-            for (j = 0; j < U; j++) {
-                if (mode == 0) y[n + j] = f[j];
-                else if (mode == 1) y[n + j] = f[j] + r[j];
+            if (mode == 0) { /* concat: the two widths end to end */
+                memcpy(y + n, f, U * sizeof *y);
+                memcpy(y + n + U, r, Ub * sizeof *y);
+                n += U + Ub;
+                continue;
+            }
+            for (j = 0; j < U; j++) { /* equal units (the loader checked) */
+                if (mode == 1) y[n + j] = f[j] + r[j];
                 else if (mode == 2) y[n + j] = f[j] * r[j];
                 else y[n + j] = (f[j] + r[j]) / 2.0f;
             }
             n += U;
-            if (mode == 0) {
-                memcpy(y + n, r, U * sizeof *y);
-                n += U;
-            }
         }
 }
 
@@ -8031,25 +8130,33 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
 }
 
+/* The states a recurrent class gives per direction (0: not one). */
+static uint32_t kwnn__rnn_class_states(kwnn__json cls)
+{
+    return kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+}
+
 /* Outputs of one call of a layer entry (a model config's): a recurrent layer (or a Bidirectional
    of one) with return_state gives its states after its output (LSTM: h, c; GRU, SimpleRNN: h;
    a Bidirectional: the forward's, then the backward's). */
 static uint32_t kwnn__entry_outputs(kwnn__json entry)
 {
-    kwnn__json cls, cfg, v;
-    uint32_t dirs = 1, states, mains = 1;
+    kwnn__json cls, cfg, v, bcls;
+    uint32_t back = 0, states, mains = 1;
     int on = 0;
     if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
     if (kwnn__jstr_is(cls, "Bidirectional")) {
         if (kwnn__get(cfg, "merge_mode", &v) && kwnn__null(v)) mains = 2; /* merge_mode None: two outputs */
+        bcls.p = NULL;
+        if (kwnn__get(cfg, "backward_layer", &v) && kwnn__is(v, '{')) kwnn__get(v, "class_name", &bcls);
         if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
             return 1;
-        dirs = 2;
+        back = kwnn__rnn_class_states(bcls.p != NULL ? bcls : cls); /* the backward layer's own class */
     }
-    states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+    states = kwnn__rnn_class_states(cls);
     if (states == 0) return 1;
     if (!kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return mains;
-    return mains + states * dirs;
+    return mains + states + back;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config

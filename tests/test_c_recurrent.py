@@ -208,10 +208,7 @@ def test_refused_options(kwbin_run, tmp_path):  # noqa: F811
     keras = _keras()
     L = keras.layers
     # mask_zero and Masking run since 48_masking.h: tests/test_c_masking.py
-    bi = L.Bidirectional(L.GRU(2, return_sequences=True), name="bi2",
-                         backward_layer=L.GRU(2, return_sequences=True, go_backwards=True, activation="relu"))
-    line = _refusal(kwbin_run, _model([bi], (STEPS, 3)), (STEPS, 3), tmp_path)
-    assert "'bi2' (Bidirectional)" in line and "backward_layer" in line, line
+    # a backward_layer of its own runs since #14's wrappers: tests/test_c_wrappers.py
     inner = keras.Sequential([L.Dense(2)], name="inner")
     line = _refusal(kwbin_run, _model([L.TimeDistributed(inner, name="td")], (STEPS, 3)), (STEPS, 3), tmp_path)
     assert "'td' (TimeDistributed)" in line and "wrapped layer class" in line and "Sequential" in line, line

@@ -362,10 +362,19 @@
                        backward's; in a functional graph); the backward
                        copy runs on the reversed input, its sequence put
                        back in time order before the merge, as Keras does;
-                       a backward_layer (Keras 3 always writes one) must
-                       be the forward layer with go_backwards flipped.
+                       a backward_layer (Keras 3 always writes one) is a
+                       SimpleRNN, LSTM or GRU of its own (class, units,
+                       activations, use_bias, reset_after) with the same
+                       return_sequences and return_state and the other
+                       go_backwards (as Keras requires): concat puts the
+                       two widths end to end, sum / mul / ave need equal
+                       units (else refused); return_state gives the
+                       forward's states then the backward's (its own
+                       count and units); initial_state only for two
+                       directions of as many states (Keras halves them).
                        Weights "<forward name>/.../kernel" and the
-                       backward layer's, by their last path component.
+                       backward layer's, by their last path component (a
+                       lone "bias" when only one direction has one).
      TimeDistributed   of any layer above that takes one input (Dense,
                        Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
                        ...): loaded for one step's shape (the input without
@@ -833,6 +842,10 @@ typedef struct kwnn_layer {
     kwnn_activation rec_act; /* recurrent layers: recurrent_activation (act: activation) */
     size_t work;    /* floats per sample of scratch the layer uses while it runs (recurrent state) */
     const float *bw, *bw2, *bb; /* Bidirectional: the backward layer's kernel, recurrent kernel, bias */
+    kwnn_kind back_kind; /* Bidirectional: the backward layer's kind, units, options (op), activations */
+    size_t back_units;
+    int back_op;
+    kwnn_activation back_act, back_rec_act;
     const float *more[6]; /* MultiHeadAttention: key kernel, key bias, value kernel, value bias, output kernel,
                              output bias (NULL: no bias) */
     size_t td;      /* TimeDistributed: the steps the wrapped layer (this one) runs on as its batch; its

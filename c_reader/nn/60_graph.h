@@ -96,25 +96,33 @@ static kwnn_result kwnn__too_big(kwnn__ctx *c, const kwb_layer *owner)
                       "the model graph unrolls to more than 2^24 layer calls (nested models called many times)");
 }
 
+/* The states a recurrent class gives per direction (0: not one). */
+static uint32_t kwnn__rnn_class_states(kwnn__json cls)
+{
+    return kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+}
+
 /* Outputs of one call of a layer entry (a model config's): a recurrent layer (or a Bidirectional
    of one) with return_state gives its states after its output (LSTM: h, c; GRU, SimpleRNN: h;
    a Bidirectional: the forward's, then the backward's). */
 static uint32_t kwnn__entry_outputs(kwnn__json entry)
 {
-    kwnn__json cls, cfg, v;
-    uint32_t dirs = 1, states, mains = 1;
+    kwnn__json cls, cfg, v, bcls;
+    uint32_t back = 0, states, mains = 1;
     int on = 0;
     if (!kwnn__get(entry, "class_name", &cls) || !kwnn__get(entry, "config", &cfg)) return 1;
     if (kwnn__jstr_is(cls, "Bidirectional")) {
         if (kwnn__get(cfg, "merge_mode", &v) && kwnn__null(v)) mains = 2; /* merge_mode None: two outputs */
+        bcls.p = NULL;
+        if (kwnn__get(cfg, "backward_layer", &v) && kwnn__is(v, '{')) kwnn__get(v, "class_name", &bcls);
         if (!kwnn__get(cfg, "layer", &v) || !kwnn__get(v, "class_name", &cls) || !kwnn__get(v, "config", &cfg))
             return 1;
-        dirs = 2;
+        back = kwnn__rnn_class_states(bcls.p != NULL ? bcls : cls); /* the backward layer's own class */
     }
-    states = kwnn__jstr_is(cls, "LSTM") ? 2 : kwnn__jstr_is(cls, "GRU") || kwnn__jstr_is(cls, "SimpleRNN") ? 1 : 0;
+    states = kwnn__rnn_class_states(cls);
     if (states == 0) return 1;
     if (!kwnn__get(cfg, "return_state", &v) || !kwnn__bool(v, &on) || !on) return mains;
-    return mains + states * dirs;
+    return mains + states + back;
 }
 
 /* Pass 1: nodes and edges one call of a model unrolls to, from its config
