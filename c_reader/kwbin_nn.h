@@ -379,9 +379,19 @@
                        Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
                        ...): loaded for one step's shape (the input without
                        its first axis), it runs on batch x steps samples;
-                       its weights are the wrapper's.  Refused: a wrapped
-                       model, Bidirectional or TimeDistributed, a layer of
-                       several inputs, return_state inside it.
+                       its weights are the wrapper's.  Of a model
+                       (Sequential or functional, one input and one
+                       output): its layers are the wrapper's rows in the
+                       file (kwbin pack lists them, as a nested model's),
+                       each call run as above (one step's shapes, the
+                       steps as the batch; cost and work area per step
+                       times the steps).  Refused: a wrapped Bidirectional
+                       or TimeDistributed (also inside a wrapped model), a
+                       layer of several inputs (outside a wrapped model),
+                       return_state, Dot or a mask inside it, a model of
+                       several inputs or outputs, a wrapped model whose
+                       layers the file does not list (packed by an older
+                       kwbin).
      GroupNormalization  groups (32; must divide the channels), axis (-1;
                        one axis), epsilon (1e-3), center, scale: per
                        sample and group, mean and variance over the group's
@@ -1706,6 +1716,7 @@ typedef struct kwnn__node {
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
     uint32_t part;             /* PART: which output of its layer call */
+    int steps;                 /* inside a TimeDistributed model: the first axis is the wrapper's time steps */
 } kwnn__node;
 
 typedef struct kwnn__ctx {
@@ -5016,12 +5027,35 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     return kwnn__rnn_outputs(c, L, out);
 }
 
+/* The wrapped model of a TimeDistributed's config tdcfg (its layers are the wrapper's children in
+   the layer table, 60_graph.h runs them with the steps as the batch): its config, Sequential? */
+static int kwnn__td_model_cfg(kwnn__json tdcfg, kwnn__json *mcfg, int *seq)
+{
+    kwnn__json v, cls;
+    if (!kwnn__get(tdcfg, "layer", &v) || !kwnn__is(v, '{') || !kwnn__get(v, "class_name", &cls) ||
+        !kwnn__get(v, "config", mcfg))
+        return 0;
+    *seq = kwnn__jstr_is(cls, "Sequential");
+    return *seq || kwnn__jstr_is(cls, "Functional") || kwnn__jstr_is(cls, "Model");
+}
+
+/* Is row L a TimeDistributed around a model?  Its model's config and kind as kwnn__td_model_cfg. */
+static int kwnn__td_model(const kwb_layer *L, kwnn__json *mcfg, int *seq)
+{
+    kwnn__json cfg;
+    if (strcmp(L->class_name, "TimeDistributed") != 0 || L->config_length == 0) return 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    return kwnn__td_model_cfg(cfg, mcfg, seq);
+}
+
 /* Load layer L as class `cls` with config cfg (50_registry.h). */
 static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out);
 
 /* TimeDistributed(layer): the wrapped layer loaded for one step's shape (the input without its
    first axis) runs on the batch's steps as its batch (td: the steps); its weights are the
-   wrapper's.  A wrapped model, a wrapper or a layer of several inputs is refused. */
+   wrapper's.  A wrapped model is a graph of its own (60_graph.h; reaching here, it was packed
+   without its layers); a wrapper or a layer of several inputs is refused. */
 static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                                int arg)
 {
@@ -8174,7 +8208,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
     sz->nodes = sz->edges = seq ? 1 : 0; /* a Sequential may have an InputLayer its config omits */
     while (kwnn__next(&it, NULL, &entry)) {
         uint64_t m = 1, refs = (seq && kwnn__mask_entry(entry)) ? 2u : 1u; /* a chain's mask: 48_masking.h */
-        int nested_seq;
+        int nested_seq, has_cls, td_model;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
         c->mask_producer |= kwnn__mask_producer(entry); /* 48_masking.h */
@@ -8190,9 +8224,12 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 }
             }
         }
-        if (kwnn__get(entry, "class_name", &cls) && kwnn__model_json(cls, &nested_seq)) {
+        has_cls = kwnn__get(entry, "class_name", &cls);
+        td_model = has_cls && kwnn__jstr_is(cls, "TimeDistributed") && kwnn__get(entry, "config", &ecfg) &&
+                   kwnn__td_model_cfg(ecfg, &ecfg, &nested_seq);
+        if (td_model || (has_cls && kwnn__model_json(cls, &nested_seq))) { /* a model, or one in a TimeDistributed */
             kwnn__size in;
-            if (!kwnn__get(entry, "config", &ecfg))
+            if (!td_model && !kwnn__get(entry, "config", &ecfg))
                 return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a nested model has no config");
             if ((r = kwnn__count_model(c, nested_seq, ecfg, owner, depth + 1, &in)) != KWNN_OK) return r;
             sz->nodes = kwnn__sat_add(sz->nodes, kwnn__sat_mul(m, in.nodes + in.outs));
@@ -8253,15 +8290,16 @@ static kwnn_result kwnn__count_graph(kwnn__ctx *c)
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
         kwnn__json cfg;
+        int td_seq;
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (L.parent != KWB_NONE) continue;
         KWNN_PROBE(load_steps, 1);
         cfg.p = L.config;
         cfg.e = L.config + L.config_length;
-        if (kwnn__is_class(&L, kwnn__model_classes)) {
+        if (kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_model(&L, &cfg, &td_seq)) {
             kwnn__size in;
-            int seq = strcmp(L.class_name, "Sequential") == 0;
+            int seq = strcmp(L.class_name, "Sequential") == 0 || (kwnn__td_model(&L, &cfg, &td_seq) && td_seq);
             if (L.config_length == 0)
                 return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
             if ((r = kwnn__count_model(c, seq, cfg, &L, 1, &in)) != KWNN_OK) return r;
@@ -8517,18 +8555,60 @@ static kwnn_result kwnn__inst(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, con
 
 static int kwnn__is_input(const kwb_layer *L) { return strcmp(L->class_name, "InputLayer") == 0; }
 
+/* Row L a TimeDistributed around a model, by its entry in a functional config: the model's config. */
+static int kwnn__td_entry(const kwb_layer *L, kwnn__json entry, kwnn__json *mcfg, int *seq)
+{
+    kwnn__json cfg;
+    return strcmp(L->class_name, "TimeDistributed") == 0 && kwnn__get(entry, "config", &cfg) &&
+           kwnn__td_model_cfg(cfg, mcfg, seq);
+}
+
+/* After a call of row t that made nodes [first, nodes_used): if t is a TimeDistributed around a
+   model, they run with the steps as their batch (kwnn__load_call).  One level only. */
+static kwnn_result kwnn__td_mark(kwnn__ctx *c, uint32_t t, uint32_t first)
+{
+    kwb_layer L;
+    kwnn__json m;
+    int seq;
+    uint32_t i;
+    if (kwb_get_layer(c->f, t, &L) != KWB_OK || !kwnn__td_model(&L, &m, &seq)) return KWNN_OK;
+    for (i = first; i < c->nodes_used; i++) {
+        if (c->net->nodes_[i].steps)
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, &L,
+                              "unsupported TimeDistributed model inside a TimeDistributed model");
+        c->net->nodes_[i].steps = 1;
+    }
+    return KWNN_OK;
+}
+
+/* A TimeDistributed around model mcfg (row L): one input and one output, packed with its layers. */
+static kwnn_result kwnn__td_model_check(kwnn__ctx *c, const kwb_layer *L, uint32_t t, kwnn__json mcfg, int seq)
+{
+    kwnn__json io;
+    if (!seq && ((kwnn__get(mcfg, "input_layers", &io) && kwnn__nrefs(io) != 1) ||
+                 (kwnn__get(mcfg, "output_layers", &io) && kwnn__nrefs(io) != 1)))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported wrapped model of several inputs or outputs (TimeDistributed takes one)");
+    if (c->first_child[t] == KWB_NONE)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L,
+                          "wraps a model whose layers the file does not list (pack it again with this kwbin)");
+    return KWNN_OK;
+}
+
 /* A call of nested model t (its config mcfg) inside `scope`: its inputs
    resolved onto the stack, its outputs into the alias nodes [first, first + o). */
 static kwnn_result kwnn__call_model(kwnn__ctx *c, uint32_t scope, uint32_t t, kwnn__json who, kwnn__json call,
                                     kwnn__json mcfg, uint32_t first, int depth)
 {
-    uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args;
+    uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args, first_node;
     kwnn_result r;
     if (a > c->stack_cap - c->stack_used || o > c->stack_cap - c->stack_used - a) return kwnn__disagree(c);
     args = c->stack + c->stack_used;
     c->stack_used += a + o;
-    if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK ||
-        (r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK)
+    if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK) return r;
+    first_node = c->nodes_used;
+    if ((r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK ||
+        (r = kwnn__td_mark(c, t, first_node)) != KWNN_OK)
         return r;
     for (j = 0; j < o; j++) c->net->edges_[c->net->nodes_[first + j].first_in] = args[a + j];
     c->stack_used -= a + o;
@@ -8547,6 +8627,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
     kwnn__iter it, calls;
     kwnn__walk w;
     kwnn_result r;
+    int td_seq;
     if (owner != KWB_NONE && kwb_get_layer(c->f, owner, &O) == KWB_OK) ownerp = &O;
     if (!kwnn__model_layers(mcfg, &layers) || !kwnn__begin(layers, '[', &it))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "the functional model config has no list of layers");
@@ -8582,8 +8663,10 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
         if (kwnn__is_input(&L)) {
             c->calls[t] = 1;
             if ((r = kwnn__new_node(c, KWNN__N_UNBOUND, t, 0, &id)) != KWNN_OK) return r;
-        } else if (kwnn__is_class(&L, kwnn__model_classes)) {
+        } else if (kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_entry(&L, entry, &ecfg, &td_seq)) {
             uint64_t total;
+            if (!kwnn__is_class(&L, kwnn__model_classes) && (r = kwnn__td_model_check(c, &L, t, ecfg, td_seq)) != KWNN_OK)
+                return r;
             if (strcmp(L.class_name, "Sequential") != 0 && kwnn__get(entry, "config", &ecfg) &&
                 kwnn__get(ecfg, "output_layers", &io)) {
                 if (kwnn__nrefs(io) == 0 || kwnn__nrefs(io) > KWNN__MAX_NODES)
@@ -8675,7 +8758,11 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
             continue;
         k = 0;
         while (kwnn__next(&calls, NULL, &call)) {
-            if (kwnn__is_class(&L, kwnn__model_classes)) {
+            if (kwnn__td_entry(&L, entry, &ecfg, &td_seq)) { /* its model's layers are the row's children */
+                if ((r = kwnn__call_model(c, scope, t, name, call, ecfg, c->base[t] + k * c->outs[t], depth)) !=
+                    KWNN_OK)
+                    return r;
+            } else if (kwnn__is_class(&L, kwnn__model_classes)) {
                 int seq;
                 if (!kwnn__get(entry, "config", &ecfg)) ecfg = layers; /* a Sequential: its table rows */
                 if (!kwnn__get(entry, "class_name", &cls) || !kwnn__model_json(cls, &seq))
@@ -8722,7 +8809,8 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
-    int masks = 0, attach; /* a chain's mask (48_masking.h) */
+    int masks = 0, attach, td_seq; /* a chain's mask (48_masking.h) */
+    kwnn__json tcfg;
     uint32_t mask_src = KWB_NONE;
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
@@ -8740,18 +8828,24 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
         if ((r = kwnn__chain_mask(c, &L, v, &masks, &mask_src, &attach)) != KWNN_OK) return r;
-        if (kwnn__is_class(&L, kwnn__model_classes)) {
+        if (kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_model(&L, &tcfg, &td_seq)) {
             kwnn__json cfg;
+            uint32_t first_node = c->nodes_used;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
             cfg.p = L.config;
             cfg.e = L.config + L.config_length;
+            if (kwnn__td_model(&L, &tcfg, &td_seq)) {
+                if ((r = kwnn__td_model_check(c, &L, child, tcfg, td_seq)) != KWNN_OK) return r;
+                cfg = tcfg;
+            }
             c->stack[c->stack_used] = v;
             c->stack_used += 2;
             if (L.config_length == 0)
                 return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
             c->outs[child] = 1;
             if ((r = kwnn__inst(c, child, cfg, c->stack + c->stack_used - 2, 1, c->stack + c->stack_used - 1, 1,
-                                depth + 1)) != KWNN_OK)
+                                depth + 1)) != KWNN_OK ||
+                (r = kwnn__td_mark(c, child, first_node)) != KWNN_OK)
                 return r;
             v = c->stack[c->stack_used - 1];
             c->stack_used -= 2;
@@ -8780,12 +8874,15 @@ static kwnn_result kwnn__inst(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, con
                               uint32_t *outs, uint32_t n_outs, int depth)
 {
     kwb_layer O;
+    kwnn__json m;
+    int seq;
     if (depth > KWNN__MAX_DEPTH) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "models are nested more than 32 deep");
     if (owner == KWB_NONE)
         return mcfg.p != NULL ? kwnn__inst_functional(c, owner, mcfg, args, n_args, outs, n_outs, depth)
                               : kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
     if (kwb_get_layer(c->f, owner, &O) != KWB_OK) return kwnn__disagree(c);
-    if (strcmp(O.class_name, "Sequential") == 0) return kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
+    if (strcmp(O.class_name, "Sequential") == 0 || (kwnn__td_model(&O, &m, &seq) && seq))
+        return kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
     return kwnn__inst_functional(c, owner, mcfg, args, n_args, outs, n_outs, depth);
 }
 
@@ -8889,6 +8986,72 @@ static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int requi
     return kwnn__set_shape_from(c, L, v, 1, which);
 }
 
+/* A call inside a TimeDistributed model (x->steps): its inputs' first axis, the wrapper's T time
+   steps, taken off (off 1) while the layer loads for one step, then put back (off 0). */
+static void kwnn__steps_axis(kwnn__ctx *c, const kwnn__node *x, size_t T, int off)
+{
+    const uint32_t *ins = c->net->edges_ + x->first_in;
+    uint32_t i, j, d;
+    for (i = 0; i < x->n_in; i++) {
+        kwnn__node *in = &c->net->nodes_[ins[i]];
+        for (j = 0; j < i && ins[j] != ins[i]; j++) {}
+        if (j < i) continue; /* the same input twice: once */
+        if (off) {
+            for (d = 0; d + 1 < in->nd; d++) in->shape[d] = in->shape[d + 1];
+            in->shape[--in->nd] = 0;
+            in->count /= T;
+        } else {
+            for (d = in->nd; d > 0; d--) in->shape[d] = in->shape[d - 1];
+            in->shape[0] = T;
+            in->nd++;
+            in->count *= T;
+        }
+    }
+}
+
+/* kwnn__layer for a call inside a TimeDistributed model: the layer loaded for one step's shapes, run
+   on the steps as its batch (out->td, as TimeDistributed(layer)); c->shape with the steps again. */
+static kwnn_result kwnn__steps_layer(kwnn__ctx *c, const kwb_layer *L, const kwnn__node *x, kwnn_layer *out)
+{
+    size_t T = c->shape[0], work;
+    uint32_t i;
+    kwnn_result r;
+    for (i = 0; i < x->n_in; i++) {
+        const kwnn__node *in = &c->net->nodes_[c->net->edges_[x->first_in + i]];
+        if (in->nd < 2 || in->shape[0] != T || T == 0)
+            return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "inside a TimeDistributed model needs inputs of its time steps");
+    }
+    if (x->masked) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask inside a TimeDistributed model");
+    memmove(c->shape, c->shape + 1, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
+    c->nd--;
+    kwnn__steps_axis(c, x, T, 1);
+    r = kwnn__layer(c, L, out);
+    kwnn__steps_axis(c, x, T, 0);
+    if (r != KWNN_OK) return r;
+    if (out->td > 0 || out->kind == KWNN_LAYER_DOT ||
+        ((out->groups > 0 || (out->op & KWNN__RNN_SPLIT)) &&
+         (out->kind == KWNN_LAYER_SIMPLE_RNN || out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU)))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported inside a TimeDistributed model (a TimeDistributed, Dot, or several outputs)");
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "output rank too large");
+    if (!kwnn__mul(out->work, T, &work)) return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->work = work;
+    out->td = T;
+    memmove(c->shape + 1, c->shape, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
+    c->shape[0] = T;
+    c->nd++;
+    return KWNN_OK;
+}
+
+/* A nested InputLayer's check inside a TimeDistributed model: against one step's shape. */
+static void kwnn__steps_drop(kwnn__ctx *c, const kwnn__node *x)
+{
+    if (!x->steps || c->nd < 2) return;
+    memmove(c->shape, c->shape + 1, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
+    c->shape[KWNN_MAX_DIMS - 1] = 0;
+    c->nd--;
+}
+
 /* Layer L (a row of the table) for call x, from the shapes of x's inputs in c->net->nodes_: its
    kind, parameters and output shape into *out.  kwnn_load runs it at a layer's first call;
    kwnn_run_shapes again at every call, for the shapes of that run (c->fill 0: nothing written
@@ -8912,7 +9075,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->masked = x->masked;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
-    if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
+    if ((r = x->steps ? kwnn__steps_layer(c, L, x, out) : kwnn__layer(c, L, out)) != KWNN_OK) return r;
     out->out_ndim = c->nd;
     memcpy(out->out_shape, c->shape, sizeof c->shape);
     if (out->td > 0) { /* TimeDistributed: the layer's shapes are one step's */
@@ -9039,6 +9202,7 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
                 c->have_shape = 1;
                 c->nd = in->nd;
                 memcpy(c->shape, in->shape, sizeof c->shape);
+                kwnn__steps_drop(c, x);
                 if ((r = kwnn__input_shape(c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);
@@ -9259,19 +9423,24 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
         kwnn_layer *out = &net->layers[i];
+        kwnn__json mcfg;
+        int mseq;
         memset(out, 0, sizeof *out);
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (L.parent != KWB_NONE) {
             kwb_layer P;
-            if (kwb_get_layer(c->f, L.parent, &P) != KWB_OK || !kwnn__is_class(&P, kwnn__model_classes))
+            kwnn__json m;
+            int seq;
+            if (kwb_get_layer(c->f, L.parent, &P) != KWB_OK ||
+                (!kwnn__is_class(&P, kwnn__model_classes) && !kwnn__td_model(&P, &m, &seq)))
                 return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
                                   "is nested in a layer that is not a model (a wrapper)");
         }
         out->name = L.name;
         out->class_name = L.class_name;
         out->index = i;
-        out->kind = kwnn__is_class(&L, kwnn__model_classes) ? KWNN_LAYER_MODEL
+        out->kind = kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_model(&L, &mcfg, &mseq) ? KWNN_LAYER_MODEL
                     : kwnn__is_input(&L)                    ? KWNN_LAYER_INPUT
                                                             : KWNN_LAYER_UNUSED;
         c->loaded[i] = KWB_NONE;
@@ -9811,7 +9980,7 @@ static void kwnn__concat_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn
     float *y = kwnn__dst(rt, (uint32_t)(x - net->nodes_));
     size_t outer = 1, b, o, inner, d;
     uint32_t i;
-    for (d = 0; d < L->units; d++) outer *= x->shape[d];
+    for (d = 0; d < L->units + (L->td > 0); d++) outer *= x->shape[d]; /* td: the node has the steps first */
     for (b = 0; b < rt->batch; b++)
         for (o = 0; o < outer; o++)
             for (i = 0; i < x->n_in; i++) {
@@ -9905,8 +10074,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
-        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
-        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
+        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), nb);
+        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, nb);
         break;
     default: {
         kwnn__ex ex;
@@ -10096,6 +10265,7 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
                 c.have_shape = 1;
                 c.nd = in->nd;
                 memcpy(c.shape, in->shape, sizeof c.shape);
+                kwnn__steps_drop(&c, x); /* inside a TimeDistributed model: one step's */
                 if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);

@@ -196,22 +196,8 @@ def test_embedding_and_recurrent_run_clean_under_asan_and_ubsan(kwbin_run_asan, 
 # ---------------------------------------------------------------------------
 
 
-def _refusal(exe: Path, model, shape, tmp: Path) -> str:
-    from kwbin.keras import save_model
-
-    save_model(model, tmp / "model.kwb")
-    np.save(tmp / "in.npy", np.zeros((1, *shape), np.float32))
-    return _error(_run(exe, tmp / "model.kwb", tmp / "in.npy", tmp / "out.npy"))
-
-
-def test_refused_options(kwbin_run, tmp_path):  # noqa: F811
-    keras = _keras()
-    L = keras.layers
-    # mask_zero and Masking run since 48_masking.h: tests/test_c_masking.py
-    # a backward_layer of its own runs since #14's wrappers: tests/test_c_wrappers.py
-    inner = keras.Sequential([L.Dense(2)], name="inner")
-    line = _refusal(kwbin_run, _model([L.TimeDistributed(inner, name="td")], (STEPS, 3)), (STEPS, 3), tmp_path)
-    assert "'td' (TimeDistributed)" in line and "wrapped layer class" in line and "Sequential" in line, line
+# mask_zero and Masking run since 48_masking.h (tests/test_c_masking.py); a Bidirectional's own
+# backward_layer and TimeDistributed(a model) since #14's wrappers (tests/test_c_wrappers.py).
 
 
 def test_refused_files_written_by_hand(kwbin_run, tmp_path):  # noqa: F811

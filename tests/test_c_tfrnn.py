@@ -7,7 +7,10 @@ return_state (tf.keras's graph: the states as further outputs of the call), stac
 None time axis, and Keras 2's CuDNNLSTM / CuDNNGRU (converted at load as tf-keras converts them).
 The masking cases are refused at
 load by name (tf.keras does not record the mask in the config; they ran unmasked before). A Bidirectional whose backward layer
-differs from the forward one (GRU(4) and GRU(3, reset_after=False)) runs too."""
+differs from the forward one (GRU(4) and GRU(3, reset_after=False)) runs too, and so do the wrapper
+cases: bidi_* (an LSTM forward and a GRU or LSTM backward layer of other units, every merge mode,
+return_state, a None time axis) and td_* (TimeDistributed around a Sequential CNN and around a functional
+model with a residual, fixed and None frames)."""
 
 from __future__ import annotations
 

@@ -379,9 +379,19 @@
                        Conv*, pooling, Flatten, SimpleRNN / LSTM / GRU,
                        ...): loaded for one step's shape (the input without
                        its first axis), it runs on batch x steps samples;
-                       its weights are the wrapper's.  Refused: a wrapped
-                       model, Bidirectional or TimeDistributed, a layer of
-                       several inputs, return_state inside it.
+                       its weights are the wrapper's.  Of a model
+                       (Sequential or functional, one input and one
+                       output): its layers are the wrapper's rows in the
+                       file (kwbin pack lists them, as a nested model's),
+                       each call run as above (one step's shapes, the
+                       steps as the batch; cost and work area per step
+                       times the steps).  Refused: a wrapped Bidirectional
+                       or TimeDistributed (also inside a wrapped model), a
+                       layer of several inputs (outside a wrapped model),
+                       return_state, Dot or a mask inside it, a model of
+                       several inputs or outputs, a wrapped model whose
+                       layers the file does not list (packed by an older
+                       kwbin).
      GroupNormalization  groups (32; must divide the channels), axis (-1;
                        one axis), epsilon (1e-3), center, scale: per
                        sample and group, mean and variance over the group's

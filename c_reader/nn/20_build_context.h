@@ -27,6 +27,7 @@ typedef struct kwnn__node {
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
     uint32_t part;             /* PART: which output of its layer call */
+    int steps;                 /* inside a TimeDistributed model: the first axis is the wrapper's time steps */
 } kwnn__node;
 
 typedef struct kwnn__ctx {

@@ -574,12 +574,35 @@ static kwnn_result kwnn__load_bidirectional(kwnn__ctx *c, const kwb_layer *L, kw
     return kwnn__rnn_outputs(c, L, out);
 }
 
+/* The wrapped model of a TimeDistributed's config tdcfg (its layers are the wrapper's children in
+   the layer table, 60_graph.h runs them with the steps as the batch): its config, Sequential? */
+static int kwnn__td_model_cfg(kwnn__json tdcfg, kwnn__json *mcfg, int *seq)
+{
+    kwnn__json v, cls;
+    if (!kwnn__get(tdcfg, "layer", &v) || !kwnn__is(v, '{') || !kwnn__get(v, "class_name", &cls) ||
+        !kwnn__get(v, "config", mcfg))
+        return 0;
+    *seq = kwnn__jstr_is(cls, "Sequential");
+    return *seq || kwnn__jstr_is(cls, "Functional") || kwnn__jstr_is(cls, "Model");
+}
+
+/* Is row L a TimeDistributed around a model?  Its model's config and kind as kwnn__td_model_cfg. */
+static int kwnn__td_model(const kwb_layer *L, kwnn__json *mcfg, int *seq)
+{
+    kwnn__json cfg;
+    if (strcmp(L->class_name, "TimeDistributed") != 0 || L->config_length == 0) return 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    return kwnn__td_model_cfg(cfg, mcfg, seq);
+}
+
 /* Load layer L as class `cls` with config cfg (50_registry.h). */
 static kwnn_result kwnn__layer_as(kwnn__ctx *c, const kwb_layer *L, const char *cls, kwnn__json cfg, kwnn_layer *out);
 
 /* TimeDistributed(layer): the wrapped layer loaded for one step's shape (the input without its
    first axis) runs on the batch's steps as its batch (td: the steps); its weights are the
-   wrapper's.  A wrapped model, a wrapper or a layer of several inputs is refused. */
+   wrapper's.  A wrapped model is a graph of its own (60_graph.h; reaching here, it was packed
+   without its layers); a wrapper or a layer of several inputs is refused. */
 static kwnn_result kwnn__load_time_distributed(kwnn__ctx *c, const kwb_layer *L, kwnn__json cfg, kwnn_layer *out,
                                                int arg)
 {

@@ -140,7 +140,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
     sz->nodes = sz->edges = seq ? 1 : 0; /* a Sequential may have an InputLayer its config omits */
     while (kwnn__next(&it, NULL, &entry)) {
         uint64_t m = 1, refs = (seq && kwnn__mask_entry(entry)) ? 2u : 1u; /* a chain's mask: 48_masking.h */
-        int nested_seq;
+        int nested_seq, has_cls, td_model;
         KWNN_PROBE(load_steps, 1);
         if (kwnn__op_entry(entry) && (r = kwnn__op_measure(c, entry, owner)) != KWNN_OK) return r; /* 47_ops.h */
         c->mask_producer |= kwnn__mask_producer(entry); /* 48_masking.h */
@@ -156,9 +156,12 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 }
             }
         }
-        if (kwnn__get(entry, "class_name", &cls) && kwnn__model_json(cls, &nested_seq)) {
+        has_cls = kwnn__get(entry, "class_name", &cls);
+        td_model = has_cls && kwnn__jstr_is(cls, "TimeDistributed") && kwnn__get(entry, "config", &ecfg) &&
+                   kwnn__td_model_cfg(ecfg, &ecfg, &nested_seq);
+        if (td_model || (has_cls && kwnn__model_json(cls, &nested_seq))) { /* a model, or one in a TimeDistributed */
             kwnn__size in;
-            if (!kwnn__get(entry, "config", &ecfg))
+            if (!td_model && !kwnn__get(entry, "config", &ecfg))
                 return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, owner, "a nested model has no config");
             if ((r = kwnn__count_model(c, nested_seq, ecfg, owner, depth + 1, &in)) != KWNN_OK) return r;
             sz->nodes = kwnn__sat_add(sz->nodes, kwnn__sat_mul(m, in.nodes + in.outs));
@@ -219,15 +222,16 @@ static kwnn_result kwnn__count_graph(kwnn__ctx *c)
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
         kwnn__json cfg;
+        int td_seq;
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(c->net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (L.parent != KWB_NONE) continue;
         KWNN_PROBE(load_steps, 1);
         cfg.p = L.config;
         cfg.e = L.config + L.config_length;
-        if (kwnn__is_class(&L, kwnn__model_classes)) {
+        if (kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_model(&L, &cfg, &td_seq)) {
             kwnn__size in;
-            int seq = strcmp(L.class_name, "Sequential") == 0;
+            int seq = strcmp(L.class_name, "Sequential") == 0 || (kwnn__td_model(&L, &cfg, &td_seq) && td_seq);
             if (L.config_length == 0)
                 return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
             if ((r = kwnn__count_model(c, seq, cfg, &L, 1, &in)) != KWNN_OK) return r;
@@ -483,18 +487,60 @@ static kwnn_result kwnn__inst(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, con
 
 static int kwnn__is_input(const kwb_layer *L) { return strcmp(L->class_name, "InputLayer") == 0; }
 
+/* Row L a TimeDistributed around a model, by its entry in a functional config: the model's config. */
+static int kwnn__td_entry(const kwb_layer *L, kwnn__json entry, kwnn__json *mcfg, int *seq)
+{
+    kwnn__json cfg;
+    return strcmp(L->class_name, "TimeDistributed") == 0 && kwnn__get(entry, "config", &cfg) &&
+           kwnn__td_model_cfg(cfg, mcfg, seq);
+}
+
+/* After a call of row t that made nodes [first, nodes_used): if t is a TimeDistributed around a
+   model, they run with the steps as their batch (kwnn__load_call).  One level only. */
+static kwnn_result kwnn__td_mark(kwnn__ctx *c, uint32_t t, uint32_t first)
+{
+    kwb_layer L;
+    kwnn__json m;
+    int seq;
+    uint32_t i;
+    if (kwb_get_layer(c->f, t, &L) != KWB_OK || !kwnn__td_model(&L, &m, &seq)) return KWNN_OK;
+    for (i = first; i < c->nodes_used; i++) {
+        if (c->net->nodes_[i].steps)
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, &L,
+                              "unsupported TimeDistributed model inside a TimeDistributed model");
+        c->net->nodes_[i].steps = 1;
+    }
+    return KWNN_OK;
+}
+
+/* A TimeDistributed around model mcfg (row L): one input and one output, packed with its layers. */
+static kwnn_result kwnn__td_model_check(kwnn__ctx *c, const kwb_layer *L, uint32_t t, kwnn__json mcfg, int seq)
+{
+    kwnn__json io;
+    if (!seq && ((kwnn__get(mcfg, "input_layers", &io) && kwnn__nrefs(io) != 1) ||
+                 (kwnn__get(mcfg, "output_layers", &io) && kwnn__nrefs(io) != 1)))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported wrapped model of several inputs or outputs (TimeDistributed takes one)");
+    if (c->first_child[t] == KWB_NONE)
+        return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, L,
+                          "wraps a model whose layers the file does not list (pack it again with this kwbin)");
+    return KWNN_OK;
+}
+
 /* A call of nested model t (its config mcfg) inside `scope`: its inputs
    resolved onto the stack, its outputs into the alias nodes [first, first + o). */
 static kwnn_result kwnn__call_model(kwnn__ctx *c, uint32_t scope, uint32_t t, kwnn__json who, kwnn__json call,
                                     kwnn__json mcfg, uint32_t first, int depth)
 {
-    uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args;
+    uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args, first_node;
     kwnn_result r;
     if (a > c->stack_cap - c->stack_used || o > c->stack_cap - c->stack_used - a) return kwnn__disagree(c);
     args = c->stack + c->stack_used;
     c->stack_used += a + o;
-    if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK ||
-        (r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK)
+    if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK) return r;
+    first_node = c->nodes_used;
+    if ((r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK ||
+        (r = kwnn__td_mark(c, t, first_node)) != KWNN_OK)
         return r;
     for (j = 0; j < o; j++) c->net->edges_[c->net->nodes_[first + j].first_in] = args[a + j];
     c->stack_used -= a + o;
@@ -513,6 +559,7 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
     kwnn__iter it, calls;
     kwnn__walk w;
     kwnn_result r;
+    int td_seq;
     if (owner != KWB_NONE && kwb_get_layer(c->f, owner, &O) == KWB_OK) ownerp = &O;
     if (!kwnn__model_layers(mcfg, &layers) || !kwnn__begin(layers, '[', &it))
         return kwnn__fail(c->net, KWNN_ERR_BAD_CONFIG, ownerp, "the functional model config has no list of layers");
@@ -548,8 +595,10 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
         if (kwnn__is_input(&L)) {
             c->calls[t] = 1;
             if ((r = kwnn__new_node(c, KWNN__N_UNBOUND, t, 0, &id)) != KWNN_OK) return r;
-        } else if (kwnn__is_class(&L, kwnn__model_classes)) {
+        } else if (kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_entry(&L, entry, &ecfg, &td_seq)) {
             uint64_t total;
+            if (!kwnn__is_class(&L, kwnn__model_classes) && (r = kwnn__td_model_check(c, &L, t, ecfg, td_seq)) != KWNN_OK)
+                return r;
             if (strcmp(L.class_name, "Sequential") != 0 && kwnn__get(entry, "config", &ecfg) &&
                 kwnn__get(ecfg, "output_layers", &io)) {
                 if (kwnn__nrefs(io) == 0 || kwnn__nrefs(io) > KWNN__MAX_NODES)
@@ -641,7 +690,11 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
             continue;
         k = 0;
         while (kwnn__next(&calls, NULL, &call)) {
-            if (kwnn__is_class(&L, kwnn__model_classes)) {
+            if (kwnn__td_entry(&L, entry, &ecfg, &td_seq)) { /* its model's layers are the row's children */
+                if ((r = kwnn__call_model(c, scope, t, name, call, ecfg, c->base[t] + k * c->outs[t], depth)) !=
+                    KWNN_OK)
+                    return r;
+            } else if (kwnn__is_class(&L, kwnn__model_classes)) {
                 int seq;
                 if (!kwnn__get(entry, "config", &ecfg)) ecfg = layers; /* a Sequential: its table rows */
                 if (!kwnn__get(entry, "class_name", &cls) || !kwnn__model_json(cls, &seq))
@@ -688,7 +741,8 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
     uint32_t scope = owner == KWB_NONE ? c->n : owner, child = c->first_child[scope], v, id;
     kwb_layer L;
     kwnn_result r;
-    int masks = 0, attach; /* a chain's mask (48_masking.h) */
+    int masks = 0, attach, td_seq; /* a chain's mask (48_masking.h) */
+    kwnn__json tcfg;
     uint32_t mask_src = KWB_NONE;
     if (owner == KWB_NONE) { /* the network's input: an InputLayer, or the first layer's config says */
         int first_is_input = child != KWB_NONE && kwb_get_layer(c->f, child, &L) == KWB_OK && kwnn__is_input(&L);
@@ -706,18 +760,24 @@ static kwnn_result kwnn__inst_chain(kwnn__ctx *c, uint32_t owner, const uint32_t
         KWNN_PROBE(load_steps, 1);
         if (kwb_get_layer(c->f, child, &L) != KWB_OK) return kwnn__disagree(c);
         if ((r = kwnn__chain_mask(c, &L, v, &masks, &mask_src, &attach)) != KWNN_OK) return r;
-        if (kwnn__is_class(&L, kwnn__model_classes)) {
+        if (kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_model(&L, &tcfg, &td_seq)) {
             kwnn__json cfg;
+            uint32_t first_node = c->nodes_used;
             if (c->stack_cap - c->stack_used < 2) return kwnn__disagree(c);
             cfg.p = L.config;
             cfg.e = L.config + L.config_length;
+            if (kwnn__td_model(&L, &tcfg, &td_seq)) {
+                if ((r = kwnn__td_model_check(c, &L, child, tcfg, td_seq)) != KWNN_OK) return r;
+                cfg = tcfg;
+            }
             c->stack[c->stack_used] = v;
             c->stack_used += 2;
             if (L.config_length == 0)
                 return kwnn__fail(c->net, KWNN_ERR_NO_CONFIG, &L, "has no config (pack the file with --arch)");
             c->outs[child] = 1;
             if ((r = kwnn__inst(c, child, cfg, c->stack + c->stack_used - 2, 1, c->stack + c->stack_used - 1, 1,
-                                depth + 1)) != KWNN_OK)
+                                depth + 1)) != KWNN_OK ||
+                (r = kwnn__td_mark(c, child, first_node)) != KWNN_OK)
                 return r;
             v = c->stack[c->stack_used - 1];
             c->stack_used -= 2;
@@ -746,12 +806,15 @@ static kwnn_result kwnn__inst(kwnn__ctx *c, uint32_t owner, kwnn__json mcfg, con
                               uint32_t *outs, uint32_t n_outs, int depth)
 {
     kwb_layer O;
+    kwnn__json m;
+    int seq;
     if (depth > KWNN__MAX_DEPTH) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, NULL, "models are nested more than 32 deep");
     if (owner == KWB_NONE)
         return mcfg.p != NULL ? kwnn__inst_functional(c, owner, mcfg, args, n_args, outs, n_outs, depth)
                               : kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
     if (kwb_get_layer(c->f, owner, &O) != KWB_OK) return kwnn__disagree(c);
-    if (strcmp(O.class_name, "Sequential") == 0) return kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
+    if (strcmp(O.class_name, "Sequential") == 0 || (kwnn__td_model(&O, &m, &seq) && seq))
+        return kwnn__inst_chain(c, owner, args, n_args, outs, n_outs, depth);
     return kwnn__inst_functional(c, owner, mcfg, args, n_args, outs, n_outs, depth);
 }
 
@@ -855,6 +918,72 @@ static kwnn_result kwnn__input_shape(kwnn__ctx *c, const kwb_layer *L, int requi
     return kwnn__set_shape_from(c, L, v, 1, which);
 }
 
+/* A call inside a TimeDistributed model (x->steps): its inputs' first axis, the wrapper's T time
+   steps, taken off (off 1) while the layer loads for one step, then put back (off 0). */
+static void kwnn__steps_axis(kwnn__ctx *c, const kwnn__node *x, size_t T, int off)
+{
+    const uint32_t *ins = c->net->edges_ + x->first_in;
+    uint32_t i, j, d;
+    for (i = 0; i < x->n_in; i++) {
+        kwnn__node *in = &c->net->nodes_[ins[i]];
+        for (j = 0; j < i && ins[j] != ins[i]; j++) {}
+        if (j < i) continue; /* the same input twice: once */
+        if (off) {
+            for (d = 0; d + 1 < in->nd; d++) in->shape[d] = in->shape[d + 1];
+            in->shape[--in->nd] = 0;
+            in->count /= T;
+        } else {
+            for (d = in->nd; d > 0; d--) in->shape[d] = in->shape[d - 1];
+            in->shape[0] = T;
+            in->nd++;
+            in->count *= T;
+        }
+    }
+}
+
+/* kwnn__layer for a call inside a TimeDistributed model: the layer loaded for one step's shapes, run
+   on the steps as its batch (out->td, as TimeDistributed(layer)); c->shape with the steps again. */
+static kwnn_result kwnn__steps_layer(kwnn__ctx *c, const kwb_layer *L, const kwnn__node *x, kwnn_layer *out)
+{
+    size_t T = c->shape[0], work;
+    uint32_t i;
+    kwnn_result r;
+    for (i = 0; i < x->n_in; i++) {
+        const kwnn__node *in = &c->net->nodes_[c->net->edges_[x->first_in + i]];
+        if (in->nd < 2 || in->shape[0] != T || T == 0)
+            return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "inside a TimeDistributed model needs inputs of its time steps");
+    }
+    if (x->masked) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask inside a TimeDistributed model");
+    memmove(c->shape, c->shape + 1, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
+    c->nd--;
+    kwnn__steps_axis(c, x, T, 1);
+    r = kwnn__layer(c, L, out);
+    kwnn__steps_axis(c, x, T, 0);
+    if (r != KWNN_OK) return r;
+    if (out->td > 0 || out->kind == KWNN_LAYER_DOT ||
+        ((out->groups > 0 || (out->op & KWNN__RNN_SPLIT)) &&
+         (out->kind == KWNN_LAYER_SIMPLE_RNN || out->kind == KWNN_LAYER_LSTM || out->kind == KWNN_LAYER_GRU)))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                          "unsupported inside a TimeDistributed model (a TimeDistributed, Dot, or several outputs)");
+    if (c->nd + 1 > KWNN_MAX_DIMS) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "output rank too large");
+    if (!kwnn__mul(out->work, T, &work)) return kwnn__fail(c->net, KWNN_ERR_OVERFLOW, L, "its work area does not fit in a size_t");
+    out->work = work;
+    out->td = T;
+    memmove(c->shape + 1, c->shape, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
+    c->shape[0] = T;
+    c->nd++;
+    return KWNN_OK;
+}
+
+/* A nested InputLayer's check inside a TimeDistributed model: against one step's shape. */
+static void kwnn__steps_drop(kwnn__ctx *c, const kwnn__node *x)
+{
+    if (!x->steps || c->nd < 2) return;
+    memmove(c->shape, c->shape + 1, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
+    c->shape[KWNN_MAX_DIMS - 1] = 0;
+    c->nd--;
+}
+
 /* Layer L (a row of the table) for call x, from the shapes of x's inputs in c->net->nodes_: its
    kind, parameters and output shape into *out.  kwnn_load runs it at a layer's first call;
    kwnn_run_shapes again at every call, for the shapes of that run (c->fill 0: nothing written
@@ -878,7 +1007,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     c->masked = x->masked;
     out->in_ndim = c->nd;
     memcpy(out->in_shape, c->shape, sizeof c->shape);
-    if ((r = kwnn__layer(c, L, out)) != KWNN_OK) return r;
+    if ((r = x->steps ? kwnn__steps_layer(c, L, x, out) : kwnn__layer(c, L, out)) != KWNN_OK) return r;
     out->out_ndim = c->nd;
     memcpy(out->out_shape, c->shape, sizeof c->shape);
     if (out->td > 0) { /* TimeDistributed: the layer's shapes are one step's */
@@ -1005,6 +1134,7 @@ static kwnn_result kwnn__shapes(kwnn__ctx *c, uint32_t n_order)
                 c->have_shape = 1;
                 c->nd = in->nd;
                 memcpy(c->shape, in->shape, sizeof c->shape);
+                kwnn__steps_drop(c, x);
                 if ((r = kwnn__input_shape(c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);

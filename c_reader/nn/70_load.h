@@ -65,19 +65,24 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
     for (i = 0; i < c->n; i++) {
         kwb_layer L;
         kwnn_layer *out = &net->layers[i];
+        kwnn__json mcfg;
+        int mseq;
         memset(out, 0, sizeof *out);
         if (kwb_get_layer(c->f, i, &L) != KWB_OK)
             return kwnn__fail(net, KWNN_ERR_INVALID_ARGUMENT, NULL, "cannot read the layer table");
         if (L.parent != KWB_NONE) {
             kwb_layer P;
-            if (kwb_get_layer(c->f, L.parent, &P) != KWB_OK || !kwnn__is_class(&P, kwnn__model_classes))
+            kwnn__json m;
+            int seq;
+            if (kwb_get_layer(c->f, L.parent, &P) != KWB_OK ||
+                (!kwnn__is_class(&P, kwnn__model_classes) && !kwnn__td_model(&P, &m, &seq)))
                 return kwnn__fail(net, KWNN_ERR_UNSUPPORTED, &L,
                                   "is nested in a layer that is not a model (a wrapper)");
         }
         out->name = L.name;
         out->class_name = L.class_name;
         out->index = i;
-        out->kind = kwnn__is_class(&L, kwnn__model_classes) ? KWNN_LAYER_MODEL
+        out->kind = kwnn__is_class(&L, kwnn__model_classes) || kwnn__td_model(&L, &mcfg, &mseq) ? KWNN_LAYER_MODEL
                     : kwnn__is_input(&L)                    ? KWNN_LAYER_INPUT
                                                             : KWNN_LAYER_UNUSED;
         c->loaded[i] = KWB_NONE;

@@ -91,7 +91,7 @@ static void kwnn__concat_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn
     float *y = kwnn__dst(rt, (uint32_t)(x - net->nodes_));
     size_t outer = 1, b, o, inner, d;
     uint32_t i;
-    for (d = 0; d < L->units; d++) outer *= x->shape[d];
+    for (d = 0; d < L->units + (L->td > 0); d++) outer *= x->shape[d]; /* td: the node has the steps first */
     for (b = 0; b < rt->batch; b++)
         for (o = 0; o < outer; o++)
             for (i = 0; i < x->n_in; i++) {
@@ -185,8 +185,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     case KWNN_LAYER_CONCAT: kwnn__concat_run(rt, x, L); break;
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
-        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
-        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
+        if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), nb);
+        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, nb);
         break;
     default: {
         kwnn__ex ex;

@@ -106,6 +106,7 @@ static kwnn_result kwnn__infer(kwnn__shaped *S, const kwnn_net *net, const kwnn_
                 c.have_shape = 1;
                 c.nd = in->nd;
                 memcpy(c.shape, in->shape, sizeof c.shape);
+                kwnn__steps_drop(&c, x); /* inside a TimeDistributed model: one step's */
                 if ((r = kwnn__input_shape(&c, &L, 0)) != KWNN_OK) return r;
             }
             kwnn__set_node_shape(x, in->shape, in->nd);

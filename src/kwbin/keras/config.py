@@ -10,7 +10,8 @@ Accepted shapes of a model config (what ``model.to_json()``, the legacy
 
 A nested model (a layer whose class is itself a model) contributes its own
 layers right after it, with qualified names ``outer/inner`` so that names stay
-unique in the file.  Functional layers are put in a topological order of the
+unique in the file; so does a model wrapped in a TimeDistributed (``td/inner``,
+the wrapped model's own name left out).  Functional layers are put in a topological order of the
 graph, keeping the config's order wherever it already is one.
 """
 
@@ -38,6 +39,14 @@ class ConfigLayer:
     @property
     def is_model(self) -> bool:
         return self.class_name in MODEL_CLASSES
+
+    @property
+    def wrapped_model(self) -> dict[str, Any] | None:
+        """A TimeDistributed's wrapped model, {"class_name", "config"}: its layers are this layer's children."""
+        inner = self.config.get("layer") if self.class_name == "TimeDistributed" else None
+        if isinstance(inner, dict) and inner.get("class_name") in MODEL_CLASSES and isinstance(inner.get("config"), (dict, list)):
+            return {"class_name": inner["class_name"], "config": inner["config"]}
+        return None
 
     @property
     def is_operation(self) -> bool:
@@ -146,8 +155,9 @@ def flatten(model: dict[str, Any], parent: ConfigLayer | None = None) -> list[Co
             module=entry.get("module") if isinstance(entry.get("module"), str) else None,
         )
         out.append(layer)
-        if layer.is_model:
-            layer.children = flatten({"class_name": cls, "config": entry["config"]}, layer)
+        wrapped = layer.wrapped_model
+        if layer.is_model or wrapped is not None:
+            layer.children = flatten(wrapped or {"class_name": cls, "config": entry["config"]}, layer)
             out.extend(layer.children)
     return out
 

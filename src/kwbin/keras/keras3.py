@@ -162,10 +162,13 @@ class Keras3Reader:
                     f"puts {member.local_name!r} ({member.class_name}) there: the architecture does not "
                     f"match these weights"
                 )
-            if member.is_model:
+            wrapped = member.wrapped_model
+            if member.is_model or wrapped is not None:  # a TimeDistributed's model: under its "layer"
                 children = [c for c in flat if c.parent == member.name]
-                self._read_model(f"{group_path}/layers", member.class_name, children, flat, out)
-                layer.weights = self._positional(group_path, "vars", member)
+                inner = f"{group_path}/layer" if wrapped is not None else group_path
+                self._read_model(f"{inner}/layers", wrapped["class_name"] if wrapped else member.class_name,
+                                 children, flat, out)
+                layer.weights = self._positional(inner, "vars", member)
             else:
                 layer.weights = self._layer_weights(group_path, member)
         leftovers = sorted(g for g in unclaimed if self.tree.all_datasets(f"{path}/{g}"))

@@ -114,7 +114,7 @@ class LegacyReader:
         out: list[Layer] = []
         for member in tops:
             out.append(self._layer(member))
-            if member.is_model:
+            if member.is_model or member.wrapped_model is not None:
                 out.extend(self._nested(member, flat))
         return out
 
@@ -125,7 +125,7 @@ class LegacyReader:
             if expected and any(expected.values()) and member.class_name != "InputLayer":
                 raise PackError(f"{self.name}: layer {member.local_name!r} ({member.class_name}) has no weights in the file")
             return layer
-        if member.is_model:
+        if member.is_model or member.wrapped_model is not None:
             return layer  # its weights go to its own layers, see _nested
         names = self._weight_names(member.local_name)
         layer.weights = self._weights(member, names)

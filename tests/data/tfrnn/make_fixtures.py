@@ -115,6 +115,78 @@ def _bidirectional(mode: str | None) -> Case:
                 note)
 
 
+def _bidi_own_backward(mode: str | None, back_units: int = 4, state: bool = False, steps: int | None = STEPS,
+                       forward_backwards: bool = False) -> Any:
+    """Bidirectional(LSTM(4), backward_layer=GRU(back_units, reset_after=False, relu)); with return_state an
+    LSTM(back_units) backward layer (tf.keras, like Keras 3, assumes as many states both ways).  Both with biases:
+    tf-keras's .h5 loader splits a Bidirectional's weights in halves (one without a bias does not reload)."""
+    def build() -> Any:
+        x = K.Input((steps, FEATURES), name="x")
+        forward = L.LSTM(4, return_sequences=not state, return_state=state, go_backwards=forward_backwards,
+                         name="fw")
+        if state:
+            backward = L.LSTM(back_units, return_state=True, go_backwards=not forward_backwards, activation="relu",
+                              name="bw")
+        else:
+            backward = L.GRU(back_units, return_sequences=True, go_backwards=not forward_backwards, reset_after=False,
+                             activation="relu", name="bw")
+        outs = L.Bidirectional(forward, backward_layer=backward, merge_mode=mode, name="bi")(x)
+        return K.Model(x, outs, name="m")
+    return build
+
+
+def _frame_cnn() -> Any:
+    return K.Sequential([K.Input((10, 9, 3)), L.Conv2D(4, 3, activation="relu", name="conv"),
+                         L.MaxPooling2D(2, name="pool"), L.Flatten(name="flat"), L.Dense(6, activation="tanh",
+                                                                                          name="dense")],
+                        name="frame_cnn")
+
+
+def _video_td_model(frames: int | None) -> Any:
+    def build() -> Any:
+        x = K.Input((frames, 10, 9, 3), name="video")
+        h = L.TimeDistributed(_frame_cnn(), name="frames")(x)
+        return K.Model(x, L.Dense(2, name="head")(L.LSTM(5, name="lstm")(h)), name="video")
+    return build
+
+
+def _td_residual_model() -> Any:
+    step = K.Input((5,), name="step")
+    h = L.Dense(5, activation="tanh", name="d1")(step)
+    h = L.Add(name="residual")([step, h])
+    h = L.Concatenate(name="cat")([h, L.Dense(2, name="d2")(step)])
+    block = K.Model(step, L.Dense(3, name="d3")(h), name="block")
+    x = K.Input((None, 5), name="x")
+    return K.Model(x, L.GRU(4, name="gru")(L.TimeDistributed(block, name="blocks")(x)), name="blocks_model")
+
+
+WRAPPER_CASES = [
+    *[Case(f"bidi_lstm_gru_{mode or 'none'}", _bidi_own_backward(mode, back_units=3 if mode == "concat" else 4),
+           f"Bidirectional(LSTM(4, seq), backward_layer=GRU({3 if mode == 'concat' else 4}, seq, go_backwards, "
+           f"reset_after=False, relu), merge_mode={mode!r})"
+           + (": concat of 4 + 3" if mode == "concat" else ": two outputs" if mode is None else ""))
+      for mode in ("concat", "sum", "mul", "ave", None)],
+    Case("bidi_lstm_lstm_return_state", _bidi_own_backward("concat", back_units=3, state=True),
+         "Bidirectional(LSTM(4, return_state), backward_layer=LSTM(3, return_state, go_backwards, relu)): "
+         "outputs [concat of 4 + 3, forward h, c, backward h, c]"),
+    Case("bidi_forward_go_backwards", _bidi_own_backward("concat", back_units=3, forward_backwards=True),
+         "Bidirectional(LSTM(4, seq, go_backwards=True), backward_layer=GRU(3, seq, go_backwards=False, ...)): "
+         "the directions swapped"),
+    Case("bidi_lstm_gru_none_time", _bidi_own_backward("concat", back_units=3, steps=None),
+         f"as bidi_lstm_gru_concat over (None, 4): saved batch of {STEPS} steps, more_runs of 2 and 9 steps",
+         time_steps=STEPS, runs=(2, 9)),
+    Case("td_sequential_cnn_video", _video_td_model(4),
+         "video (4, 10, 9, 3) -> TimeDistributed(Sequential(Conv2D(4, 3, relu), MaxPooling2D(2), Flatten, "
+         "Dense(6, tanh))) -> LSTM(5) -> Dense(2)"),
+    Case("td_sequential_cnn_none_frames", _video_td_model(None),
+         "as td_sequential_cnn_video over None frames: saved batch of 4 frames, more_runs of 1 and 6",
+         time_steps=4, runs=(1, 6)),
+    Case("td_functional_residual", _td_residual_model,
+         "(None, 5) -> TimeDistributed(functional: Dense(5, tanh), Add residual, Concatenate with Dense(2), "
+         f"Dense(3)) -> GRU(4); saved batch of {STEPS} steps, more_runs of 3", time_steps=STEPS, runs=(3,)),
+]
+
+
 CASES = [
     Case("lstm", _seq(lambda: L.LSTM(5, name="lstm")), "LSTM(5): the last output"),
     Case("lstm_sequences_backwards", _seq(lambda: L.LSTM(5, return_sequences=True, go_backwards=True, name="lstm")),
@@ -162,6 +234,7 @@ CASES = [
          how=_how("lstm")),
     Case("cudnn_gru", _cudnn("gru"), "Keras 2 CuDNNGRU(5, return_sequences=True): kernel (4, 15), "
          "recurrent_kernel (5, 15), bias (30,)", expected=_plain_twin("gru"), how=_how("gru")),
+    *WRAPPER_CASES,
 ]
 
 
@@ -170,7 +243,9 @@ MANIFEST = """\
 
 {count} cases: tiny tf.keras models of SimpleRNN, LSTM, GRU (reset_after true and false), Bidirectional
 (every merge mode, a separate backward layer), stacked encoders over a `None` time axis, masking, and
-Keras 2's CuDNNLSTM / CuDNNGRU. Made by **tensorflow-cpu {tf} / tf-keras {tfk}** (numpy {np}, h5py {h5py},
+Keras 2's CuDNNLSTM / CuDNNGRU; and the wrapper cases (`bidi_*`: a backward layer of another class and
+units in every merge mode, return_state, over a `None` axis; `td_*`: TimeDistributed around a Sequential
+CNN and a functional model with a residual). Made by **tensorflow-cpu {tf} / tf-keras {tfk}** (numpy {np}, h5py {h5py},
 Python {py}, CPU), in `.venv-tf` (requirements/tf.txt; `make check-tfkeras` creates it), with
 
     nice -n 10 .venv-tf/bin/python tests/data/tfrnn/make_fixtures.py            # all cases
