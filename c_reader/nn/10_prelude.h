@@ -4,6 +4,7 @@
 #if defined(KWBIN_NN_IMPLEMENTATION) && !defined(KWBIN_NN_IMPLEMENTATION_DONE)
 #define KWBIN_NN_IMPLEMENTATION_DONE
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
