@@ -37,6 +37,21 @@ static int kwnn__mask_producer(kwnn__json entry)
 static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
                                                             NULL};
 
+/* Edges a call of this model-config entry keeps spare for the query's and the value's implicit
+   masks (61_implicit_masks.h): two for the attention layers. */
+static uint32_t kwnn__mask_spare(kwnn__json entry)
+{
+    kwnn__json cls;
+    size_t i;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    for (i = 0; kwnn__unrecorded_mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__unrecorded_mask_classes[i])) return 2;
+    return 0;
+}
+
+/* How many implicit masks follow node x's inputs. */
+static uint32_t kwnn__imask_count(const kwnn__node *x) { return (x->imask & 1u) + ((x->imask >> 1) & 1u); }
+
 /* Is this model-config entry of a class that honours a mask (it may take one more input)? */
 static int kwnn__mask_entry(kwnn__json entry)
 {
@@ -49,16 +64,13 @@ static int kwnn__mask_entry(kwnn__json entry)
 }
 
 /* A layer called with mask=: its class must honour it and the mask be one value per time step.
-   Attention layers in a model with a mask producer are refused (their mask is not in the file). */
+   (Keras 3 attention layers take theirs implicitly: 61_implicit_masks.h.) */
 static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
 {
     const struct kwnn__node *x, *m;
     kwnn__json cfg, v;
-    if (c->mask_producer && kwnn__is_class(L, kwnn__unrecorded_mask_classes))
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
-                          "attention layers their mask at run time; the config does not record it)");
-    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
+    if (c->mask_producer && c->keras2_file && !c->masked &&
+        (kwnn__is_class(L, kwnn__mask_classes) || kwnn__is_class(L, kwnn__unrecorded_mask_classes)))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                           "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
                           "mask reaches this layer at run time; the config does not record it)");

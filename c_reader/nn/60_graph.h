@@ -144,7 +144,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 while (kwnn__next(&calls, NULL, &call)) { /* every reference, or more (Keras 2 kwargs) */
                     size_t all = kwnn__nrefs(call), used = kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
                                                                                      : kwnn__call_nrefs(call);
-                    refs += all > used ? all : used;
+                    refs += (all > used ? all : used) + kwnn__mask_spare(entry); /* 48_masking.h */
                 }
             }
         }
@@ -565,13 +565,16 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 }
             }
             kwnn__begin(nodes, '[', &it2);
-            while (kwnn__next(&it2, NULL, &call))
+            while (kwnn__next(&it2, NULL, &call)) {
                 if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
                                         (uint32_t)(kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
-                                                                            : kwnn__call_nrefs(call)),
+                                                                            : kwnn__call_nrefs(call)) +
+                                            kwnn__mask_spare(entry),
                                         &id)) !=
                     KWNN_OK)
                     return r;
+                c->net->nodes_[id].n_in -= kwnn__mask_spare(entry); /* room for its masks (48_masking.h) */
+            }
         }
         child = c->next_sibling[child];
     }
@@ -864,7 +867,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     memcpy(c->shape, c->net->nodes_[ins[0]].shape, sizeof c->shape);
     c->have_shape = 1;
     c->ins = ins;
-    c->n_ins = x->n_in;
+    c->n_ins = x->n_in - kwnn__imask_count(x); /* without its implicit masks (61_implicit_masks.h) */
     c->kwargs = x->kwargs;
     c->op_call = x->call;
     c->masked = x->masked;

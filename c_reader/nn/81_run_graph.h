@@ -150,6 +150,25 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
+/* An attention call's implicit masks (61_implicit_masks.h): the inputs after its own; NULL: none. */
+static const kwnn__amask *kwnn__im_masks(const kwnn__rt *rt, const kwnn__node *x, const kwnn_layer *L, kwnn__amask *am)
+{
+    const uint32_t *e = rt->net->edges_ + x->first_in + x->n_in - kwnn__imask_count(x);
+    size_t T = L->kind == KWNN_LAYER_MHA ? L->in_count / L->in_shape[L->in_ndim - 1] : L->in_shape[0];
+    if (x->imask == 0) return NULL;
+    am->q = am->v = NULL;
+    am->qs = am->vs = 0;
+    if (x->imask & 1u) {
+        am->q = kwnn__src(rt, *e);
+        am->qs = rt->net->nodes_[*e++].count / T;
+    }
+    if (x->imask & 2u) {
+        am->v = kwnn__src(rt, *e);
+        am->vs = rt->net->nodes_[*e].count / L->sh;
+    }
+    return am;
+}
+
 /* The computing node at run position p; a run error (an input value a layer cannot take) stops the run. */
 static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
 {
@@ -160,6 +179,7 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t i;
     size_t nb;
     const float *mask;
+    kwnn__amask am;
     kwnn_result res;
     if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
         const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
@@ -186,7 +206,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), rt->batch);
-        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, rt->batch);
+        else kwnn__attention_call(L, in, x->n_in - kwnn__imask_count(x), kwnn__dst(rt, id), rt->work,
+                                  kwnn__im_masks(rt, x, L, &am), rt->batch);
         break;
     default: {
         kwnn__ex ex;
