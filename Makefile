@@ -23,7 +23,7 @@ $(DEMO_STAMP): requirements/demo.txt
 	$(PIP) -r requirements/demo.txt
 	touch $@
 
-$(STAMP): $(DEMO_STAMP) pyproject.toml setup.py requirements/dev.txt
+$(STAMP): $(DEMO_STAMP) pyproject.toml setup.py src/kwbin/_records.c requirements/dev.txt
 	$(PIP) -r requirements/dev.txt
 	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@

@@ -4,12 +4,17 @@ The headers live in c_reader/ (one copy in the repository); a regular build
 copies them into the built package, so ``kwbin.get_include()`` and
 ``kwbin --include`` point inside site-packages.  An editable install copies
 nothing: ``get_include()`` then finds c_reader/ of the checkout itself, so an
-edit of a header is seen at once.  Everything else is in pyproject.toml.
+edit of a header is seen at once.
+
+It also compiles ``kwbin._records`` (src/kwbin/_records.c), an optional C
+speedup that builds the reader's tensor records; without a C compiler the
+build goes on without it and kwbin uses the same builder in Python.
+Everything else is in pyproject.toml.
 """
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -27,4 +32,6 @@ class BuildPyWithHeaders(build_py):
             self.copy_file(str(ROOT / "c_reader" / name), str(target / name))
 
 
-setup(cmdclass={"build_py": BuildPyWithHeaders})
+RECORDS = Extension("kwbin._records", ["src/kwbin/_records.c"], optional=True)
+
+setup(cmdclass={"build_py": BuildPyWithHeaders}, ext_modules=[RECORDS])

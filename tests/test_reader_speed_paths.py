@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import kwbin
-from kwbin.records import TENSOR_FIELDS, TensorInfo, _TensorInfoDraft, tensor_infos
+from kwbin import records
+from kwbin.records import TENSOR_FIELDS, TensorInfo, _TensorInfoDraft, tensor_infos, tensor_infos_python
 
 DTYPES = ("float32", "float16", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "bool")
 
@@ -132,9 +133,76 @@ def test_a_record_pickled_with_its_dict_loads():
 def test_the_draft_class_mirrors_tensor_info():
     assert TENSOR_FIELDS == TensorInfo.__slots__ == _TensorInfoDraft.__slots__
     cols = [[i] for i in range(len(TENSOR_FIELDS))]
-    (built,) = tensor_infos(cols)
-    assert built == TensorInfo(*range(len(TENSOR_FIELDS)))
-    assert tensor_infos([[] for _ in TENSOR_FIELDS]) == ()
+    for build in (tensor_infos, tensor_infos_python):
+        (built,) = build(cols)
+        assert built == TensorInfo(*range(len(TENSOR_FIELDS)))
+        assert build([[] for _ in TENSOR_FIELDS]) == ()
+
+
+def test_the_c_builder_is_installed_by_make_test():
+    """`make test` installs kwbin with its optional C module; the bench measures the same build."""
+    assert records._build is not None, "kwbin._records was not compiled: run `make venv` (needs a C compiler)"
+
+
+@pytest.mark.parametrize("layers", [False, True])
+def test_c_and_python_builders_make_the_same_records(tmp_path, layers):
+    if records._build is None:
+        pytest.skip("kwbin._records not compiled")
+    path, _ = _mixed_file(tmp_path, layers)
+    with kwbin.open(path) as f:
+        in_c = f.tensors
+        cols = [[getattr(t, name) for t in in_c] for name in TENSOR_FIELDS]
+    in_python = tensor_infos_python(cols)
+    assert in_c == in_python and hash(in_c) == hash(in_python)
+    assert [repr(t) for t in in_c] == [repr(t) for t in in_python]
+    assert all(type(t) is TensorInfo for t in in_c)
+    for t, u in zip(in_c, in_python):
+        assert all(getattr(t, name) is getattr(u, name) for name in TENSOR_FIELDS)  # the same objects, not copies
+
+
+def test_c_builder_untracks_only_records_that_can_hold_no_cycle():
+    """Records of str, int, None and tuples of ints are left out of the garbage
+    collector (no cycle can pass through them); any other value keeps its record tracked."""
+    import gc
+
+    if records._build is None:
+        pytest.skip("kwbin._records not compiled")
+    atomic = [[0], ["n"], [None], ["w"], ["float32"], [(2, 3)], [64], [24], [7], [""]]
+    (plain,) = tensor_infos(atomic)
+    assert not gc.is_tracked(plain) and plain == TensorInfo(0, "n", None, "w", "float32", (2, 3), 64, 24, 7, "")
+    box: list = []
+    for column, odd in ((5, ([2], 3)), (1, box), (6, 1.5)):
+        cols = [list(c) for c in atomic]
+        cols[column] = [odd]
+        (rec,) = tensor_infos(cols)
+        assert gc.is_tracked(rec), (column, odd)
+    # a cycle through a tracked record is still collected
+    cols = [list(c) for c in atomic]
+    cols[1] = [box]
+    (rec,) = tensor_infos(cols)
+    box.append(rec)
+    ref = weakref.ref(rec)
+    del rec, cols, box
+    gc.collect()
+    assert ref() is None
+
+
+def test_c_builder_refuses_malformed_columns():
+    if records._build is None:
+        pytest.skip("kwbin._records not compiled")
+    build = records._build
+    cols = tuple([i] for i in range(len(TENSOR_FIELDS)))
+    with pytest.raises(ValueError, match="differ in length"):
+        build(TensorInfo, TENSOR_FIELDS, cols[:-1] + ([1, 2],))
+    with pytest.raises(ValueError, match="one column per slot"):
+        build(TensorInfo, TENSOR_FIELDS, cols[:-1])
+    with pytest.raises(TypeError, match="no slot"):
+        build(TensorInfo, ("nope",), ([1],))
+    with pytest.raises(TypeError, match="not a slot"):
+        build(TensorInfo, ("__init__",), ([1],))
+    with pytest.raises(TypeError, match="must be sequences"):
+        build(TensorInfo, TENSOR_FIELDS, cols[:-1] + (5,))
+    assert build(TensorInfo, TENSOR_FIELDS, tuple([] for _ in TENSOR_FIELDS)) == ()
 
 
 @pytest.mark.parametrize("layers", [False, True])

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from itertools import repeat
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
+
+_build: Optional[Callable[..., Any]]
+try:  # the C builder, compiled at install when a C compiler is there (setup.py)
+    from ._records import build as _c_build
+
+    _build = _c_build
+except ImportError:  # a checkout run from src/, or no compiler: the Python builder
+    _build = None
 
 
 class _Record:
@@ -78,8 +86,16 @@ def tensor_infos(columns: Sequence[Sequence[Any]]) -> tuple[TensorInfo, ...]:
     """``TensorInfo`` records from one list per field, in ``fields(TensorInfo)`` order.
 
     The records are ordinary frozen ``TensorInfo`` instances (equal, hashable,
-    immutable, ``dataclasses.replace``-able), built in bulk.
+    immutable, ``dataclasses.replace``-able), built in bulk: by the optional C
+    module ``kwbin._records`` when it was compiled at install, else in Python.
     """
+    if _build is not None:
+        return _build(TensorInfo, TENSOR_FIELDS, tuple(columns))  # type: ignore[no-any-return]
+    return tensor_infos_python(columns)
+
+
+def tensor_infos_python(columns: Sequence[Sequence[Any]]) -> tuple[TensorInfo, ...]:
+    """``tensor_infos`` without the C module: the same records, about 2 ms slower per 10,000."""
     drafts = list(map(object.__new__, repeat(_TensorInfoDraft, len(columns[0]))))
     # One loop of plain stores: cheaper than calling an __init__ per record.
     for d, index, name, layer, weight, dtype, shape, offset, nbytes, crc32, source in zip(drafts, *columns):
