@@ -597,7 +597,7 @@
    axis, Maximum / Minimum of masked inputs (Keras changes their values),
    an RNN, GlobalAveragePooling1D, Softmax or TimeDistributed that Keras
    gives a mask without recording it (called with training= or another
-   keyword).  Keras 1 / 2 and tf.keras files: see below.
+   keyword).  Keras 1 / 2 and tf.keras files: see the end of this section.
 
    A Sequential's config records no mask:
    the chain follows a mask_zero Embedding's (its ids are the mask) through
@@ -605,9 +605,18 @@
    RNNs returning sequences, to the layers above; a mask reaching one of
    them another way (Masking, Conv1D, ...) is refused.
 
-   Keras 1 / 2 and tf.keras files record no mask at all: in one with a
-   mask_zero Embedding or a Masking layer, the RNNs, Bidirectional,
-   GlobalAveragePooling1D and attention layers are refused.
+   Keras 1 / 2 and tf.keras files record no mask at all: kwnn_load follows
+   every mask as tf.keras 2.21 propagates it (Keras 1 and standalone Keras
+   2.x are assumed to do the same; their files cannot be made here):
+   SimpleRNN, LSTM, GRU and Bidirectional (also with initial_state) and
+   GlobalAveragePooling1D take their input's mask; Dense, Dropout & co,
+   the activation layers (ThresholdedReLU too), LayerNormalization,
+   BatchNormalization, UnitNormalization and TimeDistributed pass it on
+   (Rescaling, Normalization and Identity drop it); merges and Concatenate
+   on the last axis give the AND of the masks their inputs have (none only
+   when none has one); an RNN returning sequences passes its mask on, one
+   without drops it; attention layers as above, and MultiHeadAttention
+   removes no mask.  Every other layer drops it.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 
@@ -5088,6 +5097,16 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
+/* Is step i (sample b, time t: b * T + t) masked?  mask: L->mult values per step (0: one), all
+   0 when masked (an implicit mask's source features, 61_implicit_masks.h). */
+static int kwnn__mask_off(const kwnn_layer *L, const float *mask, size_t i)
+{
+    size_t n = L->mult > 0 ? L->mult : 1, k;
+    for (k = 0; k < n; k++)
+        if (mask[i * n + k] != 0.0f) return 0;
+    return 1;
+}
+
 /* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
    each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
    sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
@@ -5110,7 +5129,7 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
         for (b = 0; b < batch; b++) {
-            int skip = mask != NULL && mask[b * T + t] == 0.0f;
+            int skip = mask != NULL && kwnn__mask_off(L, mask, b * T + t);
             if (!skip)
                 kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
                                t2 + b * U);
@@ -5121,7 +5140,7 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
     for (b = 0; b < batch && !seq; b++) {
         memcpy(y + b * ystride, h + b * U, U * sizeof *y);
         if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
-            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            kwnn__mask_off(L, mask, b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)))
             memset(y + b * ystride, 0, U * sizeof *y);
     }
 }
@@ -7372,8 +7391,9 @@ static int kwnn__mask_producer(kwnn__json entry)
 static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
                                                             NULL};
 
-/* Edges a call of this model-config entry keeps spare for the query's and the value's implicit
-   masks (61_implicit_masks.h): two for the attention layers. */
+/* Edges a call of this model-config entry keeps spare for its implicit masks
+   (61_implicit_masks.h): two for the attention layers (the query's, the value's), one for the
+   layers that honour a mask (a Keras 1 / 2 file's RNN gets its mask so). */
 static uint32_t kwnn__mask_spare(kwnn__json entry)
 {
     kwnn__json cls;
@@ -7381,11 +7401,17 @@ static uint32_t kwnn__mask_spare(kwnn__json entry)
     if (!kwnn__get(entry, "class_name", &cls)) return 0;
     for (i = 0; kwnn__unrecorded_mask_classes[i] != NULL; i++)
         if (kwnn__jstr_is(cls, kwnn__unrecorded_mask_classes[i])) return 2;
+    for (i = 0; kwnn__mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__mask_classes[i])) return 1;
     return 0;
 }
 
-/* How many implicit masks follow node x's inputs. */
-static uint32_t kwnn__imask_count(const kwnn__node *x) { return (x->imask & 1u) + ((x->imask >> 1) & 1u); }
+/* How many implicit masks follow node x's inputs (bits 1, 2: an attention layer's query and
+   value masks; 4: the step mask of a recurrent or pooling layer). */
+static uint32_t kwnn__imask_count(const kwnn__node *x)
+{
+    return (x->imask & 1u) + ((x->imask >> 1) & 1u) + ((x->imask >> 2) & 1u);
+}
 
 /* Is this model-config entry of a class that honours a mask (it may take one more input)? */
 static int kwnn__mask_entry(kwnn__json entry)
@@ -7399,16 +7425,11 @@ static int kwnn__mask_entry(kwnn__json entry)
 }
 
 /* A layer called with mask=: its class must honour it and the mask be one value per time step.
-   (Keras 3 attention layers take theirs implicitly: 61_implicit_masks.h.) */
+   (The masks Keras passes without recording them: 61_implicit_masks.h.) */
 static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
 {
     const struct kwnn__node *x, *m;
     kwnn__json cfg, v;
-    if (c->mask_producer && c->keras2_file && !c->masked &&
-        (kwnn__is_class(L, kwnn__mask_classes) || kwnn__is_class(L, kwnn__unrecorded_mask_classes)))
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
-                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
@@ -7439,11 +7460,11 @@ static void kwnn__masked_mean(const kwnn_layer *L, const float *x, const float *
 {
     size_t T = L->in_shape[0], C = L->in_shape[1], b, t, k;
     for (b = 0; b < batch; b++) {
-        const float *xb = x + b * T * C, *mb = mask + b * T;
+        const float *xb = x + b * T * C;
         float *yb = y + b * C, n = 0.0f;
         for (k = 0; k < C; k++) yb[k] = 0.0f;
         for (t = 0; t < T; t++) {
-            if (mb[t] == 0.0f) continue;
+            if (kwnn__mask_off(L, mask, b * T + t)) continue;
             n += 1.0f;
             for (k = 0; k < C; k++) yb[k] += xb[t * C + k];
         }
@@ -9178,6 +9199,11 @@ static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
      a reader of one of those tensors that Keras runs later sees none.  Keras runs the graph by
      depth (the longest path to an output, the deepest first), so a reader deeper than the
      attention layer sees the mask, a shallower one does not; one of equal depth is refused.
+   Keras 1 / 2 files (tf.keras 2.x) record no mask at all; there (kwnn__im_layer2, as tf.keras
+   2.21 does; Keras 1 and standalone Keras 2 assumed alike) the recurrent layers, Bidirectional
+   and GlobalAveragePooling1D take theirs here too, merges AND the masks they get, fewer layers
+   pass a mask on (Rescaling, Normalization, Identity drop it) and MultiHeadAttention removes
+   nothing.
    Where a mask reaches a layer that honours it (Attention & co), the pass adds the mask's
    source as one more input (the edges kept spare at pass 1): any(source[t, :] != 0) is step t's
    mask.  A mask it cannot represent (the OR of two different masks, Masking with another
@@ -9197,6 +9223,13 @@ static const char *const kwnn__im_passers[] = {
     "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU",
     "ELU", "PReLU", "Softmax", "LayerNormalization", "UnitNormalization", "GroupNormalization",
     "BatchNormalization", "Rescaling", "Normalization", NULL};
+
+/* Keras 2 (tf.keras 2.x; Keras 1 and 2.x assumed alike): supports_masking and the default compute_mask. */
+static const char *const kwnn__im_passers2[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU",
+    "PReLU", "ThresholdedReLU", "LayerNormalization", "BatchNormalization", "UnitNormalization",
+    "TimeDistributed", NULL};
 
 /* Layers whose call takes a mask: given one Keras does not record, they are refused. */
 static const char *const kwnn__im_users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
@@ -9281,6 +9314,57 @@ static kwnn_result kwnn__im_attention(kwnn__ctx *c, const kwb_layer *L, uint32_t
     return KWNN_OK;
 }
 
+/* Keras 1 / 2: a recurrent layer or GlobalAveragePooling1D takes its input's mask as one more
+   input (the edge kept spare); the mask of its result. */
+static kwnn_result kwnn__im_stepped(kwnn__ctx *c, const kwb_layer *L, uint32_t id, uint32_t m, uint32_t *out)
+{
+    kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    int rnn = K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU;
+    kwnn_result r;
+    *out = KWNN__IM_NONE;
+    if (m == KWNN__IM_NONE) return KWNN_OK;
+    if (KWNN__IM_BAD(m)) return kwnn__im_refuse(c, L, m);
+    if (K->channels_first || K->td > 0)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask with data_format channels_first");
+    if ((r = kwnn__im_fits(c, L, m, c->net->edges_[x->first_in])) != KWNN_OK) return r;
+    c->net->edges_[x->first_in + x->n_in++] = m;
+    x->imask |= 4u;
+    if (rnn && (K->op & KWNN__RNN_SEQUENCES)) *out = m;
+    return KWNN_OK;
+}
+
+/* Keras 1 / 2 (tf.keras 2.x): the mask of call `id`'s result.  Nothing is recorded: the recurrent
+   layers, Bidirectional and GlobalAveragePooling1D take it here; a merge gives the AND of the
+   masks its inputs have (none when none has one); no MultiHeadAttention removes masks. */
+static kwnn_result kwnn__im_layer2(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen, uint32_t n,
+                                   uint32_t *out)
+{
+    const kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    uint32_t i, m = n > 0 ? seen[0] : KWNN__IM_NONE;
+    *out = KWNN__IM_NONE;
+    if (x->masked) return KWNN_OK; /* a mask the config records (a tensor keyword) */
+    if (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU) {
+        if (K->td > 0 && m != KWNN__IM_NONE)
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask reaching a wrapped recurrent layer");
+        return kwnn__im_stepped(c, L, id, m, out);
+    }
+    if (K->kind == KWNN_LAYER_GLOBAL_AVGPOOL && K->spatial == 1) return kwnn__im_stepped(c, L, id, m, out);
+    if (kwnn__is_class(L, kwnn__im_passers2)) {
+        *out = m;
+        return KWNN_OK;
+    }
+    if (K->kind == KWNN_LAYER_MERGE || K->kind == KWNN_LAYER_CONCAT) {
+        int last = K->kind == KWNN_LAYER_MERGE || K->units + 1 == K->out_ndim;
+        m = KWNN__IM_NONE;
+        for (i = 0; i < n; i++)
+            if (seen[i] != KWNN__IM_NONE) m = m == KWNN__IM_NONE ? seen[i] : kwnn__im_or(m, seen[i]);
+        *out = m != KWNN__IM_NONE && !last ? KWNN__IM_AXIS : m;
+    }
+    return KWNN_OK; /* every other layer drops the mask (or, in Keras 2.0-2.2, refuses it when built) */
+}
+
 /* The mask of call `id`'s result (layer L), from the masks its inputs carry (seen). */
 static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen, uint32_t n,
                                   uint32_t *out)
@@ -9309,6 +9393,7 @@ static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id,
         return KWNN_OK;
     }
     if (kwnn__is_class(L, kwnn__unrecorded_mask_classes)) return kwnn__im_attention(c, L, id, seen, out);
+    if (c->keras2_file) return kwnn__im_layer2(c, L, id, seen, n, out);
     m = n > 0 ? seen[0] : KWNN__IM_NONE;
     if (n > 1 && (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU)) {
         /* with initial_state (several tensors) Keras passes no mask= (only NAME_mask=); its
@@ -9358,15 +9443,14 @@ static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id,
     return KWNN_OK; /* every other layer drops the mask */
 }
 
-/* The pass (after the shapes, before the plan): see the top of this part.  Keras 1 / 2 files
-   are refused where a mask would reach an attention or recurrent layer (48_masking.h). */
+/* The pass (after the shapes, before the plan): see the top of this part. */
 static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
 {
     kwnn_net *net = c->net;
     uint32_t N = c->nodes_used, p, i, j, id;
     uint32_t *depth = c->stack, *clear = c->stack + N, *many = c->live, *msrc = c->stack2, seen[8];
     kwnn_result r;
-    if (!c->mask_producer || c->keras2_file || N == 0 || c->stack_cap < 2 * (size_t)N) return KWNN_OK;
+    if (!c->mask_producer || N == 0 || c->stack_cap < 2 * (size_t)N) return KWNN_OK;
     for (i = 0; i < N; i++) {
         depth[i] = 0;
         clear[i] = msrc[i] = KWNN__IM_NONE;
@@ -9384,7 +9468,7 @@ static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
     /* the deepest MultiHeadAttention reading each tensor (it removes the tensor's mask) */
     for (p = 0; p < n_order; p++) {
         const kwnn__node *x = &net->nodes_[id = net->order_[p]];
-        if (x->kind != KWNN__N_LAYER || net->layers[x->layer].kind != KWNN_LAYER_MHA) continue;
+        if (c->keras2_file || x->kind != KWNN__N_LAYER || net->layers[x->layer].kind != KWNN_LAYER_MHA) continue;
         for (i = 0; i < x->n_in; i++) {
             uint32_t y = net->edges_[x->first_in + i], dup = 0;
             for (j = 0; j < i; j++) dup |= net->edges_[x->first_in + j] == y;
@@ -10127,6 +10211,7 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     size_t nb;
     const float *mask;
     kwnn__amask am;
+    kwnn_layer stepped;
     kwnn_result res;
     if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
         const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
@@ -10139,11 +10224,16 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         return KWNN_OK;
     }
     for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
-    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    mask = x->masked || (x->imask & 4u) ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
+    if (x->imask & 4u) { /* an implicit mask (61_implicit_masks.h): its source's features per step */
+        stepped = *L;
+        stepped.mult = rt->net->nodes_[rt->net->edges_[x->first_in + x->n_in - 1]].count / L->in_shape[0];
+        L = &stepped;
+    }
     nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
-    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
+    if (kwnn__recurrent_run(L, in, mask != NULL ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+    if (mask != NULL && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
         kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }

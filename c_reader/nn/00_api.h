@@ -597,7 +597,7 @@
    axis, Maximum / Minimum of masked inputs (Keras changes their values),
    an RNN, GlobalAveragePooling1D, Softmax or TimeDistributed that Keras
    gives a mask without recording it (called with training= or another
-   keyword).  Keras 1 / 2 and tf.keras files: see below.
+   keyword).  Keras 1 / 2 and tf.keras files: see the end of this section.
 
    A Sequential's config records no mask:
    the chain follows a mask_zero Embedding's (its ids are the mask) through
@@ -605,9 +605,18 @@
    RNNs returning sequences, to the layers above; a mask reaching one of
    them another way (Masking, Conv1D, ...) is refused.
 
-   Keras 1 / 2 and tf.keras files record no mask at all: in one with a
-   mask_zero Embedding or a Masking layer, the RNNs, Bidirectional,
-   GlobalAveragePooling1D and attention layers are refused.
+   Keras 1 / 2 and tf.keras files record no mask at all: kwnn_load follows
+   every mask as tf.keras 2.21 propagates it (Keras 1 and standalone Keras
+   2.x are assumed to do the same; their files cannot be made here):
+   SimpleRNN, LSTM, GRU and Bidirectional (also with initial_state) and
+   GlobalAveragePooling1D take their input's mask; Dense, Dropout & co,
+   the activation layers (ThresholdedReLU too), LayerNormalization,
+   BatchNormalization, UnitNormalization and TimeDistributed pass it on
+   (Rescaling, Normalization and Identity drop it); merges and Concatenate
+   on the last axis give the AND of the masks their inputs have (none only
+   when none has one); an RNN returning sequences passes its mask on, one
+   without drops it; attention layers as above, and MultiHeadAttention
+   removes no mask.  Every other layer drops it.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 

@@ -18,6 +18,11 @@
      a reader of one of those tensors that Keras runs later sees none.  Keras runs the graph by
      depth (the longest path to an output, the deepest first), so a reader deeper than the
      attention layer sees the mask, a shallower one does not; one of equal depth is refused.
+   Keras 1 / 2 files (tf.keras 2.x) record no mask at all; there (kwnn__im_layer2, as tf.keras
+   2.21 does; Keras 1 and standalone Keras 2 assumed alike) the recurrent layers, Bidirectional
+   and GlobalAveragePooling1D take theirs here too, merges AND the masks they get, fewer layers
+   pass a mask on (Rescaling, Normalization, Identity drop it) and MultiHeadAttention removes
+   nothing.
    Where a mask reaches a layer that honours it (Attention & co), the pass adds the mask's
    source as one more input (the edges kept spare at pass 1): any(source[t, :] != 0) is step t's
    mask.  A mask it cannot represent (the OR of two different masks, Masking with another
@@ -37,6 +42,13 @@ static const char *const kwnn__im_passers[] = {
     "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU",
     "ELU", "PReLU", "Softmax", "LayerNormalization", "UnitNormalization", "GroupNormalization",
     "BatchNormalization", "Rescaling", "Normalization", NULL};
+
+/* Keras 2 (tf.keras 2.x; Keras 1 and 2.x assumed alike): supports_masking and the default compute_mask. */
+static const char *const kwnn__im_passers2[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU",
+    "PReLU", "ThresholdedReLU", "LayerNormalization", "BatchNormalization", "UnitNormalization",
+    "TimeDistributed", NULL};
 
 /* Layers whose call takes a mask: given one Keras does not record, they are refused. */
 static const char *const kwnn__im_users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
@@ -121,6 +133,57 @@ static kwnn_result kwnn__im_attention(kwnn__ctx *c, const kwb_layer *L, uint32_t
     return KWNN_OK;
 }
 
+/* Keras 1 / 2: a recurrent layer or GlobalAveragePooling1D takes its input's mask as one more
+   input (the edge kept spare); the mask of its result. */
+static kwnn_result kwnn__im_stepped(kwnn__ctx *c, const kwb_layer *L, uint32_t id, uint32_t m, uint32_t *out)
+{
+    kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    int rnn = K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU;
+    kwnn_result r;
+    *out = KWNN__IM_NONE;
+    if (m == KWNN__IM_NONE) return KWNN_OK;
+    if (KWNN__IM_BAD(m)) return kwnn__im_refuse(c, L, m);
+    if (K->channels_first || K->td > 0)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask with data_format channels_first");
+    if ((r = kwnn__im_fits(c, L, m, c->net->edges_[x->first_in])) != KWNN_OK) return r;
+    c->net->edges_[x->first_in + x->n_in++] = m;
+    x->imask |= 4u;
+    if (rnn && (K->op & KWNN__RNN_SEQUENCES)) *out = m;
+    return KWNN_OK;
+}
+
+/* Keras 1 / 2 (tf.keras 2.x): the mask of call `id`'s result.  Nothing is recorded: the recurrent
+   layers, Bidirectional and GlobalAveragePooling1D take it here; a merge gives the AND of the
+   masks its inputs have (none when none has one); no MultiHeadAttention removes masks. */
+static kwnn_result kwnn__im_layer2(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen, uint32_t n,
+                                   uint32_t *out)
+{
+    const kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    uint32_t i, m = n > 0 ? seen[0] : KWNN__IM_NONE;
+    *out = KWNN__IM_NONE;
+    if (x->masked) return KWNN_OK; /* a mask the config records (a tensor keyword) */
+    if (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU) {
+        if (K->td > 0 && m != KWNN__IM_NONE)
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask reaching a wrapped recurrent layer");
+        return kwnn__im_stepped(c, L, id, m, out);
+    }
+    if (K->kind == KWNN_LAYER_GLOBAL_AVGPOOL && K->spatial == 1) return kwnn__im_stepped(c, L, id, m, out);
+    if (kwnn__is_class(L, kwnn__im_passers2)) {
+        *out = m;
+        return KWNN_OK;
+    }
+    if (K->kind == KWNN_LAYER_MERGE || K->kind == KWNN_LAYER_CONCAT) {
+        int last = K->kind == KWNN_LAYER_MERGE || K->units + 1 == K->out_ndim;
+        m = KWNN__IM_NONE;
+        for (i = 0; i < n; i++)
+            if (seen[i] != KWNN__IM_NONE) m = m == KWNN__IM_NONE ? seen[i] : kwnn__im_or(m, seen[i]);
+        *out = m != KWNN__IM_NONE && !last ? KWNN__IM_AXIS : m;
+    }
+    return KWNN_OK; /* every other layer drops the mask (or, in Keras 2.0-2.2, refuses it when built) */
+}
+
 /* The mask of call `id`'s result (layer L), from the masks its inputs carry (seen). */
 static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen, uint32_t n,
                                   uint32_t *out)
@@ -149,6 +212,7 @@ static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id,
         return KWNN_OK;
     }
     if (kwnn__is_class(L, kwnn__unrecorded_mask_classes)) return kwnn__im_attention(c, L, id, seen, out);
+    if (c->keras2_file) return kwnn__im_layer2(c, L, id, seen, n, out);
     m = n > 0 ? seen[0] : KWNN__IM_NONE;
     if (n > 1 && (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU)) {
         /* with initial_state (several tensors) Keras passes no mask= (only NAME_mask=); its
@@ -198,15 +262,14 @@ static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id,
     return KWNN_OK; /* every other layer drops the mask */
 }
 
-/* The pass (after the shapes, before the plan): see the top of this part.  Keras 1 / 2 files
-   are refused where a mask would reach an attention or recurrent layer (48_masking.h). */
+/* The pass (after the shapes, before the plan): see the top of this part. */
 static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
 {
     kwnn_net *net = c->net;
     uint32_t N = c->nodes_used, p, i, j, id;
     uint32_t *depth = c->stack, *clear = c->stack + N, *many = c->live, *msrc = c->stack2, seen[8];
     kwnn_result r;
-    if (!c->mask_producer || c->keras2_file || N == 0 || c->stack_cap < 2 * (size_t)N) return KWNN_OK;
+    if (!c->mask_producer || N == 0 || c->stack_cap < 2 * (size_t)N) return KWNN_OK;
     for (i = 0; i < N; i++) {
         depth[i] = 0;
         clear[i] = msrc[i] = KWNN__IM_NONE;
@@ -224,7 +287,7 @@ static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
     /* the deepest MultiHeadAttention reading each tensor (it removes the tensor's mask) */
     for (p = 0; p < n_order; p++) {
         const kwnn__node *x = &net->nodes_[id = net->order_[p]];
-        if (x->kind != KWNN__N_LAYER || net->layers[x->layer].kind != KWNN_LAYER_MHA) continue;
+        if (c->keras2_file || x->kind != KWNN__N_LAYER || net->layers[x->layer].kind != KWNN_LAYER_MHA) continue;
         for (i = 0; i < x->n_in; i++) {
             uint32_t y = net->edges_[x->first_in + i], dup = 0;
             for (j = 0; j < i; j++) dup |= net->edges_[x->first_in + j] == y;

@@ -180,6 +180,7 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     size_t nb;
     const float *mask;
     kwnn__amask am;
+    kwnn_layer stepped;
     kwnn_result res;
     if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
         const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
@@ -192,11 +193,16 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         return KWNN_OK;
     }
     for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
-    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    mask = x->masked || (x->imask & 4u) ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
+    if (x->imask & 4u) { /* an implicit mask (61_implicit_masks.h): its source's features per step */
+        stepped = *L;
+        stepped.mult = rt->net->nodes_[rt->net->edges_[x->first_in + x->n_in - 1]].count / L->in_shape[0];
+        L = &stepped;
+    }
     nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
-    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
+    if (kwnn__recurrent_run(L, in, mask != NULL ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+    if (mask != NULL && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
         kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }
