@@ -961,6 +961,15 @@ extern "C" {
 
 #define KWNN__SIZE_MAX ((size_t)-1)
 
+/* Small functions that must be inlined into their loops for those to vectorize (14_fastmath.h). */
+#if defined(__GNUC__) || defined(__clang__)
+#define KWNN__INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define KWNN__INLINE static __forceinline
+#else
+#define KWNN__INLINE static
+#endif
+
 /* Test hook: the tests define KWNN_PROBE(counter, n) to count the steps of
    kwnn_load's table walks and of the window loops (work, not time). */
 #ifndef KWNN_PROBE
@@ -1674,7 +1683,7 @@ static void kwnn__gemm(const kwnn_options *opt, size_t M, size_t N, size_t K, co
    (tests/test_c_fastmath.py sweeps the floats).  Every build computes the same formula. */
 
 /* 2^n for an integral n in [-126, 127]. */
-static float kwnn__pow2i(float n)
+KWNN__INLINE float kwnn__pow2i(float n)
 {
     uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float f;
@@ -1684,7 +1693,7 @@ static float kwnn__pow2i(float n)
 
 /* e^z = s (1 + p) for z in [-87, 88]: z = n ln 2 + r with |r| <= ln 2 / 2, s = 2^n, p = e^r - 1
    (degree-8 Taylor polynomial: its remainder is below 2^-32 on that interval). */
-static float kwnn__exp_parts(float z, float *s)
+KWNN__INLINE float kwnn__exp_parts(float z, float *s)
 {
     float v = z * 1.44269504088896341f, n, r, p; /* n: v to the nearest integer */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
@@ -1700,7 +1709,7 @@ static float kwnn__exp_parts(float z, float *s)
 }
 
 /* tanh(x) = (e^2a - 1) / (e^2a + 1), a = |x|, with the sign of x; e^2a - 1 is exact near 0. */
-static float kwnn__tanh(float x)
+KWNN__INLINE float kwnn__tanh(float x)
 {
     float a = fabsf(x), s, p, t, y;
     a = a < 9.0f ? a : 9.0f; /* tanh is 1 in float beyond 9; NaN goes to 9 here, back below */
@@ -1711,7 +1720,7 @@ static float kwnn__tanh(float x)
 }
 
 /* sigmoid(x) = 1 / (1 + e^-x). */
-static float kwnn__sigmoid(float x)
+KWNN__INLINE float kwnn__sigmoid(float x)
 {
     float z = -x, s, p, y;
     int tiny = z > 88.0f; /* below 1e-38: 0, as Keras on XLA gives (it flushes subnormals) */
