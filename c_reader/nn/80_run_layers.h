@@ -1,7 +1,5 @@
 /* ---- running ------------------------------------------------------------ */
 
-static float kwnn__sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 static float kwnn__softplus(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
 
 static float kwnn__act1(const kwnn_activation *a, float x)
@@ -35,14 +33,14 @@ static float kwnn__act1(const kwnn_activation *a, float x)
     case KWNN_ACT_HARD_SIGMOID_K2: return fminf(fmaxf(0.2f * x + 0.5f, 0.0f), 1.0f);
     case KWNN_ACT_LOG_SIGMOID: return -kwnn__softplus(-x);
     case KWNN_ACT_SPARSE_SIGMOID: return 0.5f * fminf(fmaxf(x + 1.0f, 0.0f), 2.0f);
-    case KWNN_ACT_TANH: return tanhf(x);
+    case KWNN_ACT_TANH: return kwnn__tanh(x);
     case KWNN_ACT_HARD_TANH: return x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
-    case KWNN_ACT_TANH_SHRINK: return x - tanhf(x);
+    case KWNN_ACT_TANH_SHRINK: return x - kwnn__tanh(x);
     case KWNN_ACT_SOFTPLUS: return kwnn__softplus(x);
     case KWNN_ACT_SOFTSIGN: return x / (fabsf(x) + 1.0f);
     case KWNN_ACT_SILU: return x * kwnn__sigmoid(x);
     case KWNN_ACT_HARD_SILU: return x * (fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f);
-    case KWNN_ACT_MISH: return x * tanhf(kwnn__softplus(x));
+    case KWNN_ACT_MISH: return x * kwnn__tanh(kwnn__softplus(x));
     case KWNN_ACT_EXPONENTIAL: return expf(x);
     case KWNN_ACT_SQUAREPLUS: return (x + sqrtf(x * x + a->a)) / 2.0f;
     case KWNN_ACT_SPARSE_PLUS:
@@ -101,8 +99,14 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
             y[i] = v < 6.0f ? v : 6.0f;
         }
         return;
-    case KWNN_ACT_TANH:
-        for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+    case KWNN_ACT_TANH: /* 14_fastmath.h: these loops vectorize */
+        for (i = 0; i < n; i++) y[i] = kwnn__tanh(x[i]);
+        return;
+    case KWNN_ACT_SIGMOID:
+        for (i = 0; i < n; i++) y[i] = kwnn__sigmoid(x[i]);
+        return;
+    case KWNN_ACT_SILU:
+        for (i = 0; i < n; i++) y[i] = x[i] * kwnn__sigmoid(x[i]);
         return;
     default: break;
     }
