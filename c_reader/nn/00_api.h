@@ -568,8 +568,8 @@
 
    Implicit masks (61_implicit_masks.h).  Keras 3 records a mask only where
    a layer's call took it as its one keyword; Attention, AdditiveAttention
-   and MultiHeadAttention (and a layer called with other keywords) get
-   theirs at run time from their inputs.  kwnn_load follows those masks in
+   and MultiHeadAttention (and a layer called with other keywords, e.g.
+   training=) get theirs at run time from their inputs.  kwnn_load follows those masks in
    the graph as Keras 3 (checked against 3.15) propagates them: a mask_zero
    Embedding's (ids != 0) and a Masking layer's (mask_value 0) pass Dense,
    Dropout & co, the activation and normalization layers, Rescaling and
@@ -595,9 +595,9 @@
    of two mask_zero Embeddings' values, a key masked unlike the value), a
    Masking mask_value other than 0, a concatenation over the masked time
    axis, Maximum / Minimum of masked inputs (Keras changes their values),
-   an RNN, GlobalAveragePooling1D, Softmax or TimeDistributed that Keras
-   gives a mask without recording it (called with training= or another
-   keyword).  Keras 1 / 2 and tf.keras files: see the end of this section.
+   Softmax or TimeDistributed that Keras gives a mask without recording it
+   (called with another keyword); an RNN or GlobalAveragePooling1D so
+   called takes that mask.  Keras 1 / 2 and tf.keras files: see the end of this section.
 
    A Sequential's config records no mask:
    the chain follows a mask_zero Embedding's (its ids are the mask) through

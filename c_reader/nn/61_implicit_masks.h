@@ -221,6 +221,9 @@ static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id,
         return KWNN_OK;
     }
     if (kwnn__is_class(L, kwnn__im_users)) {
+        if (m != KWNN__IM_NONE && (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM ||
+                                   K->kind == KWNN_LAYER_GRU || K->kind == KWNN_LAYER_GLOBAL_AVGPOOL))
+            return kwnn__im_stepped(c, L, id, m, out); /* called with training= & co: the mask all the same */
         if (m != KWNN__IM_NONE)
             return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
                               "unsupported mask given at run time: Keras passes it a mask (mask_zero or Masking "
