@@ -11,7 +11,9 @@ Two networks over 32 time steps, seeded random weights (numpy.random.default_rng
 each at batch 1 and batch 64, by
 
 - ``c``: ``bench/bench_inference.c`` (kwnn_run on the packed .kwb; input x[i] = 1.5 sin(0.37 i)),
-  built with the project's flags; one thread;
+  built with the project's flags (``-std=c99 -O2``); one thread;
+- ``c_native``: the same built with the README's deployment flags ``-O3 -march=native`` (the AVX2/FMA
+  matrix kernels on x86-64, vectorized activations);
 - ``keras_predict``: ``model.predict(x, batch_size=len(x), verbose=0)``, JAX on CPU;
 - ``numpy``: a plain float32 NumPy forward pass (the LSTM step by step; attention with einsum)
   over the weights read from the same .kwb.
@@ -51,7 +53,7 @@ STEPS = 32
 MODELS = ("lstm", "transformer")
 FEATURES = {"lstm": 16, "transformer": 64}
 BATCHES = (1, 64)
-IMPLS = ("c", "keras_predict", "numpy")
+IMPLS = ("c", "c_native", "keras_predict", "numpy")
 ITERS = {"c": (400, 40), "keras_predict": (100, 20), "numpy": (200, 20)}  # per process: batch 1, 64
 
 
@@ -190,8 +192,9 @@ def accuracy(dump: Path) -> dict:
     for name in MODELS:
         for batch in BATCHES:
             ref = np.load(dump / f"{name}-keras_predict-{batch}.npy").astype(np.float64)
-            c = np.fromfile(dump / f"{name}-c-{batch}.bin", dtype=np.float32).reshape(ref.shape)
-            out[f"{name}/c/{batch}"] = float(np.max(np.abs(c - ref)))
+            for impl in ("c", "c_native"):
+                c = np.fromfile(dump / f"{name}-{impl}-{batch}.bin", dtype=np.float32).reshape(ref.shape)
+                out[f"{name}/{impl}/{batch}"] = float(np.max(np.abs(c - ref)))
             out[f"{name}/numpy/{batch}"] = float(np.max(np.abs(np.load(dump / f"{name}-numpy-{batch}.npy") - ref)))
     return out
 
@@ -205,7 +208,7 @@ def report(doc: dict) -> str:
         "job order rotated each round; median per call within a process, then the median over the rounds "
         "(min–max of the rounds in brackets). Ratios are to C within this run. One thread each.",
         "",
-        f"Machine: {m['cpu']} ({m['cores']} cores, shared with other jobs), {m['compiler']}, `{m['cflags']['c']}`; "
+        f"Machine: {m['cpu']} ({m['cores']} cores, shared with other jobs), {m['compiler']}, `{m['cflags']['c']}` (`c`), `{m['cflags']['c_native']}` (`c_native`); "
         f"keras {doc['versions'].get('keras', '?')}, jax {doc['versions'].get('jax', '?')}, numpy {m['numpy']}; "
         f"kwbin git {m['git']}.",
         "",
@@ -255,11 +258,11 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     cc = compiler()
     (HERE / ".work" / "inference").mkdir(parents=True, exist_ok=True)  # where bench_inference builds its harness
-    exe = build(cc, "c")  # the project's flags: -std=c99 -O2
+    exes = {"c": build(cc, "c"), "c_native": build(cc, "c_native")}  # -O2; -O3 -march=native
     run_child("make", "", 1.0, None)
     dump = WORK / "dump"
     dump.mkdir(exist_ok=True)
-    jobs = [(name, kind) for name in MODELS for kind in ("c1", "c64", "keras", "numpy")]
+    jobs = [(name, kind) for name in MODELS for kind in ("c1", "c64", "c_native1", "c_native64", "keras", "numpy")]
     raw, versions, loads = [], {}, []
     for rnd in range(runs):
         loads.append(os.getloadavg())
@@ -269,12 +272,13 @@ def main() -> None:
             d = dump if rnd == 0 else None
             log(f"round {rnd + 1}/{runs}: {name} {kind}")
             if kind.startswith("c"):
-                batch = int(kind[1:])
+                impl = kind.rstrip("0123456789")  # c1 -> c, batch 1; c_native64 -> c_native, batch 64
+                batch = int(kind[len(impl):])
                 iters = max(3, int(ITERS["c"][BATCHES.index(batch)] * scale))
-                res = run_c(exe, "c", WORK / f"{name}.kwb", batch, iters, d)
+                res = run_c(exes[impl], impl, WORK / f"{name}.kwb", batch, iters, d)
                 if d is not None:
-                    (d / f"c-{batch}.bin").rename(d / f"{name}-c-{batch}.bin")
-                entry[f"{name}/c/{batch}"] = res
+                    (d / f"{impl}-{batch}.bin").rename(d / f"{name}-{impl}-{batch}.bin")
+                entry[f"{name}/{impl}/{batch}"] = res
             else:
                 res = run_child(kind, name, scale, d)
                 versions.update(res.pop("versions", {}))

@@ -431,7 +431,7 @@
                        Q is scaled by 1 / sqrt(key_dim).  Refused: use_gate,
                        return_attention_scores, attention over some axes
                        only, a shared layer called with and without
-                       use_causal_mask, Keras masks (not in the file).  The
+                       use_causal_mask.  Keras masks: see MASKING.  The
                        scratch holds a work area of T H kd + S H (kd + vd)
                        + T H vd + S floats per sample.
      Attention, AdditiveAttention
@@ -445,6 +445,7 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+                       Keras masks: see MASKING.
      Masking           mask_value (0): a time step whose features all
                        equal it becomes zeros; its mask, see MASKING.
      Operation nodes (47_ops.h)
@@ -582,14 +583,59 @@
    step is the state (zero_output_for_mask: 0; Bidirectional sets it to
    return_sequences; without return_sequences the last step's output).
    GlobalAveragePooling1D averages the unmasked steps (all masked: 0 / 0,
-   NaN, as Keras).  Any other layer called with a mask is refused; so are
-   Attention, AdditiveAttention and MultiHeadAttention in a model with a
-   mask_zero Embedding or a Masking layer (Keras gives them their mask at
-   run time without recording it).  A Sequential's config records no mask:
+   NaN, as Keras).  Any other layer called with a mask is refused.
+
+   Implicit masks (61_implicit_masks.h).  Keras 3 records a mask only where
+   a layer's call took it as its one keyword; Attention, AdditiveAttention
+   and MultiHeadAttention (and a layer called with other keywords, e.g.
+   training=) get theirs at run time from their inputs.  kwnn_load follows those masks in
+   the graph as Keras 3 (checked against 3.15) propagates them: a mask_zero
+   Embedding's (ids != 0) and a Masking layer's (mask_value 0) pass Dense,
+   Dropout & co, the activation and normalization layers, Rescaling and
+   Normalization unchanged; Add, Subtract, Multiply and Average give the OR
+   of their inputs' masks (none if one has none), Concatenate on the last
+   axis likewise; an RNN passes the mask it was called with when it returns
+   sequences (its result's states have none; called with initial_state,
+   Keras gives it no mask= at all, and its sequences carry its input's);
+   attention layers give their query's mask; every other layer (Conv1D,
+   EinsumDense, pooling, an operation node, ...) drops it, as Keras 3 drops
+   it at a layer without supports_masking.  MultiHeadAttention removes the
+   masks of its query, value and key tensors while it runs: a reader of
+   those tensors that Keras runs later (a smaller depth: the longest path
+   to an output) sees none, e.g. the residual Add after it; one at the
+   same depth is refused (Keras's order among them is not the file's).
+   Attention and AdditiveAttention subtract 1e9 from the scores of masked
+   value steps (and causal ones) and give 0 at masked query steps;
+   MultiHeadAttention sets scores to -1e9 where the query step or the value
+   (and key) step is masked or the causal mask says so: a row with every
+   key masked attends uniformly to all, as Keras.  A mask is one value per
+   step: any(x != 0) of the source's features at that step.  Refused at
+   load, naming the layer: the combination of two different masks (an Add
+   of two mask_zero Embeddings' values, a key masked unlike the value), a
+   Masking mask_value other than 0, a concatenation over the masked time
+   axis, Maximum / Minimum of masked inputs (Keras changes their values),
+   Softmax or TimeDistributed that Keras gives a mask without recording it
+   (called with another keyword); an RNN or GlobalAveragePooling1D so
+   called takes that mask.  Keras 1 / 2 and tf.keras files: see the end of this section.
+
+   A Sequential's config records no mask:
    the chain follows a mask_zero Embedding's (its ids are the mask) through
    Dense, Dropout & co, the activation and LayerNormalization layers, and
    RNNs returning sequences, to the layers above; a mask reaching one of
    them another way (Masking, Conv1D, ...) is refused.
+
+   Keras 1 / 2 and tf.keras files record no mask at all: kwnn_load follows
+   every mask as tf.keras 2.21 propagates it (Keras 1 and standalone Keras
+   2.x are assumed to do the same; their files cannot be made here):
+   SimpleRNN, LSTM, GRU and Bidirectional (also with initial_state) and
+   GlobalAveragePooling1D take their input's mask; Dense, Dropout & co,
+   the activation layers (ThresholdedReLU too), LayerNormalization,
+   BatchNormalization, UnitNormalization and TimeDistributed pass it on
+   (Rescaling, Normalization and Identity drop it); merges and Concatenate
+   on the last axis give the AND of the masks their inputs have (none only
+   when none has one); an RNN returning sequences passes its mask on, one
+   without drops it; attention layers as above, and MultiHeadAttention
+   removes no mask.  Every other layer drops it.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 
@@ -983,6 +1029,15 @@ extern "C" {
 #endif
 
 #define KWNN__SIZE_MAX ((size_t)-1)
+
+/* Small functions that must be inlined into their loops for those to vectorize (14_fastmath.h). */
+#if defined(__GNUC__) || defined(__clang__)
+#define KWNN__INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define KWNN__INLINE static __forceinline
+#else
+#define KWNN__INLINE static
+#endif
 
 /* Test hook: the tests define KWNN_PROBE(counter, n) to count the steps of
    kwnn_load's table walks and of the window loops (work, not time). */
@@ -1697,7 +1752,7 @@ static void kwnn__gemm(const kwnn_options *opt, size_t M, size_t N, size_t K, co
    (tests/test_c_fastmath.py sweeps the floats).  Every build computes the same formula. */
 
 /* 2^n for an integral n in [-126, 127]. */
-static float kwnn__pow2i(float n)
+KWNN__INLINE float kwnn__pow2i(float n)
 {
     uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float f;
@@ -1707,7 +1762,7 @@ static float kwnn__pow2i(float n)
 
 /* e^z = s (1 + p) for z in [-87, 88]: z = n ln 2 + r with |r| <= ln 2 / 2, s = 2^n, p = e^r - 1
    (degree-8 Taylor polynomial: its remainder is below 2^-32 on that interval). */
-static float kwnn__exp_parts(float z, float *s)
+KWNN__INLINE float kwnn__exp_parts(float z, float *s)
 {
     float v = z * 1.44269504088896341f, n, r, p; /* n: v to the nearest integer */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
@@ -1723,7 +1778,7 @@ static float kwnn__exp_parts(float z, float *s)
 }
 
 /* tanh(x) = (e^2a - 1) / (e^2a + 1), a = |x|, with the sign of x; e^2a - 1 is exact near 0. */
-static float kwnn__tanh(float x)
+KWNN__INLINE float kwnn__tanh(float x)
 {
     float a = fabsf(x), s, p, t, y;
     a = a < 9.0f ? a : 9.0f; /* tanh is 1 in float beyond 9; NaN goes to 9 here, back below */
@@ -1734,7 +1789,7 @@ static float kwnn__tanh(float x)
 }
 
 /* sigmoid(x) = 1 / (1 + e^-x). */
-static float kwnn__sigmoid(float x)
+KWNN__INLINE float kwnn__sigmoid(float x)
 {
     float z = -x, s, p, y;
     int tiny = z > 88.0f; /* below 1e-38: 0, as Keras on XLA gives (it flushes subnormals) */
@@ -1770,6 +1825,7 @@ typedef struct kwnn__node {
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
+    uint32_t imask;            /* LAYER: implicit masks after its inputs (bit 1 query's, 2 value's; 61_implicit_masks.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
     uint32_t part;             /* PART: which output of its layer call */
     int steps;                 /* inside a TimeDistributed model: the first axis is the wrapper's time steps */
@@ -5233,6 +5289,16 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
+/* Is step i (sample b, time t: b * T + t) masked?  mask: L->mult values per step (0: one), all
+   0 when masked (an implicit mask's source features, 61_implicit_masks.h). */
+static int kwnn__mask_off(const kwnn_layer *L, const float *mask, size_t i)
+{
+    size_t n = L->mult > 0 ? L->mult : 1, k;
+    for (k = 0; k < n; k++)
+        if (mask[i * n + k] != 0.0f) return 0;
+    return 1;
+}
+
 /* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
    each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
    sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
@@ -5255,7 +5321,7 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
         for (b = 0; b < batch; b++) {
-            int skip = mask != NULL && mask[b * T + t] == 0.0f;
+            int skip = mask != NULL && kwnn__mask_off(L, mask, b * T + t);
             if (!skip)
                 kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
                                t2 + b * U);
@@ -5266,7 +5332,7 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
     for (b = 0; b < batch && !seq; b++) {
         memcpy(y + b * ystride, h + b * U, U * sizeof *y);
         if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
-            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            kwnn__mask_off(L, mask, b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)))
             memset(y + b * ystride, 0, U * sizeof *y);
     }
 }
@@ -5354,8 +5420,8 @@ static int kwnn__recurrent_run(const kwnn_layer *L, const float *const *ins, uin
    writes; MultiHeadAttention, Attention and AdditiveAttention take two or
    three inputs (query, value, key: the call's arguments in order) and use
    the work area (kwnn_layer.work, after the plan's values) for their
-   projections and rows of scores.  Fixed-length inputs only: Keras masks
-   (Masking, mask_zero) are not carried through the file's graph. */
+   projections and rows of scores.  Their implicit masks (mask_zero,
+   Masking upstream) come as kwnn__amask (61_implicit_masks.h). */
 
 static uint64_t kwnn__sat_mul(uint64_t a, uint64_t b);
 static uint64_t kwnn__sat_add(uint64_t a, uint64_t b);
@@ -5705,6 +5771,21 @@ static int kwnn__attention_call_differs(const kwnn_layer *L, kwnn__json kwargs)
     return 0;
 }
 
+/* The implicit masks of one call (61_implicit_masks.h; NULL: none): step t of the query (value)
+   is on when one of its qs (vs) values q[t * qs ..] (v[..]) is not 0; per sample. */
+typedef struct kwnn__amask {
+    const float *q, *v;
+    size_t qs, vs;
+} kwnn__amask;
+
+static int kwnn__step_on(const float *m, size_t stride, size_t t)
+{
+    size_t k;
+    for (k = 0; k < stride; k++)
+        if (m[t * stride + k] != 0.0f) return 1;
+    return 0;
+}
+
 /* Row of n scores -> softmax in place (Keras: exp(x - max) / sum). */
 static void kwnn__softmax_row(float *s, size_t n)
 {
@@ -5896,7 +5977,7 @@ static int kwnn__masked(const kwnn_layer *L, int causal, size_t t, size_t j)
    Q scaled by 1 / sqrt(key_dim), per head softmax(Q K^T) over the keys
    (masked keys set to -1e9 first), times V, then the output projection. */
 static void kwnn__mha_run(const kwnn_layer *L, const float *xq, const float *xv, const float *xk, float *y,
-                          float *work, size_t batch)
+                          float *work, const kwnn__amask *am, size_t batch)
 {
     size_t H = L->units, kd = L->kh, vd = L->kw, S = L->sh, Dq = L->in_shape[L->in_ndim - 1];
     size_t T = L->in_count / Dq, hk = H * kd, hv = H * vd, b, h, t, j, i;
@@ -5911,11 +5992,13 @@ static void kwnn__mha_run(const kwnn_layer *L, const float *xq, const float *xv,
             for (h = 0; h < H; h++) {
                 const float *qv = Q + (b * T + t) * hk + h * kd;
                 float *cv = C + (b * T + t) * hv + h * vd;
+                int qoff = am != NULL && am->q != NULL && !kwnn__step_on(am->q + b * T * am->qs, am->qs, t);
                 for (j = 0; j < S; j++) {
                     const float *kv = K + (b * S + j) * hk + h * kd;
                     float s = 0.0f;
+                    int off = qoff || (am != NULL && am->v != NULL && !kwnn__step_on(am->v + b * S * am->vs, am->vs, j));
                     for (i = 0; i < kd; i++) s += qv[i] * kv[i];
-                    P[j] = kwnn__masked(L, L->op & 1, t, j) ? KWNN__MASKED : s;
+                    P[j] = off || kwnn__masked(L, L->op & 1, t, j) ? KWNN__MASKED : s; /* all masked: uniform */
                 }
                 kwnn__softmax_row(P, S);
                 for (i = 0; i < vd; i++) cv[i] = 0.0f;
@@ -5987,11 +6070,12 @@ static kwnn_result kwnn__load_attention(kwnn__ctx *c, const kwb_layer *L, kwnn__
 /* Keras 3's Attention / AdditiveAttention: scores (see KWNN__SCORE_*), a
    causal mask subtracting 1e9, softmax over the keys, times the value. */
 static void kwnn__attention_run(const kwnn_layer *L, const float *xq, const float *xv, const float *xk, float *y,
-                                float *P, size_t batch)
+                                float *P, const kwnn__amask *am, size_t batch)
 {
     size_t T = L->in_shape[0], dim = L->in_shape[1], S = L->sh, dv = L->sw, b, t, j, i;
     for (b = 0; b < batch; b++)
         for (t = 0; t < T; t++) {
+            const float *vm = am != NULL && am->v != NULL ? am->v + b * S * am->vs : NULL;
             const float *qv = xq + (b * T + t) * dim;
             float *yv = y + (b * T + t) * dv;
             for (j = 0; j < S; j++) {
@@ -6006,21 +6090,23 @@ static void kwnn__attention_run(const kwnn_layer *L, const float *xq, const floa
                 } else {
                     for (i = 0; i < dim; i++) s += (L->w != NULL ? L->w[i] : 1.0f) * tanhf(qv[i] + kv[i]);
                 }
-                P[j] = L->same && j > t ? s - 1e9f : s;
+                P[j] = (L->same && j > t) || (vm != NULL && !kwnn__step_on(vm, am->vs, j)) ? s - 1e9f : s;
             }
             kwnn__softmax_row(P, S);
             for (i = 0; i < dv; i++) yv[i] = 0.0f;
+            if (am != NULL && am->q != NULL && !kwnn__step_on(am->q + b * T * am->qs, am->qs, t))
+                continue; /* Keras: where(query_mask, output, 0) */
             for (j = 0; j < S; j++) kwnn__axpy(yv, xv + (b * S + j) * dv, P[j], dv);
         }
 }
 
 /* One call: its inputs in the call's order (query, value, key = value). */
 static void kwnn__attention_call(const kwnn_layer *L, const float *const *in, uint32_t n_in, float *y, float *work,
-                                 size_t batch)
+                                 const kwnn__amask *am, size_t batch)
 {
     const float *key = n_in > 2 ? in[2] : in[1];
-    if (L->kind == KWNN_LAYER_MHA) kwnn__mha_run(L, in[0], in[1], key, y, work, batch);
-    else kwnn__attention_run(L, in[0], in[1], key, y, work, batch);
+    if (L->kind == KWNN_LAYER_MHA) kwnn__mha_run(L, in[0], in[1], key, y, work, am, batch);
+    else kwnn__attention_run(L, in[0], in[1], key, y, work, am, batch);
 }
 
 /* Operations per sample (51_cost.h). */
@@ -7503,6 +7589,28 @@ static int kwnn__mask_producer(kwnn__json entry)
 static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
                                                             NULL};
 
+/* Edges a call of this model-config entry keeps spare for its implicit masks
+   (61_implicit_masks.h): two for the attention layers (the query's, the value's), one for the
+   layers that honour a mask (a Keras 1 / 2 file's RNN gets its mask so). */
+static uint32_t kwnn__mask_spare(kwnn__json entry)
+{
+    kwnn__json cls;
+    size_t i;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    for (i = 0; kwnn__unrecorded_mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__unrecorded_mask_classes[i])) return 2;
+    for (i = 0; kwnn__mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__mask_classes[i])) return 1;
+    return 0;
+}
+
+/* How many implicit masks follow node x's inputs (bits 1, 2: an attention layer's query and
+   value masks; 4: the step mask of a recurrent or pooling layer). */
+static uint32_t kwnn__imask_count(const kwnn__node *x)
+{
+    return (x->imask & 1u) + ((x->imask >> 1) & 1u) + ((x->imask >> 2) & 1u);
+}
+
 /* Is this model-config entry of a class that honours a mask (it may take one more input)? */
 static int kwnn__mask_entry(kwnn__json entry)
 {
@@ -7515,19 +7623,11 @@ static int kwnn__mask_entry(kwnn__json entry)
 }
 
 /* A layer called with mask=: its class must honour it and the mask be one value per time step.
-   Attention layers in a model with a mask producer are refused (their mask is not in the file). */
+   (The masks Keras passes without recording them: 61_implicit_masks.h.) */
 static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
 {
     const struct kwnn__node *x, *m;
     kwnn__json cfg, v;
-    if (c->mask_producer && kwnn__is_class(L, kwnn__unrecorded_mask_classes))
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
-                          "attention layers their mask at run time; the config does not record it)");
-    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
-                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
@@ -7558,11 +7658,11 @@ static void kwnn__masked_mean(const kwnn_layer *L, const float *x, const float *
 {
     size_t T = L->in_shape[0], C = L->in_shape[1], b, t, k;
     for (b = 0; b < batch; b++) {
-        const float *xb = x + b * T * C, *mb = mask + b * T;
+        const float *xb = x + b * T * C;
         float *yb = y + b * C, n = 0.0f;
         for (k = 0; k < C; k++) yb[k] = 0.0f;
         for (t = 0; t < T; t++) {
-            if (mb[t] == 0.0f) continue;
+            if (kwnn__mask_off(L, mask, b * T + t)) continue;
             n += 1.0f;
             for (k = 0; k < C; k++) yb[k] += xb[t * C + k];
         }
@@ -8276,7 +8376,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 while (kwnn__next(&calls, NULL, &call)) { /* every reference, or more (Keras 2 kwargs) */
                     size_t all = kwnn__nrefs(call), used = kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
                                                                                      : kwnn__call_nrefs(call);
-                    refs += all > used ? all : used;
+                    refs += (all > used ? all : used) + kwnn__mask_spare(entry); /* 48_masking.h */
                 }
             }
         }
@@ -8657,11 +8757,17 @@ static kwnn_result kwnn__call_model(kwnn__ctx *c, uint32_t scope, uint32_t t, kw
                                     kwnn__json mcfg, uint32_t first, int depth)
 {
     uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args, first_node;
+    kwb_layer T;
+    kwnn__json m;
+    int seq;
     kwnn_result r;
     if (a > c->stack_cap - c->stack_used || o > c->stack_cap - c->stack_used - a) return kwnn__disagree(c);
     args = c->stack + c->stack_used;
     c->stack_used += a + o;
     if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK) return r;
+    if (a != 1 && kwb_get_layer(c->f, t, &T) == KWB_OK && kwnn__td_model(&T, &m, &seq))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, &T,
+                          "unsupported mask (mask_zero or Masking upstream) or several inputs into a wrapped model");
     first_node = c->nodes_used;
     if ((r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK ||
         (r = kwnn__td_mark(c, t, first_node)) != KWNN_OK)
@@ -8746,13 +8852,16 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 }
             }
             kwnn__begin(nodes, '[', &it2);
-            while (kwnn__next(&it2, NULL, &call))
+            while (kwnn__next(&it2, NULL, &call)) {
                 if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
                                         (uint32_t)(kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
-                                                                            : kwnn__call_nrefs(call)),
+                                                                            : kwnn__call_nrefs(call)) +
+                                            kwnn__mask_spare(entry),
                                         &id)) !=
                     KWNN_OK)
                     return r;
+                c->net->nodes_[id].n_in -= kwnn__mask_spare(entry); /* room for its masks (48_masking.h) */
+            }
         }
         child = c->next_sibling[child];
     }
@@ -9077,7 +9186,8 @@ static kwnn_result kwnn__steps_layer(kwnn__ctx *c, const kwb_layer *L, const kwn
         if (in->nd < 2 || in->shape[0] != T || T == 0)
             return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "inside a TimeDistributed model needs inputs of its time steps");
     }
-    if (x->masked) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask inside a TimeDistributed model");
+    if (x->masked || x->imask)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask inside a TimeDistributed model");
     memmove(c->shape, c->shape + 1, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
     c->nd--;
     kwnn__steps_axis(c, x, T, 1);
@@ -9125,7 +9235,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     memcpy(c->shape, c->net->nodes_[ins[0]].shape, sizeof c->shape);
     c->have_shape = 1;
     c->ins = ins;
-    c->n_ins = x->n_in;
+    c->n_ins = x->n_in - kwnn__imask_count(x); /* without its implicit masks (61_implicit_masks.h) */
     c->kwargs = x->kwargs;
     c->op_call = x->call;
     c->masked = x->masked;
@@ -9412,6 +9522,331 @@ static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
         if (nodes[i].state == 2) nodes[i].state = 0;
     return kwnn__place_all(c);
 }
+/* ---- implicit masks: the masks Keras 3 passes at run time without recording them ---- */
+
+/* Keras 3 records a mask in the graph only where a layer's call took it as its one keyword
+   (48_masking.h).  Attention, AdditiveAttention and MultiHeadAttention take theirs at run time
+   from their inputs' tensors (_keras_mask), which each layer sets from its inputs' masks as its
+   compute_mask says.  This pass follows those masks over the graph, in run order, as Keras 3.x
+   (checked against 3.15) does:
+   - a mask_zero Embedding makes one (its ids != 0), so does Masking (any(x != 0) of its output;
+     mask_value 0 only); a layer called with a recorded mask passes that one on as its class
+     says (an RNN with return_sequences, a Bidirectional of one);
+   - Dense, Dropout & co, the activation layers, the normalization layers, Rescaling and
+     Normalization pass their input's mask on (supports_masking);
+   - Add, Subtract, Multiply, Average: the OR of their inputs' masks, none when one has none;
+     Concatenate on the last axis: the same (an input without a mask counts as all ones);
+   - Attention, AdditiveAttention and MultiHeadAttention give their query's mask;
+   - every other layer, a Keras 3 operation node and GlobalAveragePooling1D give none;
+   - MultiHeadAttention removes the masks of its query, value and key tensors while it runs:
+     a reader of one of those tensors that Keras runs later sees none.  Keras runs the graph by
+     depth (the longest path to an output, the deepest first), so a reader deeper than the
+     attention layer sees the mask, a shallower one does not; one of equal depth is refused.
+   Keras 1 / 2 files (tf.keras 2.x) record no mask at all; there (kwnn__im_layer2, as tf.keras
+   2.21 does; Keras 1 and standalone Keras 2 assumed alike) the recurrent layers, Bidirectional
+   and GlobalAveragePooling1D take theirs here too, merges AND the masks they get, fewer layers
+   pass a mask on (Rescaling, Normalization, Identity drop it) and MultiHeadAttention removes
+   nothing.
+   Where a mask reaches a layer that honours it (Attention & co), the pass adds the mask's
+   source as one more input (the edges kept spare at pass 1): any(source[t, :] != 0) is step t's
+   mask.  A mask it cannot represent (the OR of two different masks, Masking with another
+   mask_value, Concatenate over the time axis, Maximum / Minimum, whose values a mask changes)
+   is refused at the first layer whose result it would change. */
+
+#define KWNN__IM_NONE 0xFFFFFFFFu  /* no mask */
+#define KWNN__IM_OR 0xFFFFFFFEu    /* the OR of different masks */
+#define KWNN__IM_VALUE 0xFFFFFFFDu /* Masking with a mask_value other than 0 */
+#define KWNN__IM_AXIS 0xFFFFFFFCu  /* a concatenation along the masked axis */
+#define KWNN__IM_ORDER 0xFFFFFFFBu /* removed by a MultiHeadAttention Keras may run before or after */
+#define KWNN__IM_BAD(m) ((m) >= KWNN__IM_ORDER && (m) != KWNN__IM_NONE)
+
+/* Layers whose mask goes on unchanged (Keras 3: supports_masking and the default compute_mask). */
+static const char *const kwnn__im_passers[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU",
+    "ELU", "PReLU", "Softmax", "LayerNormalization", "UnitNormalization", "GroupNormalization",
+    "BatchNormalization", "Rescaling", "Normalization", NULL};
+
+/* Keras 2 (tf.keras 2.x; Keras 1 and 2.x assumed alike): supports_masking and the default compute_mask. */
+static const char *const kwnn__im_passers2[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU",
+    "PReLU", "ThresholdedReLU", "LayerNormalization", "BatchNormalization", "UnitNormalization",
+    "TimeDistributed", NULL};
+
+/* Layers whose call takes a mask: given one Keras does not record, they are refused. */
+static const char *const kwnn__im_users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
+                                             "GlobalAvgPool1D", "Softmax", "TimeDistributed", NULL};
+
+static const char *kwnn__im_why(uint32_t m)
+{
+    switch (m) {
+    case KWNN__IM_OR: return "the combination of two different masks";
+    case KWNN__IM_VALUE: return "the mask of a Masking layer whose mask_value is not 0";
+    case KWNN__IM_AXIS: return "the mask of a concatenation along the time axis";
+    default: return "a mask that MultiHeadAttention removes from its inputs, for a layer Keras may run before "
+                    "or after it (the two are at one depth of the graph)";
+    }
+}
+
+static kwnn_result kwnn__im_refuse(kwnn__ctx *c, const kwb_layer *L, uint32_t m)
+{
+    kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported implicit mask: ");
+    kwnn__m(c->net, kwnn__im_why(m));
+    kwnn__m(c->net, " reaches it (Keras passes it at run time; the config does not record it)");
+    return KWNN_ERR_UNSUPPORTED;
+}
+
+/* The mask reader y sees on its input x: x's, unless a MultiHeadAttention that Keras runs before
+   y removed it (depth, clear, many: see kwnn__implicit_masks). */
+static uint32_t kwnn__im_seen(const kwnn__ctx *c, const uint32_t *msrc, const uint32_t *depth, const uint32_t *clear,
+                              const uint32_t *many, uint32_t x, uint32_t y)
+{
+    const kwnn__node *n = &c->net->nodes_[y];
+    int mha = n->kind == KWNN__N_LAYER && c->net->layers[n->layer].kind == KWNN_LAYER_MHA;
+    if (msrc[x] == KWNN__IM_NONE || clear[x] == KWNN__IM_NONE) return msrc[x];
+    if (mha && depth[y] == clear[x] && many[x] == 1) return msrc[x]; /* the attention layer itself */
+    if (depth[y] > clear[x]) return msrc[x];
+    if (depth[y] < clear[x]) return KWNN__IM_NONE;
+    return KWNN__IM_ORDER;
+}
+
+/* The OR of two masks (a: so far, KWNN__IM_NONE for all ones when `ones`). */
+static uint32_t kwnn__im_or(uint32_t a, uint32_t b)
+{
+    if (KWNN__IM_BAD(a)) return a;
+    if (KWNN__IM_BAD(b)) return b;
+    return a == b ? a : KWNN__IM_OR;
+}
+
+/* Is mask m of a shape one value per step of node x (its first axis), for layer L? */
+static kwnn_result kwnn__im_fits(kwnn__ctx *c, const kwb_layer *L, uint32_t m, uint32_t x)
+{
+    const kwnn__node *s = &c->net->nodes_[m], *v = &c->net->nodes_[x];
+    if (v->nd == 2 && s->nd >= 1 && s->shape[0] == v->shape[0]) return KWNN_OK;
+    kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "its input ");
+    kwnn__m_shape(c->net, v->shape, v->nd);
+    kwnn__m(c->net, " takes a mask of one value per step, and the mask reaching it comes from ");
+    kwnn__m_shape(c->net, s->shape, s->nd);
+    return KWNN_ERR_SHAPE;
+}
+
+/* Attention & co: their query's and value's masks as inputs after theirs; their result's mask. */
+static kwnn_result kwnn__im_attention(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen,
+                                      uint32_t *out)
+{
+    kwnn__node *x = &c->net->nodes_[id];
+    uint32_t *e = c->net->edges_ + x->first_in, n = x->n_in, q = seen[0], v = seen[1];
+    kwnn_result r;
+    if (c->net->layers[x->layer].kind == KWNN_LAYER_MHA && n > 2 && seen[2] != KWNN__IM_NONE)
+        v = v == KWNN__IM_NONE ? seen[2] : kwnn__im_or(v, seen[2]); /* the key's mask ANDs with the value's */
+    if (KWNN__IM_BAD(q)) return kwnn__im_refuse(c, L, q);
+    if (KWNN__IM_BAD(v)) return kwnn__im_refuse(c, L, v);
+    if (q != KWNN__IM_NONE) {
+        if ((r = kwnn__im_fits(c, L, q, e[0])) != KWNN_OK) return r;
+        e[n++] = q;
+        x->imask |= 1u;
+    }
+    if (v != KWNN__IM_NONE) {
+        if ((r = kwnn__im_fits(c, L, v, e[1])) != KWNN_OK) return r;
+        e[n++] = v;
+        x->imask |= 2u;
+    }
+    x->n_in = n;
+    *out = q;
+    return KWNN_OK;
+}
+
+/* Keras 1 / 2: a recurrent layer or GlobalAveragePooling1D takes its input's mask as one more
+   input (the edge kept spare); the mask of its result. */
+static kwnn_result kwnn__im_stepped(kwnn__ctx *c, const kwb_layer *L, uint32_t id, uint32_t m, uint32_t *out)
+{
+    kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    int rnn = K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU;
+    kwnn_result r;
+    *out = KWNN__IM_NONE;
+    if (m == KWNN__IM_NONE) return KWNN_OK;
+    if (KWNN__IM_BAD(m)) return kwnn__im_refuse(c, L, m);
+    if (K->channels_first || K->td > 0)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask with data_format channels_first");
+    if ((r = kwnn__im_fits(c, L, m, c->net->edges_[x->first_in])) != KWNN_OK) return r;
+    c->net->edges_[x->first_in + x->n_in++] = m;
+    x->imask |= 4u;
+    if (rnn && (K->op & KWNN__RNN_SEQUENCES)) *out = m;
+    return KWNN_OK;
+}
+
+/* Keras 1 / 2 (tf.keras 2.x): the mask of call `id`'s result.  Nothing is recorded: the recurrent
+   layers, Bidirectional and GlobalAveragePooling1D take it here; a merge gives the AND of the
+   masks its inputs have (none when none has one); no MultiHeadAttention removes masks. */
+static kwnn_result kwnn__im_layer2(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen, uint32_t n,
+                                   uint32_t *out)
+{
+    const kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    uint32_t i, m = n > 0 ? seen[0] : KWNN__IM_NONE;
+    *out = KWNN__IM_NONE;
+    if (x->masked) return KWNN_OK; /* a mask the config records (a tensor keyword) */
+    if (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU) {
+        if (K->td > 0 && m != KWNN__IM_NONE)
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask reaching a wrapped recurrent layer");
+        return kwnn__im_stepped(c, L, id, m, out);
+    }
+    if (K->kind == KWNN_LAYER_GLOBAL_AVGPOOL && K->spatial == 1) return kwnn__im_stepped(c, L, id, m, out);
+    if (kwnn__is_class(L, kwnn__im_passers2)) {
+        *out = m;
+        return KWNN_OK;
+    }
+    if (K->kind == KWNN_LAYER_MERGE || K->kind == KWNN_LAYER_CONCAT) {
+        int last = K->kind == KWNN_LAYER_MERGE || K->units + 1 == K->out_ndim;
+        m = KWNN__IM_NONE;
+        for (i = 0; i < n; i++)
+            if (seen[i] != KWNN__IM_NONE) m = m == KWNN__IM_NONE ? seen[i] : kwnn__im_or(m, seen[i]);
+        *out = m != KWNN__IM_NONE && !last ? KWNN__IM_AXIS : m;
+    }
+    return KWNN_OK; /* every other layer drops the mask (or, in Keras 2.0-2.2, refuses it when built) */
+}
+
+/* The mask of call `id`'s result (layer L), from the masks its inputs carry (seen). */
+static kwnn_result kwnn__im_layer(kwnn__ctx *c, const kwb_layer *L, uint32_t id, const uint32_t *seen, uint32_t n,
+                                  uint32_t *out)
+{
+    kwnn__node *x = &c->net->nodes_[id];
+    const kwnn_layer *K = &c->net->layers[x->layer];
+    kwnn__json cfg, v;
+    uint32_t i, m;
+    int on = 0;
+    cfg.p = L->config;
+    cfg.e = L->config + L->config_length;
+    *out = KWNN__IM_NONE;
+    if (x->masked) { /* a recorded mask: the RNN's goes on with its sequences */
+        if ((K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU) &&
+            (K->op & KWNN__RNN_SEQUENCES))
+            *out = c->net->edges_[x->first_in + x->n_in - 1];
+        return KWNN_OK;
+    }
+    if (x->call.p != NULL) return KWNN_OK; /* an operation node: Keras sets no mask on its result */
+    if (strcmp(L->class_name, "Embedding") == 0) {
+        if (kwnn__get(cfg, "mask_zero", &v) && kwnn__bool(v, &on) && on) *out = c->net->edges_[x->first_in];
+        return KWNN_OK;
+    }
+    if (strcmp(L->class_name, "Masking") == 0) {
+        *out = K->op_args != NULL && K->op_args->lo == 0.0f ? id : KWNN__IM_VALUE;
+        return KWNN_OK;
+    }
+    if (kwnn__is_class(L, kwnn__unrecorded_mask_classes)) return kwnn__im_attention(c, L, id, seen, out);
+    if (c->keras2_file) return kwnn__im_layer2(c, L, id, seen, n, out);
+    m = n > 0 ? seen[0] : KWNN__IM_NONE;
+    if (n > 1 && (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM || K->kind == KWNN_LAYER_GRU)) {
+        /* with initial_state (several tensors) Keras passes no mask= (only NAME_mask=); its
+           result still carries its input's mask when it returns sequences */
+        *out = (K->op & KWNN__RNN_SEQUENCES) ? m : KWNN__IM_NONE;
+        return KWNN_OK;
+    }
+    if (kwnn__is_class(L, kwnn__im_users)) {
+        if (m != KWNN__IM_NONE && (K->kind == KWNN_LAYER_SIMPLE_RNN || K->kind == KWNN_LAYER_LSTM ||
+                                   K->kind == KWNN_LAYER_GRU || K->kind == KWNN_LAYER_GLOBAL_AVGPOOL))
+            return kwnn__im_stepped(c, L, id, m, out); /* called with training= & co: the mask all the same */
+        if (m != KWNN__IM_NONE)
+            return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                              "unsupported mask given at run time: Keras passes it a mask (mask_zero or Masking "
+                              "upstream) that its call in the config does not record (a call with other keyword "
+                              "arguments, e.g. training=); call it with its input alone");
+        if (strcmp(L->class_name, "Softmax") != 0) return KWNN_OK;
+    }
+    if (kwnn__is_class(L, kwnn__im_passers)) {
+        *out = m;
+        return KWNN_OK;
+    }
+    if (K->kind == KWNN_LAYER_MERGE && K->op != KWNN_MERGE_SCALED_ADD) { /* (a custom layer: no mask) */
+        int minmax = K->op == KWNN_MERGE_MAXIMUM || K->op == KWNN_MERGE_MINIMUM;
+        for (i = 0; i < n; i++) {
+            if (seen[i] != KWNN__IM_NONE && minmax)
+                return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
+                                  "unsupported masked input (Keras 3 fills the masked steps of Maximum and "
+                                  "Minimum from the other inputs)");
+            if (seen[i] == KWNN__IM_NONE) return KWNN_OK;
+            m = kwnn__im_or(m, seen[i]);
+        }
+        *out = m;
+        return KWNN_OK;
+    }
+    if (K->kind == KWNN_LAYER_CONCAT) {
+        int any = 0, last = K->units + 1 == K->out_ndim; /* the per-sample axis: the features */
+        for (i = 0; i < n; i++) any |= seen[i] != KWNN__IM_NONE;
+        if (!any) return KWNN_OK;
+        if (!last) {
+            *out = KWNN__IM_AXIS;
+            return KWNN_OK;
+        }
+        for (i = 0; i < n; i++) {
+            if (seen[i] == KWNN__IM_NONE) return KWNN_OK; /* all ones: as no mask */
+            m = kwnn__im_or(m, seen[i]);
+        }
+        *out = m;
+    }
+    return KWNN_OK; /* every other layer drops the mask */
+}
+
+/* The pass (after the shapes, before the plan): see the top of this part. */
+static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
+{
+    kwnn_net *net = c->net;
+    uint32_t N = c->nodes_used, p, i, j, id;
+    uint32_t *depth = c->stack, *clear = c->stack + N, *many = c->live, *msrc = c->stack2, seen[8];
+    kwnn_result r;
+    if (!c->mask_producer || N == 0 || c->stack_cap < 2 * (size_t)N) return KWNN_OK;
+    for (i = 0; i < N; i++) {
+        depth[i] = 0;
+        clear[i] = msrc[i] = KWNN__IM_NONE;
+        many[i] = 0;
+    }
+    /* Keras's depth: the longest path to an output (a PART or an alias is no call of its own) */
+    for (p = n_order; p-- > 0;) {
+        const kwnn__node *x = &net->nodes_[net->order_[p]];
+        uint32_t w = x->kind == KWNN__N_PART || x->kind == KWNN__N_ALIAS ? 0 : 1;
+        for (i = 0; i < x->n_in; i++) {
+            uint32_t y = net->edges_[x->first_in + i];
+            if (depth[y] < depth[net->order_[p]] + w) depth[y] = depth[net->order_[p]] + w;
+        }
+    }
+    /* the deepest MultiHeadAttention reading each tensor (it removes the tensor's mask) */
+    for (p = 0; p < n_order; p++) {
+        const kwnn__node *x = &net->nodes_[id = net->order_[p]];
+        if (c->keras2_file || x->kind != KWNN__N_LAYER || net->layers[x->layer].kind != KWNN_LAYER_MHA) continue;
+        for (i = 0; i < x->n_in; i++) {
+            uint32_t y = net->edges_[x->first_in + i], dup = 0;
+            for (j = 0; j < i; j++) dup |= net->edges_[x->first_in + j] == y;
+            if (dup) continue;
+            if (clear[y] == KWNN__IM_NONE || depth[id] > clear[y]) {
+                clear[y] = depth[id];
+                many[y] = 1;
+            } else if (depth[id] == clear[y]) {
+                many[y]++;
+            }
+        }
+    }
+    for (p = 0; p < n_order; p++) {
+        kwnn__node *x = &net->nodes_[id = net->order_[p]];
+        kwb_layer L;
+        uint32_t n = x->n_in < 8 ? x->n_in : 8;
+        if (x->kind == KWNN__N_ALIAS) {
+            msrc[id] = kwnn__im_seen(c, msrc, depth, clear, many, net->edges_[x->first_in], id);
+            continue;
+        }
+        if (x->kind == KWNN__N_PART) { /* a recurrent call's outputs: its sequences carry its mask */
+            const kwnn_layer *K = &net->layers[x->layer];
+            uint32_t mains = (K->op & KWNN__RNN_SPLIT) ? 2 : 1;
+            msrc[id] = x->part < mains ? msrc[net->edges_[x->first_in]] : KWNN__IM_NONE;
+            continue;
+        }
+        if (x->kind != KWNN__N_LAYER || kwb_get_layer(c->f, x->layer, &L) != KWB_OK) continue;
+        for (i = 0; i < n; i++) seen[i] = kwnn__im_seen(c, msrc, depth, clear, many, net->edges_[x->first_in + i], id);
+        if ((r = kwnn__im_layer(c, &L, id, seen, n, &msrc[id])) != KWNN_OK) return r;
+    }
+    return KWNN_OK;
+}
 /* ---- loading ------------------------------------------------------------- */
 
 /* Pass 1: floats the parameter area needs: every weight kwb_tensor_f32
@@ -9511,7 +9946,9 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
         KWNN_OK)
         return r;
     net->node_count_ = c->nodes_used;
-    if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK) return r;
+    if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK ||
+        (r = kwnn__implicit_masks(c, n_order)) != KWNN_OK) /* 61_implicit_masks.h */
+        return r;
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
     memcpy(net->sorted_, net->order_, (size_t)n_order * sizeof *net->sorted_); /* the plan keeps only computing nodes */
@@ -9872,6 +10309,9 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
     case KWNN_ACT_SIGMOID:
         for (i = 0; i < n; i++) y[i] = kwnn__sigmoid(x[i]);
         return;
+    case KWNN_ACT_SILU:
+        for (i = 0; i < n; i++) y[i] = x[i] * kwnn__sigmoid(x[i]);
+        return;
     default: break;
     }
     for (i = 0; i < n; i++) y[i] = kwnn__act1(a, x[i]);
@@ -10096,6 +10536,25 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
+/* An attention call's implicit masks (61_implicit_masks.h): the inputs after its own; NULL: none. */
+static const kwnn__amask *kwnn__im_masks(const kwnn__rt *rt, const kwnn__node *x, const kwnn_layer *L, kwnn__amask *am)
+{
+    const uint32_t *e = rt->net->edges_ + x->first_in + x->n_in - kwnn__imask_count(x);
+    size_t T = L->kind == KWNN_LAYER_MHA ? L->in_count / L->in_shape[L->in_ndim - 1] : L->in_shape[0];
+    if (x->imask == 0) return NULL;
+    am->q = am->v = NULL;
+    am->qs = am->vs = 0;
+    if (x->imask & 1u) {
+        am->q = kwnn__src(rt, *e);
+        am->qs = rt->net->nodes_[*e++].count / T;
+    }
+    if (x->imask & 2u) {
+        am->v = kwnn__src(rt, *e);
+        am->vs = rt->net->nodes_[*e].count / L->sh;
+    }
+    return am;
+}
+
 /* The computing node at run position p; a run error (an input value a layer cannot take) stops the run. */
 static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
 {
@@ -10106,6 +10565,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t i;
     size_t nb;
     const float *mask;
+    kwnn__amask am;
+    kwnn_layer stepped;
     kwnn_result res;
     if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
         const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
@@ -10118,11 +10579,16 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         return KWNN_OK;
     }
     for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
-    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    mask = x->masked || (x->imask & 4u) ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
+    if (x->imask & 4u) { /* an implicit mask (61_implicit_masks.h): its source's features per step */
+        stepped = *L;
+        stepped.mult = rt->net->nodes_[rt->net->edges_[x->first_in + x->n_in - 1]].count / L->in_shape[0];
+        L = &stepped;
+    }
     nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
-    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
+    if (kwnn__recurrent_run(L, in, mask != NULL ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+    if (mask != NULL && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
         kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }
@@ -10132,7 +10598,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), nb);
-        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, nb);
+        else kwnn__attention_call(L, in, x->n_in - kwnn__imask_count(x), kwnn__dst(rt, id), rt->work,
+                                  kwnn__im_masks(rt, x, L, &am), nb);
         break;
     default: {
         kwnn__ex ex;

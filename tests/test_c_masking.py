@@ -10,8 +10,10 @@ mask=.  Live Keras 3 models, packed and run by kwbin-run, must equal Keras's pre
 - SimpleRNN / LSTM / GRU with return_sequences, go_backwards, zero_output_for_mask;
 - the Masking layer feeding two RNNs through a Dense;
 - a None time axis at several lengths;
-- refusals: a mask reaching a layer that cannot honour it (Attention), a mask of the wrong shape,
-  a Sequential whose mask Keras does not record.
+- an RNN called with initial_state: Keras passes it no mask (several tensors), its sequences
+  carry the mask on;
+- an RNN and the pooling called with training=: Keras passes the mask without recording it;
+- refusals: a mask of the wrong shape, a Sequential whose mask Keras does not record.
 """
 
 from __future__ import annotations
@@ -132,6 +134,37 @@ def test_a_sequential_passes_the_embedding_mask_as_keras_does(stack, kwbin_run, 
     _check(kwbin_run, _seeded(model, 2), _ids(np.random.default_rng(6), batch=4), tmp_path)
 
 
+def test_a_call_with_training_gets_its_mask_unrecorded(kwbin_run, tmp_path):  # noqa: F811
+    """Called with training=, an RNN and the pooling get their mask from Keras at run time, the
+    config does not record it (61_implicit_masks.h follows it); they ran unmasked before."""
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    e = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)
+    g = L.GRU(3, return_sequences=True, name="g")(e, training=False)
+    out = L.GlobalAveragePooling1D(name="gap")(L.LSTM(2, return_sequences=True, name="l")(g), training=False)
+    _check(kwbin_run, _seeded(keras.Model(inp, out), 4), _ids(np.random.default_rng(10), batch=4), tmp_path)
+
+
+def test_an_rnn_with_initial_state_gets_no_mask(kwbin_run, tmp_path):  # noqa: F811
+    """Keras passes mask= only to a call of one tensor: with initial_state the GRU runs every step
+    (the padding included), and its sequences carry the mask on to the attention after it."""
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    s0 = keras.Input((3,), name="s0")
+    e = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)
+    g = L.GRU(3, return_sequences=True, name="g")(e, initial_state=[s0])
+    out = L.Dense(2, name="out")(L.Attention(name="att")([g, g]))
+    model = _seeded(keras.Model([inp, s0], out), 3)
+    rng = np.random.default_rng(9)
+    x = _ids(rng, batch=4)
+    s = rng.standard_normal((4, 3)).astype(np.float32)
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    want = model.predict([x, s], verbose=0)
+    (got,) = _infer(kwbin_run, tmp_path / "m.kwb", [x, s], 1, tmp_path)
+    assert want.std() > 1e-4 and _difference(got, want) <= TOLERANCE
+
+
 def _refusal(exe, model, x, tmp_path) -> str:
     model.save(tmp_path / "m.keras")
     pack(tmp_path / "m.keras", tmp_path / "m.kwb")
@@ -151,12 +184,6 @@ def test_masks_refused_where_they_cannot_be_honoured(kwbin_run, tmp_path):  # no
     seq = keras.Sequential([keras.Input((STEPS, 1)), L.Masking(), L.LSTM(2, name="l")])
     line = _refusal(kwbin_run, seq, x[..., None], tmp_path)
     assert "'l' (LSTM)" in line and "Masking" in line, line
-    keras.backend.clear_session()
-    inp = keras.Input((STEPS,), name="ids")
-    e = L.Embedding(20, 4, mask_zero=True, name="emb")(inp)
-    att = L.Attention(name="att")([e, e])
-    line = _refusal(kwbin_run, keras.Model(inp, att), x, tmp_path)
-    assert "'att' (Attention)" in line and "mask" in line, line
     keras.backend.clear_session()
     inp = keras.Input((STEPS,), name="ids")
     other = keras.Input((STEPS - 2,), name="other")

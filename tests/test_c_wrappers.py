@@ -357,3 +357,28 @@ def test_cost_of_a_time_distributed_model_is_its_layers_per_step(kwbin_run, tmp_
         x = L.TimeDistributed(layer)(x)
     one_by_one = cost(keras.Model(inp, L.Dense(2)(L.LSTM(5)(x))))
     assert wrapped == one_by_one > 4 * (8 * 7 * 4 * 27)  # at least the convolution's multiply-adds
+
+
+def test_a_mask_into_a_time_distributed_model_is_refused(kwbin_run, tmp_path):  # noqa: F811
+    """Keras 3 passes each step's mask into the wrapped model: refused by name (functional and Sequential)."""
+    from kwbin.keras import save_model
+
+    keras = _keras()
+    L = keras.layers
+    x = _ids(3, 6, 0)
+    for functional in (True, False):
+        keras.backend.clear_session()
+        sub = keras.Sequential([keras.Input((4,)), L.Dense(3, name="d")], name="sub")
+        layers = [L.Embedding(12, 4, mask_zero=True, name="emb"), L.TimeDistributed(sub, name="td"),
+                  L.LSTM(2, name="lstm")]
+        if functional:
+            ids = keras.Input((6,), name="ids")
+            h = ids
+            for layer in layers:
+                h = layer(h)
+            model = keras.Model(ids, h)
+        else:
+            model = keras.Sequential([keras.Input((6,)), *layers])
+        save_model(model, tmp_path / "m.kwb")
+        line = _fails(kwbin_run, tmp_path / "m.kwb", x, tmp_path)
+        assert "'td' (TimeDistributed)" in line and "mask" in line, line

@@ -431,7 +431,7 @@
                        Q is scaled by 1 / sqrt(key_dim).  Refused: use_gate,
                        return_attention_scores, attention over some axes
                        only, a shared layer called with and without
-                       use_causal_mask, Keras masks (not in the file).  The
+                       use_causal_mask.  Keras masks: see MASKING.  The
                        scratch holds a work area of T H kd + S H (kd + vd)
                        + T H vd + S floats per sample.
      Attention, AdditiveAttention
@@ -445,6 +445,7 @@
                        tf.keras's config causal): 1e9 subtracted from
                        masked scores; softmax over the keys; dropout
                        ignored.  return_attention_scores is refused.
+                       Keras masks: see MASKING.
      Masking           mask_value (0): a time step whose features all
                        equal it becomes zeros; its mask, see MASKING.
      Operation nodes (47_ops.h)
@@ -582,14 +583,59 @@
    step is the state (zero_output_for_mask: 0; Bidirectional sets it to
    return_sequences; without return_sequences the last step's output).
    GlobalAveragePooling1D averages the unmasked steps (all masked: 0 / 0,
-   NaN, as Keras).  Any other layer called with a mask is refused; so are
-   Attention, AdditiveAttention and MultiHeadAttention in a model with a
-   mask_zero Embedding or a Masking layer (Keras gives them their mask at
-   run time without recording it).  A Sequential's config records no mask:
+   NaN, as Keras).  Any other layer called with a mask is refused.
+
+   Implicit masks (61_implicit_masks.h).  Keras 3 records a mask only where
+   a layer's call took it as its one keyword; Attention, AdditiveAttention
+   and MultiHeadAttention (and a layer called with other keywords, e.g.
+   training=) get theirs at run time from their inputs.  kwnn_load follows those masks in
+   the graph as Keras 3 (checked against 3.15) propagates them: a mask_zero
+   Embedding's (ids != 0) and a Masking layer's (mask_value 0) pass Dense,
+   Dropout & co, the activation and normalization layers, Rescaling and
+   Normalization unchanged; Add, Subtract, Multiply and Average give the OR
+   of their inputs' masks (none if one has none), Concatenate on the last
+   axis likewise; an RNN passes the mask it was called with when it returns
+   sequences (its result's states have none; called with initial_state,
+   Keras gives it no mask= at all, and its sequences carry its input's);
+   attention layers give their query's mask; every other layer (Conv1D,
+   EinsumDense, pooling, an operation node, ...) drops it, as Keras 3 drops
+   it at a layer without supports_masking.  MultiHeadAttention removes the
+   masks of its query, value and key tensors while it runs: a reader of
+   those tensors that Keras runs later (a smaller depth: the longest path
+   to an output) sees none, e.g. the residual Add after it; one at the
+   same depth is refused (Keras's order among them is not the file's).
+   Attention and AdditiveAttention subtract 1e9 from the scores of masked
+   value steps (and causal ones) and give 0 at masked query steps;
+   MultiHeadAttention sets scores to -1e9 where the query step or the value
+   (and key) step is masked or the causal mask says so: a row with every
+   key masked attends uniformly to all, as Keras.  A mask is one value per
+   step: any(x != 0) of the source's features at that step.  Refused at
+   load, naming the layer: the combination of two different masks (an Add
+   of two mask_zero Embeddings' values, a key masked unlike the value), a
+   Masking mask_value other than 0, a concatenation over the masked time
+   axis, Maximum / Minimum of masked inputs (Keras changes their values),
+   Softmax or TimeDistributed that Keras gives a mask without recording it
+   (called with another keyword); an RNN or GlobalAveragePooling1D so
+   called takes that mask.  Keras 1 / 2 and tf.keras files: see the end of this section.
+
+   A Sequential's config records no mask:
    the chain follows a mask_zero Embedding's (its ids are the mask) through
    Dense, Dropout & co, the activation and LayerNormalization layers, and
    RNNs returning sequences, to the layers above; a mask reaching one of
    them another way (Masking, Conv1D, ...) is refused.
+
+   Keras 1 / 2 and tf.keras files record no mask at all: kwnn_load follows
+   every mask as tf.keras 2.21 propagates it (Keras 1 and standalone Keras
+   2.x are assumed to do the same; their files cannot be made here):
+   SimpleRNN, LSTM, GRU and Bidirectional (also with initial_state) and
+   GlobalAveragePooling1D take their input's mask; Dense, Dropout & co,
+   the activation layers (ThresholdedReLU too), LayerNormalization,
+   BatchNormalization, UnitNormalization and TimeDistributed pass it on
+   (Rescaling, Normalization and Identity drop it); merges and Concatenate
+   on the last axis give the AND of the masks their inputs have (none only
+   when none has one); an RNN returning sequences passes its mask on, one
+   without drops it; attention layers as above, and MultiHeadAttention
+   removes no mask.  Every other layer drops it.
 
    ACTIVATIONS (the `activation` of Dense / Conv2D / Activation)
 

@@ -37,6 +37,15 @@ extern "C" {
 
 #define KWNN__SIZE_MAX ((size_t)-1)
 
+/* Small functions that must be inlined into their loops for those to vectorize (14_fastmath.h). */
+#if defined(__GNUC__) || defined(__clang__)
+#define KWNN__INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define KWNN__INLINE static __forceinline
+#else
+#define KWNN__INLINE static
+#endif
+
 /* Test hook: the tests define KWNN_PROBE(counter, n) to count the steps of
    kwnn_load's table walks and of the window loops (work, not time). */
 #ifndef KWNN_PROBE

@@ -7,7 +7,7 @@
    (tests/test_c_fastmath.py sweeps the floats).  Every build computes the same formula. */
 
 /* 2^n for an integral n in [-126, 127]. */
-static float kwnn__pow2i(float n)
+KWNN__INLINE float kwnn__pow2i(float n)
 {
     uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float f;
@@ -17,7 +17,7 @@ static float kwnn__pow2i(float n)
 
 /* e^z = s (1 + p) for z in [-87, 88]: z = n ln 2 + r with |r| <= ln 2 / 2, s = 2^n, p = e^r - 1
    (degree-8 Taylor polynomial: its remainder is below 2^-32 on that interval). */
-static float kwnn__exp_parts(float z, float *s)
+KWNN__INLINE float kwnn__exp_parts(float z, float *s)
 {
     float v = z * 1.44269504088896341f, n, r, p; /* n: v to the nearest integer */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
@@ -33,7 +33,7 @@ static float kwnn__exp_parts(float z, float *s)
 }
 
 /* tanh(x) = (e^2a - 1) / (e^2a + 1), a = |x|, with the sign of x; e^2a - 1 is exact near 0. */
-static float kwnn__tanh(float x)
+KWNN__INLINE float kwnn__tanh(float x)
 {
     float a = fabsf(x), s, p, t, y;
     a = a < 9.0f ? a : 9.0f; /* tanh is 1 in float beyond 9; NaN goes to 9 here, back below */
@@ -44,7 +44,7 @@ static float kwnn__tanh(float x)
 }
 
 /* sigmoid(x) = 1 / (1 + e^-x). */
-static float kwnn__sigmoid(float x)
+KWNN__INLINE float kwnn__sigmoid(float x)
 {
     float z = -x, s, p, y;
     int tiny = z > 88.0f; /* below 1e-38: 0, as Keras on XLA gives (it flushes subnormals) */

@@ -25,6 +25,7 @@ typedef struct kwnn__node {
     kwnn__json kwargs;         /* LAYER: the call's keyword arguments (Keras 3), or p == NULL */
     kwnn__json call;           /* LAYER of an operation node (47_ops.h): its call, else p == NULL */
     int masked;                /* LAYER: called with mask= (its last input; 48_masking.h) */
+    uint32_t imask;            /* LAYER: implicit masks after its inputs (bit 1 query's, 2 value's; 61_implicit_masks.h) */
     uint32_t var;              /* INPUT: the axes that were None (bit i: axis i), given at run time */
     uint32_t part;             /* PART: which output of its layer call */
     int steps;                 /* inside a TimeDistributed model: the first axis is the wrapper's time steps */

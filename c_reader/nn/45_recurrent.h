@@ -724,6 +724,16 @@ static void kwnn__rnn_step(const kwnn_layer *L, float *xz, float *rz, float *h, 
     }
 }
 
+/* Is step i (sample b, time t: b * T + t) masked?  mask: L->mult values per step (0: one), all
+   0 when masked (an implicit mask's source features, 61_implicit_masks.h). */
+static int kwnn__mask_off(const kwnn_layer *L, const float *mask, size_t i)
+{
+    size_t n = L->mult > 0 ? L->mult : 1, k;
+    for (k = 0; k < n; k++)
+        if (mask[i * n + k] != 0.0f) return 0;
+    return 1;
+}
+
 /* The recurrent kinds: state starts at zero, or from init (h, then c for LSTM: batch x units
    each); work holds L->work floats per sample; sample b's output at y + b * ystride.  mask (T per
    sample, 0: masked; NULL: none): at a masked step the state carries over and the output is the
@@ -746,7 +756,7 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
         size_t t = (L->op & KWNN__RNN_BACKWARDS) ? T - 1 - s : s;
         kwnn__rnn_mm(h, batch, U, L->w2, GU, N, rz);
         for (b = 0; b < batch; b++) {
-            int skip = mask != NULL && mask[b * T + t] == 0.0f;
+            int skip = mask != NULL && kwnn__mask_off(L, mask, b * T + t);
             if (!skip)
                 kwnn__rnn_step(L, xz + (b * T + t) * GU, rz + b * N, h + b * U, cs + b * U, t1 + b * U,
                                t2 + b * U);
@@ -757,7 +767,7 @@ static void kwnn__rnn_run(const kwnn_layer *L, const float *x, const float *mask
     for (b = 0; b < batch && !seq; b++) {
         memcpy(y + b * ystride, h + b * U, U * sizeof *y);
         if (mask != NULL && (L->op & KWNN__RNN_ZERO_MASKED) && /* Keras: the last output, zero if masked */
-            mask[b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)] == 0.0f)
+            kwnn__mask_off(L, mask, b * T + ((L->op & KWNN__RNN_BACKWARDS) ? 0 : T - 1)))
             memset(y + b * ystride, 0, U * sizeof *y);
     }
 }

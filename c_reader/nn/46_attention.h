@@ -5,8 +5,8 @@
    writes; MultiHeadAttention, Attention and AdditiveAttention take two or
    three inputs (query, value, key: the call's arguments in order) and use
    the work area (kwnn_layer.work, after the plan's values) for their
-   projections and rows of scores.  Fixed-length inputs only: Keras masks
-   (Masking, mask_zero) are not carried through the file's graph. */
+   projections and rows of scores.  Their implicit masks (mask_zero,
+   Masking upstream) come as kwnn__amask (61_implicit_masks.h). */
 
 static uint64_t kwnn__sat_mul(uint64_t a, uint64_t b);
 static uint64_t kwnn__sat_add(uint64_t a, uint64_t b);
@@ -356,6 +356,21 @@ static int kwnn__attention_call_differs(const kwnn_layer *L, kwnn__json kwargs)
     return 0;
 }
 
+/* The implicit masks of one call (61_implicit_masks.h; NULL: none): step t of the query (value)
+   is on when one of its qs (vs) values q[t * qs ..] (v[..]) is not 0; per sample. */
+typedef struct kwnn__amask {
+    const float *q, *v;
+    size_t qs, vs;
+} kwnn__amask;
+
+static int kwnn__step_on(const float *m, size_t stride, size_t t)
+{
+    size_t k;
+    for (k = 0; k < stride; k++)
+        if (m[t * stride + k] != 0.0f) return 1;
+    return 0;
+}
+
 /* Row of n scores -> softmax in place (Keras: exp(x - max) / sum). */
 static void kwnn__softmax_row(float *s, size_t n)
 {
@@ -547,7 +562,7 @@ static int kwnn__masked(const kwnn_layer *L, int causal, size_t t, size_t j)
    Q scaled by 1 / sqrt(key_dim), per head softmax(Q K^T) over the keys
    (masked keys set to -1e9 first), times V, then the output projection. */
 static void kwnn__mha_run(const kwnn_layer *L, const float *xq, const float *xv, const float *xk, float *y,
-                          float *work, size_t batch)
+                          float *work, const kwnn__amask *am, size_t batch)
 {
     size_t H = L->units, kd = L->kh, vd = L->kw, S = L->sh, Dq = L->in_shape[L->in_ndim - 1];
     size_t T = L->in_count / Dq, hk = H * kd, hv = H * vd, b, h, t, j, i;
@@ -562,11 +577,13 @@ static void kwnn__mha_run(const kwnn_layer *L, const float *xq, const float *xv,
             for (h = 0; h < H; h++) {
                 const float *qv = Q + (b * T + t) * hk + h * kd;
                 float *cv = C + (b * T + t) * hv + h * vd;
+                int qoff = am != NULL && am->q != NULL && !kwnn__step_on(am->q + b * T * am->qs, am->qs, t);
                 for (j = 0; j < S; j++) {
                     const float *kv = K + (b * S + j) * hk + h * kd;
                     float s = 0.0f;
+                    int off = qoff || (am != NULL && am->v != NULL && !kwnn__step_on(am->v + b * S * am->vs, am->vs, j));
                     for (i = 0; i < kd; i++) s += qv[i] * kv[i];
-                    P[j] = kwnn__masked(L, L->op & 1, t, j) ? KWNN__MASKED : s;
+                    P[j] = off || kwnn__masked(L, L->op & 1, t, j) ? KWNN__MASKED : s; /* all masked: uniform */
                 }
                 kwnn__softmax_row(P, S);
                 for (i = 0; i < vd; i++) cv[i] = 0.0f;
@@ -638,11 +655,12 @@ static kwnn_result kwnn__load_attention(kwnn__ctx *c, const kwb_layer *L, kwnn__
 /* Keras 3's Attention / AdditiveAttention: scores (see KWNN__SCORE_*), a
    causal mask subtracting 1e9, softmax over the keys, times the value. */
 static void kwnn__attention_run(const kwnn_layer *L, const float *xq, const float *xv, const float *xk, float *y,
-                                float *P, size_t batch)
+                                float *P, const kwnn__amask *am, size_t batch)
 {
     size_t T = L->in_shape[0], dim = L->in_shape[1], S = L->sh, dv = L->sw, b, t, j, i;
     for (b = 0; b < batch; b++)
         for (t = 0; t < T; t++) {
+            const float *vm = am != NULL && am->v != NULL ? am->v + b * S * am->vs : NULL;
             const float *qv = xq + (b * T + t) * dim;
             float *yv = y + (b * T + t) * dv;
             for (j = 0; j < S; j++) {
@@ -657,21 +675,23 @@ static void kwnn__attention_run(const kwnn_layer *L, const float *xq, const floa
                 } else {
                     for (i = 0; i < dim; i++) s += (L->w != NULL ? L->w[i] : 1.0f) * tanhf(qv[i] + kv[i]);
                 }
-                P[j] = L->same && j > t ? s - 1e9f : s;
+                P[j] = (L->same && j > t) || (vm != NULL && !kwnn__step_on(vm, am->vs, j)) ? s - 1e9f : s;
             }
             kwnn__softmax_row(P, S);
             for (i = 0; i < dv; i++) yv[i] = 0.0f;
+            if (am != NULL && am->q != NULL && !kwnn__step_on(am->q + b * T * am->qs, am->qs, t))
+                continue; /* Keras: where(query_mask, output, 0) */
             for (j = 0; j < S; j++) kwnn__axpy(yv, xv + (b * S + j) * dv, P[j], dv);
         }
 }
 
 /* One call: its inputs in the call's order (query, value, key = value). */
 static void kwnn__attention_call(const kwnn_layer *L, const float *const *in, uint32_t n_in, float *y, float *work,
-                                 size_t batch)
+                                 const kwnn__amask *am, size_t batch)
 {
     const float *key = n_in > 2 ? in[2] : in[1];
-    if (L->kind == KWNN_LAYER_MHA) kwnn__mha_run(L, in[0], in[1], key, y, work, batch);
-    else kwnn__attention_run(L, in[0], in[1], key, y, work, batch);
+    if (L->kind == KWNN_LAYER_MHA) kwnn__mha_run(L, in[0], in[1], key, y, work, am, batch);
+    else kwnn__attention_run(L, in[0], in[1], key, y, work, am, batch);
 }
 
 /* Operations per sample (51_cost.h). */

@@ -37,6 +37,28 @@ static int kwnn__mask_producer(kwnn__json entry)
 static const char *const kwnn__unrecorded_mask_classes[] = {"Attention", "AdditiveAttention", "MultiHeadAttention",
                                                             NULL};
 
+/* Edges a call of this model-config entry keeps spare for its implicit masks
+   (61_implicit_masks.h): two for the attention layers (the query's, the value's), one for the
+   layers that honour a mask (a Keras 1 / 2 file's RNN gets its mask so). */
+static uint32_t kwnn__mask_spare(kwnn__json entry)
+{
+    kwnn__json cls;
+    size_t i;
+    if (!kwnn__get(entry, "class_name", &cls)) return 0;
+    for (i = 0; kwnn__unrecorded_mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__unrecorded_mask_classes[i])) return 2;
+    for (i = 0; kwnn__mask_classes[i] != NULL; i++)
+        if (kwnn__jstr_is(cls, kwnn__mask_classes[i])) return 1;
+    return 0;
+}
+
+/* How many implicit masks follow node x's inputs (bits 1, 2: an attention layer's query and
+   value masks; 4: the step mask of a recurrent or pooling layer). */
+static uint32_t kwnn__imask_count(const kwnn__node *x)
+{
+    return (x->imask & 1u) + ((x->imask >> 1) & 1u) + ((x->imask >> 2) & 1u);
+}
+
 /* Is this model-config entry of a class that honours a mask (it may take one more input)? */
 static int kwnn__mask_entry(kwnn__json entry)
 {
@@ -49,19 +71,11 @@ static int kwnn__mask_entry(kwnn__json entry)
 }
 
 /* A layer called with mask=: its class must honour it and the mask be one value per time step.
-   Attention layers in a model with a mask producer are refused (their mask is not in the file). */
+   (The masks Keras passes without recording them: 61_implicit_masks.h.) */
 static kwnn_result kwnn__mask_input(kwnn__ctx *c, const kwb_layer *L)
 {
     const struct kwnn__node *x, *m;
     kwnn__json cfg, v;
-    if (c->mask_producer && kwnn__is_class(L, kwnn__unrecorded_mask_classes))
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported in a model with a mask_zero Embedding or a Masking layer (Keras passes "
-                          "attention layers their mask at run time; the config does not record it)");
-    if (c->mask_producer && c->keras2_file && !c->masked && kwnn__is_class(L, kwnn__mask_classes))
-        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
-                          "unsupported in a Keras 1 / 2 model with a mask_zero Embedding or a Masking layer (its "
-                          "mask reaches this layer at run time; the config does not record it)");
     if (!c->masked) return KWNN_OK;
     if (!kwnn__is_class(L, kwnn__mask_classes))
         return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L,
@@ -92,11 +106,11 @@ static void kwnn__masked_mean(const kwnn_layer *L, const float *x, const float *
 {
     size_t T = L->in_shape[0], C = L->in_shape[1], b, t, k;
     for (b = 0; b < batch; b++) {
-        const float *xb = x + b * T * C, *mb = mask + b * T;
+        const float *xb = x + b * T * C;
         float *yb = y + b * C, n = 0.0f;
         for (k = 0; k < C; k++) yb[k] = 0.0f;
         for (t = 0; t < T; t++) {
-            if (mb[t] == 0.0f) continue;
+            if (kwnn__mask_off(L, mask, b * T + t)) continue;
             n += 1.0f;
             for (k = 0; k < C; k++) yb[k] += xb[t * C + k];
         }

@@ -152,7 +152,7 @@ static kwnn_result kwnn__count_model(kwnn__ctx *c, int seq, kwnn__json mcfg, con
                 while (kwnn__next(&calls, NULL, &call)) { /* every reference, or more (Keras 2 kwargs) */
                     size_t all = kwnn__nrefs(call), used = kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
                                                                                      : kwnn__call_nrefs(call);
-                    refs += all > used ? all : used;
+                    refs += (all > used ? all : used) + kwnn__mask_spare(entry); /* 48_masking.h */
                 }
             }
         }
@@ -533,11 +533,17 @@ static kwnn_result kwnn__call_model(kwnn__ctx *c, uint32_t scope, uint32_t t, kw
                                     kwnn__json mcfg, uint32_t first, int depth)
 {
     uint32_t a = (uint32_t)kwnn__call_nrefs(call), o = c->outs[t], j, *args, first_node;
+    kwb_layer T;
+    kwnn__json m;
+    int seq;
     kwnn_result r;
     if (a > c->stack_cap - c->stack_used || o > c->stack_cap - c->stack_used - a) return kwnn__disagree(c);
     args = c->stack + c->stack_used;
     c->stack_used += a + o;
     if ((r = kwnn__call_inputs(c, scope, who, call, args, a)) != KWNN_OK) return r;
+    if (a != 1 && kwb_get_layer(c->f, t, &T) == KWB_OK && kwnn__td_model(&T, &m, &seq))
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, &T,
+                          "unsupported mask (mask_zero or Masking upstream) or several inputs into a wrapped model");
     first_node = c->nodes_used;
     if ((r = kwnn__inst(c, t, mcfg, args, a, args + a, o, depth + 1)) != KWNN_OK ||
         (r = kwnn__td_mark(c, t, first_node)) != KWNN_OK)
@@ -622,13 +628,16 @@ static kwnn_result kwnn__inst_functional(kwnn__ctx *c, uint32_t owner, kwnn__jso
                 }
             }
             kwnn__begin(nodes, '[', &it2);
-            while (kwnn__next(&it2, NULL, &call))
+            while (kwnn__next(&it2, NULL, &call)) {
                 if ((r = kwnn__new_node(c, KWNN__N_LAYER, t,
                                         (uint32_t)(kwnn__tf_op_entry(entry) ? kwnn__tf_nrefs(call, 0)
-                                                                            : kwnn__call_nrefs(call)),
+                                                                            : kwnn__call_nrefs(call)) +
+                                            kwnn__mask_spare(entry),
                                         &id)) !=
                     KWNN_OK)
                     return r;
+                c->net->nodes_[id].n_in -= kwnn__mask_spare(entry); /* room for its masks (48_masking.h) */
+            }
         }
         child = c->next_sibling[child];
     }
@@ -953,7 +962,8 @@ static kwnn_result kwnn__steps_layer(kwnn__ctx *c, const kwb_layer *L, const kwn
         if (in->nd < 2 || in->shape[0] != T || T == 0)
             return kwnn__fail(c->net, KWNN_ERR_SHAPE, L, "inside a TimeDistributed model needs inputs of its time steps");
     }
-    if (x->masked) return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask inside a TimeDistributed model");
+    if (x->masked || x->imask)
+        return kwnn__fail(c->net, KWNN_ERR_UNSUPPORTED, L, "unsupported mask inside a TimeDistributed model");
     memmove(c->shape, c->shape + 1, (KWNN_MAX_DIMS - 1) * sizeof *c->shape);
     c->nd--;
     kwnn__steps_axis(c, x, T, 1);
@@ -1001,7 +1011,7 @@ static kwnn_result kwnn__load_call(kwnn__ctx *c, const kwb_layer *L, const kwnn_
     memcpy(c->shape, c->net->nodes_[ins[0]].shape, sizeof c->shape);
     c->have_shape = 1;
     c->ins = ins;
-    c->n_ins = x->n_in;
+    c->n_ins = x->n_in - kwnn__imask_count(x); /* without its implicit masks (61_implicit_masks.h) */
     c->kwargs = x->kwargs;
     c->op_call = x->call;
     c->masked = x->masked;

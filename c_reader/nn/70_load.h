@@ -97,7 +97,9 @@ static kwnn_result kwnn__build(kwnn__ctx *c)
         KWNN_OK)
         return r;
     net->node_count_ = c->nodes_used;
-    if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK) return r;
+    if ((r = kwnn__sort(c, &n_order)) != KWNN_OK || (r = kwnn__shapes(c, n_order)) != KWNN_OK ||
+        (r = kwnn__implicit_masks(c, n_order)) != KWNN_OK) /* 61_implicit_masks.h */
+        return r;
     if (net->opt_.max_cost != 0 && c->cost > net->opt_.max_cost) return kwnn__too_costly(c);
     net->cost_ = c->cost;
     memcpy(net->sorted_, net->order_, (size_t)n_order * sizeof *net->sorted_); /* the plan keeps only computing nodes */

@@ -105,6 +105,9 @@ static void kwnn__act(const kwnn_activation *a, const float *x, float *y, size_t
     case KWNN_ACT_SIGMOID:
         for (i = 0; i < n; i++) y[i] = kwnn__sigmoid(x[i]);
         return;
+    case KWNN_ACT_SILU:
+        for (i = 0; i < n; i++) y[i] = x[i] * kwnn__sigmoid(x[i]);
+        return;
     default: break;
     }
     for (i = 0; i < n; i++) y[i] = kwnn__act1(a, x[i]);

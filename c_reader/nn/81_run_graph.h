@@ -150,6 +150,25 @@ static void kwnn__dot_run(const kwnn__rt *rt, const kwnn__node *x, const kwnn_la
     }
 }
 
+/* An attention call's implicit masks (61_implicit_masks.h): the inputs after its own; NULL: none. */
+static const kwnn__amask *kwnn__im_masks(const kwnn__rt *rt, const kwnn__node *x, const kwnn_layer *L, kwnn__amask *am)
+{
+    const uint32_t *e = rt->net->edges_ + x->first_in + x->n_in - kwnn__imask_count(x);
+    size_t T = L->kind == KWNN_LAYER_MHA ? L->in_count / L->in_shape[L->in_ndim - 1] : L->in_shape[0];
+    if (x->imask == 0) return NULL;
+    am->q = am->v = NULL;
+    am->qs = am->vs = 0;
+    if (x->imask & 1u) {
+        am->q = kwnn__src(rt, *e);
+        am->qs = rt->net->nodes_[*e++].count / T;
+    }
+    if (x->imask & 2u) {
+        am->v = kwnn__src(rt, *e);
+        am->vs = rt->net->nodes_[*e].count / L->sh;
+    }
+    return am;
+}
+
 /* The computing node at run position p; a run error (an input value a layer cannot take) stops the run. */
 static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
 {
@@ -160,6 +179,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     uint32_t i;
     size_t nb;
     const float *mask;
+    kwnn__amask am;
+    kwnn_layer stepped;
     kwnn_result res;
     if (x->kind == KWNN__N_PART) { /* a copy out of a recurrent call's outputs */
         const kwnn__node *from = &rt->net->nodes_[rt->net->edges_[x->first_in]];
@@ -172,11 +193,16 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
         return KWNN_OK;
     }
     for (i = 0; i < x->n_in && i < 5; i++) in[i] = kwnn__src(rt, rt->net->edges_[x->first_in + i]);
-    mask = x->masked ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL; /* 48_masking.h */
+    mask = x->masked || (x->imask & 4u) ? kwnn__src(rt, rt->net->edges_[x->first_in + x->n_in - 1]) : NULL;
+    if (x->imask & 4u) { /* an implicit mask (61_implicit_masks.h): its source's features per step */
+        stepped = *L;
+        stepped.mult = rt->net->nodes_[rt->net->edges_[x->first_in + x->n_in - 1]].count / L->in_shape[0];
+        L = &stepped;
+    }
     nb = L->td > 0 ? rt->batch * L->td : rt->batch; /* TimeDistributed: the steps are the wrapped layer's batch */
-    if (kwnn__recurrent_run(L, in, x->masked ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
+    if (kwnn__recurrent_run(L, in, mask != NULL ? x->n_in - 1 : x->n_in, mask, kwnn__dst(rt, id), rt->work, nb, &res))
         return res;
-    if (x->masked && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
+    if (mask != NULL && L->kind == KWNN_LAYER_GLOBAL_AVGPOOL) {
         kwnn__masked_mean(L, in[0], mask, kwnn__dst(rt, id), rt->batch);
         return KWNN_OK;
     }
@@ -186,7 +212,8 @@ static kwnn_result kwnn__run_node(const kwnn__rt *rt, uint32_t p)
     case KWNN_LAYER_DOT: kwnn__dot_run(rt, x, L); break;
     case KWNN_LAYER_MHA: case KWNN_LAYER_ATTENTION: case KWNN_LAYER_OP: /* 46_attention.h, 47_ops.h */
         if (L->kind == KWNN_LAYER_OP) kwnn__op_run(L, in, kwnn__dst(rt, id), nb);
-        else kwnn__attention_call(L, in, x->n_in, kwnn__dst(rt, id), rt->work, nb);
+        else kwnn__attention_call(L, in, x->n_in - kwnn__imask_count(x), kwnn__dst(rt, id), rt->work,
+                                  kwnn__im_masks(rt, x, L, &am), nb);
         break;
     default: {
         kwnn__ex ex;

@@ -41,7 +41,8 @@ OPS_FIXTURES = ["slice_reverse_bounded", "newaxis", "mul_array_rank3_batch1", "w
                 "mask_zero_bilstm_gap", "mask_zero_gru_backwards", "masking_lstm"]  # masks: 48_masking.h
 # sequences (45_recurrent.h, 82_run_shapes.h): CuDNN weights, return_state, a None time axis (tf.keras)
 TFRNN_FIXTURES = ["cudnn_lstm", "cudnn_gru", "lstm_return_state", "gru_return_state_backwards",
-                  "stacked_gru_none_time"]
+                  "stacked_gru_none_time",
+                  "mask_zero_mha", "mask_zero_attention", "masking_td_dense_lstm"]  # implicit masks
 # tf.keras operation layers (TFOpLambda, SlicingOpLambda): tests/data/tfops
 TFOPS_FIXTURES = ["mul_const_left", "slice_mixed", "matmul_transpose_b", "where", "tf_classifier"]
 MAX_SEED = 65536  # the -max_len of the fuzz targets

@@ -80,6 +80,102 @@ def _zeroed_steps(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
     return x
 
 
+def _holed_ids(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
+    """Padded ids (see _padded_ids), then row 1 padded on the left and a hole in row 2: masks that
+    are not a prefix."""
+    ids = _padded_ids(rng, shape)
+    ids[1, :2] = 0
+    ids[1, 2] = 5  # not all padding (a masked mean over no step is 0 / 0)
+    ids[2, 1] = 0
+    return ids
+
+
+def _masked_model(name: str, body: Any, masking: bool = False) -> Any:
+    """ids (None,) -> Embedding(VOCAB, 6, mask_zero=True) (or x (None, 4) -> Masking(0.0)) -> body."""
+    def build() -> Any:
+        if masking:
+            x = K.Input((None, FEATURES), name="x")
+            h = L.Masking(mask_value=0.0, name="masking")(x)
+        else:
+            x = K.Input((None,), name="ids")
+            h = L.Embedding(VOCAB, 6, mask_zero=True, name="emb")(x)
+        return K.Model(x, body(h), name=name)
+    return build
+
+
+def _mask_lstm_gru(h: Any) -> Any:
+    h = L.LSTM(5, return_sequences=True, name="lstm")(h)
+    return L.Dense(2, name="out")(L.GRU(4, go_backwards=True, name="gru")(h))
+
+
+def _mask_bigru_gap(h: Any) -> Any:
+    h = L.Bidirectional(L.GRU(4, return_sequences=True, reset_after=False), merge_mode="sum", name="bigru")(h)
+    return L.Dense(2, name="out")(L.GlobalAveragePooling1D(name="gap")(L.Dropout(0.2, name="drop")(h)))
+
+
+def _mask_td_dense_lstm(h: Any) -> Any:
+    h = L.TimeDistributed(L.Dense(5), name="td")(h)
+    return L.LSTM(4, return_sequences=True, name="lstm")(L.Activation("tanh", name="act")(h))
+
+
+def _mask_dense_dropout(h: Any) -> Any:
+    h = L.LayerNormalization(name="ln")(L.Dropout(0.3, name="drop")(L.Dense(6, name="dense")(h)))
+    h = L.SimpleRNN(4, return_sequences=True, name="rnn")(h)
+    return L.GlobalAveragePooling1D(name="gap")(L.Dense(3, activation="relu", name="d2")(h))
+
+
+def _mask_attention(h: Any) -> Any:
+    q = L.Dense(6, name="q")(h)
+    a = L.Attention(use_scale=True, name="att")([q, h])
+    b = L.AdditiveAttention(name="add_att")([h, a])
+    return L.Dense(2, name="out")(L.Add(name="sum")([a, b]))
+
+
+def _mask_mha(h: Any) -> Any:
+    a = L.MultiHeadAttention(2, 3, name="mha")(h, h)
+    h = L.LayerNormalization(name="ln")(L.Add(name="res")([h, a]))
+    return L.Dense(2, name="out")(L.GlobalAveragePooling1D(name="gap")(h))
+
+
+def _mask_dropped(h: Any) -> Any:
+    """LSTM without return_sequences drops the mask (so does Conv1D): the GRU after sees none."""
+    c = L.Conv1D(4, 1, name="conv")(h)
+    last = L.LSTM(5, name="lstm")(h)
+    h = L.GRU(3, return_sequences=True, name="gru")(L.RepeatVector(3, name="rep")(last))
+    return L.Concatenate(name="cat")([L.Flatten(name="flat")(h), L.GlobalAveragePooling1D(name="gap")(c)])
+
+
+MASK_CASES = [
+    ("mask_zero_lstm_gru", _mask_lstm_gru, False,
+     "Embedding(mask_zero) -> LSTM(5, seq) -> GRU(4, go_backwards) -> Dense(2): the mask passes the LSTM"),
+    ("mask_zero_bigru_gap", _mask_bigru_gap, False,
+     "Embedding(mask_zero) -> Bidirectional(GRU(4, seq, reset_after=False), sum) -> Dropout -> "
+     "GlobalAveragePooling1D (masked mean) -> Dense(2)"),
+    ("masking_td_dense_lstm", _mask_td_dense_lstm, True,
+     "Masking(0.0) -> TimeDistributed(Dense(5)) -> Activation(tanh) -> LSTM(4, seq): the mask passes both"),
+    ("mask_zero_dense_dropout_gap", _mask_dense_dropout, False,
+     "Embedding(mask_zero) -> Dense(6) -> Dropout -> LayerNormalization -> SimpleRNN(4, seq) -> Dense(3, relu) "
+     "-> GlobalAveragePooling1D: the mask passes Dense, Dropout, LayerNormalization, the RNN and Dense"),
+    ("mask_zero_attention", _mask_attention, False,
+     "Embedding(mask_zero) -> Attention(use_scale)([Dense(q), h]) and AdditiveAttention([h, that]) -> Add -> "
+     "Dense(2): query masks (masked rows 0) and value masks"),
+    ("mask_zero_mha", _mask_mha, False,
+     "Embedding(mask_zero) -> MultiHeadAttention(2, 3)(h, h) -> Add residual -> LayerNormalization -> "
+     "GlobalAveragePooling1D (tf.keras: the residual keeps the mask)"),
+    ("mask_zero_dropped", _mask_dropped, False,
+     "Embedding(mask_zero) -> LSTM(5) (no sequences: mask dropped) -> RepeatVector(3) -> GRU(3, seq), and "
+     "Conv1D(4, 1) (drops it) -> GlobalAveragePooling1D (plain mean); Flatten + Concatenate"),
+]
+
+
+def _mask_case(name: str, body: Any, masking: bool, note: str) -> Case:
+    draw = _zeroed_steps if masking else _holed_ids
+    what = ("steps of zeros" if masking else "ids as float32 holding integers, padded right, one row left, "
+            "one with a hole")
+    return Case(name, _masked_model(name, body, masking), f"{note}; {what}; 8 steps, more_runs of 5",
+                time_steps=8, runs=(5,), draw=draw)
+
+
 def _cudnn(kind: str) -> Any:
     layer = CuDNNLSTM if kind == "lstm" else CuDNNGRU
     return _seq(lambda: layer(5, return_sequences=True, name=kind))
@@ -234,6 +330,7 @@ CASES = [
          how=_how("lstm")),
     Case("cudnn_gru", _cudnn("gru"), "Keras 2 CuDNNGRU(5, return_sequences=True): kernel (4, 15), "
          "recurrent_kernel (5, 15), bias (30,)", expected=_plain_twin("gru"), how=_how("gru")),
+    *[_mask_case(*args) for args in MASK_CASES],
     *WRAPPER_CASES,
 ]
 
