@@ -230,3 +230,18 @@ def test_a_residual_after_multi_head_attention_sees_no_mask(kwbin_run, tmp_path)
     out = L.Attention(name="att")([s, s])
     got, want = _check(kwbin_run, _seeded(keras.Model(inp, out), 2), _ids(2), tmp_path)
     assert np.abs(want[4]).max() > 1e-3
+
+
+def test_a_shared_layer_reading_what_multi_head_attention_clears_is_refused(kwbin_run, tmp_path):  # noqa: F811
+    """A shared layer's calls share one depth in Keras's run order, which C does not follow: the
+    mask a reader of MultiHeadAttention's input sees is then unclear, refused where it matters."""
+    keras.backend.clear_session()
+    shared = L.Activation("tanh", name="shared")
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=True, name="emb")(inp)
+    r, r2 = shared(h), shared(L.Dense(4, name="pre")(h))
+    m = L.MultiHeadAttention(1, 4, name="mha")(h, h)
+    r2 = L.Dense(4, name="post2")(L.Dense(4, name="post1")(r2))  # (deeper: the packer keeps Keras's layer order)
+    out = L.Concatenate(name="cat")([L.Attention(name="att")([r, r]), r2, m])
+    line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
+    assert "'att'" in line and "shared layer" in line
