@@ -51,11 +51,11 @@ def _check(exe, model, xs, tmp_path, unmasked=None):
     return got, want
 
 
-def _transformer(mask_zero: bool, causal: bool, pool: str = "gap"):
+def _transformer(mask_zero: bool, causal: bool, pool: str = "gap", steps: int | None = STEPS):
     """Token + position embeddings, a post-norm encoder block, average pooling, a classifier."""
     keras.backend.clear_session()
-    ids = keras.Input((STEPS,), name="ids")
-    pos = keras.Input((STEPS,), name="pos")
+    ids = keras.Input((steps,), name="ids")
+    pos = keras.Input((steps,), name="pos")
     tok = L.Embedding(VOCAB, 8, mask_zero=mask_zero, name="tok")(ids)
     h = L.Dense(8, name="proj")(tok)  # carries the mask
     p = L.Embedding(STEPS, 8, name="posemb")(pos)
@@ -69,8 +69,8 @@ def _transformer(mask_zero: bool, causal: bool, pool: str = "gap"):
     return _seeded(keras.Model([ids, pos], out), 11)
 
 
-def _positions(batch: int) -> np.ndarray:
-    return np.tile(np.arange(STEPS, dtype=np.float32), (batch, 1))
+def _positions(batch: int, steps: int = STEPS) -> np.ndarray:
+    return np.tile(np.arange(steps, dtype=np.float32), (batch, 1))
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -85,6 +85,20 @@ def test_a_transformer_with_masked_pooling(kwbin_run, tmp_path):  # noqa: F811
     x = _ids(2, batch=4)  # no all-padding row: Keras's mean over no step is 0 / 0
     model = _transformer(True, False)
     _check(kwbin_run, model, [x, _positions(4)], tmp_path, unmasked=_transformer(False, False))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_a_transformer_over_a_none_time_axis(causal, kwbin_run, tmp_path):  # noqa: F811
+    """The masks' steps follow the run's length (kwnn_run_shapes): 4 and 6 steps, padded rows."""
+    model = _transformer(True, causal, steps=None)
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    for steps in (4, 6):
+        x = _ids(steps, batch=4, steps=steps)
+        xs = [x, _positions(4, steps)]
+        want = np.asarray(model.predict(xs, verbose=0), np.float32)
+        (got,) = _infer(kwbin_run, tmp_path / "m.kwb", xs, 1, tmp_path)
+        assert want.std() > 1e-4 and _difference(got, want) <= TOLERANCE
 
 
 def _attention(kind: str, source: str, on: bool = True, **kw):
