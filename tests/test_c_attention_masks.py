@@ -259,3 +259,21 @@ def test_a_shared_layer_reading_what_multi_head_attention_clears_is_refused(kwbi
     out = L.Concatenate(name="cat")([L.Attention(name="att")([r, r]), r2, m])
     line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
     assert "'att'" in line and "shared layer" in line
+
+
+def test_maximum_of_masked_inputs_and_a_time_concatenation_are_refused(kwbin_run, tmp_path):  # noqa: F811
+    """Keras 3 fills the masked steps of Maximum / Minimum from the other input (values C does not
+    make); a concatenation over the time axis makes a mask of other steps."""
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=True, name="emb")(inp)
+    out = L.Maximum(name="max")([L.Dense(4, name="a")(h), L.Dense(4, name="b")(h)])
+    line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
+    assert "'max'" in line and "Maximum" in line
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=True, name="emb")(inp)
+    c = L.Concatenate(axis=1, name="cat")([h, h])
+    out = L.Attention(name="att")([c, c])
+    line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
+    assert "'att'" in line and "time axis" in line
