@@ -277,3 +277,23 @@ def test_maximum_of_masked_inputs_and_a_time_concatenation_are_refused(kwbin_run
     out = L.Attention(name="att")([c, c])
     line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
     assert "'att'" in line and "time axis" in line
+
+
+def _attention_then_mha(mask_zero: bool):
+    """Attention on the embedded ids, MultiHeadAttention on its output, average pooling: Keras 3
+    records the pooling's mask as convert_to_tensor(not_equal(ids, 0)), an operation node."""
+    keras.backend.clear_session()
+    ids = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=mask_zero, name="emb")(ids)
+    a = L.Attention(name="att")([L.Dense(4, name="q")(h), h])
+    out = L.GlobalAveragePooling1D(name="gap")(L.MultiHeadAttention(2, 2, name="mha")(a, a))
+    return _seeded(keras.Model(ids, out), 3)
+
+
+def test_a_mask_passed_through_convert_to_tensor(kwbin_run, tmp_path):  # noqa: F811
+    import kwbin
+
+    model = _attention_then_mha(True)
+    _check(kwbin_run, model, _ids(5, batch=4), tmp_path, unmasked=_attention_then_mha(False))
+    with kwbin.open(tmp_path / "m.kwb") as f:
+        assert "ConvertToTensor" in [layer.class_name for layer in f.layers]
