@@ -51,11 +51,11 @@ def _check(exe, model, xs, tmp_path, unmasked=None):
     return got, want
 
 
-def _transformer(mask_zero: bool, causal: bool, pool: str = "gap"):
+def _transformer(mask_zero: bool, causal: bool, pool: str = "gap", steps: int | None = STEPS):
     """Token + position embeddings, a post-norm encoder block, average pooling, a classifier."""
     keras.backend.clear_session()
-    ids = keras.Input((STEPS,), name="ids")
-    pos = keras.Input((STEPS,), name="pos")
+    ids = keras.Input((steps,), name="ids")
+    pos = keras.Input((steps,), name="pos")
     tok = L.Embedding(VOCAB, 8, mask_zero=mask_zero, name="tok")(ids)
     h = L.Dense(8, name="proj")(tok)  # carries the mask
     p = L.Embedding(STEPS, 8, name="posemb")(pos)
@@ -69,8 +69,8 @@ def _transformer(mask_zero: bool, causal: bool, pool: str = "gap"):
     return _seeded(keras.Model([ids, pos], out), 11)
 
 
-def _positions(batch: int) -> np.ndarray:
-    return np.tile(np.arange(STEPS, dtype=np.float32), (batch, 1))
+def _positions(batch: int, steps: int = STEPS) -> np.ndarray:
+    return np.tile(np.arange(steps, dtype=np.float32), (batch, 1))
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -85,6 +85,20 @@ def test_a_transformer_with_masked_pooling(kwbin_run, tmp_path):  # noqa: F811
     x = _ids(2, batch=4)  # no all-padding row: Keras's mean over no step is 0 / 0
     model = _transformer(True, False)
     _check(kwbin_run, model, [x, _positions(4)], tmp_path, unmasked=_transformer(False, False))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_a_transformer_over_a_none_time_axis(causal, kwbin_run, tmp_path):  # noqa: F811
+    """The masks' steps follow the run's length (kwnn_run_shapes): 4 and 6 steps, padded rows."""
+    model = _transformer(True, causal, steps=None)
+    model.save(tmp_path / "m.keras")
+    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+    for steps in (4, 6):
+        x = _ids(steps, batch=4, steps=steps)
+        xs = [x, _positions(4, steps)]
+        want = np.asarray(model.predict(xs, verbose=0), np.float32)
+        (got,) = _infer(kwbin_run, tmp_path / "m.kwb", xs, 1, tmp_path)
+        assert want.std() > 1e-4 and _difference(got, want) <= TOLERANCE
 
 
 def _attention(kind: str, source: str, on: bool = True, **kw):
@@ -230,3 +244,56 @@ def test_a_residual_after_multi_head_attention_sees_no_mask(kwbin_run, tmp_path)
     out = L.Attention(name="att")([s, s])
     got, want = _check(kwbin_run, _seeded(keras.Model(inp, out), 2), _ids(2), tmp_path)
     assert np.abs(want[4]).max() > 1e-3
+
+
+def test_a_shared_layer_reading_what_multi_head_attention_clears_is_refused(kwbin_run, tmp_path):  # noqa: F811
+    """A shared layer's calls share one depth in Keras's run order, which C does not follow: the
+    mask a reader of MultiHeadAttention's input sees is then unclear, refused where it matters."""
+    keras.backend.clear_session()
+    shared = L.Activation("tanh", name="shared")
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=True, name="emb")(inp)
+    r, r2 = shared(h), shared(L.Dense(4, name="pre")(h))
+    m = L.MultiHeadAttention(1, 4, name="mha")(h, h)
+    r2 = L.Dense(4, name="post2")(L.Dense(4, name="post1")(r2))  # (deeper: the packer keeps Keras's layer order)
+    out = L.Concatenate(name="cat")([L.Attention(name="att")([r, r]), r2, m])
+    line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
+    assert "'att'" in line and "shared layer" in line
+
+
+def test_maximum_of_masked_inputs_and_a_time_concatenation_are_refused(kwbin_run, tmp_path):  # noqa: F811
+    """Keras 3 fills the masked steps of Maximum / Minimum from the other input (values C does not
+    make); a concatenation over the time axis makes a mask of other steps."""
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=True, name="emb")(inp)
+    out = L.Maximum(name="max")([L.Dense(4, name="a")(h), L.Dense(4, name="b")(h)])
+    line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
+    assert "'max'" in line and "Maximum" in line
+    keras.backend.clear_session()
+    inp = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=True, name="emb")(inp)
+    c = L.Concatenate(axis=1, name="cat")([h, h])
+    out = L.Attention(name="att")([c, c])
+    line = _refusal(kwbin_run, _seeded(keras.Model(inp, out), 1), _ids(1), tmp_path)
+    assert "'att'" in line and "time axis" in line
+
+
+def _attention_then_mha(mask_zero: bool):
+    """Attention on the embedded ids, MultiHeadAttention on its output, average pooling: Keras 3
+    records the pooling's mask as convert_to_tensor(not_equal(ids, 0)), an operation node."""
+    keras.backend.clear_session()
+    ids = keras.Input((STEPS,), name="ids")
+    h = L.Embedding(VOCAB, 4, mask_zero=mask_zero, name="emb")(ids)
+    a = L.Attention(name="att")([L.Dense(4, name="q")(h), h])
+    out = L.GlobalAveragePooling1D(name="gap")(L.MultiHeadAttention(2, 2, name="mha")(a, a))
+    return _seeded(keras.Model(ids, out), 3)
+
+
+def test_a_mask_passed_through_convert_to_tensor(kwbin_run, tmp_path):  # noqa: F811
+    import kwbin
+
+    model = _attention_then_mha(True)
+    _check(kwbin_run, model, _ids(5, batch=4), tmp_path, unmasked=_attention_then_mha(False))
+    with kwbin.open(tmp_path / "m.kwb") as f:
+        assert "ConvertToTensor" in [layer.class_name for layer in f.layers]

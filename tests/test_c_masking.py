@@ -194,3 +194,28 @@ def test_masks_refused_where_they_cannot_be_honoured(kwbin_run, tmp_path):  # no
     pack(tmp_path / "m.keras", tmp_path / "m.kwb")
     line = _error(_run(kwbin_run, tmp_path / "m.kwb", [x, x[:, :-2]], 1, tmp_path))
     assert "'l' (LSTM)" in line and "mask has shape (5,)" in line, line
+
+
+def _relabelled(src, dst, **metadata) -> None:
+    """The same file with metadata keys replaced (e.g. the Keras generation)."""
+    import kwbin
+
+    with kwbin.open(src) as f, kwbin.Writer(dst, metadata={**f.metadata, **metadata}) as w:
+        for layer in f.layers:
+            w.add_layer(layer.name, layer.class_name, config=layer.config, parent=layer.parent)
+            for name in layer.tensors:
+                t = f.info(name)
+                w.add_tensor(name, f[name], layer=layer.name, weight=t.weight, source=t.source)
+
+
+def test_a_tf_keras_identity_stops_a_sequential_mask(kwbin_run, tmp_path):  # noqa: F811
+    """tf.keras's Identity does not support masking (Keras 3's does): in a Keras 1 / 2 file the
+    chain must not carry the Embedding's mask past it into the LSTM."""
+    x = _ids(np.random.default_rng(8), batch=3)
+    keras.backend.clear_session()
+    seq = _seeded(keras.Sequential([keras.Input((STEPS,)), L.Embedding(20, 3, mask_zero=True, name="emb"),
+                                    L.Identity(name="same"), L.LSTM(2, name="l")]), 8)
+    got, _ = _check(kwbin_run, seq, x, tmp_path)  # Keras 3: the mask goes through
+    _relabelled(tmp_path / "m.kwb", tmp_path / "k2.kwb", generation="keras2")
+    line = _error(_run(kwbin_run, tmp_path / "k2.kwb", [x], 1, tmp_path))
+    assert "'l' (LSTM)" in line and "Sequential" in line, line

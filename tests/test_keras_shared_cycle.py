@@ -53,7 +53,21 @@ def _three_shared():
     return keras.Model(x, a(c(b(a(c(x))))))
 
 
-BUILDERS = {"self_fed": _self_fed, "through_another": _through_another, "three_shared": _three_shared}
+def _second_call_reads_a_later_layer():
+    """Keras lists `shared` before `pre` (its config follows the graph's depth, and `shared`'s first
+    call reads h), though its second call reads `pre`: packing keeps that order, in which Keras 3
+    also names the weight groups (dense_1: shared, dense_2: pre)."""
+    keras = _keras()
+    L = keras.layers
+    x = keras.Input((4,))
+    h = L.Dense(4, name="h")(x)
+    shared = L.Dense(4, activation="tanh", name="shared")
+    r, r2 = shared(h), shared(L.Dense(4, name="pre")(h))
+    return keras.Model(x, L.Concatenate(name="cat")([L.Dense(4, name="after")(r), r2, L.Dense(4, name="m")(h)]))
+
+
+BUILDERS = {"self_fed": _self_fed, "through_another": _through_another, "three_shared": _three_shared,
+            "second_call_reads_a_later_layer": _second_call_reads_a_later_layer}
 
 
 @pytest.mark.parametrize("case", sorted(BUILDERS))

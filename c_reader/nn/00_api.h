@@ -483,7 +483,9 @@
                        (>= 2 per sample; leading axes broadcast), or a tensor
                        and a constant (k,) vector or (k, m) matrix; sums in
                        k order.  Cast: to float32 / float64 free, to int*
-                       toward zero, to bool != 0; StopGradient: identity.
+                       toward zero, to bool != 0; StopGradient: identity;
+                       ConvertToTensor: identity without a dtype (Keras 3
+                       passes masks through one), else as Cast.
                        Anything else (another class, a keyword argument, a
                        tensor index, axis None, an operation called twice)
                        is refused at load: "operation 'NAME' (CLASS): ...".

@@ -134,7 +134,7 @@ static const kwnn__op_name kwnn__op_names[] = {
     {"Squeeze", KWNN__O_SQUEEZE, 1},   {"Transpose", KWNN__O_TRANSPOSE, 1},
     {"GetItem", KWNN__O_GETITEM, 2},   {"Concatenate", KWNN__O_CONCAT, 1},
     {"Stack", KWNN__O_STACK, 1},       {"Cast", KWNN__O_CAST, 1},
-    {"StopGradient", KWNN__O_IDENTITY, 1}};
+    {"StopGradient", KWNN__O_IDENTITY, 1}, {"ConvertToTensor", KWNN__O_CAST, 1}};
 
 #define KWNN__N_OP_NAMES (sizeof kwnn__op_names / sizeof kwnn__op_names[0])
 
@@ -1012,6 +1012,16 @@ static kwnn_result kwnn__op_cast(kwnn__ctx *c, const kwb_layer *L, kwnn__json cf
     static const char *const ints[] = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"};
     kwnn__json v;
     size_t i;
+    int on = 0;
+    if (strcmp(L->class_name, "ConvertToTensor") == 0) { /* convert_to_tensor(x, dtype, sparse, ragged) */
+        if ((kwnn__get(cfg, "sparse", &v) && !kwnn__null(v) && (!kwnn__bool(v, &on) || on)) ||
+            (kwnn__get(cfg, "ragged", &v) && !kwnn__null(v) && (!kwnn__bool(v, &on) || on)))
+            return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "unsupported sparse or ragged tensor");
+        if (!kwnn__get(cfg, "dtype", &v) || kwnn__null(v)) { /* Keras 3 passes a mask through one: as it is */
+            out->kind = KWNN_LAYER_IDENTITY;
+            return KWNN_OK;
+        }
+    }
     if (!kwnn__get(cfg, "dtype", &v) || !kwnn__is(v, '"')) return kwnn__op_fail(c, L, KWNN_ERR_UNSUPPORTED, "no dtype");
     if (kwnn__jstr_is(v, "float32") || kwnn__jstr_is(v, "float64")) {
         out->kind = KWNN_LAYER_IDENTITY;

@@ -197,7 +197,8 @@ static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, uint32_t i
     if (kwnn__is_class(L, kwnn__mask_classes)) {
         *attach = 1;
         if (!kwnn__returns_sequences(L)) *state = 0;
-    } else if (!kwnn__is_class(L, kwnn__mask_passers)) {
+    } else if (!kwnn__is_class(L, kwnn__mask_passers) ||
+               (c->keras2_file && strcmp(L->class_name, "Identity") == 0)) { /* tf.keras's drops it */
         *state = 2;
     }
     return KWNN_OK;

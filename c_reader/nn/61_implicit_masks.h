@@ -17,7 +17,9 @@
    - MultiHeadAttention removes the masks of its query, value and key tensors while it runs:
      a reader of one of those tensors that Keras runs later sees none.  Keras runs the graph by
      depth (the longest path to an output, the deepest first), so a reader deeper than the
-     attention layer sees the mask, a shallower one does not; one of equal depth is refused.
+     attention layer sees the mask, a shallower one does not; one of equal depth is refused,
+     and so is every such reader in a graph with a shared layer or a nested model (Keras's
+     depths there are not the longest paths of the unrolled graph).
    Keras 1 / 2 files (tf.keras 2.x) record no mask at all; there (kwnn__im_layer2, as tf.keras
    2.21 does; Keras 1 and standalone Keras 2 assumed alike) the recurrent layers, Bidirectional
    and GlobalAveragePooling1D take theirs here too, merges AND the masks they get, fewer layers
@@ -61,7 +63,8 @@ static const char *kwnn__im_why(uint32_t m)
     case KWNN__IM_VALUE: return "the mask of a Masking layer whose mask_value is not 0";
     case KWNN__IM_AXIS: return "the mask of a concatenation along the time axis";
     default: return "a mask that MultiHeadAttention removes from its inputs, for a layer Keras may run before "
-                    "or after it (the two are at one depth of the graph)";
+                    "or after it (the two are at one depth of the graph, or a shared layer or a nested model "
+                    "leaves Keras's order unclear)";
     }
 }
 
@@ -76,12 +79,13 @@ static kwnn_result kwnn__im_refuse(kwnn__ctx *c, const kwb_layer *L, uint32_t m)
 /* The mask reader y sees on its input x: x's, unless a MultiHeadAttention that Keras runs before
    y removed it (depth, clear, many: see kwnn__implicit_masks). */
 static uint32_t kwnn__im_seen(const kwnn__ctx *c, const uint32_t *msrc, const uint32_t *depth, const uint32_t *clear,
-                              const uint32_t *many, uint32_t x, uint32_t y)
+                              const uint32_t *many, uint32_t x, uint32_t y, int uncertain)
 {
     const kwnn__node *n = &c->net->nodes_[y];
     int mha = n->kind == KWNN__N_LAYER && c->net->layers[n->layer].kind == KWNN_LAYER_MHA;
     if (msrc[x] == KWNN__IM_NONE || clear[x] == KWNN__IM_NONE) return msrc[x];
     if (mha && depth[y] == clear[x] && many[x] == 1) return msrc[x]; /* the attention layer itself */
+    if (uncertain) return KWNN__IM_ORDER;
     if (depth[y] > clear[x]) return msrc[x];
     if (depth[y] < clear[x]) return KWNN__IM_NONE;
     return KWNN__IM_ORDER;
@@ -271,12 +275,15 @@ static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
     kwnn_net *net = c->net;
     uint32_t N = c->nodes_used, p, i, j, id;
     uint32_t *depth = c->stack, *clear = c->stack + N, *many = c->live, *msrc = c->stack2, seen[8];
+    int uncertain = 0; /* a shared layer or a nested model: Keras's run order is not followed here */
     kwnn_result r;
     if (!c->mask_producer || N == 0 || c->stack_cap < 2 * (size_t)N) return KWNN_OK;
     for (i = 0; i < N; i++) {
         depth[i] = 0;
         clear[i] = msrc[i] = KWNN__IM_NONE;
         many[i] = 0;
+        uncertain |= net->nodes_[i].kind == KWNN__N_ALIAS ||
+                     (net->nodes_[i].kind == KWNN__N_LAYER && net->layers[net->nodes_[i].layer].calls > 1);
     }
     /* Keras's depth: the longest path to an output (a PART or an alias is no call of its own) */
     for (p = n_order; p-- > 0;) {
@@ -308,7 +315,7 @@ static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
         kwb_layer L;
         uint32_t n = x->n_in < 8 ? x->n_in : 8;
         if (x->kind == KWNN__N_ALIAS) {
-            msrc[id] = kwnn__im_seen(c, msrc, depth, clear, many, net->edges_[x->first_in], id);
+            msrc[id] = kwnn__im_seen(c, msrc, depth, clear, many, net->edges_[x->first_in], id, uncertain);
             continue;
         }
         if (x->kind == KWNN__N_PART) { /* a recurrent call's outputs: its sequences carry its mask */
@@ -318,7 +325,8 @@ static kwnn_result kwnn__implicit_masks(kwnn__ctx *c, uint32_t n_order)
             continue;
         }
         if (x->kind != KWNN__N_LAYER || kwb_get_layer(c->f, x->layer, &L) != KWB_OK) continue;
-        for (i = 0; i < n; i++) seen[i] = kwnn__im_seen(c, msrc, depth, clear, many, net->edges_[x->first_in + i], id);
+        for (i = 0; i < n; i++)
+            seen[i] = kwnn__im_seen(c, msrc, depth, clear, many, net->edges_[x->first_in + i], id, uncertain);
         if ((r = kwnn__im_layer(c, &L, id, seen, n, &msrc[id])) != KWNN_OK) return r;
     }
     return KWNN_OK;

@@ -11,8 +11,9 @@ Accepted shapes of a model config (what ``model.to_json()``, the legacy
 A nested model (a layer whose class is itself a model) contributes its own
 layers right after it, with qualified names ``outer/inner`` so that names stay
 unique in the file; so does a model wrapped in a TimeDistributed (``td/inner``,
-the wrapped model's own name left out).  Functional layers are put in a topological order of the
-graph, keeping the config's order wherever it already is one.
+the wrapped model's own name left out).  Functional layers are put in a topological
+order of their first calls, keeping the config's order wherever it already is one
+(Keras's own configs always are).
 """
 
 from __future__ import annotations
@@ -111,18 +112,26 @@ def _dependencies(node: Any, known: set[str]) -> set[str]:
     return found
 
 
-def _topological(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Kahn's algorithm, always taking the earliest ready layer in config order.
+def _first_call(entry: dict[str, Any]) -> Any:
+    """The inbound node of a layer's first call (Keras 2 and 3 forms), or nothing."""
+    nodes = entry.get("inbound_nodes", [])
+    return nodes[0] if isinstance(nodes, list) and nodes else []
 
-    Layers, not calls, are ordered: shared layers can make that order cyclic
-    in a valid model (y = a(b(a(x))): a's second call reads b, b reads a's
-    first call).  When no layer is ready, the earliest remaining one in config
-    order (Keras writes layers in the order of their first call) goes next;
-    a real cycle between calls is left for the reader to refuse.
+
+def _topological(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kahn's algorithm on first calls, always taking the earliest ready layer in config order.
+
+    A layer is ready when what its first call reads is: Keras writes layers in
+    the order of their first call, so a config Keras wrote keeps its order
+    (the C reader and Keras 3's weight groups both count on it), shared
+    layers included (y = a(b(a(x))): a's second call reads b, which comes
+    after it).  When no layer is ready, the earliest remaining one in config
+    order goes next; a real cycle between calls is left for the reader to
+    refuse.
     """
     names = [_entry(e)[0] for e in entries]
     known = set(names)
-    deps = [_dependencies(e.get("inbound_nodes", []), known) - {n} for e, n in zip(entries, names)]
+    deps = [_dependencies(_first_call(e), known) - {n} for e, n in zip(entries, names)]
     done: set[str] = set()
     order: list[int] = []
     remaining = list(range(len(entries)))
