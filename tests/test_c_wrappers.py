@@ -382,3 +382,16 @@ def test_a_mask_into_a_time_distributed_model_is_refused(kwbin_run, tmp_path):  
         save_model(model, tmp_path / "m.kwb")
         line = _fails(kwbin_run, tmp_path / "m.kwb", x, tmp_path)
         assert "'td' (TimeDistributed)" in line and "mask" in line, line
+
+
+def test_initial_states_without_return_state(kwbin_run, tmp_path):  # noqa: F811
+    """Regression: without return_state the backward direction took the forward's initial states (the
+    header before #14's wrappers was 0.64 off here)."""
+    keras = _keras()
+    keras.backend.clear_session()
+    L = keras.layers
+    inp = keras.Input((5, 3), name="x")
+    init = [keras.Input((3,), name=f"s{i}") for i in range(4)]
+    model = keras.Model([inp, *init], L.Bidirectional(L.LSTM(3, return_sequences=True), name="bi")(inp, initial_state=init))
+    _seeded(model, 17)
+    _check(kwbin_run, model, [_normal((2, 5, 3), 1)] + [_normal((2, 3), 2 + i) for i in range(4)], tmp_path)
