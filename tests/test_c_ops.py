@@ -83,9 +83,13 @@ def _seeded(model, seed: int):
     return model
 
 
-def _equal_keras(exe, model, inputs, tmp_path):
-    model.save(tmp_path / "m.keras")
-    pack(tmp_path / "m.keras", tmp_path / "m.kwb")
+def _equal_keras(exe, model, inputs, tmp_path, suffix=".keras"):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras calls .h5 legacy
+        model.save(tmp_path / f"m{suffix}")
+    pack(tmp_path / f"m{suffix}", tmp_path / "m.kwb")
     want = model.predict(inputs[0] if len(inputs) == 1 else inputs, verbose=0)
     want = want if isinstance(want, list) else [want]
     got = _infer(exe, tmp_path / "m.kwb", inputs, len(want), tmp_path)
@@ -109,6 +113,21 @@ def test_a_model_that_scales_and_slices_with_python_operators(kwbin_run, tmp_pat
     model = _seeded(keras.Model(x, y), 11)
     inputs = [np.random.default_rng(5).standard_normal((4, 10, 6)).astype(np.float32)]
     _equal_keras(kwbin_run, model, inputs, tmp_path)
+
+
+def test_operations_in_a_keras3_h5_file(kwbin_run, tmp_path):  # noqa: F811
+    """Keras 3's .h5 records no module: `h * 0.5` is an entry of class Multiply, like the merge
+    layer (which it must not be taken for), its config without the "trainable" of every layer."""
+    keras = _keras()
+    keras.backend.clear_session()
+    L, ops = keras.layers, keras.ops
+    x = keras.Input((5,), name="x")
+    h = L.Dense(5, name="d1")(x)
+    m = L.Multiply(name="mul")([h, x])  # the merge layer, in the same file
+    y = L.Add(name="add")([x, h * 0.5, ops.maximum(m, -1.0) - 2.0, L.Reshape((5,), name="r")(ops.expand_dims(h, 1))])
+    model = _seeded(keras.Model(x, y), 12)
+    inputs = [np.random.default_rng(6).standard_normal((4, 5)).astype(np.float32)]
+    _equal_keras(kwbin_run, model, inputs, tmp_path, suffix=".h5")
 
 
 def test_attention_written_with_ops_and_several_batch_sizes(kwbin_run, tmp_path):  # noqa: F811

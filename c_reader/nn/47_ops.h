@@ -146,15 +146,25 @@ static int kwnn__tf_op_entry(kwnn__json entry)
            (kwnn__jstr_is(cls, "TFOpLambda") || kwnn__jstr_is(cls, "SlicingOpLambda"));
 }
 
-/* Is this model-config entry an operation node: Keras 3's (module "keras.src.ops...") or tf.keras's? */
+/* Is this model-config entry an operation node: Keras 3's (module "keras.src.ops...") or tf.keras's?
+   Keras 3's .h5 files record no module: there an operation is an entry whose config has no
+   "trainable", which every layer's has (Layer.get_config) but InputLayer's (Keras 3 writes
+   "x * 0.5" as class Multiply, as the merge layer is named: taking it for one gave a wrong answer). */
 static int kwnn__op_entry(kwnn__json entry)
 {
     static const char prefix[] = "\"keras.src.ops";
-    kwnn__json module;
+    kwnn__json module, cls, cfg, v, node;
+    kwnn__iter it;
     size_t n = sizeof prefix - 1;
     if (kwnn__tf_op_entry(entry)) return 1;
-    return kwnn__get(entry, "module", &module) && (size_t)(module.e - module.p) > n &&
-           memcmp(module.p, prefix, n) == 0 && (module.p[n] == '"' || module.p[n] == '.');
+    if (kwnn__get(entry, "module", &module))
+        return (size_t)(module.e - module.p) > n && memcmp(module.p, prefix, n) == 0 &&
+               (module.p[n] == '"' || module.p[n] == '.');
+    /* ... and a call in Keras 3's form ({"args": ...}), not Keras 2's ([[name, node, tensor, {}]]) */
+    return kwnn__get(entry, "class_name", &cls) && !kwnn__jstr_is(cls, "InputLayer") &&
+           kwnn__get(entry, "config", &cfg) && kwnn__is(cfg, '{') && !kwnn__get(cfg, "trainable", &v) &&
+           kwnn__get(entry, "inbound_nodes", &v) && kwnn__begin(v, '[', &it) && kwnn__next(&it, NULL, &node) &&
+           kwnn__is(node, '{');
 }
 
 /* The kwargs of a tf.keras reference [name, node, tensor, {kwargs}] (p == NULL: none). */

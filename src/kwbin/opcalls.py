@@ -33,6 +33,10 @@ def is_op_entry(entry: dict[str, Any]) -> bool:
     module = entry.get("module")
     if entry.get("class_name") in TF_OP_CLASSES:
         return True
+    if module is None:  # Keras 3's .h5: no module; an operation's config lacks every layer's "trainable"
+        config, nodes = entry.get("config"), entry.get("inbound_nodes")
+        return (entry.get("class_name") != "InputLayer" and isinstance(config, dict) and "trainable" not in config
+                and isinstance(nodes, list) and bool(nodes) and isinstance(nodes[0], dict))
     return isinstance(module, str) and module.startswith(("keras.src.ops", "keras.src.activations"))
 
 
