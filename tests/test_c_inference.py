@@ -398,6 +398,27 @@ def test_hard_sigmoid_form_follows_the_generation(kwbin_run, tmp_path, metadata,
     assert _difference(_infer(kwbin_run, tmp_path / "m.kwb", x, tmp_path), expected) <= TOLERANCE
 
 
+def test_a_keras3_h5_file_computes_as_keras3(kwbin_run, tmp_path):
+    """Keras 3 still writes the legacy .h5 layout (model.save("m.h5")): the file's generation is
+    keras3 (it was packed as keras2, and hard_sigmoid then took Keras 2's form: 0.07 off)."""
+    import warnings
+
+    keras = _keras()
+    keras.backend.clear_session()
+    x = keras.Input((5,), name="x")
+    model = keras.Model(x, keras.layers.Dense(5, activation="hard_sigmoid", name="d1")(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras calls the format legacy
+        model.save(tmp_path / "m.h5")
+    pack(tmp_path / "m.h5", tmp_path / "m.kwb")
+    with kwbin.open(tmp_path / "m.kwb") as f:
+        assert (f.metadata["generation"], f.metadata["source_format"]) == ("keras3", "keras3-h5")
+    data = np.random.default_rng(4).normal(0, 3, (6, 5)).astype(np.float32)
+    expected = model.predict(data, verbose=0)
+    assert ((expected > 0.01) & (expected < 0.99)).mean() > 0.3  # the two forms differ there
+    assert _difference(_infer(kwbin_run, tmp_path / "m.kwb", data, tmp_path), expected) <= TOLERANCE
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
 def test_weights_of_other_float_dtypes_are_converted(kwbin_run, tmp_path, dtype):
     kernel, bias, x = _dense_data(3)

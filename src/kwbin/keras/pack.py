@@ -108,9 +108,12 @@ def _legacy(f: h5py.File, source: str, arch: dict[str, Any] | None, include_opti
     reader = LegacyReader(root, source, config, f.dataset if isinstance(f, GuardedFile) else None)
     layers = reader.read()
     keras1 = reader.keras1 or (version or "").startswith("1.")
+    # Keras 3 still writes this layout (model.save("m.h5")); its layers compute as Keras 3's
+    # (hard_sigmoid, masks), so the generation is keras3 whatever the layout.
+    generation = "keras1" if keras1 else "keras3" if (version or "").startswith("3.") else "keras2"
     meta: dict[str, Any] = {
-        "source_format": ("keras1" if keras1 else "keras2") + ("-h5" if full else "-weights-h5"),
-        "generation": "keras1" if keras1 else "keras2",
+        "source_format": generation + ("-h5" if full else "-weights-h5"),
+        "generation": generation,
     }
     if version:
         meta["keras_version"] = version
