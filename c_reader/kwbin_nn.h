@@ -7719,6 +7719,22 @@ static kwnn_result kwnn__load_masking(kwnn__ctx *c, const kwb_layer *L, kwnn__js
     return KWNN_OK;
 }
 
+/* Layers whose mask goes on unchanged (supports_masking and the default compute_mask), as measured
+   on Keras 3 and on tf.keras 2.21; the implicit masks (61_implicit_masks.h) and, for Keras 1 / 2
+   files, the Sequential chain below use them. */
+static const char *const kwnn__im_passers[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU",
+    "ELU", "PReLU", "Softmax", "LayerNormalization", "UnitNormalization", "GroupNormalization",
+    "BatchNormalization", "Rescaling", "Normalization", NULL};
+
+/* Keras 2 (tf.keras 2.x; Keras 1 and 2.x assumed alike). */
+static const char *const kwnn__im_passers2[] = {
+    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU",
+    "PReLU", "ThresholdedReLU", "LayerNormalization", "BatchNormalization", "UnitNormalization",
+    "TimeDistributed", NULL};
+
 /* Does this layer keep passing the mask on unchanged (supports_masking, values per step)? */
 static const char *const kwnn__mask_passers[] = {
     "Dense", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
@@ -7772,7 +7788,7 @@ static kwnn_result kwnn__chain_mask(kwnn__ctx *c, const kwb_layer *L, uint32_t i
         *attach = 1;
         if (!kwnn__returns_sequences(L)) *state = 0;
     } else if (!kwnn__is_class(L, kwnn__mask_passers) ||
-               (c->keras2_file && strcmp(L->class_name, "Identity") == 0)) { /* tf.keras's drops it */
+               (c->keras2_file && !kwnn__is_class(L, kwnn__im_passers2))) { /* tf.keras's Identity drops it */
         *state = 2;
     }
     return KWNN_OK;
@@ -9584,20 +9600,6 @@ static kwnn_result kwnn__plan(kwnn__ctx *c, uint32_t n_order)
 #define KWNN__IM_AXIS 0xFFFFFFFCu  /* a concatenation along the masked axis */
 #define KWNN__IM_ORDER 0xFFFFFFFBu /* removed by a MultiHeadAttention Keras may run before or after */
 #define KWNN__IM_BAD(m) ((m) >= KWNN__IM_ORDER && (m) != KWNN__IM_NONE)
-
-/* Layers whose mask goes on unchanged (Keras 3: supports_masking and the default compute_mask). */
-static const char *const kwnn__im_passers[] = {
-    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU",
-    "ELU", "PReLU", "Softmax", "LayerNormalization", "UnitNormalization", "GroupNormalization",
-    "BatchNormalization", "Rescaling", "Normalization", NULL};
-
-/* Keras 2 (tf.keras 2.x; Keras 1 and 2.x assumed alike): supports_masking and the default compute_mask. */
-static const char *const kwnn__im_passers2[] = {
-    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU",
-    "PReLU", "ThresholdedReLU", "LayerNormalization", "BatchNormalization", "UnitNormalization",
-    "TimeDistributed", NULL};
 
 /* Layers whose call takes a mask: given one Keras does not record, they are refused. */
 static const char *const kwnn__im_users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",

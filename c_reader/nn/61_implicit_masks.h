@@ -38,20 +38,6 @@
 #define KWNN__IM_ORDER 0xFFFFFFFBu /* removed by a MultiHeadAttention Keras may run before or after */
 #define KWNN__IM_BAD(m) ((m) >= KWNN__IM_ORDER && (m) != KWNN__IM_NONE)
 
-/* Layers whose mask goes on unchanged (Keras 3: supports_masking and the default compute_mask). */
-static const char *const kwnn__im_passers[] = {
-    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "Identity", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU",
-    "ELU", "PReLU", "Softmax", "LayerNormalization", "UnitNormalization", "GroupNormalization",
-    "BatchNormalization", "Rescaling", "Normalization", NULL};
-
-/* Keras 2 (tf.keras 2.x; Keras 1 and 2.x assumed alike): supports_masking and the default compute_mask. */
-static const char *const kwnn__im_passers2[] = {
-    "Dense", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation", "ReLU", "LeakyReLU", "ELU",
-    "PReLU", "ThresholdedReLU", "LayerNormalization", "BatchNormalization", "UnitNormalization",
-    "TimeDistributed", NULL};
-
 /* Layers whose call takes a mask: given one Keras does not record, they are refused. */
 static const char *const kwnn__im_users[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional", "GlobalAveragePooling1D",
                                              "GlobalAvgPool1D", "Softmax", "TimeDistributed", NULL};
